@@ -1,0 +1,3 @@
+/* PLACEHOLDER while the run command is being written; replaced by its owner. */
+#include "core/cli.h"
+int syn_cmd_run(int argc, char **argv) { (void)argc; (void)argv; return syn_cli_error("run", "not built yet"); }

@@ -1,0 +1,52 @@
+/* The CPU kernel table: per element type, how to dequantise a row, which
+ * activation format a row of x is converted to before a dot product, and the
+ * dot product itself; plus the float helpers attention and the FFN need.
+ * kernels/ref is the plain-C oracle; kernels/x86 provides the same table with
+ * AVX2/FMA/F16C code (compiled with per-file ISA flags). Pure functions,
+ * callable from any thread. Not part of the public ABI. */
+#ifndef SYN_KERNELS_H
+#define SYN_KERNELS_H
+
+#include <stdint.h>
+#include <synapse/common.h>
+
+/* dst[0..n) = dequantised src; n is a multiple of the type's block size */
+typedef void (*syn_dequant_fn)(const void *src, float *dst, int64_t n);
+/* convert n floats to an activation type (Q8_0, Q8_K, F16, BF16, F32) */
+typedef void (*syn_quant_fn)(const float *src, void *dst, int64_t n);
+/* *out = dot(weight row w of type T, activation row a of type act_type[T]) */
+typedef void (*syn_vec_dot_fn)(int64_t n, const void *w, const void *a, float *out);
+
+typedef struct syn_type_kernels {
+    int act_type;           /* format of x rows for vec_dot; -1 if type unsupported */
+    syn_dequant_fn dequant; /* NULL if unsupported */
+    syn_vec_dot_fn vec_dot; /* NULL if unsupported */
+} syn_type_kernels;
+
+typedef struct syn_kernel_set {
+    const char *isa; /* "ref", "avx2" */
+    syn_type_kernels type[SYN_TYPE_COUNT];
+    syn_quant_fn quant[SYN_TYPE_COUNT]; /* indexed by activation type */
+
+    /* attention helpers: K/V rows are f16 (uint16_t bit patterns) */
+    float (*dot_f16_f32)(int64_t n, const uint16_t *a, const float *b);
+    void (*axpy_f16)(int64_t n, float alpha, const uint16_t *x, float *y); /* y += alpha * x */
+    void (*f32_to_f16)(const float *src, uint16_t *dst, int64_t n);
+    /* out = x / sqrt(mean(x^2) + eps) * w */
+    void (*rms_norm)(int64_t n, const float *x, const float *w, float eps, float *out);
+    /* out = gate * sigmoid(gate) * up */
+    void (*swiglu)(int64_t n, const float *gate, const float *up, float *out);
+} syn_kernel_set;
+
+const syn_kernel_set *syn_kernels_ref(void);
+/* NULL when this build has no AVX2 kernels. The caller checks the CPU (and
+ * the OS's saved AVX state) before using the result. */
+const syn_kernel_set *syn_kernels_avx2(void);
+
+/* scalar conversions, exact (round to nearest even) */
+float syn_f16_to_f32(uint16_t h);
+uint16_t syn_f32_to_f16(float f);
+float syn_bf16_to_f32(uint16_t h);
+uint16_t syn_f32_to_bf16(float f);
+
+#endif
