@@ -1,3 +1,114 @@
-/* PLACEHOLDER while the bench command is being written; replaced by its owner. */
+/* `synapse bench`: prefill of N tokens, then N single-token decodes, timed the
+ * way llama.cpp's llama-bench (and tools/peer.c) measure them, so the figures
+ * can be compared side by side. Main thread only. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "core/cli.h"
-int syn_cmd_bench(int argc, char **argv) { (void)argc; (void)argv; return syn_cli_error("bench", "not built yet"); }
+#include "core/cli_model.h"
+
+static const char usage_text[] =
+    "usage: synapse bench -m MODEL [-t THREADS] [--prompt N] [--gen N] [--json]\n"
+    "  -m, --model FILE   GGUF model\n"
+    "  -t, --threads N    CPU threads (default: all cores)\n"
+    "      --prompt N     prompt tokens to prefill (default 128)\n"
+    "      --gen N        tokens to decode one at a time (default 64)\n"
+    "      --json         one JSON object on one line\n";
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int32_t argmax(const float *v, int32_t n)
+{
+    int32_t b = 0;
+    for (int32_t i = 1; i < n; i++)
+        if (v[i] > v[b])
+            b = i;
+    return b;
+}
+
+int syn_cmd_bench(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'}, {"threads", required_argument, 0, 't'},
+        {"prompt", required_argument, 0, 'p'}, {"gen", required_argument, 0, 'g'},
+        {"json", no_argument, 0, 'j'},        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *model = NULL;
+    long threads = 0, n_prompt = 128, n_gen = 64;
+    int json = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:t:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 't': if ((threads = syn_cli_parse_int("bench", "-t", optarg, 1, 1024)) < 0) return 2; break;
+        case 'p': if ((n_prompt = syn_cli_parse_int("bench", "--prompt", optarg, 1, 1 << 20)) < 0) return 2; break;
+        case 'g': if ((n_gen = syn_cli_parse_int("bench", "--gen", optarg, 1, 1 << 20)) < 0) return 2; break;
+        case 'j': json = 1; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default: fputs(usage_text, stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        syn_cli_error("bench", "unexpected argument '%s'", argv[optind]);
+        return 2;
+    }
+    if (!model) {
+        syn_cli_error("bench", "-m MODEL is required (see --help)");
+        return 2;
+    }
+    syn_ctx_params cp = {.n_ctx = (int32_t)(n_prompt + n_gen + 1), .n_slots = 1, .max_rows = 512, .max_logit_rows = 1};
+    syn_cli_model cm;
+    double t_load = now();
+    int rc = syn_cli_model_open("bench", model, (int)threads, NULL, 1.0f, &cp, &cm);
+    if (rc)
+        return rc;
+    t_load = now() - t_load;
+    const syn_model_config *cfg = syn_model_get_config(cm.model);
+    int32_t nv = cfg->n_vocab;
+    float *logits = malloc(sizeof *logits * (size_t)nv);
+    int32_t *prompt = malloc(sizeof *prompt * (size_t)n_prompt);
+    if (!logits || !prompt) {
+        rc = syn_cli_error("bench", "out of memory");
+        goto done;
+    }
+    for (int32_t i = 0; i < n_prompt; i++) /* the same ids the peer uses */
+        prompt[i] = (1000 + i) % nv;
+    /* warm-up: touch the weights and grow every scratch buffer once */
+    if ((rc = syn_cli_prefill("bench", &cm, prompt, n_prompt < 8 ? (int32_t)n_prompt : 8, 0, logits)))
+        goto done;
+    double t0 = now();
+    if ((rc = syn_cli_prefill("bench", &cm, prompt, (int32_t)n_prompt, 0, logits)))
+        goto done;
+    double t1 = now();
+    int32_t tok = argmax(logits, nv);
+    for (int32_t i = 0; i < n_gen && !rc; i++) {
+        rc = syn_cli_prefill("bench", &cm, &tok, 1, (int32_t)n_prompt + i, logits);
+        tok = argmax(logits, nv);
+    }
+    double t2 = now();
+    if (rc)
+        goto done;
+    double pp = (double)n_prompt / (t1 - t0), tg = (double)n_gen / (t2 - t1);
+    const char *desc = cm.be.ops->describe ? cm.be.ops->describe(cm.be.b) : cm.be.plugin_name;
+    if (json)
+        printf("{\"model\":\"%s\",\"backend\":\"%s\",\"n_prompt\":%ld,\"n_gen\":%ld,\"load_s\":%.4f,"
+               "\"prefill_tok_s\":%.2f,\"decode_tok_s\":%.2f}\n",
+               cfg->name, desc, n_prompt, n_gen, t_load, pp, tg);
+    else
+        printf("model    %s\nbackend  %s\nload     %.1f ms\nprefill  %ld tokens, %.2f tok/s\ndecode   %ld tokens, %.2f tok/s\n",
+               cfg->name, desc, t_load * 1e3, n_prompt, pp, n_gen, tg);
+done:
+    free(logits);
+    free(prompt);
+    syn_cli_model_close(&cm);
+    return rc;
+}

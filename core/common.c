@@ -17,6 +17,23 @@ int syn_fail(syn_error *err, int code, const char *fmt, ...)
     return code;
 }
 
+void syn_error_prefix(syn_error *err, const char *prefix)
+{
+    if (!err)
+        return;
+    char old[sizeof err->msg];
+    memcpy(old, err->msg, sizeof old);
+    size_t n = strlen(prefix);
+    if (n + 2 >= sizeof err->msg)
+        n = sizeof err->msg - 3;
+    memcpy(err->msg, prefix, n);
+    memcpy(err->msg + n, ": ", 2);
+    size_t rest = sizeof err->msg - n - 3;
+    size_t len = strnlen(old, rest);
+    memcpy(err->msg + n + 2, old, len);
+    err->msg[n + 2 + len] = 0;
+}
+
 static int log_level = SYN_LOG_WARN;
 
 void syn_log_set_level(syn_log_level level) { __atomic_store_n(&log_level, (int)level, __ATOMIC_RELAXED); }

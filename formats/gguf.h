@@ -47,7 +47,8 @@ const char *syn_gguf_key_name(const syn_gguf *g, int64_t idx);   /* NUL-terminat
 int syn_gguf_key_type(const syn_gguf *g, int64_t idx);           /* syn_gguf_vtype */
 
 /* Typed getters by key; return SYN_ERR_NOT_FOUND when absent, SYN_ERR_FORMAT on
- * a type mismatch. Integer getters accept any integer type whose value fits. */
+ * a type mismatch. Integer getters accept any integer type whose value fits
+ * (SYN_ERR_RANGE when it does not). */
 int syn_gguf_get_u32(const syn_gguf *g, const char *key, uint32_t *out);
 int syn_gguf_get_i64(const syn_gguf *g, const char *key, int64_t *out);
 int syn_gguf_get_f32(const syn_gguf *g, const char *key, float *out); /* f32 or f64 */
@@ -57,6 +58,16 @@ int syn_gguf_get_str(const syn_gguf *g, const char *key, syn_gguf_str *out);
  * little-endian elements; string arrays are read one by one. */
 int syn_gguf_get_arr(const syn_gguf *g, const char *key, int *elem_type, uint64_t *n, const void **data);
 int syn_gguf_get_arr_str(const syn_gguf *g, const char *key, uint64_t i, syn_gguf_str *out);
+
+/* Additions: wider getters, index-based access for walking every key (and for
+ * reading large string arrays without a lookup per element), layout facts. */
+int syn_gguf_get_u64(const syn_gguf *g, const char *key, uint64_t *out);     /* any integer >= 0 */
+int syn_gguf_get_f64(const syn_gguf *g, const char *key, double *out);       /* f32 or f64 */
+const void *syn_gguf_key_data(const syn_gguf *g, int64_t idx);              /* scalar's raw LE bytes; NULL for string/array */
+int syn_gguf_arr_at(const syn_gguf *g, int64_t idx, int *elem_type, uint64_t *n, const void **data);
+int syn_gguf_arr_str_at(const syn_gguf *g, int64_t idx, uint64_t i, syn_gguf_str *out);
+uint32_t syn_gguf_alignment(const syn_gguf *g);
+size_t syn_gguf_data_offset(const syn_gguf *g); /* start of the data section in the file */
 
 /* tensors */
 int64_t syn_gguf_n_tensors(const syn_gguf *g);
@@ -83,5 +94,11 @@ int syn_gguf_set_arr_str(syn_gguf_writer *w, const char *key, const char *const 
 int syn_gguf_add_tensor(syn_gguf_writer *w, const char *name, int type, int n_dims, const int64_t *ne,
                         const void *data, syn_error *err);
 int syn_gguf_write_file(syn_gguf_writer *w, const char *path, syn_error *err); /* version 3, alignment 32 */
+/* Additions: any fixed-size scalar type from its raw little-endian bytes; the
+ * same file image in a malloc'ed buffer (the caller frees *out). A tensor added
+ * with data NULL is zero-filled. A u32 general.alignment key, if set, replaces
+ * the default alignment of 32. Files are written to a temporary and renamed. */
+int syn_gguf_set_scalar(syn_gguf_writer *w, const char *key, int type, const void *v);
+int syn_gguf_write_memory(syn_gguf_writer *w, void **out, size_t *size, syn_error *err);
 
 #endif

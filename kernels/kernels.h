@@ -17,6 +17,16 @@ typedef void (*syn_quant_fn)(const float *src, void *dst, int64_t n);
 /* *out = dot(weight row w of type T, activation row a of type act_type[T]) */
 typedef void (*syn_vec_dot_fn)(int64_t n, const void *w, const void *a, float *out);
 
+/* Most activation rows one vec_dot_rows call takes. */
+#define SYN_DOT_ROWS_MAX 4
+/* out[r * out_stride] = dot(w, (const char *)a + r * a_stride) for
+ * 0 <= r < nr, 1 <= nr <= SYN_DOT_ROWS_MAX. Each result is bit-identical to
+ * the same set's vec_dot on that row, so how a matmul is tiled never changes
+ * its output; the point is that each weight block is unpacked once for all
+ * nr rows. */
+typedef void (*syn_vec_dot_rows_fn)(int64_t n, const void *w, const void *a, size_t a_stride, int nr, float *out,
+                                    int64_t out_stride);
+
 typedef struct syn_type_kernels {
     int act_type;           /* format of x rows for vec_dot; -1 if type unsupported */
     syn_dequant_fn dequant; /* NULL if unsupported */
@@ -36,6 +46,11 @@ typedef struct syn_kernel_set {
     void (*rms_norm)(int64_t n, const float *x, const float *w, float eps, float *out);
     /* out = gate * sigmoid(gate) * up */
     void (*swiglu)(int64_t n, const float *gate, const float *up, float *out);
+
+    /* Added after v1 of this table (append only). Prefill tiling: one weight
+     * row of type T against nr activation rows of type act_type[T]. NULL
+     * where type[T].vec_dot is NULL. */
+    syn_vec_dot_rows_fn vec_dot_rows[SYN_TYPE_COUNT];
 } syn_kernel_set;
 
 const syn_kernel_set *syn_kernels_ref(void);

@@ -41,6 +41,9 @@ typedef struct syn_error {
 /* Sets err (if not NULL) and returns code, so callers can `return syn_fail(...)`. */
 int syn_fail(syn_error *err, int code, const char *fmt, ...) SYN_PRINTF(3, 4);
 
+/* Prepends "prefix: " to err's message (e.g. the file it concerns). */
+void syn_error_prefix(syn_error *err, const char *prefix);
+
 /* Tensor element types. The numbers are GGUF's (ggml_type) so files map 1:1. */
 typedef enum syn_type {
     SYN_TYPE_F32 = 0,

@@ -1,0 +1,427 @@
+/* The CPU backend plugin: the model graph's ops on host memory, run by a
+ * persistent thread pool over the kernel table (AVX2 or the plain-C reference,
+ * chosen from what the CPU and OS support; SYNAPSE_CPU_ISA=ref forces the
+ * reference). Weights are used in place from the model's mmap.
+ * One thread drives a backend instance; the ops fan out to the pool. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <synapse/plugin.h>
+
+#include "backends/cpu/cpu_features.h"
+#include "backends/cpu/threadpool.h"
+#include "kernels/kernels.h"
+
+/* Below this many elements an elementwise op runs on the calling thread:
+ * waking the pool costs more than the work. */
+#define INLINE_ELEMENTS 32768
+
+struct syn_backend {
+    syn_pool *pool;
+    const syn_kernel_set *k;
+    char desc[64];
+    /* activation rows converted for vec_dot; grown on demand, reused */
+    void *act;
+    size_t act_cap;
+    /* per-thread attention score rows */
+    float *scores;
+    size_t scores_per_thread;
+    /* rope frequencies for the last (head_dim, base) seen */
+    float *inv_freq;
+    int inv_freq_dim;
+    float inv_freq_base;
+};
+
+static const syn_kernel_set *pick_kernels(void)
+{
+    const char *isa = getenv("SYNAPSE_CPU_ISA");
+    if (isa && !strcmp(isa, "ref"))
+        return syn_kernels_ref();
+    if (syn_cpu_has_avx2() && syn_kernels_avx2())
+        return syn_kernels_avx2();
+    return syn_kernels_ref();
+}
+
+static syn_backend *cpu_create(const syn_backend_params *params, syn_error *err)
+{
+    syn_backend *b = calloc(1, sizeof *b);
+    if (!b) {
+        syn_fail(err, SYN_ERR_NOMEM, "cpu backend: out of memory");
+        return NULL;
+    }
+    int n = params && params->n_threads > 0 ? params->n_threads : syn_cpu_count();
+    b->pool = syn_pool_new(n);
+    if (!b->pool) {
+        free(b);
+        syn_fail(err, SYN_ERR_NOMEM, "cpu backend: cannot start %d threads", n);
+        return NULL;
+    }
+    b->k = pick_kernels();
+    snprintf(b->desc, sizeof b->desc, "cpu %s, %d thread%s", b->k->isa, syn_pool_size(b->pool),
+             syn_pool_size(b->pool) == 1 ? "" : "s");
+    return b;
+}
+
+static void cpu_destroy(syn_backend *b)
+{
+    if (!b)
+        return;
+    syn_pool_free(b->pool);
+    free(b->act);
+    free(b->scores);
+    free(b->inv_freq);
+    free(b);
+}
+
+static const char *cpu_describe(syn_backend *b) { return b->desc; }
+
+static int cpu_supports_type(syn_backend *b, int type)
+{
+    if (type < 0 || type >= SYN_TYPE_COUNT)
+        return 0;
+    return b->k->type[type].dequant && b->k->type[type].vec_dot;
+}
+
+static void *cpu_alloc(syn_backend *b, size_t bytes, syn_error *err)
+{
+    (void)b;
+    size_t rounded = (bytes + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, rounded ? rounded : 64);
+    if (!p) {
+        syn_fail(err, SYN_ERR_NOMEM, "cpu backend: cannot allocate %zu bytes", bytes);
+        return NULL;
+    }
+    memset(p, 0, rounded ? rounded : 64);
+    return p;
+}
+
+static void cpu_release(syn_backend *b, void *p)
+{
+    (void)b;
+    free(p);
+}
+
+static void cpu_copy(syn_backend *b, void *dst, const void *src, size_t bytes)
+{
+    (void)b;
+    memcpy(dst, src, bytes);
+}
+
+static void cpu_sync(syn_backend *b) { (void)b; }
+
+static int cpu_weight_load(syn_backend *b, syn_tensor *t, const void *host, syn_error *err)
+{
+    if (!cpu_supports_type(b, t->type))
+        return syn_fail(err, SYN_ERR_UNSUPPORTED, "cpu backend: tensor type %s is not supported",
+                        syn_type_name(t->type));
+    t->data = (void *)host;
+    return SYN_OK;
+}
+
+static void cpu_weight_unload(syn_backend *b, syn_tensor *t)
+{
+    (void)b;
+    t->data = NULL;
+}
+
+/* Grows a scratch buffer outside the pool's tasks; the token path only
+ * allocates the first time a size is seen. Aborting here is a programmer-level
+ * failure (out of memory for a few MB of scratch). */
+static void *grow(void *p, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return p;
+    free(p);
+    size_t rounded = (need + 63) & ~(size_t)63;
+    p = aligned_alloc(64, rounded);
+    if (!p) {
+        fprintf(stderr, "synapse: cpu backend: out of memory for %zu bytes of scratch\n", need);
+        abort();
+    }
+    *cap = rounded;
+    return p;
+}
+
+static void cpu_get_rows(syn_backend *b, const syn_tensor *table, const int32_t *ids, int32_t n, float *out)
+{
+    syn_dequant_fn dq = b->k->type[table->type].dequant;
+    int64_t dim = table->ne[0];
+    for (int32_t r = 0; r < n; r++) {
+        const char *row = (const char *)table->data + (size_t)ids[r] * table->row_bytes;
+        dq(row, out + (size_t)r * dim, dim);
+    }
+}
+
+/* ---------------------------------------------------------------- rms_norm */
+
+struct norm_task {
+    const syn_kernel_set *k;
+    const float *x, *w;
+    float *out;
+    int32_t n_rows, dim;
+    float eps;
+};
+
+static void norm_worker(void *arg, int ith, int nth)
+{
+    struct norm_task *t = arg;
+    for (int32_t r = ith; r < t->n_rows; r += nth)
+        t->k->rms_norm(t->dim, t->x + (size_t)r * t->dim, t->w, t->eps, t->out + (size_t)r * t->dim);
+}
+
+static void cpu_rms_norm(syn_backend *b, const float *x, const syn_tensor *w, int32_t n_rows, int32_t dim, float eps,
+                         float *out)
+{
+    struct norm_task t = {b->k, x, w->data, out, n_rows, dim, eps};
+    if ((int64_t)n_rows * dim <= INLINE_ELEMENTS)
+        norm_worker(&t, 0, 1);
+    else
+        syn_pool_run(b->pool, norm_worker, &t);
+}
+
+/* ------------------------------------------------------------------ matmul */
+
+struct mm_task {
+    syn_backend *b;
+    const syn_tensor *w;
+    const float *bias;
+    const float *x;
+    int32_t n;
+    float *y;
+    float alpha;
+    int accumulate;
+    syn_quant_fn quant;
+    syn_vec_dot_fn dot;
+    char *xq;
+    size_t xq_row;
+};
+
+static void mm_worker(void *arg, int ith, int nth)
+{
+    struct mm_task *t = arg;
+    int64_t in = t->w->ne[0], out = t->w->ne[1];
+    if (t->quant) {
+        for (int32_t r = ith; r < t->n; r += nth)
+            t->quant(t->x + (size_t)r * in, t->xq + (size_t)r * t->xq_row, in);
+        syn_pool_barrier(t->b->pool);
+    }
+    int64_t o0 = out * ith / nth, o1 = out * (ith + 1) / nth;
+    const char *wbase = t->w->data;
+    for (int64_t o = o0; o < o1; o++) {
+        const char *wrow = wbase + (size_t)o * t->w->row_bytes;
+        float bo = t->bias ? t->bias[o] : 0.0f;
+        for (int32_t r = 0; r < t->n; r++) {
+            float v;
+            t->dot(in, wrow, t->xq + (size_t)r * t->xq_row, &v);
+            v = t->alpha * (v + bo);
+            float *dst = t->y + (size_t)r * out + o;
+            *dst = t->accumulate ? *dst + v : v;
+        }
+    }
+}
+
+static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, const float *x, int32_t n_rows,
+                       float *y, float alpha, int accumulate)
+{
+    const syn_type_kernels *tk = &b->k->type[w->type];
+    int64_t in = w->ne[0];
+    struct mm_task t = {
+        .b = b, .w = w, .bias = bias ? bias->data : NULL, .x = x, .n = n_rows, .y = y,
+        .alpha = alpha, .accumulate = accumulate, .dot = tk->vec_dot,
+    };
+    if (tk->act_type == SYN_TYPE_F32) {
+        t.xq = (char *)x;
+        t.xq_row = (size_t)in * sizeof(float);
+    } else {
+        t.quant = b->k->quant[tk->act_type];
+        t.xq_row = syn_type_row_bytes(tk->act_type, in);
+        b->act = grow(b->act, &b->act_cap, t.xq_row * (size_t)n_rows);
+        t.xq = b->act;
+    }
+    syn_pool_run(b->pool, mm_worker, &t);
+}
+
+/* -------------------------------------------------------------------- rope */
+
+struct rope_task {
+    float *x;
+    int32_t n_rows, n_heads, head_dim;
+    const int32_t *pos;
+    const float *inv_freq;
+    int neox;
+};
+
+static void rope_worker(void *arg, int ith, int nth)
+{
+    struct rope_task *t = arg;
+    int32_t half = t->head_dim / 2;
+    for (int32_t r = ith; r < t->n_rows; r += nth) {
+        float *row = t->x + (size_t)r * t->n_heads * t->head_dim;
+        for (int32_t i = 0; i < half; i++) {
+            float theta = (float)t->pos[r] * t->inv_freq[i];
+            float c = cosf(theta), s = sinf(theta);
+            for (int32_t h = 0; h < t->n_heads; h++) {
+                float *v = row + (size_t)h * t->head_dim;
+                int32_t i0 = t->neox ? i : 2 * i, i1 = t->neox ? i + half : 2 * i + 1;
+                float a = v[i0], bb = v[i1];
+                v[i0] = a * c - bb * s;
+                v[i1] = a * s + bb * c;
+            }
+        }
+    }
+}
+
+static void cpu_rope(syn_backend *b, float *x, int32_t n_rows, int32_t n_heads, int32_t head_dim, const int32_t *pos,
+                     float freq_base, int neox)
+{
+    if (b->inv_freq_dim != head_dim || b->inv_freq_base != freq_base) {
+        size_t cap = 0;
+        free(b->inv_freq);
+        b->inv_freq = grow(NULL, &cap, sizeof(float) * (size_t)(head_dim / 2 + 1));
+        for (int32_t i = 0; i < head_dim / 2; i++)
+            b->inv_freq[i] = (float)pow(freq_base, -2.0 * i / head_dim);
+        b->inv_freq_dim = head_dim;
+        b->inv_freq_base = freq_base;
+    }
+    struct rope_task t = {x, n_rows, n_heads, head_dim, pos, b->inv_freq, neox};
+    if (n_rows == 1)
+        rope_worker(&t, 0, 1);
+    else
+        syn_pool_run(b->pool, rope_worker, &t);
+}
+
+/* --------------------------------------------------------------- attention */
+
+static size_t slot_offset(const syn_attn_params *a, int32_t slot, int32_t pos)
+{
+    size_t kv_dim = (size_t)a->n_kv_heads * a->head_dim;
+    return ((size_t)slot * a->n_ctx + (size_t)pos) * kv_dim;
+}
+
+static void cpu_kv_store(syn_backend *b, const syn_attn_params *a, const float *k, const float *v, const syn_rows *rows)
+{
+    size_t kv_dim = (size_t)a->n_kv_heads * a->head_dim;
+    uint16_t *kc = a->k_cache, *vc = a->v_cache;
+    for (int32_t r = 0; r < rows->n; r++) {
+        size_t off = slot_offset(a, rows->slot[r], rows->pos[r]);
+        b->k->f32_to_f16(k + r * kv_dim, kc + off, (int64_t)kv_dim);
+        b->k->f32_to_f16(v + r * kv_dim, vc + off, (int64_t)kv_dim);
+    }
+}
+
+struct attn_task {
+    syn_backend *b;
+    const syn_attn_params *a;
+    const float *q;
+    const syn_rows *rows;
+    float *out;
+};
+
+static void attn_worker(void *arg, int ith, int nth)
+{
+    struct attn_task *t = arg;
+    const syn_attn_params *a = t->a;
+    const syn_kernel_set *k = t->b->k;
+    int32_t hd = a->head_dim, group = a->n_heads / a->n_kv_heads;
+    size_t kv_dim = (size_t)a->n_kv_heads * hd;
+    float *scores = t->b->scores + (size_t)ith * t->b->scores_per_thread;
+    int64_t items = (int64_t)t->rows->n * a->n_heads;
+    for (int64_t it = ith; it < items; it += nth) {
+        int32_t r = (int32_t)(it / a->n_heads), h = (int32_t)(it % a->n_heads);
+        int32_t n_pos = t->rows->pos[r] + 1;
+        const float *q = t->q + (size_t)r * a->n_heads * hd + (size_t)h * hd;
+        size_t base = slot_offset(a, t->rows->slot[r], 0) + (size_t)(h / group) * hd;
+        const uint16_t *kc = (const uint16_t *)a->k_cache + base, *vc = (const uint16_t *)a->v_cache + base;
+        float mx = -INFINITY;
+        for (int32_t p = 0; p < n_pos; p++) {
+            scores[p] = k->dot_f16_f32(hd, kc + (size_t)p * kv_dim, q) * a->scale;
+            if (scores[p] > mx)
+                mx = scores[p];
+        }
+        float sum = 0;
+        for (int32_t p = 0; p < n_pos; p++) {
+            scores[p] = expf(scores[p] - mx);
+            sum += scores[p];
+        }
+        float *o = t->out + (size_t)r * a->n_heads * hd + (size_t)h * hd;
+        memset(o, 0, sizeof(float) * (size_t)hd);
+        float inv = 1.0f / sum;
+        for (int32_t p = 0; p < n_pos; p++)
+            k->axpy_f16(hd, scores[p] * inv, vc + (size_t)p * kv_dim, o);
+    }
+}
+
+static void cpu_attention(syn_backend *b, const syn_attn_params *a, const float *q, const syn_rows *rows, float *out)
+{
+    size_t need = (size_t)a->n_ctx;
+    if (need > b->scores_per_thread) {
+        size_t cap = 0;
+        free(b->scores);
+        b->scores = grow(NULL, &cap, sizeof(float) * need * (size_t)syn_pool_size(b->pool));
+        b->scores_per_thread = need;
+    }
+    struct attn_task t = {b, a, q, rows, out};
+    syn_pool_run(b->pool, attn_worker, &t);
+}
+
+/* ------------------------------------------------------------------ swiglu */
+
+struct swiglu_task {
+    const syn_kernel_set *k;
+    const float *gate, *up;
+    float *out;
+    int64_t n;
+};
+
+static void swiglu_worker(void *arg, int ith, int nth)
+{
+    struct swiglu_task *t = arg;
+    int64_t i0 = t->n * ith / nth, i1 = t->n * (ith + 1) / nth;
+    t->k->swiglu(i1 - i0, t->gate + i0, t->up + i0, t->out + i0);
+}
+
+static void cpu_swiglu(syn_backend *b, const float *gate, const float *up, int64_t n, float *out)
+{
+    struct swiglu_task t = {b->k, gate, up, out, n};
+    if (n <= INLINE_ELEMENTS)
+        swiglu_worker(&t, 0, 1);
+    else
+        syn_pool_run(b->pool, swiglu_worker, &t);
+}
+
+/* ------------------------------------------------------------------ plugin */
+
+static const syn_backend_ops cpu_ops = {
+    .struct_size = sizeof(syn_backend_ops),
+    .create = cpu_create,
+    .destroy = cpu_destroy,
+    .describe = cpu_describe,
+    .supports_type = cpu_supports_type,
+    .alloc = cpu_alloc,
+    .release = cpu_release,
+    .write = cpu_copy,
+    .read = cpu_copy,
+    .sync = cpu_sync,
+    .weight_load = cpu_weight_load,
+    .weight_unload = cpu_weight_unload,
+    .get_rows = cpu_get_rows,
+    .rms_norm = cpu_rms_norm,
+    .matmul = cpu_matmul,
+    .rope = cpu_rope,
+    .kv_store = cpu_kv_store,
+    .attention = cpu_attention,
+    .swiglu = cpu_swiglu,
+};
+
+/* Always usable (the reference kernels run anywhere); AVX2 scores higher so a
+ * future scalar-only build of another backend never wins over it. */
+static int cpu_probe(void) { return syn_cpu_has_avx2() ? 20 : 10; }
+
+static const syn_plugin cpu_plugin = {
+    SYN_PLUGIN_HEAD(SYN_PLUGIN_BACKEND, "cpu", "0.1.0"),
+    .probe = cpu_probe,
+    .ops = &cpu_ops,
+};
+
+SYN_EXPORT const syn_plugin *synapse_plugin_v1(void) { return &cpu_plugin; }

@@ -1,0 +1,10 @@
+/* What this CPU and OS let the CPU backend use. Pure queries, any thread. */
+#ifndef SYN_CPU_FEATURES_H
+#define SYN_CPU_FEATURES_H
+
+/* AVX2 + FMA + F16C present in CPUID and their register state enabled by the
+ * OS (OSXSAVE and XCR0 bits for SSE and AVX). */
+int syn_cpu_has_avx2(void);
+int syn_cpu_count(void);
+
+#endif

@@ -1,0 +1,612 @@
+/* Token sampler (see sampler.h for the pipeline): owns the penalty history,
+ * a xoshiro256** PRNG and candidate scratch of one sequence. One thread at a
+ * time per sampler; syn_sampler_logprobs is stateless. */
+#include "core/sampler.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ PRNG */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static inline uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t xoshiro_next(uint64_t st[4])
+{
+    uint64_t result = rotl64(st[1] * 5, 7) * 9;
+    uint64_t t = st[1] << 17;
+    st[2] ^= st[0];
+    st[3] ^= st[1];
+    st[1] ^= st[2];
+    st[0] ^= st[3];
+    st[2] ^= t;
+    st[3] = rotl64(st[3], 45);
+    return result;
+}
+
+/* Uniform in [0, 1) with 53 random bits. */
+static double rng_uniform(uint64_t st[4]) { return (double)(xoshiro_next(st) >> 11) * 0x1.0p-53; }
+
+static void rng_seed(uint64_t st[4], uint64_t seed)
+{
+    /* splitmix64 expansion never yields the all-zero state xoshiro must avoid
+     * in practice, and decorrelates nearby seeds. */
+    uint64_t x = seed;
+    for (int i = 0; i < 4; i++)
+        st[i] = splitmix64(&x);
+}
+
+static uint64_t random_seed(void)
+{
+    uint64_t seed;
+    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t x = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+        x ^= (uint64_t)getpid() << 32;
+        seed = splitmix64(&x);
+    }
+    /* keep the sentinel out so the reported seed reproduces this run */
+    return seed == SYN_SAMPLER_SEED_RANDOM ? seed - 1 : seed;
+}
+
+/* ----------------------------------------------- token -> count hash map */
+
+/* Open addressing with linear probing. Keys are never deleted: a count that
+ * drops to zero leaves its slot, and rebuilding on growth drops such slots,
+ * which keeps the table proportional to the distinct tokens live in it. */
+typedef struct tok_counts {
+    int32_t *keys; /* -1 = empty */
+    uint32_t *counts;
+    size_t cap; /* power of two or 0 */
+    size_t used;
+    size_t live;
+} tok_counts;
+
+static inline size_t tok_hash(int32_t key, size_t cap) { return ((uint32_t)key * 2654435761u) & (cap - 1); }
+
+static size_t counts_slot(const tok_counts *m, int32_t key)
+{
+    size_t i = tok_hash(key, m->cap);
+    while (m->keys[i] != -1 && m->keys[i] != key)
+        i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+static int counts_rebuild(tok_counts *m)
+{
+    size_t cap = 16;
+    while (cap < (m->live + 1) * 4)
+        cap *= 2;
+    int32_t *keys = malloc(cap * sizeof *keys);
+    uint32_t *counts = malloc(cap * sizeof *counts);
+    if (!keys || !counts) {
+        free(keys);
+        free(counts);
+        return SYN_ERR_NOMEM;
+    }
+    memset(keys, 0xff, cap * sizeof *keys);
+    tok_counts next = {keys, counts, cap, 0, 0};
+    for (size_t i = 0; i < m->cap; i++) {
+        if (m->keys[i] < 0 || m->counts[i] == 0)
+            continue;
+        size_t j = counts_slot(&next, m->keys[i]);
+        next.keys[j] = m->keys[i];
+        next.counts[j] = m->counts[i];
+        next.used++;
+        next.live++;
+    }
+    free(m->keys);
+    free(m->counts);
+    *m = next;
+    return 0;
+}
+
+static int counts_inc(tok_counts *m, int32_t key)
+{
+    if (m->cap) {
+        size_t i = counts_slot(m, key);
+        if (m->keys[i] == key) {
+            if (m->counts[i]++ == 0)
+                m->live++;
+            return 0;
+        }
+    }
+    if ((m->used + 1) * 4 > m->cap * 3) {
+        int rc = counts_rebuild(m);
+        if (rc)
+            return rc;
+    }
+    size_t i = counts_slot(m, key);
+    m->keys[i] = key;
+    m->counts[i] = 1;
+    m->used++;
+    m->live++;
+    return 0;
+}
+
+/* key must have a positive count */
+static void counts_dec(tok_counts *m, int32_t key)
+{
+    size_t i = counts_slot(m, key);
+    if (m->keys[i] == key && m->counts[i] > 0 && --m->counts[i] == 0)
+        m->live--;
+}
+
+static void counts_clear(tok_counts *m)
+{
+    if (m->cap) {
+        memset(m->keys, 0xff, m->cap * sizeof *m->keys);
+        memset(m->counts, 0, m->cap * sizeof *m->counts);
+    }
+    m->used = m->live = 0;
+}
+
+static void counts_free(tok_counts *m)
+{
+    free(m->keys);
+    free(m->counts);
+    memset(m, 0, sizeof *m);
+}
+
+/* ------------------------------------------------------------- sampler */
+
+struct syn_sampler {
+    syn_sampler_params p;
+    uint64_t seed;
+    uint64_t rng[4];
+
+    bool track_window; /* repeat penalty active */
+    bool track_generated; /* presence/frequency active */
+    tok_counts window;
+    int32_t *ring; /* last repeat_last_n tokens; NULL when the window is unbounded */
+    size_t ring_cap, ring_len, ring_head;
+    tok_counts generated;
+
+    /* candidates as parallel arrays: logit and token id */
+    float *cl;
+    int32_t *ci;
+    size_t scratch_cap;
+};
+
+syn_sampler_params syn_sampler_params_default(void)
+{
+    return (syn_sampler_params){
+        .temperature = 0.8f,
+        .top_k = 40,
+        .top_p = 0.95f,
+        .min_p = 0.05f,
+        .repeat_penalty = 1.0f,
+        .repeat_last_n = 64,
+        .presence_penalty = 0.0f,
+        .frequency_penalty = 0.0f,
+        .seed = SYN_SAMPLER_SEED_RANDOM,
+    };
+}
+
+static int check_params(const syn_sampler_params *p, syn_error *err)
+{
+    if (!(p->temperature >= 0.0f) || isinf(p->temperature))
+        return syn_fail(err, SYN_ERR_INVALID, "temperature must be a number >= 0 (got %g)", (double)p->temperature);
+    if (p->top_k < 0)
+        return syn_fail(err, SYN_ERR_INVALID, "top_k must be >= 0, 0 = off (got %d)", (int)p->top_k);
+    if (!(p->top_p >= 0.0f && p->top_p <= 1.0f))
+        return syn_fail(err, SYN_ERR_INVALID, "top_p must be in [0, 1], 1 = off (got %g)", (double)p->top_p);
+    if (!(p->min_p >= 0.0f && p->min_p <= 1.0f))
+        return syn_fail(err, SYN_ERR_INVALID, "min_p must be in [0, 1], 0 = off (got %g)", (double)p->min_p);
+    if (!(p->repeat_penalty > 0.0f) || isinf(p->repeat_penalty))
+        return syn_fail(err, SYN_ERR_INVALID, "repeat_penalty must be > 0, 1 = off (got %g)",
+                        (double)p->repeat_penalty);
+    if (p->repeat_last_n < -1)
+        return syn_fail(err, SYN_ERR_INVALID, "repeat_last_n must be >= -1 (-1 = whole history, got %d)",
+                        (int)p->repeat_last_n);
+    if (!isfinite(p->presence_penalty) || !isfinite(p->frequency_penalty))
+        return syn_fail(err, SYN_ERR_INVALID, "presence/frequency penalties must be finite numbers");
+    return 0;
+}
+
+syn_sampler *syn_sampler_new(const syn_sampler_params *params, syn_error *err)
+{
+    if (!params) {
+        syn_fail(err, SYN_ERR_INVALID, "sampler: no parameters given");
+        return NULL;
+    }
+    if (check_params(params, err))
+        return NULL;
+    syn_sampler *s = calloc(1, sizeof *s);
+    if (!s) {
+        syn_fail(err, SYN_ERR_NOMEM, "sampler: out of memory");
+        return NULL;
+    }
+    s->p = *params;
+    s->seed = params->seed == SYN_SAMPLER_SEED_RANDOM ? random_seed() : params->seed;
+    s->p.seed = s->seed;
+    rng_seed(s->rng, s->seed);
+    s->track_window = params->repeat_penalty != 1.0f && params->repeat_last_n != 0;
+    s->track_generated = params->presence_penalty != 0.0f || params->frequency_penalty != 0.0f;
+    if (s->track_window && params->repeat_last_n > 0) {
+        s->ring_cap = (size_t)params->repeat_last_n;
+        s->ring = malloc(s->ring_cap * sizeof *s->ring);
+        if (!s->ring) {
+            free(s);
+            syn_fail(err, SYN_ERR_NOMEM, "sampler: out of memory for a %d-token penalty window",
+                     (int)params->repeat_last_n);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+void syn_sampler_free(syn_sampler *s)
+{
+    if (!s)
+        return;
+    counts_free(&s->window);
+    counts_free(&s->generated);
+    free(s->ring);
+    free(s->cl);
+    free(s->ci);
+    free(s);
+}
+
+uint64_t syn_sampler_seed(const syn_sampler *s) { return s->seed; }
+
+const syn_sampler_params *syn_sampler_get_params(const syn_sampler *s) { return &s->p; }
+
+void syn_sampler_reset(syn_sampler *s)
+{
+    counts_clear(&s->window);
+    counts_clear(&s->generated);
+    s->ring_len = s->ring_head = 0;
+    rng_seed(s->rng, s->seed);
+}
+
+static int window_push(syn_sampler *s, int32_t token)
+{
+    int rc = counts_inc(&s->window, token);
+    if (rc || !s->ring)
+        return rc;
+    if (s->ring_len == s->ring_cap) {
+        counts_dec(&s->window, s->ring[s->ring_head]);
+        s->ring[s->ring_head] = token;
+        s->ring_head = (s->ring_head + 1) % s->ring_cap;
+    } else {
+        s->ring[(s->ring_head + s->ring_len) % s->ring_cap] = token;
+        s->ring_len++;
+    }
+    return 0;
+}
+
+int syn_sampler_accept_prompt(syn_sampler *s, const int32_t *tokens, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (tokens[i] < 0)
+            return SYN_ERR_INVALID;
+    if (!s->track_window)
+        return 0;
+    /* only the tail can stay in a bounded window */
+    size_t start = s->ring && n > s->ring_cap ? n - s->ring_cap : 0;
+    for (size_t i = start; i < n; i++) {
+        int rc = window_push(s, tokens[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int syn_sampler_accept(syn_sampler *s, int32_t token)
+{
+    if (token < 0)
+        return SYN_ERR_INVALID;
+    if (s->track_generated) {
+        int rc = counts_inc(&s->generated, token);
+        if (rc)
+            return rc;
+    }
+    return s->track_window ? window_push(s, token) : 0;
+}
+
+static void apply_penalties(const syn_sampler *s, float *logits, int32_t n_vocab)
+{
+    if (s->track_window) {
+        const tok_counts *m = &s->window;
+        float rp = s->p.repeat_penalty;
+        for (size_t i = 0; i < m->cap; i++) {
+            int32_t t = m->keys[i];
+            if (t < 0 || t >= n_vocab || m->counts[i] == 0)
+                continue;
+            logits[t] = logits[t] > 0.0f ? logits[t] / rp : logits[t] * rp;
+        }
+    }
+    if (s->track_generated) {
+        const tok_counts *m = &s->generated;
+        for (size_t i = 0; i < m->cap; i++) {
+            int32_t t = m->keys[i];
+            if (t < 0 || t >= n_vocab || m->counts[i] == 0)
+                continue;
+            logits[t] -= s->p.presence_penalty + s->p.frequency_penalty * (float)m->counts[i];
+        }
+    }
+}
+
+/* ------------------------------------------- candidate ordering helpers */
+
+/* The one total order used everywhere: higher logit first, then lower id. */
+static inline bool better(float la, int32_t ia, float lb, int32_t ib) { return la > lb || (la == lb && ia < ib); }
+
+static inline void cand_swap(float *l, int32_t *id, size_t a, size_t b)
+{
+    float tl = l[a];
+    l[a] = l[b];
+    l[b] = tl;
+    int32_t ti = id[a];
+    id[a] = id[b];
+    id[b] = ti;
+}
+
+/* Heap whose root is the WORST element, so it holds the best k seen. */
+static void heap_sift_down(float *l, int32_t *id, size_t n, size_t i)
+{
+    for (;;) {
+        size_t worst = i, c = 2 * i + 1;
+        if (c < n && better(l[worst], id[worst], l[c], id[c]))
+            worst = c;
+        if (c + 1 < n && better(l[worst], id[worst], l[c + 1], id[c + 1]))
+            worst = c + 1;
+        if (worst == i)
+            return;
+        cand_swap(l, id, i, worst);
+        i = worst;
+    }
+}
+
+static void heap_offer(float *l, int32_t *id, size_t *size, size_t k, float lv, int32_t iv)
+{
+    if (*size < k) {
+        size_t i = (*size)++;
+        l[i] = lv;
+        id[i] = iv;
+        while (i > 0) {
+            size_t parent = (i - 1) / 2;
+            if (!better(l[parent], id[parent], l[i], id[i]))
+                break;
+            cand_swap(l, id, parent, i);
+            i = parent;
+        }
+    } else if (better(lv, iv, l[0], id[0])) {
+        l[0] = lv;
+        id[0] = iv;
+        heap_sift_down(l, id, *size, 0);
+    }
+}
+
+/* Turns a worst-rooted heap into an array sorted best first. */
+static void heap_sort_best_first(float *l, int32_t *id, size_t n)
+{
+    for (size_t end = n; end > 1; end--) {
+        cand_swap(l, id, 0, end - 1);
+        heap_sift_down(l, id, end - 1, 0);
+    }
+}
+
+static void sort_best_first(float *l, int32_t *id, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        heap_sift_down(l, id, n, i);
+    heap_sort_best_first(l, id, n);
+}
+
+/* Rearranges [lo, hi) so its best m elements come first (in any order). */
+static void select_best(float *l, int32_t *id, size_t lo, size_t hi, size_t m)
+{
+    size_t target = lo + m;
+    while (hi - lo > 1 && target > lo && target < hi) {
+        size_t mid = lo + (hi - lo) / 2, last = hi - 1;
+        /* median of three into `last` as the pivot */
+        if (better(l[mid], id[mid], l[lo], id[lo]))
+            cand_swap(l, id, mid, lo);
+        if (better(l[last], id[last], l[lo], id[lo]))
+            cand_swap(l, id, last, lo);
+        if (better(l[mid], id[mid], l[last], id[last]))
+            cand_swap(l, id, mid, last);
+        size_t store = lo;
+        for (size_t i = lo; i < last; i++)
+            if (better(l[i], id[i], l[last], id[last]))
+                cand_swap(l, id, i, store++);
+        cand_swap(l, id, store, last);
+        /* [lo, store) beats the pivot at `store`, which beats (store, hi) */
+        if (target <= store)
+            hi = store;
+        else if (target == store + 1)
+            return;
+        else
+            lo = store + 1;
+    }
+}
+
+static int ensure_scratch(syn_sampler *s, size_t n)
+{
+    if (s->scratch_cap >= n)
+        return 0;
+    float *cl = realloc(s->cl, n * sizeof *cl);
+    if (!cl)
+        return SYN_ERR_NOMEM;
+    s->cl = cl;
+    int32_t *ci = realloc(s->ci, n * sizeof *ci);
+    if (!ci)
+        return SYN_ERR_NOMEM;
+    s->ci = ci;
+    s->scratch_cap = n;
+    return 0;
+}
+
+/* Draws from softmax((l - lmax) / temp) over n entries; id NULL means the
+ * index is the token. Overwrites l with the weights. */
+static int32_t draw(syn_sampler *s, float *l, const int32_t *id, size_t n, float lmax, float temp)
+{
+    double total = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        float w = expf((l[j] - lmax) / temp);
+        l[j] = w;
+        total += w;
+    }
+    double u = rng_uniform(s->rng) * total, acc = 0.0;
+    size_t last_positive = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (l[j] <= 0.0f)
+            continue;
+        acc += l[j];
+        last_positive = j;
+        if (u < acc)
+            return id ? id[j] : (int32_t)j;
+    }
+    /* rounding left u at the very top of the range */
+    return id ? id[last_positive] : (int32_t)last_positive;
+}
+
+/* Length of the nucleus among n candidates sorted best first. */
+static size_t nucleus_sorted(const float *l, size_t n, float lmax, double sum, float top_p)
+{
+    double cum = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        cum += expf(l[j] - lmax) / sum;
+        if (cum >= top_p)
+            return j + 1;
+    }
+    return n;
+}
+
+/* Nucleus over n unsorted candidates: sorts only as much of the best end as
+ * needed, growing the sorted prefix 4x at a time. */
+static size_t nucleus_partial(float *l, int32_t *id, size_t n, float lmax, double sum, float top_p)
+{
+    size_t sorted = 0, chunk = 64;
+    double cum = 0.0;
+    while (sorted < n) {
+        size_t want = chunk < n - sorted ? chunk : n - sorted;
+        select_best(l, id, sorted, n, want);
+        sort_best_first(l + sorted, id + sorted, want);
+        for (size_t j = sorted; j < sorted + want; j++) {
+            cum += expf(l[j] - lmax) / sum;
+            if (cum >= top_p)
+                return j + 1;
+        }
+        sorted += want;
+        chunk *= 4;
+    }
+    return n;
+}
+
+int32_t syn_sampler_sample(syn_sampler *s, float *logits, int32_t n_vocab)
+{
+    if (!s || !logits || n_vocab <= 0)
+        return SYN_ERR_INVALID;
+    apply_penalties(s, logits, n_vocab);
+
+    float lmax = -INFINITY;
+    int32_t argmax = 0;
+    for (int32_t i = 0; i < n_vocab; i++) {
+        if (isnan(logits[i]))
+            logits[i] = -INFINITY;
+        if (logits[i] > lmax) {
+            lmax = logits[i];
+            argmax = i;
+        }
+    }
+    /* greedy, or nothing sampleable (every logit -inf) */
+    if (s->p.temperature <= 0.0f || lmax == -INFINITY)
+        return argmax;
+
+    const float temp = s->p.temperature;
+    const bool use_top_p = s->p.top_p < 1.0f, use_min_p = s->p.min_p > 0.0f;
+    const float min_p_floor = use_min_p ? lmax + logf(s->p.min_p) : -INFINITY;
+    size_t top_k = s->p.top_k > 0 && s->p.top_k < n_vocab ? (size_t)s->p.top_k : 0;
+
+    if (top_k) {
+        int rc = ensure_scratch(s, top_k);
+        if (rc)
+            return rc;
+        size_t m = 0;
+        for (int32_t i = 0; i < n_vocab; i++)
+            heap_offer(s->cl, s->ci, &m, top_k, logits[i], i);
+        heap_sort_best_first(s->cl, s->ci, m);
+        size_t keep = m;
+        if (use_top_p) {
+            double sum = 0.0;
+            for (size_t j = 0; j < m; j++)
+                sum += expf(s->cl[j] - lmax);
+            keep = nucleus_sorted(s->cl, m, lmax, sum, s->p.top_p);
+        }
+        while (keep > 1 && s->cl[keep - 1] < min_p_floor)
+            keep--;
+        return draw(s, s->cl, s->ci, keep, lmax, temp);
+    }
+
+    if (use_top_p || use_min_p) {
+        int rc = ensure_scratch(s, (size_t)n_vocab);
+        if (rc)
+            return rc;
+        /* min_p is a logit floor, so it prunes without sorting; top_p and
+         * min_p both keep a best-first prefix, so the result is the shorter */
+        size_t m = 0;
+        double sum = 0.0;
+        for (int32_t i = 0; i < n_vocab; i++) {
+            if (use_top_p)
+                sum += expf(logits[i] - lmax);
+            if (logits[i] >= min_p_floor && logits[i] > -INFINITY) {
+                s->cl[m] = logits[i];
+                s->ci[m] = i;
+                m++;
+            }
+        }
+        size_t keep = use_top_p ? nucleus_partial(s->cl, s->ci, m, lmax, sum, s->p.top_p) : m;
+        return draw(s, s->cl, s->ci, keep, lmax, temp);
+    }
+
+    return draw(s, logits, NULL, (size_t)n_vocab, lmax, temp);
+}
+
+int syn_sampler_logprobs(const float *logits, int32_t n_vocab, int32_t token, float *token_logprob,
+                         int32_t n_top, int32_t *top_ids, float *top_logprobs)
+{
+    if (!logits || n_vocab <= 0 || n_top < 0 || (n_top > 0 && (!top_ids || !top_logprobs)))
+        return SYN_ERR_INVALID;
+    if (token_logprob && (token < 0 || token >= n_vocab))
+        return SYN_ERR_INVALID;
+    size_t k = (size_t)(n_top < n_vocab ? n_top : n_vocab), m = 0;
+    float lmax = -INFINITY;
+    for (int32_t i = 0; i < n_vocab; i++) {
+        float l = isnan(logits[i]) ? -INFINITY : logits[i];
+        if (l > lmax)
+            lmax = l;
+        if (k)
+            heap_offer(top_logprobs, top_ids, &m, k, l, i);
+    }
+    heap_sort_best_first(top_logprobs, top_ids, m);
+    double sum = 0.0;
+    if (lmax > -INFINITY)
+        for (int32_t i = 0; i < n_vocab; i++)
+            if (!isnan(logits[i]))
+                sum += exp((double)logits[i] - lmax);
+    /* log_softmax(x)_i = x_i - lmax - log(sum exp(x - lmax)); all -inf gives -inf */
+    double lse = lmax > -INFINITY ? lmax + log(sum) : 0.0;
+    for (size_t j = 0; j < m; j++)
+        top_logprobs[j] = (float)((double)top_logprobs[j] - lse);
+    if (token_logprob) {
+        float l = isnan(logits[token]) ? -INFINITY : logits[token];
+        *token_logprob = (float)((double)l - lse);
+    }
+    return (int)m;
+}

@@ -1,0 +1,44 @@
+/* Plain-C float helpers for attention and the FFN: f16 K/V dot and axpy,
+ * f32->f16 rows, RMS norm and SwiGLU. Sums in double (the oracle). Pure
+ * functions, any thread. */
+#include <math.h>
+
+#include "kernels/ref/blocks.h"
+
+float syn_ref_dot_f16_f32(int64_t n, const uint16_t *a, const float *b)
+{
+    double s = 0;
+    for (int64_t i = 0; i < n; i++)
+        s += (double)syn_f16_to_f32(a[i]) * b[i];
+    return (float)s;
+}
+
+void syn_ref_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (float)((double)y[i] + (double)alpha * syn_f16_to_f32(x[i]));
+}
+
+void syn_ref_f32_to_f16(const float *src, uint16_t *dst, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        dst[i] = syn_f32_to_f16(src[i]);
+}
+
+void syn_ref_rms_norm(int64_t n, const float *x, const float *w, float eps, float *out)
+{
+    double ss = 0;
+    for (int64_t i = 0; i < n; i++)
+        ss += (double)x[i] * x[i];
+    double scale = 1.0 / sqrt(ss / (double)n + eps);
+    for (int64_t i = 0; i < n; i++)
+        out[i] = (float)(x[i] * scale * w[i]);
+}
+
+void syn_ref_swiglu(int64_t n, const float *gate, const float *up, float *out)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double g = gate[i];
+        out[i] = (float)(g / (1.0 + exp(-g)) * up[i]);
+    }
+}

@@ -1,0 +1,171 @@
+/* AVX2 dot products of the K-quant types Q4_K, Q5_K and Q6_K against Q8_K
+ * activations, each tiled over up to four activation rows: a superblock's
+ * 256 weights are unpacked to int8 and its scales decoded once, then per
+ * row maddubs gives the products, madd applies the 16-bit scales, and the
+ * activation's 16-element sums give the min (or -32 offset) term without
+ * touching the weights again. Built with -mavx2 -mfma -mf16c; any thread. */
+#include "kernels/x86/simd.h"
+
+/* broadcast 16-bit element g of each 128-bit lane to the whole lane */
+SYN_INLINE __m256i bcast_i16(__m256i v, const int g)
+{
+    return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)(((2 * g + 1) << 8) | (2 * g))));
+}
+
+SYN_INLINE const syn_block_q8_k *act(const void *a, int r, size_t a_stride, int64_t ib)
+{
+    return SYN_ROW(a, r, a_stride, syn_block_q8_k) + ib;
+}
+
+/* 8 scales then 8 mins, 6 bits each, as 16 bytes (the packing is described
+ * at syn_k4_scale_min) */
+SYN_INLINE __m128i k4_scales_mins(const uint8_t *s)
+{
+    uint32_t u[3], v[4];
+    memcpy(u, s, 12);
+    v[0] = u[0] & 0x3f3f3f3f;
+    v[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+    v[2] = u[1] & 0x3f3f3f3f;
+    v[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+    return _mm_set_epi32((int)v[3], (int)v[2], (int)v[1], (int)v[0]);
+}
+
+/* Q4_K and Q5_K share everything but the fifth bit. */
+SYN_INLINE void k45_tile(const int five, int64_t n, const void *w, const void *a, size_t a_stride, const int NR,
+                         float *out, int64_t out_stride)
+{
+    const int64_t nb = n / SYN_QK_K;
+    const __m256i m4 = _mm256_set1_epi8(15), m16 = _mm256_set1_epi8(16);
+    __m256 acc[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; r++)
+        acc[r] = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < nb; ib++) {
+        const uint8_t *sc_bytes, *qs, *qh = NULL;
+        uint16_t dbits, mbits;
+        if (five) {
+            const syn_block_q5_k *x = (const syn_block_q5_k *)w + ib;
+            sc_bytes = x->scales, qs = x->qs, qh = x->qh, dbits = x->d, mbits = x->dmin;
+        } else {
+            const syn_block_q4_k *x = (const syn_block_q4_k *)w + ib;
+            sc_bytes = x->scales, qs = x->qs, dbits = x->d, mbits = x->dmin;
+        }
+        float dw = syn_h2f(dbits), mw = syn_h2f(mbits);
+        __m256i sm = _mm256_cvtepu8_epi16(k4_scales_mins(sc_bytes)); /* scales | mins as int16 */
+        __m256i scales = _mm256_permute2x128_si256(sm, sm, 0x00);
+        __m128i mins = _mm256_extracti128_si256(sm, 1);
+        __m256i hb = five ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
+
+        __m256i sumi[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < NR; r++)
+            sumi[r] = _mm256_setzero_si256();
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            __m256i bits = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
+            __m256i lo = _mm256_and_si256(bits, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+            if (five) { /* bit g of qh[l] lands on bit 4 of group g's byte l */
+                const int g = 2 * j;
+                __m256i hl = g <= 4 ? _mm256_slli_epi16(hb, 4 - g) : _mm256_srli_epi16(hb, g - 4);
+                __m256i hh = g + 1 <= 4 ? _mm256_slli_epi16(hb, 3 - g) : _mm256_srli_epi16(hb, g - 3);
+                lo = _mm256_or_si256(lo, _mm256_and_si256(hl, m16));
+                hi = _mm256_or_si256(hi, _mm256_and_si256(hh, m16));
+            }
+            __m256i s_lo = bcast_i16(scales, 2 * j), s_hi = bcast_i16(scales, 2 * j + 1);
+#pragma GCC unroll 4
+            for (int r = 0; r < NR; r++) {
+                const int8_t *y = act(a, r, a_stride, ib)->qs + 64 * j;
+                __m256i p_lo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)y));
+                __m256i p_hi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(y + 32)));
+                sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(s_lo, p_lo));
+                sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(s_hi, p_hi));
+            }
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < NR; r++) {
+            const syn_block_q8_k *y = act(a, r, a_stride, ib);
+            __m256i bs = _mm256_loadu_si256((const __m256i *)y->bsums);
+            __m128i bs32 = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+            __m256i msum = _mm256_zextsi128_si256(_mm_madd_epi16(mins, bs32));
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(y->d * dw), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(-(y->d * mw)), _mm256_cvtepi32_ps(msum), acc[r]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; r++)
+        out[r * out_stride] = syn_hsum_ps(acc[r]);
+}
+
+SYN_INLINE void q4_k_tile(int64_t n, const void *w, const void *a, size_t a_stride, const int NR, float *out,
+                          int64_t out_stride)
+{
+    k45_tile(0, n, w, a, a_stride, NR, out, out_stride);
+}
+
+SYN_INLINE void q5_k_tile(int64_t n, const void *w, const void *a, size_t a_stride, const int NR, float *out,
+                          int64_t out_stride)
+{
+    k45_tile(1, n, w, a, a_stride, NR, out, out_stride);
+}
+
+SYN_AVX2_TILED(q4_k)
+SYN_AVX2_TILED(q5_k)
+
+/* Q6_K: weights are q - 32 with q in 0..63; maddubs takes q unsigned and
+ * the -32 comes back as 32 * sum(scale * bsum) per superblock. */
+SYN_INLINE void q6_k_tile(int64_t n, const void *w, const void *a, size_t a_stride, const int NR, float *out,
+                          int64_t out_stride)
+{
+    const int64_t nb = n / SYN_QK_K;
+    const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
+    __m256 acc[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; r++)
+        acc[r] = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < nb; ib++) {
+        const syn_block_q6_k *x = (const syn_block_q6_k *)w + ib;
+        float dw = syn_h2f(x->d);
+        __m128i sc8 = _mm_loadu_si128((const __m128i *)x->scales);
+        __m256i sumi[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < NR; r++)
+            sumi[r] = _mm256_setzero_si256();
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            __m256i ql0 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h));
+            __m256i ql1 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32));
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(x->qh + 32 * h));
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
+            q[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                   _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                const int v = 4 * h + k; /* elements 32v..32v+31: scales 2v (low lane), 2v+1 */
+                __m128i pick = _mm_set_epi64x(0x0101010101010101LL * (2 * v + 1), 0x0101010101010101LL * (2 * v));
+                __m256i s16 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, pick));
+#pragma GCC unroll 4
+                for (int r = 0; r < NR; r++) {
+                    const int8_t *y = act(a, r, a_stride, ib)->qs + 32 * v;
+                    __m256i p = _mm256_maddubs_epi16(q[k], _mm256_loadu_si256((const __m256i *)y));
+                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(s16, p));
+                }
+            }
+        }
+        __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+#pragma GCC unroll 4
+        for (int r = 0; r < NR; r++) {
+            const syn_block_q8_k *y = act(a, r, a_stride, ib);
+            __m256i off = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y->bsums));
+            __m256i s = _mm256_sub_epi32(sumi[r], _mm256_slli_epi32(off, 5));
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(y->d * dw), _mm256_cvtepi32_ps(s), acc[r]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; r++)
+        out[r * out_stride] = syn_hsum_ps(acc[r]);
+}
+
+SYN_AVX2_TILED(q6_k)

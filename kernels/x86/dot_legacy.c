@@ -1,0 +1,104 @@
+/* AVX2 dot products of the 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1,
+ * Q8_0) against Q8_0/Q8_1 activations, one template tiled over up to four
+ * activation rows: each weight block is unpacked to 32 int8 once, then
+ * multiplied with maddubs per row. Built with -mavx2 -mfma -mf16c; any
+ * thread. */
+#include "kernels/x86/simd.h"
+
+enum { K_Q4_0, K_Q4_1, K_Q5_0, K_Q5_1, K_Q8_0 };
+
+/* weight block bytes; offsets of d, m, qh, qs */
+static const int wbytes[] = {18, 20, 22, 24, 34};
+static const int qh_off[] = {0, 0, 2, 4, 0};
+static const int qs_off[] = {2, 4, 6, 8, 2};
+
+SYN_INLINE uint16_t load_u16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+/* the 32 weights of a block as int8: signed for the symmetric types,
+ * unsigned (0..31) for the offset ones */
+SYN_INLINE __m256i unpack(const int T, const uint8_t *b)
+{
+    switch (T) {
+    case K_Q4_0:
+        return _mm256_sub_epi8(syn_nibbles_32(b + qs_off[T]), _mm256_set1_epi8(8));
+    case K_Q4_1:
+        return syn_nibbles_32(b + qs_off[T]);
+    case K_Q5_0: /* a clear 5th bit means value - 16: 0xf0 | q is that in int8 */
+        return _mm256_or_si256(syn_nibbles_32(b + qs_off[T]),
+                               _mm256_andnot_si256(syn_bits_to_bytes_32(b + qh_off[T]), _mm256_set1_epi8((char)0xf0)));
+    case K_Q5_1:
+        return _mm256_or_si256(syn_nibbles_32(b + qs_off[T]),
+                               _mm256_and_si256(syn_bits_to_bytes_32(b + qh_off[T]), _mm256_set1_epi8(0x10)));
+    default:
+        return _mm256_loadu_si256((const __m256i *)(b + qs_off[T]));
+    }
+}
+
+SYN_INLINE int is_offset(const int T) { return T == K_Q4_1 || T == K_Q5_1; }
+
+/* one weight block against block ib of each of NR activation rows */
+SYN_INLINE void legacy_block(const int T, const uint8_t *b, const void *a, size_t a_stride, int64_t ib, const int NR,
+                             __m256 *acc, float *msum)
+{
+    const int abytes = is_offset(T) ? 36 : 34, aqs = is_offset(T) ? 4 : 2;
+    __m256i q = unpack(T, b);
+    /* signed weights: maddubs takes |q| and the activations get q's sign */
+    __m256i uq = is_offset(T) ? q : _mm256_sign_epi8(q, q);
+    float dw = syn_h2f(load_u16(b)), mw = is_offset(T) ? syn_h2f(load_u16(b + 2)) : 0.0f;
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; r++) {
+        const uint8_t *yb = (const uint8_t *)a + (size_t)r * a_stride + ib * abytes;
+        __m256i qy = _mm256_loadu_si256((const __m256i *)(yb + aqs));
+        if (!is_offset(T))
+            qy = _mm256_sign_epi8(qy, q);
+        __m256i p = syn_dot_u8_to_i32(uq, qy);
+        __m256 d = _mm256_set1_ps(dw * syn_h2f(load_u16(yb)));
+        acc[r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[r]);
+        if (is_offset(T))
+            msum[r] += mw * syn_h2f(load_u16(yb + 2));
+    }
+}
+
+/* Even and odd blocks go to separate accumulators to hide FMA latency. */
+SYN_INLINE void legacy_tile(const int T, int64_t n, const void *w, const void *a, size_t a_stride, const int NR,
+                            float *out, int64_t out_stride)
+{
+    const uint8_t *x = w;
+    const int64_t nb = n / SYN_QK;
+    __m256 acc0[4], acc1[4];
+    float msum[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; r++) {
+        acc0[r] = acc1[r] = _mm256_setzero_ps();
+        msum[r] = 0.0f;
+    }
+    int64_t ib = 0;
+    for (; ib + 2 <= nb; ib += 2) {
+        legacy_block(T, x + ib * wbytes[T], a, a_stride, ib, NR, acc0, msum);
+        legacy_block(T, x + (ib + 1) * wbytes[T], a, a_stride, ib + 1, NR, acc1, msum);
+    }
+    if (ib < nb)
+        legacy_block(T, x + ib * wbytes[T], a, a_stride, ib, NR, acc0, msum);
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; r++)
+        out[r * out_stride] = syn_hsum_ps(_mm256_add_ps(acc0[r], acc1[r])) + msum[r];
+}
+
+#define LEGACY(name, T)                                                                                              \
+    SYN_INLINE void name##_tile(int64_t n, const void *w, const void *a, size_t a_stride, const int NR, float *out,   \
+                                int64_t out_stride)                                                                  \
+    {                                                                                                                \
+        legacy_tile(T, n, w, a, a_stride, NR, out, out_stride);                                                      \
+    }                                                                                                                \
+    SYN_AVX2_TILED(name)
+
+LEGACY(q4_0, K_Q4_0)
+LEGACY(q4_1, K_Q4_1)
+LEGACY(q5_0, K_Q5_0)
+LEGACY(q5_1, K_Q5_1)
+LEGACY(q8_0, K_Q8_0)

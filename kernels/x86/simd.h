@@ -1,0 +1,162 @@
+/* AVX2/FMA/F16C helpers shared by the kernels/x86 files, and the avx2 entry
+ * points the table wires up. Only for files built with -mavx2 -mfma -mf16c:
+ * nothing here may run before the caller has checked the CPU. Any thread. */
+#ifndef SYN_KERNELS_X86_SIMD_H
+#define SYN_KERNELS_X86_SIMD_H
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels/ref/blocks.h"
+
+#define SYN_INLINE static inline __attribute__((always_inline))
+
+SYN_INLINE float syn_h2f(uint16_t h) { return _cvtsh_ss(h); }
+
+SYN_INLINE float syn_hsum_ps(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+SYN_INLINE float syn_hsum_ps128(__m128 s)
+{
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+SYN_INLINE int syn_hsum_epi32(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
+SYN_INLINE float syn_hmax_ps(__m256 v)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+/* signed x signed int8 products summed in groups of 4 into int32. maddubs
+ * needs one unsigned operand: |x| and y carrying x's sign give the same
+ * products; exact as long as not both of a pair are -128 (activations are
+ * never -128). */
+SYN_INLINE __m256i syn_dot_i8_to_i32(__m256i x, __m256i y)
+{
+    __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+/* unsigned (< 128) x signed int8, the same grouping */
+SYN_INLINE __m256i syn_dot_u8_to_i32(__m256i x, __m256i y)
+{
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(x, y), _mm256_set1_epi16(1));
+}
+
+/* 16 packed nibbles -> 32 bytes: low nibbles first, then the high ones */
+SYN_INLINE __m256i syn_nibbles_32(const uint8_t *p)
+{
+    __m128i b = _mm_loadu_si128((const __m128i *)p);
+    __m128i m = _mm_set1_epi8(15);
+    __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
+    return _mm256_set_m128i(hi, lo);
+}
+
+/* 32 bits -> 32 bytes, 0xff where bit j of the little-endian word is set */
+SYN_INLINE __m256i syn_bits_to_bytes_32(const uint8_t *p)
+{
+    uint32_t u;
+    memcpy(&u, p, 4);
+    const __m256i spread = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
+    __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)u), spread);
+    const __m256i bit = _mm256_set1_epi64x((int64_t)0x8040201008040201);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit);
+}
+
+/* round to nearest, ties to even, as rintf does in the default mode */
+SYN_INLINE __m256i syn_round_epi32(__m256 v)
+{
+    return _mm256_cvtps_epi32(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+/* four vectors of 8 int32 (in element order) -> 32 int8 in order */
+SYN_INLINE __m256i syn_pack_i32_to_i8(__m256i a, __m256i b, __m256i c, __m256i d)
+{
+    __m256i ab = _mm256_packs_epi32(a, b); /* a0-3 b0-3 | a4-7 b4-7 */
+    __m256i cd = _mm256_packs_epi32(c, d);
+    __m256i abcd = _mm256_packs_epi16(ab, cd); /* a0-3 b0-3 c0-3 d0-3 | a4-7 b4-7 c4-7 d4-7 */
+    return _mm256_permutevar8x32_epi32(abcd, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* avx2 entry points */
+void syn_avx2_dequant_f16(const void *src, float *dst, int64_t n);
+void syn_avx2_dequant_bf16(const void *src, float *dst, int64_t n);
+
+void syn_avx2_quant_f16(const float *src, void *dst, int64_t n);
+void syn_avx2_quant_bf16(const float *src, void *dst, int64_t n);
+void syn_avx2_quant_q8_0(const float *src, void *dst, int64_t n);
+void syn_avx2_quant_q8_1(const float *src, void *dst, int64_t n);
+void syn_avx2_quant_q8_k(const float *src, void *dst, int64_t n);
+
+#define SYN_AVX2_DOT(name)                                                                                           \
+    void syn_avx2_dot_##name(int64_t n, const void *w, const void *a, float *out);                                   \
+    void syn_avx2_dot_rows_##name(int64_t n, const void *w, const void *a, size_t a_stride, int nr, float *out,      \
+                                  int64_t out_stride);
+SYN_AVX2_DOT(f32)
+SYN_AVX2_DOT(f16)
+SYN_AVX2_DOT(bf16)
+SYN_AVX2_DOT(q4_0)
+SYN_AVX2_DOT(q4_1)
+SYN_AVX2_DOT(q5_0)
+SYN_AVX2_DOT(q5_1)
+SYN_AVX2_DOT(q8_0)
+SYN_AVX2_DOT(q4_k)
+SYN_AVX2_DOT(q5_k)
+SYN_AVX2_DOT(q6_k)
+#undef SYN_AVX2_DOT
+
+float syn_avx2_dot_f16_f32(int64_t n, const uint16_t *a, const float *b);
+void syn_avx2_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y);
+void syn_avx2_f32_to_f16(const float *src, uint16_t *dst, int64_t n);
+void syn_avx2_rms_norm(int64_t n, const float *x, const float *w, float eps, float *out);
+void syn_avx2_swiglu(int64_t n, const float *gate, const float *up, float *out);
+
+/* A tiled kernel `static void NAME_tile(n, w, a, a_stride, NR, out,
+ * out_stride)` (always inlined, NR a constant) becomes the pair of entry
+ * points; nr == 1 runs the very same code as vec_dot, which is what makes
+ * the rows results bit-identical to it. */
+#define SYN_AVX2_TILED(name)                                                                                         \
+    void syn_avx2_dot_##name(int64_t n, const void *w, const void *a, float *out)                                    \
+    {                                                                                                                \
+        name##_tile(n, w, a, 0, 1, out, 0);                                                                          \
+    }                                                                                                                \
+    void syn_avx2_dot_rows_##name(int64_t n, const void *w, const void *a, size_t a_stride, int nr, float *out,      \
+                                  int64_t out_stride)                                                                \
+    {                                                                                                                \
+        switch (nr) {                                                                                                \
+        case 1:                                                                                                      \
+            name##_tile(n, w, a, a_stride, 1, out, out_stride);                                                      \
+            break;                                                                                                   \
+        case 2:                                                                                                      \
+            name##_tile(n, w, a, a_stride, 2, out, out_stride);                                                      \
+            break;                                                                                                   \
+        case 3:                                                                                                      \
+            name##_tile(n, w, a, a_stride, 3, out, out_stride);                                                      \
+            break;                                                                                                   \
+        default:                                                                                                     \
+            name##_tile(n, w, a, a_stride, 4, out, out_stride);                                                      \
+            break;                                                                                                   \
+        }                                                                                                            \
+    }
+
+#define SYN_ROW(a, r, stride, T) ((const T *)(const void *)((const char *)(a) + (size_t)(r) * (stride)))
+
+#endif
+

@@ -1,0 +1,111 @@
+/* Pins the plugin ABI's layout on x86-64 (LP64) with literal numbers: every
+ * field's offset and size and every struct's size in include/synapse/plugin.h
+ * (and syn_error, which init() fills across the boundary). A change here
+ * means the ABI changed: append-only changes bump SYN_ABI_MINOR and add
+ * lines, anything else bumps SYN_ABI_MAJOR. Single-threaded test. */
+#include <stddef.h>
+#include <synapse/plugin.h>
+
+#include "core/plugin_loader.h"
+#include "tests/check.h"
+
+#define FIELD(type, field, off, size)                                                                          \
+    do {                                                                                                       \
+        CHECK_MSG(offsetof(type, field) == (off), #type "." #field " at %zu, pinned at %d",                    \
+                  offsetof(type, field), (off));                                                               \
+        CHECK_MSG(sizeof(((type *)0)->field) == (size), #type "." #field " is %zu bytes, pinned at %d",        \
+                  sizeof(((type *)0)->field), (size));                                                         \
+    } while (0)
+
+#define SIZE(type, size) CHECK_MSG(sizeof(type) == (size), "sizeof(" #type ") is %zu, pinned at %d", sizeof(type), (size))
+
+int main(void)
+{
+#if !defined(__x86_64__) || !defined(__LP64__)
+    fprintf(stderr, "layout is pinned for x86-64 only\n");
+    return 77;
+#endif
+    CHECK(SYN_ABI_MAJOR == 1);
+    CHECK(SYN_ABI_MINOR == 0);
+    CHECK(SYN_PLUGIN_MAGIC == 0x504e5953u);
+    CHECK(SYN_PLUGIN_BACKEND == 1);
+    CHECK(SYN_PLUGIN_CAPABILITY == 2);
+
+    SIZE(syn_error, 516);
+    FIELD(syn_error, code, 0, 4);
+    FIELD(syn_error, msg, 4, 512);
+
+    SIZE(syn_plugin, 64);
+    FIELD(syn_plugin, magic, 0, 4);
+    FIELD(syn_plugin, abi_major, 4, 2);
+    FIELD(syn_plugin, abi_minor, 6, 2);
+    FIELD(syn_plugin, struct_size, 8, 4);
+    FIELD(syn_plugin, kind, 12, 4);
+    FIELD(syn_plugin, name, 16, 8);
+    FIELD(syn_plugin, version, 24, 8);
+    FIELD(syn_plugin, probe, 32, 8);
+    FIELD(syn_plugin, init, 40, 8);
+    FIELD(syn_plugin, fini, 48, 8);
+    FIELD(syn_plugin, ops, 56, 8);
+
+    SIZE(syn_backend_params, 12);
+    FIELD(syn_backend_params, struct_size, 0, 4);
+    FIELD(syn_backend_params, n_threads, 4, 4);
+    FIELD(syn_backend_params, device, 8, 4);
+
+    SIZE(syn_tensor, 64);
+    FIELD(syn_tensor, type, 0, 4);
+    FIELD(syn_tensor, n_dims, 4, 4);
+    FIELD(syn_tensor, ne, 8, 32);
+    FIELD(syn_tensor, row_bytes, 40, 8);
+    FIELD(syn_tensor, data, 48, 8);
+    FIELD(syn_tensor, backend_priv, 56, 8);
+
+    SIZE(syn_rows, 24);
+    FIELD(syn_rows, n, 0, 4);
+    FIELD(syn_rows, pos, 8, 8);
+    FIELD(syn_rows, slot, 16, 8);
+
+    SIZE(syn_attn_params, 40);
+    FIELD(syn_attn_params, n_heads, 0, 4);
+    FIELD(syn_attn_params, n_kv_heads, 4, 4);
+    FIELD(syn_attn_params, head_dim, 8, 4);
+    FIELD(syn_attn_params, n_ctx, 12, 4);
+    FIELD(syn_attn_params, scale, 16, 4);
+    FIELD(syn_attn_params, k_cache, 24, 8);
+    FIELD(syn_attn_params, v_cache, 32, 8);
+
+    SIZE(syn_backend_ops, 152);
+    FIELD(syn_backend_ops, struct_size, 0, 4);
+    FIELD(syn_backend_ops, create, 8, 8);
+    FIELD(syn_backend_ops, destroy, 16, 8);
+    FIELD(syn_backend_ops, describe, 24, 8);
+    FIELD(syn_backend_ops, supports_type, 32, 8);
+    FIELD(syn_backend_ops, alloc, 40, 8);
+    FIELD(syn_backend_ops, release, 48, 8);
+    FIELD(syn_backend_ops, write, 56, 8);
+    FIELD(syn_backend_ops, read, 64, 8);
+    FIELD(syn_backend_ops, sync, 72, 8);
+    FIELD(syn_backend_ops, weight_load, 80, 8);
+    FIELD(syn_backend_ops, weight_unload, 88, 8);
+    FIELD(syn_backend_ops, get_rows, 96, 8);
+    FIELD(syn_backend_ops, rms_norm, 104, 8);
+    FIELD(syn_backend_ops, matmul, 112, 8);
+    FIELD(syn_backend_ops, rope, 120, 8);
+    FIELD(syn_backend_ops, kv_store, 128, 8);
+    FIELD(syn_backend_ops, attention, 136, 8);
+    FIELD(syn_backend_ops, swiglu, 144, 8);
+
+    SIZE(syn_capability_ops, 40);
+    FIELD(syn_capability_ops, struct_size, 0, 4);
+    FIELD(syn_capability_ops, capability, 8, 8);
+    FIELD(syn_capability_ops, create, 16, 8);
+    FIELD(syn_capability_ops, destroy, 24, 8);
+    FIELD(syn_capability_ops, call, 32, 8);
+
+    /* The smallest tables the loader accepts stay the 1.0 sizes forever. */
+    CHECK(SYN_PLUGIN_V1_0_SIZE == 64);
+    CHECK(SYN_BACKEND_OPS_V1_0_SIZE == 152);
+    CHECK(SYN_CAPABILITY_OPS_V1_0_SIZE == 40);
+    return CHECK_DONE();
+}

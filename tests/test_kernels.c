@@ -1,0 +1,752 @@
+/* Tests of the CPU kernel tables: exhaustive f16/bf16 conversions; ref
+ * dequantisation against independent formulations (npref.py's for the
+ * types it knows, llama.cpp's loop structure for the rest); ref vec_dot
+ * against a double dot of the dequantised rows; and the avx2 set against
+ * the ref one (dot products within tight tolerances, quantisers and
+ * conversions bit for bit, multi-row dots bit-identical to single ones).
+ * The avx2 half skips on CPUs without AVX2/FMA/F16C. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "kernels/ref/blocks.h"
+#include "tests/check.h"
+
+/* ---- deterministic random numbers ---- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static uint64_t rnd_u64(void)
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double rnd_unit(void) { return (double)(rnd_u64() >> 11) / 9007199254740992.0; } /* [0, 1) */
+
+static float rnd_normal(void)
+{
+    double s = 0;
+    for (int i = 0; i < 4; i++)
+        s += rnd_unit() - 0.5;
+    return (float)(s * 1.7);
+}
+
+static void rnd_bytes(void *p, size_t n)
+{
+    uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        b[i] = (uint8_t)rnd_u64();
+}
+
+/* a sane positive f16 scale in [lo, hi) */
+static uint16_t rnd_scale(double lo, double hi) { return syn_f32_to_f16((float)(lo + (hi - lo) * rnd_unit())); }
+
+static float bits_f32(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static uint32_t f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(99);
+    }
+    return p;
+}
+
+/* ---- (e) conversions ---- */
+
+static void test_f16_conversions(void)
+{
+    int bad = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        int sign = h >> 15, e = (h >> 10) & 31, m = h & 1023;
+        float got = syn_f16_to_f32((uint16_t)h);
+        if (e == 31) {
+            uint32_t want = (uint32_t)sign << 31 | 0x7f800000u | (uint32_t)m << 13;
+            bad += f32_bits(got) != want;
+            /* every NaN comes back NaN with its sign, quiet */
+            if (m) {
+                uint16_t back = syn_f32_to_f16(got);
+                bad += !(((back >> 10) & 31) == 31 && (back & 0x200) && (back >> 15) == sign);
+            } else {
+                bad += syn_f32_to_f16(got) != h;
+            }
+            continue;
+        }
+        double v = e ? ldexp(1024 + m, e - 25) : ldexp(m, -24);
+        if (sign)
+            v = -v;
+        bad += got != (float)v || signbit(got) != (sign != 0);
+        bad += syn_f32_to_f16(got) != h; /* exact values round-trip */
+    }
+    CHECK_MSG(bad == 0, "%d f16 patterns wrong", bad);
+
+    /* every rounding boundary: the midpoint of two neighbours is a tie (to
+     * even), one float ulp either side decides */
+    bad = 0;
+    for (uint32_t h = 0; h < 0x7c00; h++) {
+        for (int s = 0; s < 2; s++) {
+            uint16_t sg = (uint16_t)(s << 15);
+            double lo = syn_f16_to_f32((uint16_t)h);
+            double hi = h + 1 == 0x7c00 ? 65536.0 : syn_f16_to_f32((uint16_t)(h + 1));
+            float mid = (float)((lo + hi) / 2);
+            CHECK((double)mid == (lo + hi) / 2);
+            if (s)
+                mid = -mid;
+            uint16_t even = (h & 1) ? (uint16_t)(h + 1) : (uint16_t)h;
+            bad += syn_f32_to_f16(mid) != (sg | even);
+            bad += syn_f32_to_f16(nextafterf(mid, 0.0f)) != (sg | h);
+            bad += syn_f32_to_f16(nextafterf(mid, s ? -INFINITY : INFINITY)) != (sg | (h + 1));
+        }
+    }
+    CHECK_MSG(bad == 0, "%d f16 rounding boundaries wrong", bad);
+    CHECK(syn_f32_to_f16(1e-30f) == 0 && syn_f32_to_f16(-1e-30f) == 0x8000);
+    CHECK(syn_f32_to_f16(1e10f) == 0x7c00 && syn_f32_to_f16(-INFINITY) == 0xfc00);
+    CHECK(syn_f32_to_f16(bits_f32(0x00000001)) == 0); /* float subnormal */
+}
+
+static void test_bf16_conversions(void)
+{
+    int bad = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        int sign = h >> 15, e = (h >> 7) & 255, m = h & 127;
+        float got = syn_bf16_to_f32((uint16_t)h);
+        if (e == 255) {
+            bad += !(m ? isnan(got) : isinf(got)) || signbit(got) != (sign != 0);
+            uint16_t back = syn_f32_to_bf16(got);
+            bad += m ? !(((back >> 7) & 255) == 255 && (back & 0x40) && (back >> 15) == sign) : back != h;
+            continue;
+        }
+        double v = e ? ldexp(128 + m, e - 134) : ldexp(m, -133);
+        if (sign)
+            v = -v;
+        bad += got != (float)v || signbit(got) != (sign != 0);
+        bad += syn_f32_to_bf16(got) != h;
+    }
+    CHECK_MSG(bad == 0, "%d bf16 patterns wrong", bad);
+
+    bad = 0;
+    for (uint32_t h = 0; h < 0x7f80; h++) {
+        for (int s = 0; s < 2; s++) {
+            uint16_t sg = (uint16_t)(s << 15);
+            double lo = syn_bf16_to_f32((uint16_t)h);
+            double hi = h + 1 == 0x7f80 ? ldexp(1.0, 128) : syn_bf16_to_f32((uint16_t)(h + 1));
+            double midd = (lo + hi) / 2;
+            if (midd > 3.4028234663852886e38) /* the tie above the largest bf16 is not a float */
+                continue;
+            float mid = (float)midd;
+            if (s)
+                mid = -mid;
+            uint16_t even = (h & 1) ? (uint16_t)(h + 1) : (uint16_t)h;
+            bad += syn_f32_to_bf16(mid) != (sg | even);
+            bad += syn_f32_to_bf16(nextafterf(mid, 0.0f)) != (sg | h);
+            bad += syn_f32_to_bf16(nextafterf(mid, s ? -INFINITY : INFINITY)) != (sg | (h + 1));
+        }
+    }
+    CHECK_MSG(bad == 0, "%d bf16 rounding boundaries wrong", bad);
+    CHECK(syn_f32_to_bf16(3.4028235e38f) == 0x7f80); /* rounds up to inf, as llama.cpp's does */
+}
+
+/* ---- random valid weight rows ---- */
+
+static void fill_weights(int type, void *row, int64_t n)
+{
+    size_t bytes = syn_type_row_bytes(type, n);
+    int64_t nb = n / syn_type_block_size(type);
+    rnd_bytes(row, bytes);
+    uint8_t *p = row;
+    size_t bb = syn_type_block_bytes(type);
+    switch (type) {
+    case SYN_TYPE_F32:
+        for (int64_t i = 0; i < n; i++)
+            ((float *)row)[i] = rnd_normal() * 0.1f;
+        return;
+    case SYN_TYPE_F16:
+        for (int64_t i = 0; i < n; i++)
+            ((uint16_t *)row)[i] = syn_f32_to_f16(rnd_normal() * 0.1f);
+        return;
+    case SYN_TYPE_BF16:
+        for (int64_t i = 0; i < n; i++)
+            ((uint16_t *)row)[i] = syn_f32_to_bf16(rnd_normal() * 0.1f);
+        return;
+    default:
+        break;
+    }
+    for (int64_t i = 0; i < nb; i++, p += bb) {
+        uint16_t d = rnd_scale(1e-3, 2e-2), m = rnd_scale(1e-3, 2e-2);
+        if (rnd_u64() & 1) /* signed scales are valid for the symmetric types */
+            d |= 0x8000;
+        switch (type) {
+        case SYN_TYPE_Q4_0:
+        case SYN_TYPE_Q5_0:
+        case SYN_TYPE_Q8_0:
+            memcpy(p, &d, 2);
+            break;
+        case SYN_TYPE_Q4_1:
+        case SYN_TYPE_Q5_1:
+        case SYN_TYPE_Q8_1:
+            m |= (uint16_t)((rnd_u64() & 1) << 15);
+            memcpy(p, &d, 2);
+            memcpy(p + 2, &m, 2);
+            break;
+        case SYN_TYPE_Q2_K: {
+            syn_block_q2_k *b = (void *)p;
+            b->d = d & 0x7fff, b->dmin = m;
+            break;
+        }
+        case SYN_TYPE_Q3_K:
+            ((syn_block_q3_k *)(void *)p)->d = d;
+            break;
+        case SYN_TYPE_Q4_K: {
+            syn_block_q4_k *b = (void *)p;
+            b->d = rnd_scale(1e-4, 2e-3), b->dmin = rnd_scale(1e-4, 2e-3);
+            break;
+        }
+        case SYN_TYPE_Q5_K: {
+            syn_block_q5_k *b = (void *)p;
+            b->d = rnd_scale(1e-4, 2e-3), b->dmin = rnd_scale(1e-4, 2e-3);
+            break;
+        }
+        case SYN_TYPE_Q6_K:
+            ((syn_block_q6_k *)(void *)p)->d = d;
+            break;
+        case SYN_TYPE_Q8_K: {
+            syn_block_q8_k *b = (void *)p;
+            b->d = (float)(1e-3 + 1e-2 * rnd_unit());
+            for (int g = 0; g < 16; g++) {
+                int s = 0;
+                for (int l = 0; l < 16; l++) {
+                    if (b->qs[16 * g + l] == -128)
+                        b->qs[16 * g + l] = -127;
+                    s += b->qs[16 * g + l];
+                }
+                b->bsums[g] = (int16_t)s;
+            }
+            break;
+        }
+        default:
+            break;
+        }
+        if (type == SYN_TYPE_Q8_1) { /* an activation block: keep s consistent */
+            syn_block_q8_1 *b = (void *)p;
+            int s = 0;
+            for (int j = 0; j < 32; j++)
+                s += b->qs[j] == -128 ? (b->qs[j] = -127) : b->qs[j];
+            b->s = syn_f32_to_f16(syn_f16_to_f32(b->d) * (float)s);
+        }
+    }
+}
+
+/* an activation row: mostly normal values, a few outliers, some exact
+ * zeros and one all-zero 32-block when long enough */
+static void fill_x(float *x, int64_t n)
+{
+    float scale = (float)(0.1 + 3 * rnd_unit());
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = rnd_normal() * scale;
+        uint64_t r = rnd_u64() % 64;
+        if (r == 0)
+            x[i] *= 8;
+        else if (r == 1)
+            x[i] = 0;
+    }
+    if (n >= 96)
+        memset(x + 32, 0, 32 * sizeof *x);
+}
+
+/* ---- (a) independent dequantisers ---- */
+
+static float h2f(uint16_t h) { return syn_f16_to_f32(h); }
+
+/* npref.py's scale_min_k4, transcribed */
+static void npref_scale_min_k4(const uint8_t *sc, float *d, float *m)
+{
+    for (int j = 0; j < 8; j++) {
+        if (j < 4) {
+            d[j] = sc[j] & 63;
+            m[j] = sc[j + 4] & 63;
+        } else {
+            d[j] = (sc[j + 4] & 15) | ((sc[j - 4] >> 6) << 4);
+            m[j] = (sc[j + 4] >> 4) | ((sc[j] >> 6) << 4);
+        }
+    }
+}
+
+/* One block of type `type` at b into out, written after npref.py's numpy
+ * formulas (Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K) or llama.cpp's pointer-
+ * walking loops (the others). Returns 0 for types it does not know. */
+static int indep_block(int type, const uint8_t *b, float *out)
+{
+    switch (type) {
+    case SYN_TYPE_Q8_0:
+        for (int j = 0; j < 32; j++)
+            out[j] = h2f((uint16_t)(b[0] | b[1] << 8)) * (int8_t)b[2 + j];
+        return 1;
+    case SYN_TYPE_Q4_0: {
+        float d = h2f((uint16_t)(b[0] | b[1] << 8));
+        for (int j = 0; j < 16; j++) {
+            out[j] = d * ((float)(b[2 + j] & 15) - 8);
+            out[16 + j] = d * ((float)(b[2 + j] >> 4) - 8);
+        }
+        return 1;
+    }
+    case SYN_TYPE_Q5_0: {
+        float d = h2f((uint16_t)(b[0] | b[1] << 8));
+        uint64_t qh = (uint64_t)b[2] | (uint64_t)b[3] << 8 | (uint64_t)b[4] << 16 | (uint64_t)b[5] << 24;
+        for (int j = 0; j < 16; j++) {
+            int lo = (b[6 + j] & 15) | (int)(((qh >> j) & 1) << 4);
+            int hi = (b[6 + j] >> 4) | (int)(((qh >> (j + 16)) & 1) << 4);
+            out[j] = d * (float)(lo - 16);
+            out[16 + j] = d * (float)(hi - 16);
+        }
+        return 1;
+    }
+    case SYN_TYPE_Q4_1:
+    case SYN_TYPE_Q5_1: {
+        int five = type == SYN_TYPE_Q5_1;
+        float d = h2f((uint16_t)(b[0] | b[1] << 8)), m = h2f((uint16_t)(b[2] | b[3] << 8));
+        uint32_t qh = five ? (uint32_t)b[4] | (uint32_t)b[5] << 8 | (uint32_t)b[6] << 16 | (uint32_t)b[7] << 24 : 0;
+        const uint8_t *qs = b + (five ? 8 : 4);
+        for (int j = 0; j < 16; j++) {
+            int x0 = (qs[j] & 15) | (int)(((qh >> (j + 0)) << 4) & 0x10);
+            int x1 = (qs[j] >> 4) | (int)((qh >> (j + 12)) & 0x10);
+            out[j] = x0 * d + m;
+            out[j + 16] = x1 * d + m;
+        }
+        return 1;
+    }
+    case SYN_TYPE_Q2_K: {
+        const uint8_t *sc = b, *q = b + 16;
+        float d = h2f((uint16_t)(b[80] | b[81] << 8)), mn = h2f((uint16_t)(b[82] | b[83] << 8));
+        float *y = out;
+        int is = 0;
+        for (int n = 0; n < 256; n += 128, q += 32)
+            for (int shift = 0; shift < 8; shift += 2)
+                for (int half = 0; half < 2; half++, is++)
+                    for (int l = 0; l < 16; l++)
+                        *y++ = d * (sc[is] & 15) * ((q[l + 16 * half] >> shift) & 3) - mn * (sc[is] >> 4);
+        return 1;
+    }
+    case SYN_TYPE_Q3_K: {
+        const uint8_t *hm = b, *q = b + 32, *s = b + 96;
+        float d = h2f((uint16_t)(b[108] | b[109] << 8));
+        /* llama.cpp's word-wise unpacking of the 12 scale bytes */
+        uint32_t aux[4];
+        memcpy(aux, s, 12);
+        uint32_t tmp = aux[2];
+        aux[2] = ((aux[0] >> 4) & 0x0f0f0f0f) | (((tmp >> 4) & 0x03030303) << 4);
+        aux[3] = ((aux[1] >> 4) & 0x0f0f0f0f) | (((tmp >> 6) & 0x03030303) << 4);
+        aux[0] = (aux[0] & 0x0f0f0f0f) | (((tmp >> 0) & 0x03030303) << 4);
+        aux[1] = (aux[1] & 0x0f0f0f0f) | (((tmp >> 2) & 0x03030303) << 4);
+        int8_t scales[16];
+        memcpy(scales, aux, 16);
+        float *y = out;
+        int is = 0;
+        uint8_t m = 1;
+        for (int n = 0; n < 256; n += 128, q += 32)
+            for (int shift = 0; shift < 8; shift += 2, m <<= 1)
+                for (int half = 0; half < 2; half++, is++)
+                    for (int l = 0; l < 16; l++)
+                        *y++ = d * (scales[is] - 32) *
+                               (((q[l + 16 * half] >> shift) & 3) - ((hm[l + 16 * half] & m) ? 0 : 4));
+        return 1;
+    }
+    case SYN_TYPE_Q4_K:
+    case SYN_TYPE_Q5_K: {
+        int five = type == SYN_TYPE_Q5_K;
+        float d = h2f((uint16_t)(b[0] | b[1] << 8)), dmin = h2f((uint16_t)(b[2] | b[3] << 8)), sc[8], mn[8];
+        npref_scale_min_k4(b + 4, sc, mn);
+        const uint8_t *qh = b + 16, *q = b + (five ? 48 : 16);
+        for (int c = 0; c < 4; c++)
+            for (int l = 0; l < 32; l++) {
+                int qq = q[32 * c + l];
+                int lo = (qq & 15) + (five ? ((qh[l] >> (2 * c)) & 1) * 16 : 0);
+                int hi = (qq >> 4) + (five ? ((qh[l] >> (2 * c + 1)) & 1) * 16 : 0);
+                out[64 * c + l] = d * sc[2 * c] * lo - dmin * mn[2 * c];
+                out[64 * c + 32 + l] = d * sc[2 * c + 1] * hi - dmin * mn[2 * c + 1];
+            }
+        return 1;
+    }
+    case SYN_TYPE_Q6_K: {
+        const uint8_t *ql = b, *qh = b + 128;
+        const int8_t *sc = (const int8_t *)(b + 192);
+        float d = h2f((uint16_t)(b[208] | b[209] << 8));
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *L = ql + 64 * h, *Hh = qh + 32 * h;
+            const int8_t *S = sc + 8 * h;
+            for (int l = 0; l < 32; l++) {
+                int qq[4] = {((L[l] & 15) | ((Hh[l] & 3) << 4)) - 32, ((L[32 + l] & 15) | (((Hh[l] >> 2) & 3) << 4)) - 32,
+                             ((L[l] >> 4) | (((Hh[l] >> 4) & 3) << 4)) - 32,
+                             ((L[32 + l] >> 4) | (((Hh[l] >> 6) & 3) << 4)) - 32};
+                for (int k = 0; k < 4; k++)
+                    out[128 * h + 32 * k + l] = d * S[2 * k + l / 16] * qq[k];
+            }
+        }
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* ---- per-type checks ---- */
+
+static const int weight_types[] = {SYN_TYPE_F32,  SYN_TYPE_F16,  SYN_TYPE_BF16, SYN_TYPE_Q4_0, SYN_TYPE_Q4_1,
+                                   SYN_TYPE_Q5_0, SYN_TYPE_Q5_1, SYN_TYPE_Q8_0, SYN_TYPE_Q8_1, SYN_TYPE_Q2_K,
+                                   SYN_TYPE_Q3_K, SYN_TYPE_Q4_K, SYN_TYPE_Q5_K, SYN_TYPE_Q6_K, SYN_TYPE_Q8_K};
+#define N_WEIGHT_TYPES (int)(sizeof weight_types / sizeof weight_types[0])
+
+static const int act_types[] = {SYN_TYPE_F32, SYN_TYPE_F16, SYN_TYPE_BF16, SYN_TYPE_Q8_0, SYN_TYPE_Q8_1, SYN_TYPE_Q8_K};
+
+/* sizes in blocks (elements for block size 1) */
+static const int64_t sizes_blocks[] = {1, 2, 3, 7, 16, 37, 64};
+static const int64_t sizes_elems[] = {1, 7, 8, 15, 16, 31, 33, 100, 257, 1000, 4099};
+
+static int n_sizes(int bs) { return bs == 1 ? (int)(sizeof sizes_elems / sizeof sizes_elems[0]) : 7; }
+static int64_t size_at(int bs, int i) { return bs == 1 ? sizes_elems[i] : sizes_blocks[i] * bs; }
+
+/* Q4_1/Q5_1 use the activation's stored s = f16(d * sum(q)) rather than
+ * f16(d) * sum(q) (llama.cpp's choice): the difference an exact dot of the
+ * dequantised rows does not see. */
+static double offset_correction(int type, const uint8_t *w, const void *a, int64_t n)
+{
+    if (type != SYN_TYPE_Q4_1 && type != SYN_TYPE_Q5_1)
+        return 0;
+    const syn_block_q8_1 *y = a;
+    size_t bb = syn_type_block_bytes(type);
+    double c = 0;
+    for (int64_t i = 0; i < n / 32; i++) {
+        int s = 0;
+        for (int j = 0; j < 32; j++)
+            s += y[i].qs[j];
+        double m = h2f((uint16_t)(w[i * bb + 2] | w[i * bb + 3] << 8));
+        c += m * (h2f(y[i].s) - (double)h2f(y[i].d) * s);
+    }
+    return c;
+}
+
+static void test_type(const syn_kernel_set *ref, const syn_kernel_set *avx, int type)
+{
+    const syn_type_kernels *tk = &ref->type[type];
+    const char *name = syn_type_name(type);
+    CHECK_MSG(tk->dequant && tk->vec_dot && tk->act_type >= 0, "%s unsupported in ref", name);
+    if (!tk->dequant || !tk->vec_dot || tk->act_type < 0)
+        return;
+    int act = tk->act_type, bs = syn_type_block_size(type);
+    CHECK_MSG(ref->quant[act] != NULL, "%s: no quantiser for %s", name, syn_type_name(act));
+    if (avx) {
+        CHECK_MSG(avx->type[type].act_type == act && avx->type[type].vec_dot && avx->type[type].dequant,
+                  "%s: avx2 entry differs", name);
+    }
+    for (int si = 0; si < n_sizes(bs); si++) {
+        int64_t n = size_at(bs, si);
+        size_t wbytes = syn_type_row_bytes(type, n), abytes = syn_type_row_bytes(act, n);
+        CHECK(wbytes > 0 && abytes > 0);
+        uint8_t *w = xmalloc(wbytes);
+        uint8_t *arows = xmalloc(abytes * SYN_DOT_ROWS_MAX);
+        float *x = xmalloc((size_t)n * sizeof(float)), *dw = xmalloc((size_t)n * sizeof(float));
+        float *da = xmalloc((size_t)n * sizeof(float)), *ind = xmalloc(256 * sizeof(float));
+        fill_weights(type, w, n);
+
+        /* (a) dequant against the independent formulation */
+        tk->dequant(w, dw, n);
+        int64_t nb = n / bs;
+        size_t bb = syn_type_block_bytes(type);
+        int bad = 0;
+        for (int64_t i = 0; bs > 1 && i < nb; i++) {
+            if (!indep_block(type, w + i * bb, ind))
+                break;
+            for (int j = 0; j < bs; j++)
+                bad += fabsf(ind[j] - dw[i * bs + j]) > 1e-6f * fabsf(ind[j]) + 1e-9f;
+        }
+        CHECK_MSG(bad == 0, "%s n=%lld: %d dequantised values differ from the independent formula", name,
+                  (long long)n, bad);
+        if (avx) {
+            float *dv = xmalloc((size_t)n * sizeof(float));
+            avx->type[type].dequant(w, dv, n);
+            CHECK_MSG(memcmp(dv, dw, (size_t)n * sizeof(float)) == 0, "%s n=%lld: avx2 dequant differs", name,
+                      (long long)n);
+            free(dv);
+        }
+
+        for (int r = 0; r < SYN_DOT_ROWS_MAX; r++) {
+            fill_x(x, n);
+            ref->quant[act](x, arows + r * abytes, n);
+        }
+
+        /* (b) ref vec_dot against the exact dot of the dequantised rows */
+        float got_ref[SYN_DOT_ROWS_MAX];
+        double mags[SYN_DOT_ROWS_MAX];
+        for (int r = 0; r < SYN_DOT_ROWS_MAX; r++) {
+            const uint8_t *a = arows + r * abytes;
+            ref->type[act].dequant(a, da, n);
+            double want = 0, mag = 0;
+            for (int64_t i = 0; i < n; i++) {
+                want += (double)dw[i] * da[i];
+                mag += fabs((double)dw[i] * da[i]);
+            }
+            want += offset_correction(type, w, a, n);
+            tk->vec_dot(n, w, a, &got_ref[r]);
+            mags[r] = mag;
+            CHECK_MSG(fabs(got_ref[r] - want) <= 2e-6 * mag + 1e-7 * fabs(want) + 1e-12,
+                      "%s n=%lld row %d: ref vec_dot %.9g, dequantised dot %.9g (sum |terms| %g)", name, (long long)n,
+                      r, got_ref[r], want, mag);
+        }
+
+        /* multi-row: bit-identical to vec_dot, strided output */
+        float outs[SYN_DOT_ROWS_MAX * 3];
+        for (int nr = 1; nr <= SYN_DOT_ROWS_MAX; nr++) {
+            for (int k = 0; k < SYN_DOT_ROWS_MAX * 3; k++)
+                outs[k] = -1234.5f;
+            ref->vec_dot_rows[type](n, w, arows, abytes, nr, outs, 3);
+            for (int r = 0; r < SYN_DOT_ROWS_MAX; r++) {
+                CHECK_MSG(r < nr ? f32_bits(outs[3 * r]) == f32_bits(got_ref[r]) : outs[3 * r] == -1234.5f,
+                          "%s n=%lld: ref rows nr=%d row %d", name, (long long)n, nr, r);
+                CHECK(outs[3 * r + 1] == -1234.5f && outs[3 * r + 2] == -1234.5f);
+            }
+        }
+
+        if (avx) {
+            /* (c) avx2 vec_dot against ref */
+            float got_avx[SYN_DOT_ROWS_MAX];
+            for (int r = 0; r < SYN_DOT_ROWS_MAX; r++) {
+                avx->type[type].vec_dot(n, w, arows + r * abytes, &got_avx[r]);
+                CHECK_MSG(fabs(got_avx[r] - got_ref[r]) <= 1e-5 * fabs(got_ref[r]) + 1e-6 * mags[r] + 1e-12,
+                          "%s n=%lld row %d: avx2 vec_dot %.9g vs ref %.9g (sum |terms| %g)", name, (long long)n, r,
+                          got_avx[r], got_ref[r], mags[r]);
+            }
+            for (int nr = 1; nr <= SYN_DOT_ROWS_MAX; nr++) {
+                for (int k = 0; k < SYN_DOT_ROWS_MAX * 3; k++)
+                    outs[k] = -1234.5f;
+                avx->vec_dot_rows[type](n, w, arows, abytes, nr, outs, 3);
+                for (int r = 0; r < SYN_DOT_ROWS_MAX; r++) {
+                    CHECK_MSG(r < nr ? f32_bits(outs[3 * r]) == f32_bits(got_avx[r]) : outs[3 * r] == -1234.5f,
+                              "%s n=%lld: avx2 rows nr=%d row %d: %.9g vs vec_dot %.9g", name, (long long)n, nr, r,
+                              outs[3 * r], got_avx[r]);
+                    CHECK(outs[3 * r + 1] == -1234.5f && outs[3 * r + 2] == -1234.5f);
+                }
+            }
+        }
+        free(w);
+        free(arows);
+        free(x);
+        free(dw);
+        free(da);
+        free(ind);
+    }
+}
+
+/* ---- (d) activation quantisers bit for bit ---- */
+
+static void test_quantisers(const syn_kernel_set *ref, const syn_kernel_set *avx)
+{
+    for (size_t t = 0; t < sizeof act_types / sizeof act_types[0]; t++) {
+        int act = act_types[t], bs = syn_type_block_size(act);
+        CHECK_MSG(ref->quant[act] && avx->quant[act], "%s: quantiser missing", syn_type_name(act));
+        if (!ref->quant[act] || !avx->quant[act])
+            continue;
+        for (int si = 0; si < n_sizes(bs); si++) {
+            int64_t n = size_at(bs, si);
+            size_t bytes = syn_type_row_bytes(act, n);
+            float *x = xmalloc((size_t)n * sizeof(float));
+            uint8_t *qa = xmalloc(bytes), *qb = xmalloc(bytes);
+            for (int variant = 0; variant < 4; variant++) {
+                fill_x(x, n);
+                if (variant == 1) /* exact ties: amax 127 makes the scale 1 */
+                    for (int64_t i = 0; i < n; i++)
+                        x[i] = (i % 32 == 5) ? 127.0f : (float)((int64_t)(rnd_u64() % 200) - 100) / 2;
+                if (variant == 2) /* equal magnitudes of both signs: the first decides */
+                    for (int64_t i = 0; i < n; i++)
+                        x[i] = (i % 7 == 3) ? ((i / 7) & 1 ? 2.5f : -2.5f) : x[i] * 0.1f;
+                if (variant == 3) /* specials for the float formats, tiny values */
+                    for (int64_t i = 0; i < n; i++)
+                        x[i] = x[i] * 1e-6f;
+                memset(qa, 0x55, bytes);
+                memset(qb, 0xaa, bytes);
+                ref->quant[act](x, qa, n);
+                avx->quant[act](x, qb, n);
+                CHECK_MSG(memcmp(qa, qb, bytes) == 0, "%s n=%lld variant %d: avx2 quantiser differs",
+                          syn_type_name(act), (long long)n, variant);
+            }
+            free(x);
+            free(qa);
+            free(qb);
+        }
+    }
+}
+
+/* Q8_0 and Q8_K against npref.py's actq() rounding, written out */
+static void test_actq_semantics(const syn_kernel_set *ref)
+{
+    float x[256];
+    for (int i = 0; i < 256; i++)
+        x[i] = rnd_normal();
+    x[17] = -4.0f; /* largest magnitude, first: the Q8_K scale follows its sign */
+    x[200] = 4.0f;
+    syn_block_q8_0 q0[8];
+    ref->quant[SYN_TYPE_Q8_0](x, q0, 256);
+    for (int b = 0; b < 8; b++) {
+        float amax = 0;
+        for (int j = 0; j < 32; j++)
+            amax = fmaxf(amax, fabsf(x[32 * b + j]));
+        CHECK(q0[b].d == syn_f32_to_f16(amax / 127));
+        for (int j = 0; j < 32; j++)
+            CHECK(q0[b].qs[j] == (int8_t)nearbyintf(x[32 * b + j] * (127 / amax)));
+    }
+    syn_block_q8_k qk;
+    ref->quant[SYN_TYPE_Q8_K](x, &qk, 256);
+    CHECK(qk.qs[17] == -127 && qk.qs[200] == 127);
+    CHECK(qk.d == 1 / (-127 / -4.0f));
+    for (int g = 0; g < 16; g++) {
+        int s = 0;
+        for (int l = 0; l < 16; l++)
+            s += qk.qs[16 * g + l];
+        CHECK(qk.bsums[g] == s);
+    }
+    for (int j = 0; j < 256; j++)
+        CHECK(qk.qs[j] == (int8_t)fminf(127, nearbyintf(x[j] * (-127 / -4.0f))));
+}
+
+/* ---- (f) float helpers ---- */
+
+static void test_float_helpers(const syn_kernel_set *ref, const syn_kernel_set *avx)
+{
+    for (int si = 0; si < (int)(sizeof sizes_elems / sizeof sizes_elems[0]); si++) {
+        int64_t n = sizes_elems[si];
+        float *x = xmalloc((size_t)n * 4), *w = xmalloc((size_t)n * 4), *o1 = xmalloc((size_t)n * 4),
+              *o2 = xmalloc((size_t)n * 4);
+        uint16_t *h = xmalloc((size_t)n * 2), *h2 = xmalloc((size_t)n * 2);
+        fill_x(x, n);
+        for (int64_t i = 0; i < n; i++) {
+            w[i] = 1 + rnd_normal() * 0.2f;
+            h[i] = syn_f32_to_f16(rnd_normal());
+        }
+
+        double mag = 0;
+        for (int64_t i = 0; i < n; i++)
+            mag += fabs(syn_f16_to_f32(h[i]) * (double)x[i]);
+        float d1 = ref->dot_f16_f32(n, h, x), d2 = avx->dot_f16_f32(n, h, x);
+        CHECK_MSG(fabs(d1 - d2) <= 1e-5 * fabs(d1) + 1e-6 * mag, "dot_f16_f32 n=%lld: %.9g vs %.9g", (long long)n, d1,
+                  d2);
+
+        memcpy(o1, w, (size_t)n * 4);
+        memcpy(o2, w, (size_t)n * 4);
+        ref->axpy_f16(n, 0.37f, h, o1);
+        avx->axpy_f16(n, 0.37f, h, o2);
+        int bad = 0;
+        for (int64_t i = 0; i < n; i++)
+            bad += fabsf(o1[i] - o2[i]) > 2e-7f * (fabsf(w[i]) + fabsf(0.37f * syn_f16_to_f32(h[i])));
+        CHECK_MSG(bad == 0, "axpy_f16 n=%lld: %d values off", (long long)n, bad);
+
+        /* f32 -> f16 bit for bit, over raw bit patterns too (NaN, inf,
+         * subnormals) */
+        for (int64_t i = 0; i < n; i++)
+            if (i % 3 == 0)
+                memcpy(&o1[i], &(uint32_t){(uint32_t)rnd_u64()}, 4);
+            else
+                o1[i] = x[i] * (float)ldexp(1, (int)(rnd_u64() % 60) - 40);
+        ref->f32_to_f16(o1, h, n);
+        avx->f32_to_f16(o1, h2, n);
+        CHECK_MSG(memcmp(h, h2, (size_t)n * 2) == 0, "f32_to_f16 n=%lld differs", (long long)n);
+
+        ref->rms_norm(n, x, w, 1e-6f, o1);
+        avx->rms_norm(n, x, w, 1e-6f, o2);
+        bad = 0;
+        for (int64_t i = 0; i < n; i++)
+            bad += fabsf(o1[i] - o2[i]) > 1e-6f * fabsf(o1[i]) + 1e-30f;
+        CHECK_MSG(bad == 0, "rms_norm n=%lld: %d values off", (long long)n, bad);
+
+        for (int64_t i = 0; i < n; i++) {
+            o1[i] = rnd_normal() * 6;
+            if (i % 97 == 1)
+                o1[i] = (i & 2) ? 120.0f : -120.0f; /* where e^-g saturates */
+        }
+        ref->swiglu(n, o1, x, o2);
+        float *o3 = xmalloc((size_t)n * 4);
+        avx->swiglu(n, o1, x, o3);
+        bad = 0;
+        for (int64_t i = 0; i < n; i++)
+            bad += fabsf(o2[i] - o3[i]) > 1e-6f * fabsf(o2[i]) + 1e-30f;
+        CHECK_MSG(bad == 0, "swiglu n=%lld: %d values off", (long long)n, bad);
+        free(o3);
+        free(x);
+        free(w);
+        free(o1);
+        free(o2);
+        free(h);
+        free(h2);
+    }
+}
+
+static void test_ref_float_helpers(const syn_kernel_set *ref)
+{
+    float x[4] = {1, -2, 3, 0.5f}, w[4] = {1, 2, 0.5f, -1}, out[4], up[4] = {2, 2, 2, 2};
+    ref->rms_norm(4, x, w, 0, out);
+    double rms = sqrt((1 + 4 + 9 + 0.25) / 4);
+    for (int i = 0; i < 4; i++)
+        CHECK_NEAR(out[i], x[i] / rms * w[i], 1e-6);
+    ref->swiglu(4, x, up, out);
+    for (int i = 0; i < 4; i++)
+        CHECK_NEAR(out[i], x[i] / (1 + exp(-x[i])) * 2, 1e-6);
+    uint16_t h[4];
+    ref->f32_to_f16(x, h, 4);
+    CHECK_NEAR(ref->dot_f16_f32(4, h, w), 1 - 4 + 1.5 - 0.5, 1e-6);
+    float y[4] = {1, 1, 1, 1};
+    ref->axpy_f16(4, 2, h, y);
+    CHECK(y[0] == 3 && y[1] == -3 && y[2] == 7 && y[3] == 2);
+}
+
+static int cpu_has_avx2(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+    return 0;
+#endif
+}
+
+int main(void)
+{
+    const syn_kernel_set *ref = syn_kernels_ref();
+    CHECK(ref && strcmp(ref->isa, "ref") == 0);
+    const syn_kernel_set *avx = syn_kernels_avx2();
+    if (avx && !cpu_has_avx2()) {
+        printf("SKIP: avx2 half (CPU lacks AVX2/FMA/F16C)\n");
+        avx = NULL;
+    }
+    if (avx)
+        CHECK(strcmp(avx->isa, "avx2") == 0);
+
+    test_f16_conversions();
+    test_bf16_conversions();
+    test_ref_float_helpers(ref);
+    test_actq_semantics(ref);
+    CHECK(ref->type[SYN_TYPE_COUNT - 1].act_type == -1 && ref->type[4].vec_dot == NULL);
+    for (int t = 0; t < N_WEIGHT_TYPES; t++)
+        test_type(ref, avx, weight_types[t]);
+    if (avx) {
+        test_quantisers(ref, avx);
+        test_float_helpers(ref, avx);
+    }
+    printf("kernels: ref%s checked\n", avx ? " and avx2" : "");
+    return CHECK_DONE();
+}
