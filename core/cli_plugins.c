@@ -108,8 +108,10 @@ int syn_cmd_plugins(int argc, char **argv)
     memset(&err, 0, sizeof err);
     if (syn_plugins_scan(dir, &set, &err))
         return syn_cli_error("plugins", "%s", err.msg);
-    if (set.n == 0)
-        printf("no plugins found in %s\n", set.searched ? set.searched : "(no existing plugin directory)");
+    if (set.n == 0 && set.searched)
+        printf("no plugins found in %s\n", set.searched);
+    else if (set.n == 0)
+        printf("no plugins found: no plugin directory exists (see synapse plugins --help)\n");
     else
         print_set(&set);
     int rc = fflush(stdout) ? syn_cli_error("plugins", "cannot write the listing") : 0;

@@ -16,9 +16,10 @@
  *   6. required descriptor fields: name (an identifier), probe, ops
  *   7. kind known; then the kind's ops table: its own struct_size (copied the
  *      same way) and its required fields:
- *        backend: every ABI 1.0 op except describe and supports_type, which
- *                 the core can do without (it names the plugin instead, and
- *                 asks weight_load to refuse types it cannot handle);
+ *        backend: every ABI 1.0 op except describe, which callers may find
+ *                 NULL (the plugin's name describes it). supports_type is
+ *                 required: the model loader asks it before weight_load, and
+ *                 every backend can answer it;
  *        capability: capability name, create, destroy, call
  *   8. no earlier plugin of the same name passed checks 1-7 (else shadowed)
  *   9. probe() > 0; 0 means "not usable on this machine": logged at info
@@ -82,6 +83,7 @@ struct required_op {
 
 static const struct required_op backend_required[] = {
     REQUIRED(syn_backend_ops, create),      REQUIRED(syn_backend_ops, destroy),
+    REQUIRED(syn_backend_ops, supports_type),
     REQUIRED(syn_backend_ops, alloc),       REQUIRED(syn_backend_ops, release),
     REQUIRED(syn_backend_ops, write),       REQUIRED(syn_backend_ops, read),
     REQUIRED(syn_backend_ops, sync),        REQUIRED(syn_backend_ops, weight_load),
@@ -680,9 +682,9 @@ static void free_locked(syn_plugin_set *set)
     }
     free(set->items);
     free(set->searched);
-    /* Balances the lt_dlinit of the scan; the last one frees libltdl's
-     * loaders, which LeakSanitizer would otherwise see as still reachable
-     * only through a module nobody can reach any more. */
+    /* Balances the scan's lt_dlinit; the last lt_dlexit also frees
+     * libltdl's loaders, so a process that frees every set it scanned ends
+     * with nothing of libltdl's left. */
     if (set->ltdl_ready)
         lt_dlexit();
     memset(set, 0, sizeof *set);

@@ -175,10 +175,11 @@ struct syn_sampler {
     size_t ring_cap, ring_len, ring_head;
     tok_counts generated;
 
-    /* candidates as parallel arrays: logit and token id */
+    /* candidate scratch: logits, ids and (top_p without top_k) weights */
     float *cl;
     int32_t *ci;
-    size_t scratch_cap;
+    float *cw;
+    size_t scratch_cap, weights_cap;
 };
 
 syn_sampler_params syn_sampler_params_default(void)
@@ -258,6 +259,7 @@ void syn_sampler_free(syn_sampler *s)
     free(s->ring);
     free(s->cl);
     free(s->ci);
+    free(s->cw);
     free(s);
 }
 
@@ -343,137 +345,138 @@ static void apply_penalties(const syn_sampler *s, float *logits, int32_t n_vocab
 
 /* ------------------------------------------- candidate ordering helpers */
 
+/* Candidates as parallel arrays: logit, token id and, where a caller needs
+ * it, the weight exp(logit - max) (w NULL otherwise). */
+typedef struct cands {
+    float *l;
+    int32_t *id;
+    float *w;
+} cands;
+
 /* The one total order used everywhere: higher logit first, then lower id. */
 static inline bool better(float la, int32_t ia, float lb, int32_t ib) { return la > lb || (la == lb && ia < ib); }
 
-static inline void cand_swap(float *l, int32_t *id, size_t a, size_t b)
+static inline bool c_better(const cands *c, size_t a, size_t b) { return better(c->l[a], c->id[a], c->l[b], c->id[b]); }
+
+static inline void c_swap(const cands *c, size_t a, size_t b)
 {
-    float tl = l[a];
-    l[a] = l[b];
-    l[b] = tl;
-    int32_t ti = id[a];
-    id[a] = id[b];
-    id[b] = ti;
+    float tl = c->l[a];
+    c->l[a] = c->l[b];
+    c->l[b] = tl;
+    int32_t ti = c->id[a];
+    c->id[a] = c->id[b];
+    c->id[b] = ti;
+    if (c->w) {
+        float tw = c->w[a];
+        c->w[a] = c->w[b];
+        c->w[b] = tw;
+    }
 }
 
-/* Heap whose root is the WORST element, so it holds the best k seen. */
-static void heap_sift_down(float *l, int32_t *id, size_t n, size_t i)
+/* Heap over c[base, base+n) whose root is the WORST element, so it keeps the
+ * best n seen. */
+static void heap_sift_down(const cands *c, size_t base, size_t n, size_t i)
 {
     for (;;) {
-        size_t worst = i, c = 2 * i + 1;
-        if (c < n && better(l[worst], id[worst], l[c], id[c]))
-            worst = c;
-        if (c + 1 < n && better(l[worst], id[worst], l[c + 1], id[c + 1]))
-            worst = c + 1;
+        size_t worst = i, k = 2 * i + 1;
+        if (k < n && c_better(c, base + worst, base + k))
+            worst = k;
+        if (k + 1 < n && c_better(c, base + worst, base + k + 1))
+            worst = k + 1;
         if (worst == i)
             return;
-        cand_swap(l, id, i, worst);
+        c_swap(c, base + i, base + worst);
         i = worst;
     }
 }
 
-static void heap_offer(float *l, int32_t *id, size_t *size, size_t k, float lv, int32_t iv)
+/* Adds (lv, iv) to a heap of capacity k at c[0, *size). */
+static void heap_offer(const cands *c, size_t *size, size_t k, float lv, int32_t iv)
 {
     if (*size < k) {
         size_t i = (*size)++;
-        l[i] = lv;
-        id[i] = iv;
+        c->l[i] = lv;
+        c->id[i] = iv;
         while (i > 0) {
             size_t parent = (i - 1) / 2;
-            if (!better(l[parent], id[parent], l[i], id[i]))
+            if (!c_better(c, parent, i))
                 break;
-            cand_swap(l, id, parent, i);
+            c_swap(c, parent, i);
             i = parent;
         }
-    } else if (better(lv, iv, l[0], id[0])) {
-        l[0] = lv;
-        id[0] = iv;
-        heap_sift_down(l, id, *size, 0);
+    } else if (better(lv, iv, c->l[0], c->id[0])) {
+        c->l[0] = lv;
+        c->id[0] = iv;
+        heap_sift_down(c, 0, *size, 0);
     }
 }
 
-/* Turns a worst-rooted heap into an array sorted best first. */
-static void heap_sort_best_first(float *l, int32_t *id, size_t n)
+/* Turns a worst-rooted heap at c[base, base+n) into best-first order. */
+static void heap_sort_best_first(const cands *c, size_t base, size_t n)
 {
     for (size_t end = n; end > 1; end--) {
-        cand_swap(l, id, 0, end - 1);
-        heap_sift_down(l, id, end - 1, 0);
+        c_swap(c, base, base + end - 1);
+        heap_sift_down(c, base, end - 1, 0);
     }
 }
 
-static void sort_best_first(float *l, int32_t *id, size_t n)
+static void sort_best_first(const cands *c, size_t base, size_t n)
 {
     for (size_t i = n / 2; i-- > 0;)
-        heap_sift_down(l, id, n, i);
-    heap_sort_best_first(l, id, n);
+        heap_sift_down(c, base, n, i);
+    heap_sort_best_first(c, base, n);
 }
 
-/* Rearranges [lo, hi) so its best m elements come first (in any order). */
-static void select_best(float *l, int32_t *id, size_t lo, size_t hi, size_t m)
+static int ensure_scratch(syn_sampler *s, size_t n, bool weights)
 {
-    size_t target = lo + m;
-    while (hi - lo > 1 && target > lo && target < hi) {
-        size_t mid = lo + (hi - lo) / 2, last = hi - 1;
-        /* median of three into `last` as the pivot */
-        if (better(l[mid], id[mid], l[lo], id[lo]))
-            cand_swap(l, id, mid, lo);
-        if (better(l[last], id[last], l[lo], id[lo]))
-            cand_swap(l, id, last, lo);
-        if (better(l[mid], id[mid], l[last], id[last]))
-            cand_swap(l, id, mid, last);
-        size_t store = lo;
-        for (size_t i = lo; i < last; i++)
-            if (better(l[i], id[i], l[last], id[last]))
-                cand_swap(l, id, i, store++);
-        cand_swap(l, id, store, last);
-        /* [lo, store) beats the pivot at `store`, which beats (store, hi) */
-        if (target <= store)
-            hi = store;
-        else if (target == store + 1)
-            return;
-        else
-            lo = store + 1;
+    if (s->scratch_cap < n) {
+        float *cl = realloc(s->cl, n * sizeof *cl);
+        if (!cl)
+            return SYN_ERR_NOMEM;
+        s->cl = cl;
+        int32_t *ci = realloc(s->ci, n * sizeof *ci);
+        if (!ci)
+            return SYN_ERR_NOMEM;
+        s->ci = ci;
+        s->scratch_cap = n;
     }
-}
-
-static int ensure_scratch(syn_sampler *s, size_t n)
-{
-    if (s->scratch_cap >= n)
-        return 0;
-    float *cl = realloc(s->cl, n * sizeof *cl);
-    if (!cl)
-        return SYN_ERR_NOMEM;
-    s->cl = cl;
-    int32_t *ci = realloc(s->ci, n * sizeof *ci);
-    if (!ci)
-        return SYN_ERR_NOMEM;
-    s->ci = ci;
-    s->scratch_cap = n;
+    if (weights && s->weights_cap < n) {
+        float *cw = realloc(s->cw, n * sizeof *cw);
+        if (!cw)
+            return SYN_ERR_NOMEM;
+        s->cw = cw;
+        s->weights_cap = n;
+    }
     return 0;
 }
 
-/* Draws from softmax((l - lmax) / temp) over n entries; id NULL means the
- * index is the token. Overwrites l with the weights. */
-static int32_t draw(syn_sampler *s, float *l, const int32_t *id, size_t n, float lmax, float temp)
+/* Draws index j with probability w[j] / total. */
+static size_t pick(syn_sampler *s, const float *w, size_t n, double total)
 {
-    double total = 0.0;
-    for (size_t j = 0; j < n; j++) {
-        float w = expf((l[j] - lmax) / temp);
-        l[j] = w;
-        total += w;
-    }
     double u = rng_uniform(s->rng) * total, acc = 0.0;
     size_t last_positive = 0;
     for (size_t j = 0; j < n; j++) {
-        if (l[j] <= 0.0f)
+        if (w[j] <= 0.0f)
             continue;
-        acc += l[j];
+        acc += w[j];
         last_positive = j;
         if (u < acc)
-            return id ? id[j] : (int32_t)j;
+            return j;
     }
     /* rounding left u at the very top of the range */
-    return id ? id[last_positive] : (int32_t)last_positive;
+    return last_positive;
+}
+
+/* Draws from softmax((l - lmax) / temp) over l[0, n), overwriting l with the
+ * weights; returns the index drawn. */
+static size_t draw_tempered(syn_sampler *s, float *l, size_t n, float lmax, float temp)
+{
+    double total = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        l[j] = expf((l[j] - lmax) / temp);
+        total += l[j];
+    }
+    return pick(s, l, n, total);
 }
 
 /* Length of the nucleus among n candidates sorted best first. */
@@ -488,25 +491,155 @@ static size_t nucleus_sorted(const float *l, size_t n, float lmax, double sum, f
     return n;
 }
 
-/* Nucleus over n unsorted candidates: sorts only as much of the best end as
- * needed, growing the sorted prefix 4x at a time. */
-static size_t nucleus_partial(float *l, int32_t *id, size_t n, float lmax, double sum, float top_p)
+/* Nucleus over n unsorted candidates with weights, without sorting them: a
+ * quickselect that descends by probability mass instead of by rank, so it
+ * costs O(n) expected however deep the nucleus reaches. On return [0, keep)
+ * holds the `keep` best candidates, in no particular order. */
+static size_t nucleus_select(const cands *c, size_t n, double sum, float top_p)
 {
-    size_t sorted = 0, chunk = 64;
-    double cum = 0.0;
-    while (sorted < n) {
-        size_t want = chunk < n - sorted ? chunk : n - sorted;
-        select_best(l, id, sorted, n, want);
-        sort_best_first(l + sorted, id + sorted, want);
-        for (size_t j = sorted; j < sorted + want; j++) {
-            cum += expf(l[j] - lmax) / sum;
-            if (cum >= top_p)
-                return j + 1;
+    const double target = (double)top_p * sum;
+    double acc = 0.0; /* mass of [0, lo), all better than anything in [lo, hi) */
+    size_t lo = 0, hi = n;
+    int depth_left = 64; /* past this, input defeats median-of-three: sort */
+    while (hi - lo > 16 && depth_left-- > 0) {
+        size_t mid = lo + (hi - lo) / 2, last = hi - 1;
+        if (c_better(c, mid, lo))
+            c_swap(c, mid, lo);
+        if (c_better(c, last, lo))
+            c_swap(c, last, lo);
+        if (c_better(c, mid, last))
+            c_swap(c, mid, last);
+        size_t store = lo;
+        double mass = 0.0;
+        for (size_t i = lo; i < last; i++) {
+            if (c_better(c, i, last)) {
+                mass += c->w[i];
+                c_swap(c, i, store++);
+            }
         }
-        sorted += want;
-        chunk *= 4;
+        c_swap(c, store, last);
+        /* [lo, store) beats the pivot at `store`, which beats (store, hi) */
+        if (acc + mass >= target) {
+            hi = store;
+            continue;
+        }
+        acc += mass + c->w[store];
+        if (acc >= target)
+            return store + 1;
+        lo = store + 1;
     }
-    return n;
+    sort_best_first(c, lo, hi - lo);
+    for (size_t j = lo; j < hi; j++) {
+        acc += c->w[j];
+        if (acc >= target)
+            return j + 1;
+    }
+    /* rounding: the whole range was needed */
+    return hi > 0 ? hi : 1;
+}
+
+static int32_t sample_top_k(syn_sampler *s, const float *logits, int32_t n_vocab, size_t top_k, float lmax,
+                            float min_p_floor)
+{
+    int rc = ensure_scratch(s, top_k, false);
+    if (rc)
+        return rc;
+    const cands c = {s->cl, s->ci, NULL};
+    size_t m = 0;
+    int32_t i = 0;
+    for (; i < n_vocab && m < top_k; i++)
+        heap_offer(&c, &m, top_k, logits[i], i);
+    /* ids only grow from here, so a tie never beats the heap's worst */
+    for (float worst = c.l[0]; i < n_vocab; i++) {
+        if (logits[i] > worst) {
+            c.l[0] = logits[i];
+            c.id[0] = i;
+            heap_sift_down(&c, 0, m, 0);
+            worst = c.l[0];
+        }
+    }
+    heap_sort_best_first(&c, 0, m);
+    size_t keep = m;
+    if (s->p.top_p < 1.0f) {
+        double sum = 0.0;
+        for (size_t j = 0; j < m; j++)
+            sum += expf(c.l[j] - lmax);
+        keep = nucleus_sorted(c.l, m, lmax, sum, s->p.top_p);
+    }
+    while (keep > 1 && c.l[keep - 1] < min_p_floor)
+        keep--;
+    return c.id[draw_tempered(s, c.l, keep, lmax, s->p.temperature)];
+}
+
+/* Mass histogram for top_p over the whole vocabulary: bucket b holds the
+ * tokens with b <= (lmax - logit) * 2 < b + 1, the last one everything
+ * further down. */
+#define MASS_BUCKETS 64
+
+static inline int mass_bucket(float l, float lmax)
+{
+    float d = (lmax - l) * 2.0f;
+    return d < (float)(MASS_BUCKETS - 1) ? (int)d : MASS_BUCKETS - 1;
+}
+
+/* top_p and/or min_p over the whole vocabulary. min_p is a logit floor, so it
+ * prunes without sorting. For top_p, one pass sums the softmax and a mass
+ * histogram; the nucleus lies within the best buckets that together reach
+ * top_p, so only those are collected -- few tokens for the peaked
+ * distributions of real models. top_p and min_p both keep a best-first
+ * prefix, so the result is the shorter of the two. */
+static int32_t sample_top_p_min_p(syn_sampler *s, const float *logits, int32_t n_vocab, float lmax,
+                                  float min_p_floor)
+{
+    const bool use_top_p = s->p.top_p < 1.0f;
+    int rc = ensure_scratch(s, (size_t)n_vocab, use_top_p);
+    if (rc)
+        return rc;
+    const cands c = {s->cl, s->ci, use_top_p ? s->cw : NULL};
+    size_t m = 0;
+
+    if (!use_top_p) {
+        for (int32_t i = 0; i < n_vocab; i++) {
+            if (logits[i] >= min_p_floor) {
+                c.l[m] = logits[i];
+                c.id[m] = i;
+                m++;
+            }
+        }
+        return c.id[draw_tempered(s, c.l, m, lmax, s->p.temperature)];
+    }
+
+    double mass[MASS_BUCKETS] = {0};
+    for (int32_t i = 0; i < n_vocab; i++)
+        mass[mass_bucket(logits[i], lmax)] += expf(logits[i] - lmax);
+    double sum = 0.0;
+    for (int b = 0; b < MASS_BUCKETS; b++)
+        sum += mass[b];
+    int last_bucket = MASS_BUCKETS - 1;
+    double cum = 0.0;
+    for (int b = 0; b < MASS_BUCKETS - 1; b++) {
+        cum += mass[b];
+        if (cum >= (double)s->p.top_p * sum) {
+            last_bucket = b;
+            break;
+        }
+    }
+    for (int32_t i = 0; i < n_vocab; i++) {
+        float l = logits[i];
+        if (l >= min_p_floor && l > -INFINITY && mass_bucket(l, lmax) <= last_bucket) {
+            c.l[m] = l;
+            c.id[m] = i;
+            c.w[m] = expf(l - lmax);
+            m++;
+        }
+    }
+    size_t keep = nucleus_select(&c, m, sum, s->p.top_p);
+    if (s->p.temperature != 1.0f)
+        return c.id[draw_tempered(s, c.l, keep, lmax, s->p.temperature)];
+    double total = 0.0; /* at temperature 1 the weights are the ones already made */
+    for (size_t j = 0; j < keep; j++)
+        total += c.w[j];
+    return c.id[pick(s, c.w, keep, total)];
 }
 
 int32_t syn_sampler_sample(syn_sampler *s, float *logits, int32_t n_vocab)
@@ -518,64 +651,26 @@ int32_t syn_sampler_sample(syn_sampler *s, float *logits, int32_t n_vocab)
     float lmax = -INFINITY;
     int32_t argmax = 0;
     for (int32_t i = 0; i < n_vocab; i++) {
-        if (isnan(logits[i]))
-            logits[i] = -INFINITY;
-        if (logits[i] > lmax) {
-            lmax = logits[i];
-            argmax = i;
+        float x = logits[i];
+        if (!(x <= lmax)) { /* rare: a new maximum, or NaN */
+            if (isnan(x)) {
+                logits[i] = -INFINITY;
+            } else {
+                lmax = x;
+                argmax = i;
+            }
         }
     }
     /* greedy, or nothing sampleable (every logit -inf) */
     if (s->p.temperature <= 0.0f || lmax == -INFINITY)
         return argmax;
 
-    const float temp = s->p.temperature;
-    const bool use_top_p = s->p.top_p < 1.0f, use_min_p = s->p.min_p > 0.0f;
-    const float min_p_floor = use_min_p ? lmax + logf(s->p.min_p) : -INFINITY;
-    size_t top_k = s->p.top_k > 0 && s->p.top_k < n_vocab ? (size_t)s->p.top_k : 0;
-
-    if (top_k) {
-        int rc = ensure_scratch(s, top_k);
-        if (rc)
-            return rc;
-        size_t m = 0;
-        for (int32_t i = 0; i < n_vocab; i++)
-            heap_offer(s->cl, s->ci, &m, top_k, logits[i], i);
-        heap_sort_best_first(s->cl, s->ci, m);
-        size_t keep = m;
-        if (use_top_p) {
-            double sum = 0.0;
-            for (size_t j = 0; j < m; j++)
-                sum += expf(s->cl[j] - lmax);
-            keep = nucleus_sorted(s->cl, m, lmax, sum, s->p.top_p);
-        }
-        while (keep > 1 && s->cl[keep - 1] < min_p_floor)
-            keep--;
-        return draw(s, s->cl, s->ci, keep, lmax, temp);
-    }
-
-    if (use_top_p || use_min_p) {
-        int rc = ensure_scratch(s, (size_t)n_vocab);
-        if (rc)
-            return rc;
-        /* min_p is a logit floor, so it prunes without sorting; top_p and
-         * min_p both keep a best-first prefix, so the result is the shorter */
-        size_t m = 0;
-        double sum = 0.0;
-        for (int32_t i = 0; i < n_vocab; i++) {
-            if (use_top_p)
-                sum += expf(logits[i] - lmax);
-            if (logits[i] >= min_p_floor && logits[i] > -INFINITY) {
-                s->cl[m] = logits[i];
-                s->ci[m] = i;
-                m++;
-            }
-        }
-        size_t keep = use_top_p ? nucleus_partial(s->cl, s->ci, m, lmax, sum, s->p.top_p) : m;
-        return draw(s, s->cl, s->ci, keep, lmax, temp);
-    }
-
-    return draw(s, logits, NULL, (size_t)n_vocab, lmax, temp);
+    const float min_p_floor = s->p.min_p > 0.0f ? lmax + logf(s->p.min_p) : -INFINITY;
+    if (s->p.top_k > 0 && s->p.top_k < n_vocab)
+        return sample_top_k(s, logits, n_vocab, (size_t)s->p.top_k, lmax, min_p_floor);
+    if (s->p.top_p < 1.0f || s->p.min_p > 0.0f)
+        return sample_top_p_min_p(s, logits, n_vocab, lmax, min_p_floor);
+    return (int32_t)draw_tempered(s, logits, (size_t)n_vocab, lmax, s->p.temperature);
 }
 
 int syn_sampler_logprobs(const float *logits, int32_t n_vocab, int32_t token, float *token_logprob,
@@ -586,20 +681,21 @@ int syn_sampler_logprobs(const float *logits, int32_t n_vocab, int32_t token, fl
     if (token_logprob && (token < 0 || token >= n_vocab))
         return SYN_ERR_INVALID;
     size_t k = (size_t)(n_top < n_vocab ? n_top : n_vocab), m = 0;
+    const cands c = {top_logprobs, top_ids, NULL};
     float lmax = -INFINITY;
     for (int32_t i = 0; i < n_vocab; i++) {
         float l = isnan(logits[i]) ? -INFINITY : logits[i];
         if (l > lmax)
             lmax = l;
-        if (k)
-            heap_offer(top_logprobs, top_ids, &m, k, l, i);
+        if (m < k || (k && l > c.l[0])) /* ids grow: a tie never beats the worst kept */
+            heap_offer(&c, &m, k, l, i);
     }
-    heap_sort_best_first(top_logprobs, top_ids, m);
+    heap_sort_best_first(&c, 0, m);
     double sum = 0.0;
     if (lmax > -INFINITY)
         for (int32_t i = 0; i < n_vocab; i++)
             if (!isnan(logits[i]))
-                sum += exp((double)logits[i] - lmax);
+                sum += expf(logits[i] - lmax);
     /* log_softmax(x)_i = x_i - lmax - log(sum exp(x - lmax)); all -inf gives -inf */
     double lse = lmax > -INFINITY ? lmax + log(sum) : 0.0;
     for (size_t j = 0; j < m; j++)

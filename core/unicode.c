@@ -142,7 +142,7 @@ size_t syn_utf8_incomplete_tail(const unsigned char *s, size_t n)
         if ((*p & 0xC0) == 0x80)
             continue;
         size_t part;
-        if (strict_seq(p, k, &part) == 0 && part == k && *p >= 0xC2)
+        if (*p >= 0xC2 && *p <= 0xF4 && strict_seq(p, k, &part) == 0 && part == k)
             return k;
         return 0;
     }

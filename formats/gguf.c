@@ -4,7 +4,6 @@
  * open; any thread may read it, one thread must close it. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,11 +203,12 @@ static int take_u64(struct cursor *c, uint64_t *v, const char *what)
 /* A GGUF string: u64 length then bytes. Sets *s to the bytes inside the buffer. */
 static int take_str(struct cursor *c, const uint8_t **s, uint64_t *len, const char *what)
 {
-    char msg[160];
-    snprintf(msg, sizeof msg, "%s length", what);
-    int rc = take_u64(c, len, msg);
-    if (rc)
-        return rc;
+    if (8 > c->size - c->pos)
+        return syn_fail(c->err, SYN_ERR_FORMAT,
+                        "%s: %s length at offset %zu needs 8 bytes, runs past end of file (size %zu)", c->src, what,
+                        c->pos, c->size);
+    *len = rd_u64(c->base + c->pos);
+    c->pos += 8;
     if (*len > c->size - c->pos) {
         c->pos -= 8;
         return syn_fail(c->err, SYN_ERR_FORMAT,
@@ -291,13 +291,18 @@ static int parse_value(struct cursor *c, struct gguf_kv *kv)
     if (!kv->str_pos)
         return syn_fail(c->err, SYN_ERR_NOMEM, "%s: out of memory indexing key '%s' (%llu strings)", c->src,
                         nm, (unsigned long long)kv->n);
+    /* Tokenizer arrays hold ~150k strings: the message is only built on failure. */
     for (uint64_t i = 0; i < kv->n; i++) {
+        size_t left_now = c->size - c->pos;
+        kv->str_pos[i] = c->pos;
+        if (left_now >= 8 && rd_u64(c->base + c->pos) <= left_now - 8) {
+            c->pos += 8 + rd_u64(c->base + c->pos);
+            continue;
+        }
         const uint8_t *s;
         uint64_t len;
         snprintf(what, sizeof what, "key '%s' element %llu", nm, (unsigned long long)i);
-        kv->str_pos[i] = c->pos;
-        if ((rc = take_str(c, &s, &len, what)))
-            return rc;
+        return take_str(c, &s, &len, what);
     }
     return 0;
 }

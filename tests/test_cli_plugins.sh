@@ -34,6 +34,7 @@ real=$(cd "$dir" && pwd -P)
 expect "NAME                  KIND        VERSION  ABI  STATUS"
 expect "test-good_backend     backend     0.1.0    1.0  loaded (probe 1)"
 expect "test-good_capability  capability  1.2.3    1.0  loaded (probe 5)"
+expect "test-lean_backend     backend     0.1.0    1.0  loaded (probe 1)"
 expect "bad_magic.so          -           -        -    refused: bad_magic.so: bad magic 0x12345678, a Synapse plugin has 0x504e5953 (\"SYNP\")"
 expect "test-bad_major        capability  1.2.3    2.0  refused: bad_major.so: built for plugin ABI 2.0, this synapse speaks 1.0"
 expect "test-newer_minor      capability  1.2.3    1.7  refused: newer_minor.so: needs plugin ABI 1.7, this synapse has 1.0"
@@ -45,8 +46,8 @@ expect "test-init_fail        capability  1.2.3    1.0  refused: init_fail.so: i
 expect "test-good_capability  capability  1.2.3    1.0  refused: shadow_dup.so: shadowed by $real/good_capability.so (both are plugin 'test-good_capability'; the first one found wins)"
 expect "bad_name.so           capability  1.2.3    1.0  refused: bad_name.so: descriptor has no plugin name, or one that is not 1-63 of [A-Za-z0-9._-] (required since ABI 1.0)"
 lines=$(wc -l <"$out")
-if [ "$lines" -ne 17 ]; then
-    echo "want a header and 16 plugin lines, got $lines lines" >&2
+if [ "$lines" -ne 18 ]; then
+    echo "want a header and 17 plugin lines, got $lines lines" >&2
     fail=1
 fi
 

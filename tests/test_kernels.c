@@ -94,7 +94,7 @@ static void test_f16_conversions(void)
         double v = e ? ldexp(1024 + m, e - 25) : ldexp(m, -24);
         if (sign)
             v = -v;
-        bad += got != (float)v || signbit(got) != (sign != 0);
+        bad += got != (float)v || !!signbit(got) != (sign != 0);
         bad += syn_f32_to_f16(got) != h; /* exact values round-trip */
     }
     CHECK_MSG(bad == 0, "%d f16 patterns wrong", bad);
@@ -130,7 +130,7 @@ static void test_bf16_conversions(void)
         int sign = h >> 15, e = (h >> 7) & 255, m = h & 127;
         float got = syn_bf16_to_f32((uint16_t)h);
         if (e == 255) {
-            bad += !(m ? isnan(got) : isinf(got)) || signbit(got) != (sign != 0);
+            bad += !(m ? isnan(got) : isinf(got)) || !!signbit(got) != (sign != 0);
             uint16_t back = syn_f32_to_bf16(got);
             bad += m ? !(((back >> 7) & 255) == 255 && (back & 0x40) && (back >> 15) == sign) : back != h;
             continue;
@@ -138,7 +138,7 @@ static void test_bf16_conversions(void)
         double v = e ? ldexp(128 + m, e - 134) : ldexp(m, -133);
         if (sign)
             v = -v;
-        bad += got != (float)v || signbit(got) != (sign != 0);
+        bad += got != (float)v || !!signbit(got) != (sign != 0);
         bad += syn_f32_to_bf16(got) != h;
     }
     CHECK_MSG(bad == 0, "%d bf16 patterns wrong", bad);
@@ -506,7 +506,7 @@ static void test_type(const syn_kernel_set *ref, const syn_kernel_set *avx, int 
             want += offset_correction(type, w, a, n);
             tk->vec_dot(n, w, a, &got_ref[r]);
             mags[r] = mag;
-            CHECK_MSG(fabs(got_ref[r] - want) <= 2e-6 * mag + 1e-7 * fabs(want) + 1e-12,
+            CHECK_MSG(fabs(got_ref[r] - want) <= 5e-7 * mag + 1e-7 * fabs(want) + 1e-12,
                       "%s n=%lld row %d: ref vec_dot %.9g, dequantised dot %.9g (sum |terms| %g)", name, (long long)n,
                       r, got_ref[r], want, mag);
         }
@@ -529,7 +529,7 @@ static void test_type(const syn_kernel_set *ref, const syn_kernel_set *avx, int 
             float got_avx[SYN_DOT_ROWS_MAX];
             for (int r = 0; r < SYN_DOT_ROWS_MAX; r++) {
                 avx->type[type].vec_dot(n, w, arows + r * abytes, &got_avx[r]);
-                CHECK_MSG(fabs(got_avx[r] - got_ref[r]) <= 1e-5 * fabs(got_ref[r]) + 1e-6 * mags[r] + 1e-12,
+                CHECK_MSG(fabs(got_avx[r] - got_ref[r]) <= 4e-6 * fabs(got_ref[r]) + 4e-7 * mags[r] + 1e-12,
                           "%s n=%lld row %d: avx2 vec_dot %.9g vs ref %.9g (sum |terms| %g)", name, (long long)n, r,
                           got_avx[r], got_ref[r], mags[r]);
             }

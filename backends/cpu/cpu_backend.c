@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <synapse/plugin.h>
 
 #include "backends/cpu/cpu_features.h"
@@ -83,23 +84,48 @@ static int cpu_supports_type(syn_backend *b, int type)
     return b->k->type[type].dequant && b->k->type[type].vec_dot;
 }
 
+/* Large buffers (activations, KV cache) come straight from mmap: zeroed
+ * lazily by the kernel, so start-up does not pay for touching them. A 64-byte
+ * header in front keeps the mapping's size for release. */
+#define MAP_HEADER 64
+#define MMAP_MIN (256 * 1024)
+
 static void *cpu_alloc(syn_backend *b, size_t bytes, syn_error *err)
 {
     (void)b;
     size_t rounded = (bytes + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, rounded ? rounded : 64);
+    if (!rounded)
+        rounded = 64;
+    char *p;
+    if (rounded >= MMAP_MIN) {
+        p = mmap(NULL, rounded + MAP_HEADER, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            p = NULL;
+    } else {
+        p = aligned_alloc(64, rounded + MAP_HEADER);
+        if (p)
+            memset(p, 0, rounded + MAP_HEADER);
+    }
     if (!p) {
         syn_fail(err, SYN_ERR_NOMEM, "cpu backend: cannot allocate %zu bytes", bytes);
         return NULL;
     }
-    memset(p, 0, rounded ? rounded : 64);
-    return p;
+    memcpy(p, &rounded, sizeof rounded);
+    return p + MAP_HEADER;
 }
 
-static void cpu_release(syn_backend *b, void *p)
+static void cpu_release(syn_backend *b, void *ptr)
 {
     (void)b;
-    free(p);
+    if (!ptr)
+        return;
+    char *p = (char *)ptr - MAP_HEADER;
+    size_t rounded;
+    memcpy(&rounded, p, sizeof rounded);
+    if (rounded >= MMAP_MIN)
+        munmap(p, rounded + MAP_HEADER);
+    else
+        free(p);
 }
 
 static void cpu_copy(syn_backend *b, void *dst, const void *src, size_t bytes)

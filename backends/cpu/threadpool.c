@@ -99,13 +99,15 @@ syn_pool *syn_pool_new(int n_threads)
     }
     for (int i = 1; i < n_threads; i++) {
         struct worker_arg *wa = malloc(sizeof *wa);
+        if (wa) {
+            wa->pool = p;
+            wa->ith = i;
+        }
         if (!wa || pthread_create(&p->threads[i], NULL, worker_main, wa)) {
             free(wa);
             p->n = i; /* run with the threads we got */
             break;
         }
-        wa->pool = p;
-        wa->ith = i;
     }
     return p;
 }

@@ -1,7 +1,8 @@
 /* Test plugin: a small but real float32 backend (host memory, one thread),
  * enough for the loader test to call through its ops table. Built as the good
  * backend and, with -D knobs, as backends the loader must refuse: one missing
- * a required op, one whose ops table is too short. Its probe() reports it
+ * a required op, one whose ops table is too short; and as a lean backend
+ * without the optional describe(), which must load. Its probe() reports it
  * usable only when SYNAPSE_TEST_BACKEND is set, so that a default scan from a
  * test binary (which reaches tests/plugins/.libs) never picks it over a real
  * backend. Each instance is used by one thread, as the ABI says. */
@@ -19,6 +20,9 @@
 #endif
 #ifndef BACKEND_NO_MATMUL
 #define BACKEND_NO_MATMUL 0
+#endif
+#ifndef BACKEND_NO_DESCRIBE
+#define BACKEND_NO_DESCRIBE 0
 #endif
 #ifndef BACKEND_OPS_SIZE
 #define BACKEND_OPS_SIZE sizeof(syn_backend_ops)
@@ -212,7 +216,7 @@ static const syn_backend_ops tb_ops = {
     .struct_size = BACKEND_OPS_SIZE,
     .create = tb_create,
     .destroy = tb_destroy,
-    .describe = tb_describe,
+    .describe = BACKEND_NO_DESCRIBE ? NULL : tb_describe, /* optional */
     .supports_type = tb_supports_type,
     .alloc = tb_alloc,
     .release = tb_release,
