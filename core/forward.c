@@ -162,6 +162,8 @@ static void project(syn_ctx *c, const syn_batch *bt, int il, int proj, const syn
     }
 }
 
+static int wants(const syn_batch *bt, int32_t r) { return bt->want_logits ? bt->want_logits[r] != 0 : r == bt->n - 1; }
+
 static int check_batch(const syn_ctx *c, const syn_batch *bt, syn_error *err)
 {
     if (bt->n < 1 || bt->n > c->p.max_rows)
@@ -177,18 +179,16 @@ static int check_batch(const syn_ctx *c, const syn_batch *bt, syn_error *err)
             return syn_fail(err, SYN_ERR_INVALID, "KV slot %d does not exist (%d slots)", bt->slot[r], c->p.n_slots);
         if (bt->adapter && (bt->adapter[r] < -1 || bt->adapter[r] >= c->n_adapters))
             return syn_fail(err, SYN_ERR_INVALID, "adapter %d does not exist (%d loaded)", bt->adapter[r], c->n_adapters);
-        n_logits += bt->want_logits ? bt->want_logits[r] != 0 : r == bt->n - 1;
+        n_logits += wants(bt, r);
     }
     if (n_logits > c->p.max_logit_rows)
         return syn_fail(err, SYN_ERR_RANGE, "%d rows want logits (this context allows %d)", n_logits, c->p.max_logit_rows);
     return SYN_OK;
 }
 
-int syn_forward(syn_ctx *c, const syn_batch *bt, float *logits, syn_error *err)
+/* Runs every layer over the batch; the residual stream ends in c->x. */
+static void run_layers(syn_ctx *c, const syn_batch *bt)
 {
-    int rc = check_batch(c, bt, err);
-    if (rc)
-        return rc;
     const syn_model *m = c->m;
     const syn_model_config *cfg = &m->cfg;
     const syn_backend_ops *ops = m->be.ops;
@@ -225,18 +225,47 @@ int syn_forward(syn_ctx *c, const syn_batch *bt, float *logits, syn_error *err)
         ops->swiglu(b, c->gate, c->up, (int64_t)n * cfg->n_ff, c->gate);
         project(c, bt, il, SYN_PROJ_DOWN, NULL, c->gate, c->x, 1);
     }
+}
 
-    /* The final norm doubles as the gather of the rows that want logits. */
-    int32_t n_out = 0;
-    for (int32_t r = 0; r < n; r++) {
-        if (bt->want_logits ? !bt->want_logits[r] : r != n - 1)
+/* The final norm of the rows that want output, gathered into c->out_h. */
+static int32_t final_norm(syn_ctx *c, const syn_batch *bt)
+{
+    const syn_model *m = c->m;
+    int32_t E = m->cfg.n_embd, n_out = 0;
+    for (int32_t r = 0; r < bt->n; r++) {
+        if (!wants(bt, r))
             continue;
-        ops->rms_norm(b, c->x + (size_t)r * E, &m->out_norm, 1, E, cfg->rms_eps, c->out_h + (size_t)n_out * E);
+        m->be.ops->rms_norm(m->be.b, c->x + (size_t)r * E, &m->out_norm, 1, E, m->cfg.rms_eps,
+                            c->out_h + (size_t)n_out * E);
         n_out++;
     }
+    return n_out;
+}
+
+int syn_forward(syn_ctx *c, const syn_batch *bt, float *logits, syn_error *err)
+{
+    int rc = check_batch(c, bt, err);
+    if (rc)
+        return rc;
+    const syn_model *m = c->m;
+    run_layers(c, bt);
+    int32_t n_out = final_norm(c, bt);
     if (n_out) {
-        ops->matmul(b, &m->output, NULL, c->out_h, n_out, c->logits, 1.0f, 0);
-        ops->read(b, logits, c->logits, (size_t)n_out * (size_t)cfg->n_vocab * sizeof(float));
+        m->be.ops->matmul(m->be.b, &m->output, NULL, c->out_h, n_out, c->logits, 1.0f, 0);
+        m->be.ops->read(m->be.b, logits, c->logits, (size_t)n_out * (size_t)m->cfg.n_vocab * sizeof(float));
     }
+    return SYN_OK;
+}
+
+int syn_forward_hidden(syn_ctx *c, const syn_batch *bt, float *hidden, syn_error *err)
+{
+    int rc = check_batch(c, bt, err);
+    if (rc)
+        return rc;
+    const syn_model *m = c->m;
+    run_layers(c, bt);
+    int32_t n_out = final_norm(c, bt);
+    if (n_out)
+        m->be.ops->read(m->be.b, hidden, c->out_h, (size_t)n_out * (size_t)m->cfg.n_embd * sizeof(float));
     return SYN_OK;
 }

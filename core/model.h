@@ -92,5 +92,8 @@ typedef struct syn_batch {
 /* logits (host memory) receives n_vocab floats for each row that wants them,
  * in row order. */
 int syn_forward(syn_ctx *c, const syn_batch *batch, float *logits, syn_error *err);
+/* The same step, returning instead the final-normed hidden state (n_embd
+ * floats) of each row that wants output: the input of embeddings. */
+int syn_forward_hidden(syn_ctx *c, const syn_batch *batch, float *hidden, syn_error *err);
 
 #endif
