@@ -4,6 +4,7 @@
 
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -37,6 +38,16 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* Spin briefly, then yield: on an oversubscribed machine the thread we wait
+ * for may be off-CPU, and burning our slice only delays it. */
+static inline void backoff(int *spins)
+{
+    if (++*spins < 2000)
+        cpu_relax();
+    else
+        sched_yield();
+}
+
 static void futex_wait(_Atomic int *addr, int expected)
 {
     syscall(SYS_futex, (int *)addr, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
@@ -65,7 +76,7 @@ static void *worker_main(void *opaque)
         int spins = 0;
         while ((gen = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen) {
             if (++spins < SPIN_BEFORE_SLEEP)
-                cpu_relax();
+                spins < 2000 ? cpu_relax() : (void)sched_yield();
             else {
                 /* seq_cst pairs with wake_sleepers(): either we see the new
                  * generation here or the submitter sees us counted. */
@@ -139,8 +150,9 @@ void syn_pool_run(syn_pool *p, syn_pool_fn fn, void *arg)
     atomic_fetch_add(&p->generation, 1);
     wake_sleepers(p);
     fn(arg, 0, p->n);
+    int spins = 0;
     while (atomic_load_explicit(&p->done, memory_order_acquire) != p->n - 1)
-        cpu_relax();
+        backoff(&spins);
 }
 
 void syn_pool_barrier(syn_pool *p)
@@ -152,7 +164,8 @@ void syn_pool_barrier(syn_pool *p)
         atomic_store_explicit(&p->barrier_count, 0, memory_order_relaxed);
         atomic_store_explicit(&p->barrier_sense, !sense, memory_order_release);
     } else {
+        int spins = 0;
         while (atomic_load_explicit(&p->barrier_sense, memory_order_acquire) == sense)
-            cpu_relax();
+            backoff(&spins);
     }
 }
