@@ -46,7 +46,8 @@ int syn_cmd_bench(int argc, char **argv)
     long threads = 0, n_prompt = 128, n_gen = 64;
     int json = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:t:h", opts, NULL)) != -1) {
+    opterr = 0; /* one line of our own instead of getopt's plus usage */
+    while ((c = getopt_long(argc, argv, ":m:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 't': if ((threads = syn_cli_parse_int("bench", "-t", optarg, 1, 1024)) < 0) return 2; break;
@@ -54,7 +55,7 @@ int syn_cmd_bench(int argc, char **argv)
         case 'g': if ((n_gen = syn_cli_parse_int("bench", "--gen", optarg, 1, 1 << 20)) < 0) return 2; break;
         case 'j': json = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
-        default: fputs(usage_text, stderr); return 2;
+        default: return syn_cli_bad_option("bench", c, argv);
         }
     }
     if (optind < argc) {

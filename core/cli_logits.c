@@ -53,7 +53,8 @@ int syn_cmd_logits(int argc, char **argv)
     float lora_scale = 1.0f;
     int lora_scale_given = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:n:t:h", opts, NULL)) != -1) {
+    opterr = 0; /* one line of our own instead of getopt's plus usage */
+    while ((c = getopt_long(argc, argv, ":m:n:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'n': if ((steps = syn_cli_parse_int("logits", "-n", optarg, 1, 1 << 20)) < 0) return 2; break;
@@ -73,7 +74,7 @@ int syn_cmd_logits(int argc, char **argv)
             break;
         }
         case 'h': fputs(usage_text, stdout); return 0;
-        default: fputs(usage_text, stderr); return 2;
+        default: return syn_cli_bad_option("logits", c, argv);
         }
     }
     if (optind < argc) {

@@ -1,5 +1,6 @@
 /* Model set-up and small parsing helpers shared by the model commands. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,18 @@ void syn_cli_model_close(syn_cli_model *cm)
     syn_model_free(cm->model);
     syn_backend_close(&cm->be);
     memset(cm, 0, sizeof *cm);
+}
+
+int syn_cli_bad_option(const char *cmd, int c, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    if (c == ':')
+        syn_cli_error(cmd, "option '%s' needs a value (see synapse %s --help)", arg, cmd);
+    else if (optopt && arg[0] == '-' && arg[1] != '-')
+        syn_cli_error(cmd, "unknown option '-%c' (see synapse %s --help)", optopt, cmd);
+    else
+        syn_cli_error(cmd, "unknown option '%s' (see synapse %s --help)", arg, cmd);
+    return 2;
 }
 
 long syn_cli_parse_int(const char *cmd, const char *flag, const char *value, long min, long max)
@@ -102,18 +115,23 @@ int syn_cli_prefill(const char *cmd, syn_cli_model *cm, const int32_t *tokens, i
 {
     const syn_ctx_params *p = syn_ctx_get_params(cm->ctx);
     int32_t *pos = malloc(sizeof *pos * (size_t)p->max_rows);
-    if (!pos)
+    int32_t *adapter = cm->lora ? calloc((size_t)p->max_rows, sizeof *adapter) : NULL; /* all rows: adapter 0 */
+    if (!pos || (cm->lora && !adapter)) {
+        free(pos);
+        free(adapter);
         return syn_cli_error(cmd, "out of memory");
+    }
     syn_error err = {0};
     int rc = 0;
     for (int32_t i = 0; i < n && !rc; i += p->max_rows) {
         int32_t m = n - i < p->max_rows ? n - i : p->max_rows;
         for (int32_t j = 0; j < m; j++)
             pos[j] = start + i + j;
-        syn_batch bt = {.n = m, .token = tokens + i, .pos = pos};
+        syn_batch bt = {.n = m, .token = tokens + i, .pos = pos, .adapter = adapter};
         if (syn_forward(cm->ctx, &bt, logits, &err))
             rc = syn_cli_error(cmd, "%s", err.msg);
     }
     free(pos);
+    free(adapter);
     return rc;
 }

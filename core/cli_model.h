@@ -18,6 +18,10 @@ int syn_cli_model_open(const char *cmd, const char *path, int threads, const cha
                        const syn_ctx_params *cp, syn_cli_model *out);
 void syn_cli_model_close(syn_cli_model *cm);
 
+/* For getopt's '?' or ':' (optstring starting with ':'): prints one line
+ * naming the bad or incomplete option; returns 2. */
+int syn_cli_bad_option(const char *cmd, int c, char **argv);
+
 /* Parses a non-negative integer flag value; prints an error and returns -1 if bad. */
 long syn_cli_parse_int(const char *cmd, const char *flag, const char *value, long min, long max);
 /* Parses "ID ID ..." (spaces or commas) into a malloc'ed array; -1 on error. */

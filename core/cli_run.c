@@ -39,11 +39,12 @@ static const char usage_text[] =
     "  -c, --ctx-size N           context length (default: the model's, at most 4096)\n"
     "      --lora FILE            apply a LoRA adapter; --lora-scale S (default 1)\n"
     "  -t, --threads N            CPU threads (default: all cores)\n"
-    "  -v, --verbose              print timings to stderr\n";
+    "  -v, --verbose              print timings to stderr\n"
+    "      --show-ids             print the generated token ids to stderr at the end\n";
 
 enum {
     OPT_CHAT = 256, OPT_SYSTEM, OPT_TEMPLATE, OPT_TEMP, OPT_TOPK, OPT_TOPP, OPT_MINP, OPT_REP, OPT_REPN,
-    OPT_PRES, OPT_FREQ, OPT_SEED, OPT_STOP, OPT_LORA, OPT_LORA_SCALE,
+    OPT_PRES, OPT_FREQ, OPT_SEED, OPT_STOP, OPT_LORA, OPT_LORA_SCALE, OPT_SHOW_IDS,
 };
 
 static int parse_float(const char *flag, const char *v, float lo, float hi, float *out)
@@ -85,7 +86,7 @@ static char *read_file(const char *path)
 
 struct run_opts {
     const char *model, *prompt, *prompt_file, *system, *template_name, *lora;
-    int chat, verbose;
+    int chat, verbose, show_ids;
     long max_tokens, threads, n_ctx;
     float lora_scale;
     syn_sampler_params sp;
@@ -108,6 +109,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
         {"ctx-size", required_argument, 0, 'c'},     {"lora", required_argument, 0, OPT_LORA},
         {"lora-scale", required_argument, 0, OPT_LORA_SCALE}, {"threads", required_argument, 0, 't'},
         {"verbose", no_argument, 0, 'v'},            {"help", no_argument, 0, 'h'},
+        {"show-ids", no_argument, 0, OPT_SHOW_IDS},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof *o);
@@ -118,7 +120,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
     int c;
     long v;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:p:f:n:c:t:vh", opts, NULL)) != -1) {
+    opterr = 0; /* one line of our own instead of getopt's plus usage */
+    while ((c = getopt_long(argc, argv, ":m:p:f:n:c:t:vh", opts, NULL)) != -1) {
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'p': o->prompt = optarg; break;
@@ -157,8 +160,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
         case OPT_LORA: o->lora = optarg; break;
         case OPT_LORA_SCALE: if (parse_float("--lora-scale", optarg, -100, 100, &o->lora_scale)) return 2; break;
         case 'v': o->verbose = 1; break;
+        case OPT_SHOW_IDS: o->show_ids = 1; break;
         case 'h': fputs(usage_text, stdout); return -1;
-        default: fputs(usage_text, stderr); return 2;
+        default: return syn_cli_bad_option("run", c, argv);
         }
     }
     if (optind < argc) {
@@ -283,6 +287,8 @@ int syn_cmd_run(int argc, char **argv)
         goto done;
     double t1 = now();
     int32_t pos = (int32_t)n_ids, n_gen = 0, n_ctx = syn_ctx_get_params(cm.ctx)->n_ctx;
+    if (o.show_ids)
+        fputs("synapse: run: ids:", stderr);
     int stopped = 0;
     const char *out;
     size_t out_len;
@@ -293,6 +299,8 @@ int syn_cmd_run(int argc, char **argv)
             goto done;
         }
         n_gen++;
+        if (o.show_ids)
+            fprintf(stderr, " %d", t);
         if (syn_tokenizer_is_eog(tok, t))
             break;
         syn_sampler_accept(sampler, t);
@@ -321,6 +329,8 @@ int syn_cmd_run(int argc, char **argv)
         }
     }
     fputc('\n', stdout);
+    if (o.show_ids)
+        fputc('\n', stderr);
     double t2 = now();
     if (o.verbose)
         fprintf(stderr, "synapse: run: prompt %zu tokens in %.2f s (%.1f tok/s), generated %d tokens in %.2f s (%.1f tok/s)\n",

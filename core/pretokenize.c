@@ -1,7 +1,7 @@
 /* Pre-tokenizers of byte-level BPE vocabularies: the qwen2, llama3 and gpt-2
- * split regexes, implemented by hand as the regex engines would match them
- * (leftmost alternative first, greedy, with backtracking where the pattern
- * needs it). Stateless; any thread. */
+ * split regexes and llama.cpp's "default" chain, implemented by hand as a
+ * regex engine would match them (leftmost alternative first, greedy, with
+ * backtracking where the pattern needs it). Stateless; any thread. */
 #include "core/tokenizer_internal.h"
 #include "core/unicode.h"
 
@@ -164,9 +164,99 @@ static size_t match_gpt2(const unsigned char *s, size_t n, size_t i)
     return i + cl;
 }
 
+/* llama.cpp's "default" BPE pre-tokenizer: four regexes applied in turn,
+ * each splitting every piece of the previous one into its matches and the
+ * text between them: [\p{P}\$\+<=>\^~\|]+, then the gpt-2 pattern, then
+ * \p{N}+, then [0-9][0-9][0-9]. */
+struct chain {
+    syn_word_fn fn;
+    void *ctx;
+};
+
+static int emit(struct chain *c, const unsigned char *s, size_t n)
+{
+    return n ? c->fn(c->ctx, (const char *)s, n) : 0;
+}
+
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+static int default_digits3(struct chain *c, const unsigned char *s, size_t n)
+{
+    size_t i = 0, gap = 0;
+    int rc = 0;
+    while (i + 3 <= n && !rc) {
+        if (is_digit(s[i]) && is_digit(s[i + 1]) && is_digit(s[i + 2])) {
+            if (!(rc = emit(c, s + gap, i - gap)))
+                rc = emit(c, s + i, 3);
+            i += 3;
+            gap = i;
+        } else {
+            i++; /* a digit is one byte and never part of a longer sequence */
+        }
+    }
+    return rc ? rc : emit(c, s + gap, n - gap);
+}
+
+/* Alternating runs of codepoints that do and do not satisfy pred, each passed
+ * to next. */
+static int split_runs(struct chain *c, const unsigned char *s, size_t n, int (*pred)(uint32_t cp, unsigned f),
+                      int (*next)(struct chain *, const unsigned char *, size_t))
+{
+    size_t i = 0, start = 0;
+    int in_run = -1, rc = 0;
+    while (i < n && !rc) {
+        uint32_t cp;
+        size_t len;
+        unsigned f = at(s, n, i, &cp, &len);
+        int m = pred(cp, f);
+        if (m != in_run) {
+            if (in_run >= 0)
+                rc = next(c, s + start, i - start);
+            in_run = m;
+            start = i;
+        }
+        i += len;
+    }
+    return rc ? rc : next(c, s + start, n - start);
+}
+
+static int is_number_cp(uint32_t cp, unsigned f) { return (void)cp, is_number(f); }
+
+static int default_numbers(struct chain *c, const unsigned char *s, size_t n)
+{
+    return n ? split_runs(c, s, n, is_number_cp, default_digits3) : 0;
+}
+
+static int default_gpt2(struct chain *c, const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    int rc = 0;
+    while (i < n && !rc) {
+        size_t end = match_gpt2(s, n, i);
+        rc = default_numbers(c, s + i, end - i);
+        i = end;
+    }
+    return rc;
+}
+
+static int is_punct_cp(uint32_t cp, unsigned f)
+{
+    if ((f & SYN_UCLASS_MASK) == SYN_UCLASS_PUNCT)
+        return 1;
+    return cp == '$' || cp == '+' || cp == '<' || cp == '=' || cp == '>' || cp == '^' || cp == '~' || cp == '|';
+}
+
+static int split_default(const unsigned char *s, size_t n, syn_word_fn fn, void *ctx)
+{
+    struct chain c = {fn, ctx};
+    return split_runs(&c, s, n, is_punct_cp, default_gpt2);
+}
+
 int syn_pretokenize(int pre, const char *text, size_t len, syn_word_fn fn, void *ctx)
 {
     const unsigned char *s = (const unsigned char *)text;
+    if (pre == SYN_PRE_DEFAULT)
+        return len ? split_default(s, len, fn, ctx) : 0;
     size_t i = 0;
     while (i < len) {
         size_t end;

@@ -42,6 +42,20 @@ static bool utf8_valid(const unsigned char *s, size_t n)
     return true;
 }
 
+/* Length of the character a lead byte starts (1 for stray bytes). */
+static size_t utf8_char_len(unsigned char lead)
+{
+    if (lead < 0x80)
+        return 1;
+    if ((lead & 0xe0) == 0xc0)
+        return 2;
+    if ((lead & 0xf0) == 0xe0)
+        return 3;
+    if ((lead & 0xf8) == 0xf0)
+        return 4;
+    return 1;
+}
+
 int syn_stop_init(syn_stop *m, const char *const *stops, size_t n, syn_error *err)
 {
     memset(m, 0, sizeof *m);
@@ -171,8 +185,10 @@ int syn_stop_feed(syn_stop *m, const char *bytes, size_t n, const char **out, si
 
     /* Hold back from the earliest position whose tail could still grow into a
      * stop; earlier positions can no longer start one. */
-    size_t hold = m->len;
-    for (size_t pos = 0; pos < m->len; pos++) {
+    size_t hold = m->len, longest = 0;
+    for (size_t i = 0; i < m->n_stops; i++)
+        longest = m->lens[i] > longest ? m->lens[i] : longest;
+    for (size_t pos = m->len >= longest ? m->len - longest + 1 : 0; pos < m->len; pos++) {
         if (tail_is_prefix(m, pos)) {
             hold = pos;
             break;
@@ -186,8 +202,7 @@ int syn_stop_feed(syn_stop *m, const char *bytes, size_t n, const char **out, si
         size_t k = hold - 1;
         while (k > 0 && hold - k < 4 && (u[k] & 0xc0) == 0x80)
             k--;
-        size_t need = u[k] < 0x80 ? 1 : (u[k] & 0xe0) == 0xc0 ? 2 : (u[k] & 0xf0) == 0xe0 ? 3 : (u[k] & 0xf8) == 0xf0 ? 4 : 1;
-        if (k + need > hold)
+        if (k + utf8_char_len(u[k]) > hold)
             hold = k;
     }
     m->emitted = hold;

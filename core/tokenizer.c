@@ -8,26 +8,47 @@
 
 #define KEY(s) "tokenizer.ggml." s
 
-/* Texts that end a turn or a generation in the vocabularies we know (the same
- * list llama.cpp keys on). The first match found in this order is the eot. */
+/* Special tokens found by their text, as llama.cpp (the reference) finds
+ * them; each becomes a control token. The first eot text present, in this
+ * order, is the end-of-turn token. */
+#define DEEPSEEK_EOS "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>"
 static const char *const eot_texts[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
-    "<EOT>", "_<EOT>", "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>", "<end_of_utterance>",
+    "<EOT>", "_<EOT>", "[EOT]", DEEPSEEK_EOS, "<end_of_utterance>", NULL,
 };
 static const char *const eog_texts[] = {
-    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<end_of_turn>",
-    "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>", "<end_of_utterance>",
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+    "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+    "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", DEEPSEEK_EOS, "[e~[", NULL,
+};
+/* fill-in-the-middle markers: control tokens; pad, repo and file separators
+ * also end generation */
+static const char *const fim_texts[] = {
+    "<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "begin\xef\xbd\x9c>", "<PRE>",
+    "\xe2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>",
+    "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<\xef\xbd\x9c" "fim\xe2\x96\x81hole\xef\xbd\x9c>", "<SUF>",
+    "\xe2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>",
+    "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "end\xef\xbd\x9c>", "<MID>",
+    "\xe2\x96\x81<MID>", "<|code_middle|>", "<|middle|>", NULL,
+};
+static const char *const fim_eog_texts[] = {
+    "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]",
+    "<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>",
+    "<|file_sep|>", NULL,
 };
 
 struct pre_alias {
     const char *name;
     int pre;
 };
+/* tokenizer.ggml.pre names whose splitting (and nothing else) matches */
 static const struct pre_alias pre_aliases[] = {
-    {"qwen2", SYN_PRE_QWEN2},      {"deepseek-r1-qwen", SYN_PRE_QWEN2}, {"llama3", SYN_PRE_LLAMA3},
-    {"llama-v3", SYN_PRE_LLAMA3},  {"llama-bpe", SYN_PRE_LLAMA3},       {"falcon3", SYN_PRE_LLAMA3},
-    {"pixtral", SYN_PRE_LLAMA3},   {"gpt-2", SYN_PRE_GPT2},             {"phi-2", SYN_PRE_GPT2},
-    {"roberta-bpe", SYN_PRE_GPT2}, {"default", SYN_PRE_GPT2},
+    {"qwen2", SYN_PRE_QWEN2},      {"deepseek-r1-qwen", SYN_PRE_QWEN2}, {"kormo", SYN_PRE_QWEN2},
+    {"f2llmv2", SYN_PRE_QWEN2},    {"llama3", SYN_PRE_LLAMA3},          {"llama-v3", SYN_PRE_LLAMA3},
+    {"llama-bpe", SYN_PRE_LLAMA3}, {"falcon3", SYN_PRE_LLAMA3},         {"falcon-h1", SYN_PRE_LLAMA3},
+    {"pixtral", SYN_PRE_LLAMA3},   {"midm-2.0", SYN_PRE_LLAMA3},        {"lfm2", SYN_PRE_LLAMA3},
+    {"gpt-2", SYN_PRE_GPT2},       {"phi-2", SYN_PRE_GPT2},             {"gigachat", SYN_PRE_GPT2},
+    {"a.x-4.0", SYN_PRE_GPT2},     {"mellum", SYN_PRE_GPT2},            {"default", SYN_PRE_DEFAULT},
 };
 
 void syn_tokenizer_free(syn_tokenizer *t)
@@ -69,12 +90,14 @@ static int read_tokens(syn_tokenizer *t, const syn_gguf *g, syn_error *err)
         return syn_fail(err, SYN_ERR_FORMAT, "tokenizer: vocabulary size %llu is out of range",
                         (unsigned long long)n);
     t->n_vocab = (int32_t)n;
+    /* An empty text becomes "[EMPTY_<id>]", as in llama.cpp, so that every
+     * token has a findable, printable text. */
     uint64_t total = 0;
     for (uint64_t i = 0; i < n; i++) {
         syn_gguf_str s;
         if (syn_gguf_arr_str_at(g, idx, i, &s))
             return syn_fail(err, SYN_ERR_FORMAT, "tokenizer: cannot read token %llu", (unsigned long long)i);
-        total += s.len + 1;
+        total += (s.len ? s.len : 20) + 1;
     }
     if (total >= UINT32_MAX / 4)
         return syn_fail(err, SYN_ERR_FORMAT, "tokenizer: token texts too large (%llu bytes)",
@@ -87,7 +110,12 @@ static int read_tokens(syn_tokenizer *t, const syn_gguf *g, syn_error *err)
     uint32_t off = 0;
     for (uint64_t i = 0; i < n; i++) {
         syn_gguf_str s;
+        char empty[24];
         syn_gguf_arr_str_at(g, idx, i, &s);
+        if (!s.len) {
+            s.len = (uint64_t)snprintf(empty, sizeof empty, "[EMPTY_%llu]", (unsigned long long)i);
+            s.s = empty;
+        }
         memcpy(t->text_blob + off, s.s, s.len);
         t->text_blob[off + s.len] = 0;
         t->text_off[i] = off;
@@ -127,21 +155,22 @@ static int read_types_scores(syn_tokenizer *t, const syn_gguf *g, syn_error *err
     int et;
     uint64_t cnt;
     const void *data;
-    if (!syn_gguf_get_arr(g, KEY("token_type"), &et, &cnt, &data)) {
-        double v;
-        if (cnt != n || !arr_num(et, data, 0, &v) || et == SYN_GGUF_F32 || et == SYN_GGUF_F64)
-            return syn_fail(err, SYN_ERR_FORMAT,
-                            "tokenizer: " KEY("token_type") " must hold %llu integers",
+    double v;
+    /* Both arrays are optional (all normal, all zero); longer ones are fine. */
+    int rc = syn_gguf_get_arr(g, KEY("token_type"), &et, &cnt, &data);
+    if (rc != SYN_ERR_NOT_FOUND) {
+        if (rc || cnt < n || !arr_num(et, data, 0, &v) || et == SYN_GGUF_F32 || et == SYN_GGUF_F64)
+            return syn_fail(err, SYN_ERR_FORMAT, "tokenizer: " KEY("token_type") " must hold %llu integers",
                             (unsigned long long)n);
         for (uint64_t i = 0; i < n; i++) {
             arr_num(et, data, i, &v);
             t->type[i] = (v >= 0 && v <= SYN_TOKEN_BYTE) ? (uint8_t)v : SYN_TOKEN_UNDEFINED;
         }
     }
-    if (!syn_gguf_get_arr(g, KEY("scores"), &et, &cnt, &data)) {
-        double v;
-        if (cnt != n || (et != SYN_GGUF_F32 && et != SYN_GGUF_F64))
-            return syn_fail(err, SYN_ERR_FORMAT, "tokenizer: " KEY("scores") " must hold %llu floats",
+    rc = syn_gguf_get_arr(g, KEY("scores"), &et, &cnt, &data);
+    if (rc != SYN_ERR_NOT_FOUND) {
+        if (rc || cnt < n || !arr_num(et, data, 0, &v))
+            return syn_fail(err, SYN_ERR_FORMAT, "tokenizer: " KEY("scores") " must hold %llu numbers",
                             (unsigned long long)n);
         for (uint64_t i = 0; i < n; i++) {
             arr_num(et, data, i, &v);
@@ -151,20 +180,19 @@ static int read_types_scores(syn_tokenizer *t, const syn_gguf *g, syn_error *err
     return 0;
 }
 
-/* An id key: absent keeps *id; present must be a vocabulary index. */
+/* An id key: absent or out of range keeps *id (the default); present must be
+ * an integer. */
 static int read_id(const syn_tokenizer *t, const syn_gguf *g, const char *key, int32_t *id, syn_error *err)
 {
     int64_t v;
     int rc = syn_gguf_get_i64(g, key, &v);
     if (rc == SYN_ERR_NOT_FOUND)
         return 0;
-    if (rc)
+    if (rc && rc != SYN_ERR_RANGE)
         return syn_fail(err, SYN_ERR_FORMAT, "tokenizer: %s is not an integer", key);
-    if (v < 0 || v >= t->n_vocab) {
-        /* Some converters write -1 or out-of-range ids for "none". */
-        syn_log(SYN_LOG_WARN, "tokenizer: ignoring %s = %lld (vocabulary has %d tokens)", key, (long long)v,
+    if (rc || v < 0 || v >= t->n_vocab) {
+        syn_log(SYN_LOG_WARN, "tokenizer: ignoring %s: not a token id (vocabulary has %d tokens)", key,
                 t->n_vocab);
-        *id = -1;
         return 0;
     }
     *id = (int32_t)v;
@@ -304,6 +332,20 @@ static int build_bpe(syn_tokenizer *t, const syn_gguf *g, syn_error *err)
     return 0;
 }
 
+/* Whether every U+2581 inside a token text follows another U+2581: then no
+ * merge can join a word to the space-marked word after it. */
+static int spm_words_independent(const syn_tokenizer *t)
+{
+    for (int32_t i = 0; i < t->n_vocab; i++) {
+        const char *s = t->text_blob + t->text_off[i];
+        uint32_t n = t->text_len[i];
+        for (uint32_t k = 1; k + 3 <= n; k++)
+            if (!memcmp(s + k, "\xe2\x96\x81", 3) && (k < 3 || memcmp(s + k - 3, "\xe2\x96\x81", 3)))
+                return 0;
+    }
+    return 1;
+}
+
 static void build_spm_bytes(syn_tokenizer *t)
 {
     for (int c = 0; c < 256; c++) {
@@ -400,31 +442,75 @@ static void add_eog(syn_tokenizer *t, int32_t id)
     t->eog[t->n_eog++] = id;
 }
 
-/* End-of-turn and end-of-generation tokens by text; llama.cpp also makes them
- * control tokens so that they are parsed as specials and hidden in output. */
+static void remove_eog(syn_tokenizer *t, int32_t id)
+{
+    for (int32_t i = 0; i < t->n_eog; i++)
+        if (t->eog[i] == id) {
+            t->eog[i] = t->eog[--t->n_eog];
+            return;
+        }
+}
+
+/* Marks every token of a NULL-terminated text list as control; returns the
+ * first one present (list order), -1 if none. With eog, adds them all. */
+static int32_t mark_texts(syn_tokenizer *t, const char *const *texts, int eog)
+{
+    int32_t first = -1;
+    for (size_t i = 0; texts[i]; i++) {
+        int32_t id = syn_tokenizer_find(t, texts[i]);
+        if (id < 0)
+            continue;
+        if (first < 0)
+            first = id;
+        t->type[id] = SYN_TOKEN_CONTROL;
+        if (eog)
+            add_eog(t, id);
+    }
+    return first;
+}
+
+/* End-of-turn and end-of-generation tokens. Converters often leave them out
+ * of the metadata or give them a normal type, so, like llama.cpp, they are
+ * also found by text and made control tokens (parsed as specials, hidden in
+ * output). */
 static int find_end_tokens(syn_tokenizer *t)
 {
-    size_t n_texts = sizeof eog_texts / sizeof *eog_texts;
-    t->eog = malloc((n_texts + 3) * sizeof *t->eog);
+    size_t n = 4;
+    for (size_t i = 0; eog_texts[i]; i++)
+        n++;
+    for (size_t i = 0; fim_eog_texts[i]; i++)
+        n++;
+    t->eog = malloc(n * sizeof *t->eog);
     if (!t->eog)
         return SYN_ERR_NOMEM;
+    int32_t eot = mark_texts(t, eot_texts, 0);
     if (t->eot < 0)
-        for (size_t i = 0; i < sizeof eot_texts / sizeof *eot_texts && t->eot < 0; i++)
-            t->eot = syn_tokenizer_find(t, eot_texts[i]);
-    if (t->eom < 0)
-        t->eom = syn_tokenizer_find(t, "<|eom_id|>");
-    for (size_t i = 0; i < n_texts; i++) {
-        int32_t id = syn_tokenizer_find(t, eog_texts[i]);
-        if (id >= 0) {
-            t->type[id] = SYN_TOKEN_CONTROL;
-            add_eog(t, id);
-        }
+        t->eot = eot;
+    int32_t eom = syn_tokenizer_find(t, "<|eom_id|>");
+    if (t->eom < 0 && eom >= 0) {
+        t->eom = eom;
+        t->type[eom] = SYN_TOKEN_CONTROL;
     }
-    if (t->eot >= 0)
-        t->type[t->eot] = SYN_TOKEN_CONTROL;
+    mark_texts(t, fim_texts, 0);
+    mark_texts(t, fim_eog_texts, 1);
+    mark_texts(t, eog_texts, 1);
     add_eog(t, t->eos);
     add_eog(t, t->eot);
     add_eog(t, t->eom);
+    /* gpt-oss style vocabularies: <|end|> ends a message, not the generation */
+    int32_t end = syn_tokenizer_find(t, "<|end|>");
+    int has_call = syn_tokenizer_find(t, "<|call|>") >= 0 || syn_tokenizer_find(t, "<|calls|>") >= 0;
+    if (end >= 0 && has_call &&
+        (syn_tokenizer_find(t, "<|return|>") >= 0 || syn_tokenizer_find(t, "<|flush|>") >= 0)) {
+        remove_eog(t, end);
+        t->type[end] = SYN_TOKEN_USER_DEFINED;
+    }
+    /* gemma4: </s> is ordinary text there */
+    int32_t s_end = syn_tokenizer_find(t, "</s>");
+    if (s_end >= 0 && syn_tokenizer_find(t, "<|tool_response>") >= 0) {
+        remove_eog(t, s_end);
+        t->type[s_end] = SYN_TOKEN_NORMAL;
+    }
     return 0;
 }
 
@@ -514,7 +600,10 @@ static int set_model(syn_tokenizer *t, const syn_gguf *g, syn_error *err)
     }
     syn_gguf_str pre = {"default", 7};
     rc = syn_gguf_get_str(g, KEY("pre"), &pre);
-    if (rc && rc != SYN_ERR_NOT_FOUND)
+    if (rc == SYN_ERR_NOT_FOUND)
+        syn_log(SYN_LOG_WARN, "tokenizer: " KEY("pre") " is missing, using llama.cpp's 'default' pre-tokenizer; "
+                              "tokens may differ from the model's training");
+    else if (rc)
         return syn_fail(err, SYN_ERR_FORMAT, "tokenizer: " KEY("pre") " is not a string");
     for (size_t i = 0; i < sizeof pre_aliases / sizeof *pre_aliases; i++)
         if (strlen(pre_aliases[i].name) == pre.len && !memcmp(pre_aliases[i].name, pre.s, pre.len)) {
@@ -526,7 +615,7 @@ static int set_model(syn_tokenizer *t, const syn_gguf *g, syn_error *err)
             return 0;
         }
     return syn_fail(err, SYN_ERR_UNSUPPORTED,
-                    "tokenizer: pre-tokenizer '%.*s' is not supported (known: qwen2, llama3/llama-bpe, gpt-2)",
+                    "tokenizer: pre-tokenizer '%.*s' is not supported (known: qwen2, llama3/llama-bpe, gpt-2, default)",
                     (int)(pre.len > 64 ? 64 : pre.len), pre.s);
 }
 
@@ -565,6 +654,7 @@ static int load(syn_tokenizer *t, const syn_gguf *g, syn_error *err)
             return rc;
     } else {
         build_spm_bytes(t);
+        t->spm_word_split = spm_words_independent(t);
     }
     if ((rc = build_pieces(t, err)))
         return rc;
@@ -796,7 +886,12 @@ const char *syn_tokenizer_pre_name(const syn_tokenizer *t)
 {
     if (t->kind == SYN_TOKENIZER_SPM)
         return "spm";
-    return t->pre == SYN_PRE_QWEN2 ? "qwen2" : t->pre == SYN_PRE_LLAMA3 ? "llama3" : "gpt-2";
+    switch (t->pre) {
+    case SYN_PRE_QWEN2: return "qwen2";
+    case SYN_PRE_LLAMA3: return "llama3";
+    case SYN_PRE_GPT2: return "gpt-2";
+    default: return "default";
+    }
 }
 
 int32_t syn_tokenizer_n_vocab(const syn_tokenizer *t) { return t->n_vocab; }

@@ -12,12 +12,16 @@
 #include "core/tokenizer.h"
 
 enum syn_pre_kind {
-    SYN_PRE_GPT2 = 1,   /* 's|'t|..| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
-    SYN_PRE_LLAMA3 = 2, /* (?i:'s|..)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+ */
-    SYN_PRE_QWEN2 = 3,  /* as llama3 with \p{N} one digit at a time */
+    /* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
+    SYN_PRE_GPT2 = 1,
+    /* (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
+     *  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+ */
+    SYN_PRE_LLAMA3 = 2,
+    SYN_PRE_QWEN2 = 3,   /* as llama3 with \p{N} one digit at a time */
+    SYN_PRE_DEFAULT = 4, /* llama.cpp's fallback: a chain of four regexes, see pretokenize.c */
 };
 
-/* A string set: open addressing over ids whose bytes live in a blob. */
+/* String -> id: open addressing over ids whose bytes live in a blob. */
 typedef struct syn_strtab {
     const char *blob;     /* not owned */
     const uint32_t *off;  /* not owned: string i is blob[off[i] .. off[i]+len[i]) */
@@ -39,7 +43,7 @@ typedef struct syn_idvec {
     size_t n, cap;
 } syn_idvec;
 
-/* A special token candidate of the partitioner, by match priority. */
+/* Node of the trie over special token texts (first-child, next-sibling). */
 typedef struct syn_trie_node {
     int32_t child;   /* first child, -1 if none */
     int32_t sibling; /* next sibling, -1 if none */
@@ -73,6 +77,7 @@ struct syn_tokenizer {
     int ignore_merges;      /* llama3: a word that is a whole token is taken as is */
 
     int32_t byte_token[256]; /* token emitted for a byte nothing else covers; -1 none */
+    int spm_word_split; /* SPM: no token has U+2581 after anything but U+2581 */
 
     /* special tokens (control, unknown, user-defined), longest text first */
     int32_t *specials;

@@ -9,6 +9,7 @@ struct spm_item {
     float score;
     int32_t left, right;
     uint32_t size;
+    int32_t id; /* the token the pair forms */
 };
 
 /* Highest score first; the leftmost pair among equals. */
@@ -17,11 +18,13 @@ static int item_before(const struct spm_item *a, const struct spm_item *b)
     return a->score > b->score || (a->score == b->score && a->left < b->left);
 }
 
+/* One word's symbols at a time; arrays grow to the longest word. */
 struct spm_state {
     const syn_tokenizer *t;
     const char *text;
     uint32_t *start, *len;
-    int32_t *prev, *next;
+    int32_t *prev, *next, *id;
+    size_t cap;
     struct spm_item *heap;
     size_t n_heap, cap_heap;
 };
@@ -42,7 +45,7 @@ static int try_pair(struct spm_state *st, int32_t left, int32_t right)
         st->heap = h;
         st->cap_heap = cap;
     }
-    struct spm_item it = {st->t->score[id], left, right, size};
+    struct spm_item it = {st->t->score[id], left, right, size, id};
     size_t i = st->n_heap++;
     while (i > 0) {
         size_t p = (i - 1) / 2;
@@ -76,61 +79,98 @@ static struct spm_item pop(struct spm_state *st)
     return top;
 }
 
-int syn_spm_fragment(const syn_tokenizer *t, const char *text, size_t len, syn_idvec *out)
+static int reserve(struct spm_state *st, size_t n)
 {
-    if (!len)
+    if (n <= st->cap)
         return 0;
-    if (len > INT32_MAX)
-        return SYN_ERR_RANGE;
-    struct spm_state st = {.t = t, .text = text};
-    st.start = malloc(len * sizeof *st.start);
-    st.len = malloc(len * sizeof *st.len);
-    st.prev = malloc(len * sizeof *st.prev);
-    st.next = malloc(len * sizeof *st.next);
-    int rc = SYN_ERR_NOMEM;
-    if (!st.start || !st.len || !st.prev || !st.next)
-        goto done;
+    size_t cap = st->cap ? st->cap : 64;
+    while (cap < n)
+        cap *= 2;
+    void **arrays[] = {(void **)&st->start, (void **)&st->len, (void **)&st->prev, (void **)&st->next,
+                       (void **)&st->id};
+    for (size_t k = 0; k < sizeof arrays / sizeof *arrays; k++) {
+        void *p = realloc(*arrays[k], cap * sizeof(int32_t));
+        if (!p)
+            return SYN_ERR_NOMEM;
+        *arrays[k] = p;
+    }
+    st->cap = cap;
+    return 0;
+}
 
-    int32_t n = 0;
-    for (size_t off = 0; off < len; n++) {
-        size_t l = syn_utf8_len((unsigned char)text[off]);
-        if (l > len - off)
-            l = len - off;
-        st.start[n] = (uint32_t)off;
-        st.len[n] = (uint32_t)l;
-        st.prev[n] = n - 1;
-        off += l;
-        st.next[n] = off == len ? -1 : n + 1;
+/* Merges and emits the n symbols of one word. */
+static int spm_word(struct spm_state *st, int32_t n, syn_idvec *out)
+{
+    for (int32_t i = 0; i < n; i++) {
+        st->prev[i] = i - 1;
+        st->next[i] = i + 1 < n ? i + 1 : -1;
+        st->id[i] = -1;
     }
     for (int32_t i = 1; i < n; i++)
-        if (try_pair(&st, i - 1, i))
-            goto done;
-    while (st.n_heap) {
-        struct spm_item it = pop(&st);
-        uint32_t *l = st.len;
+        if (try_pair(st, i - 1, i))
+            return SYN_ERR_NOMEM;
+    while (st->n_heap) {
+        struct spm_item it = pop(st);
+        uint32_t *l = st->len;
         if (!l[it.left] || !l[it.right] || l[it.left] + l[it.right] != it.size)
             continue; /* one side merged since this pair was queued */
         l[it.left] += l[it.right];
         l[it.right] = 0;
-        int32_t after = st.next[it.right];
-        st.next[it.left] = after;
+        st->id[it.left] = it.id;
+        int32_t after = st->next[it.right];
+        st->next[it.left] = after;
         if (after >= 0)
-            st.prev[after] = it.left;
-        if (try_pair(&st, st.prev[it.left], it.left) || try_pair(&st, it.left, after))
-            goto done;
+            st->prev[after] = it.left;
+        if (try_pair(st, st->prev[it.left], it.left) || try_pair(st, it.left, after))
+            return SYN_ERR_NOMEM;
     }
-    for (int32_t i = 0; i >= 0; i = st.next[i]) {
-        const char *p = text + st.start[i];
-        int32_t id = syn_strtab_get(&t->text_map, p, st.len[i]);
-        if (id >= 0 ? syn_idvec_push(out, id) : syn_tok_push_bytes(t, (const unsigned char *)p, st.len[i], out))
-            goto done;
+    const syn_tokenizer *t = st->t;
+    for (int32_t i = 0; i >= 0; i = st->next[i]) {
+        const char *p = st->text + st->start[i];
+        int32_t id = st->id[i] >= 0 ? st->id[i] : syn_strtab_get(&t->text_map, p, st->len[i]);
+        if (id >= 0 ? syn_idvec_push(out, id) : syn_tok_push_bytes(t, (const unsigned char *)p, st->len[i], out))
+            return SYN_ERR_NOMEM;
     }
-    rc = 0;
-done:
+    return 0;
+}
+
+static int is_space_mark(const char *p) { return !memcmp(p, "\xe2\x96\x81", 3); }
+
+int syn_spm_fragment(const syn_tokenizer *t, const char *text, size_t len, syn_idvec *out)
+{
+    if (len > INT32_MAX)
+        return SYN_ERR_RANGE;
+    struct spm_state st = {.t = t, .text = text};
+    int rc = 0;
+    /* Characters as symbols (the lead byte decides the length, as in
+     * llama.cpp). When no token has a U+2581 inside that follows anything but
+     * another U+2581 (spm_word_split), no merge can reach across into a
+     * U+2581 that follows something else: the text is merged word by word,
+     * with the same result and small queues. */
+    int32_t n = 0;
+    for (size_t off = 0; off < len && !rc;) {
+        size_t l = syn_utf8_len((unsigned char)text[off]);
+        if (l > len - off)
+            l = len - off;
+        if (t->spm_word_split && n > 0 && l == 3 && is_space_mark(text + off) &&
+            !(off >= 3 && is_space_mark(text + off - 3))) {
+            rc = spm_word(&st, n, out);
+            n = 0;
+        }
+        if (!rc && !(rc = reserve(&st, (size_t)n + 1))) {
+            st.start[n] = (uint32_t)off;
+            st.len[n] = (uint32_t)l;
+            n++;
+        }
+        off += l;
+    }
+    if (!rc && n)
+        rc = spm_word(&st, n, out);
     free(st.start);
     free(st.len);
     free(st.prev);
     free(st.next);
+    free(st.id);
     free(st.heap);
     return rc;
 }

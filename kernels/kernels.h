@@ -17,6 +17,14 @@ typedef void (*syn_quant_fn)(const float *src, void *dst, int64_t n);
 /* *out = dot(weight row w of type T, activation row a of type act_type[T]) */
 typedef void (*syn_vec_dot_fn)(int64_t n, const void *w, const void *a, float *out);
 
+/* Notes on the table (added with the kernels): act_type is llama.cpp's
+ * vec_dot_type, so Q4_1 and Q5_1 rows dot against Q8_1 activations (d and
+ * s = d * sum(q), both f16); quant[SYN_TYPE_Q8_1] exists for them. Every
+ * quantiser rounds exactly as llama.cpp's CPU backend does and the x86 ones
+ * are bit-identical to the ref ones; quantised activations never hold -128,
+ * which the x86 dot products rely on. Q8_1 and Q8_K are also listed as
+ * weight types (with dequant) so activation rows can be decoded. */
+
 /* Most activation rows one vec_dot_rows call takes. */
 #define SYN_DOT_ROWS_MAX 4
 /* out[r * out_stride] = dot(w, (const char *)a + r * a_stride) for

@@ -70,7 +70,9 @@ static void *worker_main(void *opaque)
     syn_pool *p = wa->pool;
     int ith = wa->ith;
     free(wa);
-    int seen = atomic_load_explicit(&p->generation, memory_order_acquire);
+    /* Generation 0 is the pool's creation: a task (or stop) published before
+     * this thread got scheduled must still be seen. */
+    int seen = 0;
     for (;;) {
         int gen;
         int spins = 0;

@@ -35,23 +35,24 @@ SYN_INLINE __m256 load_bf16x8(const uint16_t *p)
     return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
 }
 
-/* Two accumulators per row: with four rows that still fits the 16 ymm
- * registers, and one row is memory-bound long before their latency bites. */
+/* Four accumulator chains per row, so one row is not bound by FMA latency;
+ * with four rows a couple of them spill, which costs less than converting
+ * the weights four times. */
 #define HALF_TILE(name, load, scalar)                                                                                \
     SYN_INLINE void name##_tile(int64_t n, const void *w, const void *a, size_t a_stride, const int NR, float *out,   \
                                 int64_t out_stride)                                                                  \
     {                                                                                                                \
         const uint16_t *x = w;                                                                                       \
-        __m256 acc[4][2];                                                                                            \
-        _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();             \
+        __m256 acc[4][4];                                                                                            \
+        _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++)      \
+            acc[r][k] = _mm256_setzero_ps();                                                                         \
         int64_t i = 0;                                                                                               \
-        for (; i + 16 <= n; i += 16) {                                                                               \
-            __m256 w0 = load(x + i), w1 = load(x + i + 8);                                                           \
-            _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++)                                                     \
+        for (; i + 32 <= n; i += 32) {                                                                               \
+            _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++)                                                      \
             {                                                                                                        \
-                const uint16_t *y = SYN_ROW(a, r, a_stride, uint16_t);                                               \
-                acc[r][0] = _mm256_fmadd_ps(w0, load(y + i), acc[r][0]);                                             \
-                acc[r][1] = _mm256_fmadd_ps(w1, load(y + i + 8), acc[r][1]);                                         \
+                __m256 wk = load(x + i + 8 * k);                                                                     \
+                _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) acc[r][k] =                                      \
+                    _mm256_fmadd_ps(wk, load(SYN_ROW(a, r, a_stride, uint16_t) + i + 8 * k), acc[r][k]);              \
             }                                                                                                        \
         }                                                                                                            \
         for (; i + 8 <= n; i += 8) {                                                                                 \
@@ -62,7 +63,8 @@ SYN_INLINE __m256 load_bf16x8(const uint16_t *p)
         _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++)                                                         \
         {                                                                                                            \
             const uint16_t *y = SYN_ROW(a, r, a_stride, uint16_t);                                                   \
-            float s = syn_hsum_ps(_mm256_add_ps(acc[r][0], acc[r][1]));                                              \
+            __m256 s4 = _mm256_add_ps(_mm256_add_ps(acc[r][0], acc[r][1]), _mm256_add_ps(acc[r][2], acc[r][3]));     \
+            float s = syn_hsum_ps(s4);                                                                               \
             for (int64_t j = i; j < n; j++)                                                                          \
                 s += scalar(x[j]) * scalar(y[j]);                                                                    \
             out[r * out_stride] = s;                                                                                 \

@@ -41,15 +41,30 @@ SYN_INLINE __m256i unpack(const int T, const uint8_t *b)
 
 SYN_INLINE int is_offset(const int T) { return T == K_Q4_1 || T == K_Q5_1; }
 
+/* The block scales: both f16 scales of a product go through one vcvtph2ps
+ * (cheaper than a conversion each). Offset types convert weight (d, m) and
+ * activation (d, s) together: lane 0 of the result is d*d, lane 1 m*s. */
+SYN_INLINE __m128 scale_product(const int T, const uint8_t *b, const uint8_t *yb)
+{
+    if (is_offset(T)) {
+        uint32_t wdm, yds;
+        memcpy(&wdm, b, 4);
+        memcpy(&yds, yb, 4);
+        __m128 v = _mm_cvtph_ps(_mm_set_epi32(0, 0, (int)yds, (int)wdm));
+        return _mm_mul_ps(v, _mm_movehl_ps(v, v));
+    }
+    __m128 v = _mm_cvtph_ps(_mm_cvtsi32_si128((int)(load_u16(b) | (uint32_t)load_u16(yb) << 16)));
+    return _mm_mul_ss(v, _mm_movehdup_ps(v));
+}
+
 /* one weight block against block ib of each of NR activation rows */
 SYN_INLINE void legacy_block(const int T, const uint8_t *b, const void *a, size_t a_stride, int64_t ib, const int NR,
-                             __m256 *acc, float *msum)
+                             __m256 *acc, __m128 *msum)
 {
     const int abytes = is_offset(T) ? 36 : 34, aqs = is_offset(T) ? 4 : 2;
     __m256i q = unpack(T, b);
     /* signed weights: maddubs takes |q| and the activations get q's sign */
     __m256i uq = is_offset(T) ? q : _mm256_sign_epi8(q, q);
-    float dw = syn_h2f(load_u16(b)), mw = is_offset(T) ? syn_h2f(load_u16(b + 2)) : 0.0f;
 #pragma GCC unroll 4
     for (int r = 0; r < NR; r++) {
         const uint8_t *yb = (const uint8_t *)a + (size_t)r * a_stride + ib * abytes;
@@ -57,10 +72,10 @@ SYN_INLINE void legacy_block(const int T, const uint8_t *b, const void *a, size_
         if (!is_offset(T))
             qy = _mm256_sign_epi8(qy, q);
         __m256i p = syn_dot_u8_to_i32(uq, qy);
-        __m256 d = _mm256_set1_ps(dw * syn_h2f(load_u16(yb)));
-        acc[r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[r]);
+        __m128 dd = scale_product(T, b, yb);
+        acc[r] = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(p), acc[r]);
         if (is_offset(T))
-            msum[r] += mw * syn_h2f(load_u16(yb + 2));
+            msum[r] = _mm_add_ps(msum[r], dd);
     }
 }
 
@@ -71,11 +86,11 @@ SYN_INLINE void legacy_tile(const int T, int64_t n, const void *w, const void *a
     const uint8_t *x = w;
     const int64_t nb = n / SYN_QK;
     __m256 acc0[4], acc1[4];
-    float msum[4];
+    __m128 msum[4];
 #pragma GCC unroll 4
     for (int r = 0; r < NR; r++) {
         acc0[r] = acc1[r] = _mm256_setzero_ps();
-        msum[r] = 0.0f;
+        msum[r] = _mm_setzero_ps();
     }
     int64_t ib = 0;
     for (; ib + 2 <= nb; ib += 2) {
@@ -85,8 +100,10 @@ SYN_INLINE void legacy_tile(const int T, int64_t n, const void *w, const void *a
     if (ib < nb)
         legacy_block(T, x + ib * wbytes[T], a, a_stride, ib, NR, acc0, msum);
 #pragma GCC unroll 4
-    for (int r = 0; r < NR; r++)
-        out[r * out_stride] = syn_hsum_ps(_mm256_add_ps(acc0[r], acc1[r])) + msum[r];
+    for (int r = 0; r < NR; r++) {
+        float m = _mm_cvtss_f32(_mm_movehdup_ps(msum[r])); /* lane 1: the sum of m*s */
+        out[r * out_stride] = syn_hsum_ps(_mm256_add_ps(acc0[r], acc1[r])) + m;
+    }
 }
 
 #define LEGACY(name, T)                                                                                              \

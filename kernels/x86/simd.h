@@ -64,9 +64,7 @@ SYN_INLINE __m256i syn_dot_u8_to_i32(__m256i x, __m256i y)
 SYN_INLINE __m256i syn_nibbles_32(const uint8_t *p)
 {
     __m128i b = _mm_loadu_si128((const __m128i *)p);
-    __m128i m = _mm_set1_epi8(15);
-    __m128i lo = _mm_and_si128(b, m), hi = _mm_and_si128(_mm_srli_epi16(b, 4), m);
-    return _mm256_set_m128i(hi, lo);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(15));
 }
 
 /* 32 bits -> 32 bytes, 0xff where bit j of the little-endian word is set */
@@ -117,6 +115,8 @@ SYN_AVX2_DOT(q4_1)
 SYN_AVX2_DOT(q5_0)
 SYN_AVX2_DOT(q5_1)
 SYN_AVX2_DOT(q8_0)
+SYN_AVX2_DOT(q2_k)
+SYN_AVX2_DOT(q3_k)
 SYN_AVX2_DOT(q4_k)
 SYN_AVX2_DOT(q5_k)
 SYN_AVX2_DOT(q6_k)

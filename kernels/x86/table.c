@@ -1,8 +1,7 @@
-/* The avx2 kernel set. Types and helpers without a vector version here
- * point at the ref kernels: Q2_K and Q3_K dot products, the Q8_1/Q8_K
- * weight types (activation formats, never in real models), and the
- * dequantisation of quantised types (only used off the hot path, e.g. one
- * embedding row per token). Const data; reaching it is only safe after the
+/* The avx2 kernel set. What has no vector version here points at the ref
+ * kernels: the Q8_1/Q8_K weight types (activation formats, never in real
+ * models) and the dequantisation of quantised types (off the hot path, e.g.
+ * one embedding row per token). Const data; reaching it is only safe after the
  * caller has checked for AVX2/FMA/F16C. Any thread. */
 #include "kernels/x86/simd.h"
 
@@ -27,8 +26,8 @@ static const syn_kernel_set avx2_set = {
             [SYN_TYPE_Q5_1] = T(SYN_TYPE_Q8_1, syn_ref_dequant_q5_1, q5_1),
             [SYN_TYPE_Q8_0] = T(SYN_TYPE_Q8_0, syn_ref_dequant_q8_0, q8_0),
             [SYN_TYPE_Q8_1] = R(SYN_TYPE_Q8_1, q8_1),
-            [SYN_TYPE_Q2_K] = R(SYN_TYPE_Q8_K, q2_k),
-            [SYN_TYPE_Q3_K] = R(SYN_TYPE_Q8_K, q3_k),
+            [SYN_TYPE_Q2_K] = T(SYN_TYPE_Q8_K, syn_ref_dequant_q2_k, q2_k),
+            [SYN_TYPE_Q3_K] = T(SYN_TYPE_Q8_K, syn_ref_dequant_q3_k, q3_k),
             [SYN_TYPE_Q4_K] = T(SYN_TYPE_Q8_K, syn_ref_dequant_q4_k, q4_k),
             [SYN_TYPE_Q5_K] = T(SYN_TYPE_Q8_K, syn_ref_dequant_q5_k, q5_k),
             [SYN_TYPE_Q6_K] = T(SYN_TYPE_Q8_K, syn_ref_dequant_q6_k, q6_k),
@@ -59,8 +58,8 @@ static const syn_kernel_set avx2_set = {
             [SYN_TYPE_Q5_1] = syn_avx2_dot_rows_q5_1,
             [SYN_TYPE_Q8_0] = syn_avx2_dot_rows_q8_0,
             [SYN_TYPE_Q8_1] = syn_ref_dot_rows_q8_1,
-            [SYN_TYPE_Q2_K] = syn_ref_dot_rows_q2_k,
-            [SYN_TYPE_Q3_K] = syn_ref_dot_rows_q3_k,
+            [SYN_TYPE_Q2_K] = syn_avx2_dot_rows_q2_k,
+            [SYN_TYPE_Q3_K] = syn_avx2_dot_rows_q3_k,
             [SYN_TYPE_Q4_K] = syn_avx2_dot_rows_q4_k,
             [SYN_TYPE_Q5_K] = syn_avx2_dot_rows_q5_k,
             [SYN_TYPE_Q6_K] = syn_avx2_dot_rows_q6_k,

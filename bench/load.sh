@@ -1,0 +1,22 @@
+#!/bin/sh
+# Load benchmark: starts `synapse serve` on MODEL and runs bench/load.mjs with
+# 1, 4 and 8 concurrent streaming clients.
+# Usage: bench/load.sh [MODEL] [BUILD_DIR]   (default: /tmp/models/qwen2.5-0.5b-Q4_K_M.gguf, .)
+model=${1:-/tmp/models/qwen2.5-0.5b-Q4_K_M.gguf}
+build=${2:-.}
+here=$(cd "$(dirname "$0")" && pwd)
+log=$(mktemp)
+SYNAPSE_HOME=$(mktemp -d) "$build/synapse" serve --port 0 --model "$model" --parallel 8 --ctx-size 1024 >"$log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null; rm -f "$log"' EXIT
+i=0
+until grep -q 'listening on' "$log"; do
+    sleep 0.2; i=$((i + 1))
+    if [ $i -gt 300 ] || ! kill -0 $pid 2>/dev/null; then cat "$log"; exit 1; fi
+done
+port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
+echo "model $model, $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for c in ${CLIENTS:-1 4 8}; do
+    node "$here/load.mjs" "http://127.0.0.1:$port" "$c" "${REQUESTS:-2}" "${MAX_TOKENS:-64}"
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,20 @@
+/* The OpenAI-compatible HTTP server: loads the configured model (if any),
+ * starts the scheduler and civetweb. Start and stop from the main thread. */
+#ifndef SYN_CORE_SERVER_H
+#define SYN_CORE_SERVER_H
+
+#include <synapse/common.h>
+
+#include "core/server_config.h"
+
+typedef struct syn_server syn_server;
+
+/* cfg is copied. model_path may be NULL (the server answers 503 on inference
+ * routes); otherwise it is loaded before listening. */
+int syn_server_start(const syn_config *cfg, const char *model_path, syn_server **out, syn_error *err);
+/* The port actually bound (useful with port 0). */
+int syn_server_port(const syn_server *s);
+/* Stops listening, fails the running jobs and frees everything. */
+void syn_server_stop(syn_server *s);
+
+#endif

@@ -1,0 +1,52 @@
+/* Server configuration: defaults, the YAML file at $SYNAPSE_HOME/config.yaml
+ * (libyaml), and the commented default file written on first run. Owns the
+ * strings it holds. Main thread only (loaded before any server thread starts). */
+#ifndef SYN_CORE_SERVER_CONFIG_H
+#define SYN_CORE_SERVER_CONFIG_H
+
+#include <stddef.h>
+#include <synapse/common.h>
+
+#define SYN_CONFIG_MAX_KEYS 16
+
+typedef struct syn_config {
+    char *host;
+    int port;
+    char *data_dir;
+    char *models_dir;
+    char *model;         /* base model: a path, or a file name under models_dir; NULL = none */
+    char *chat_template; /* NULL = detect from the model */
+    int threads;         /* 0 = all cores */
+    int ctx_size;        /* positions per slot */
+    int parallel;        /* sequence slots served together */
+    int learning;        /* accepted for the swarm work; unused by the server */
+    int cloud;
+    char *api_keys[SYN_CONFIG_MAX_KEYS];
+    int n_api_keys;
+    char *cors;          /* allowed origin ("*" or one origin); NULL = no CORS headers */
+    size_t max_body;     /* bytes of request body */
+    int max_queue;       /* waiting requests before 429 */
+    int max_tokens;      /* cap on generated tokens per choice; 0 = context */
+    int batch_rows;      /* tokens per forward step (decode rows + prefill chunk) */
+} syn_config;
+
+/* Fills built-in defaults (port 6900, host 127.0.0.1, ...). Strings malloc'ed. */
+int syn_config_defaults(syn_config *c, syn_error *err);
+void syn_config_free(syn_config *c);
+
+/* $SYNAPSE_HOME, else ~/.synapse, into buf. */
+int syn_config_home(char *buf, size_t n, syn_error *err);
+
+/* Reads a YAML mapping from path over the values already in c. Unknown keys,
+ * wrong types and YAML syntax errors fail with SYN_ERR_FORMAT and a message
+ * "FILE:LINE: ...". */
+int syn_config_load(syn_config *c, const char *path, syn_error *err);
+
+/* Writes the commented default file unless path exists (creating its
+ * directory). *created is set to 1 when a file was written. */
+int syn_config_write_default(const char *path, int *created, syn_error *err);
+
+/* Replaces a string field (strdup). */
+int syn_config_set_str(char **field, const char *value, syn_error *err);
+
+#endif

@@ -1,0 +1,347 @@
+/* civetweb glue: one catch-all handler that checks method, API key and body
+ * size, dispatches to the routes, and counts every answer for /metrics; plus
+ * server start (model, tokenizer, chat template, scheduler, listener) and
+ * stop. Handlers run on civetweb's threads; start/stop on the main thread. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "config.h"
+#include "core/server_internal.h"
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+typedef enum { R_CHAT, R_COMPLETIONS, R_EMBEDDINGS, R_MODELS, R_HEALTH, R_METRICS, R_STATUS } route_id;
+
+static const struct route {
+    const char *path;
+    const char *method;
+    route_id id;
+    int inference; /* needs the model: 503 without one */
+    int auth;      /* needs an API key when keys are configured */
+} routes[] = {
+    {"/v1/chat/completions", "POST", R_CHAT, 1, 1},
+    {"/v1/completions", "POST", R_COMPLETIONS, 1, 1},
+    {"/v1/embeddings", "POST", R_EMBEDDINGS, 1, 1},
+    {"/v1/models", "GET", R_MODELS, 0, 1},
+    {"/health", "GET", R_HEALTH, 0, 0},
+    {"/metrics", "GET", R_METRICS, 0, 0},
+    {"/api/status", "GET", R_STATUS, 0, 1},
+};
+
+static int authorized(const syn_server *s, struct mg_connection *c)
+{
+    const char *env = getenv("SYNAPSE_API_KEY");
+    if (!s->cfg.n_api_keys && !(env && *env))
+        return 1;
+    const char *h = mg_get_header(c, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7))
+        return 0;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    if (env && *env && !strcmp(h, env))
+        return 1;
+    for (int i = 0; i < s->cfg.n_api_keys; i++)
+        if (!strcmp(h, s->cfg.api_keys[i]))
+            return 1;
+    return 0;
+}
+
+/* Reads the whole body; 413 past the limit. */
+static int read_body(struct mg_connection *c, const syn_server *s, char **out, size_t *len)
+{
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    *out = NULL;
+    *len = 0;
+    if (ri->content_length > 0 && (unsigned long long)ri->content_length > s->cfg.max_body)
+        return 413;
+    size_t cap = ri->content_length > 0 ? (size_t)ri->content_length + 1 : 4096, n = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return 500;
+    for (;;) {
+        if (n + 1 >= cap) {
+            if (cap > s->cfg.max_body + 1) {
+                free(buf);
+                return 413;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                return 500;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        int k = mg_read(c, buf + n, cap - n - 1);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+        if (n > s->cfg.max_body) {
+            free(buf);
+            return 413;
+        }
+    }
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static int route_models(struct mg_connection *c, syn_server *s)
+{
+    json_object *o = json_object_new_object(), *data = json_object_new_array();
+    const char *names[2] = {"synapse", s->model_name};
+    for (int i = 0; s->model && i < 2; i++) {
+        json_object *m = json_object_new_object();
+        json_object_object_add(m, "id", json_object_new_string(names[i]));
+        json_object_object_add(m, "object", json_object_new_string("model"));
+        json_object_object_add(m, "created", json_object_new_int64(s->created));
+        json_object_object_add(m, "owned_by", json_object_new_string("synapse"));
+        json_object_array_add(data, m);
+    }
+    json_object_object_add(o, "object", json_object_new_string("list"));
+    json_object_object_add(o, "data", data);
+    return syn_send_json_obj(c, s, 200, o);
+}
+
+static int route_health(struct mg_connection *c, syn_server *s)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "status", json_object_new_string("ok"));
+    json_object_object_add(o, "model", s->model ? json_object_new_string(s->model_name) : NULL);
+    return syn_send_json_obj(c, s, 200, o);
+}
+
+static int route_status(struct mg_connection *c, syn_server *s)
+{
+    syn_sched_stats st = {0};
+    if (s->sched)
+        syn_sched_get_stats(s->sched, &st);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+    json_object_object_add(o, "uptime_s", json_object_new_double(now_s() - s->t_start));
+    json_object_object_add(o, "model", s->model ? json_object_new_string(s->model_name) : NULL);
+    json_object_object_add(o, "backend", s->have_backend ? json_object_new_string(s->be.plugin_name) : NULL);
+    json_object_object_add(o, "chat_template",
+                           s->model ? json_object_new_string(syn_chat_template_name(s->tmpl)) : NULL);
+    json_object_object_add(o, "context_size", json_object_new_int(s->cfg.ctx_size));
+    json_object_object_add(o, "slots", json_object_new_int(s->cfg.parallel));
+    json_object_object_add(o, "active", json_object_new_int(st.active));
+    json_object_object_add(o, "queued", json_object_new_int(st.queued));
+    json_object_object_add(o, "kv_used", json_object_new_int64(st.kv_used));
+    json_object_object_add(o, "steps", json_object_new_int64((int64_t)st.steps));
+    return syn_send_json_obj(c, s, 200, o);
+}
+
+static int route_metrics(struct mg_connection *c, syn_server *s)
+{
+    syn_sched_stats st = {0};
+    if (s->sched)
+        syn_sched_get_stats(s->sched, &st);
+    char *t = syn_metrics_render(&s->metrics, st.queued, st.active, st.kv_used,
+                                 (int64_t)st.n_slots * st.n_ctx, st.steps, st.rows);
+    if (!t)
+        return syn_send_error_msg(c, s, 500, "server_error", NULL, "out of memory");
+    int rc = syn_send_text(c, s, 200, "text/plain; version=0.0.4", t, strlen(t));
+    free(t);
+    return rc;
+}
+
+static int handle(struct mg_connection *c, void *data)
+{
+    syn_server *s = data;
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    const struct route *r = NULL;
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
+        if (!strcmp(ri->local_uri, routes[i].path))
+            r = &routes[i];
+    const char *label = r ? r->path : "other";
+    int status;
+    char *body = NULL;
+    size_t len = 0;
+    if (!r)
+        status = syn_send_error_msg(c, s, 404, "invalid_request_error", "unknown_url", "Unknown route %s %s",
+                                    ri->request_method, ri->local_uri);
+    else if (!strcmp(ri->request_method, "OPTIONS") && s->cfg.cors) {
+        char cors[512];
+        mg_printf(c, "HTTP/1.1 204 No Content\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n",
+                  syn_cors_headers(s, cors, sizeof cors));
+        status = 204;
+    } else if (strcmp(ri->request_method, r->method)) {
+        char cors[512], msg[160];
+        int n = snprintf(msg, sizeof msg,
+                         "{\"error\":{\"message\":\"%s needs %s, not %.16s\",\"type\":\"invalid_request_error\","
+                         "\"param\":null,\"code\":\"method_not_allowed\"}}",
+                         r->path, r->method, ri->request_method);
+        for (char *p = msg; *p; p++)
+            if (*p == '\\' || (unsigned char)*p < 0x20)
+                *p = '?';
+        mg_printf(c,
+                  "HTTP/1.1 405 Method Not Allowed\r\nAllow: %s\r\nContent-Type: application/json\r\n"
+                  "Content-Length: %d\r\n%sConnection: close\r\n\r\n%s",
+                  r->method, n, syn_cors_headers(s, cors, sizeof cors), msg);
+        status = 405;
+    } else if (r->auth && !authorized(s, c))
+        status = syn_send_error_msg(c, s, 401, "invalid_request_error", "invalid_api_key",
+                                    "Missing or invalid API key: send 'Authorization: Bearer KEY'");
+    else if (r->inference && !s->model)
+        status = syn_send_error_msg(c, s, 503, "server_error", "model_not_loaded",
+                                    "No model is loaded: start the server with --model FILE.gguf or set 'model:' "
+                                    "in the config file");
+    else if (r->inference && (status = read_body(c, s, &body, &len))) {
+        if (status == 413)
+            syn_send_error_msg(c, s, 413, "invalid_request_error", "request_too_large",
+                               "The request body is larger than %zu bytes (limits.max_body_bytes)", s->cfg.max_body);
+        else
+            syn_send_error_msg(c, s, 500, "server_error", NULL, "out of memory");
+    } else {
+        switch (r->id) {
+        case R_CHAT: status = syn_route_generate(c, s, SYN_REQ_CHAT, body, len); break;
+        case R_COMPLETIONS: status = syn_route_generate(c, s, SYN_REQ_COMPLETION, body, len); break;
+        case R_EMBEDDINGS: status = syn_route_embeddings(c, s, body, len); break;
+        case R_MODELS: status = route_models(c, s); break;
+        case R_HEALTH: status = route_health(c, s); break;
+        case R_METRICS: status = route_metrics(c, s); break;
+        default: status = route_status(c, s); break;
+        }
+    }
+    free(body);
+    syn_metrics_request(&s->metrics, label, status);
+    return status < 100 ? 500 : status;
+}
+
+static int log_message(const struct mg_connection *c, const char *msg)
+{
+    (void)c;
+    syn_log(SYN_LOG_INFO, "http: %s", msg);
+    return 1;
+}
+
+/* Loads the model, its tokenizer and chat template, and starts the scheduler. */
+static int load_model(syn_server *s, const char *path, syn_error *err)
+{
+    int rc = syn_backend_open(getenv("SYNAPSE_BACKEND"), s->cfg.threads, &s->be, err);
+    if (rc)
+        return rc;
+    s->have_backend = 1;
+    if ((rc = syn_model_load(path, &s->be, &s->model, err)) ||
+        (rc = syn_tokenizer_load(syn_model_get_gguf(s->model), &s->tok, err)))
+        return rc;
+    const syn_model_config *mc = syn_model_get_config(s->model);
+    snprintf(s->model_name, sizeof s->model_name, "%s", mc->name);
+    syn_gguf_str t;
+    char *jinja = NULL;
+    if (!syn_gguf_get_str(syn_model_get_gguf(s->model), "tokenizer.chat_template", &t) && (jinja = malloc(t.len + 1))) {
+        memcpy(jinja, t.s, t.len);
+        jinja[t.len] = 0;
+    }
+    syn_error terr = {0};
+    if (syn_chat_template_detect(jinja, s->cfg.chat_template, &s->tmpl, &terr)) {
+        /* a model without a known template still serves /v1/completions;
+         * chat falls back to ChatML, the most common format */
+        syn_log(SYN_LOG_WARN, "%s; chat requests use ChatML", terr.msg);
+        syn_chat_template_detect(NULL, "chatml", &s->tmpl, &terr);
+    }
+    free(jinja);
+    if (s->cfg.ctx_size > mc->n_ctx_train && mc->n_ctx_train > 0)
+        syn_log(SYN_LOG_WARN, "context of %d tokens is longer than the model was trained for (%d)", s->cfg.ctx_size,
+                mc->n_ctx_train);
+    syn_sched_params sp = {.n_slots = s->cfg.parallel, .n_ctx = s->cfg.ctx_size, .max_rows = s->cfg.batch_rows,
+                           .max_queue = s->cfg.max_queue};
+    s->created = (long)time(NULL);
+    return syn_sched_new(s->model, s->tok, &sp, &s->metrics, &s->sched, err);
+}
+
+static int copy_config(syn_config *dst, const syn_config *src, syn_error *err)
+{
+    *dst = *src;
+    dst->host = dst->data_dir = dst->models_dir = dst->model = dst->chat_template = dst->cors = NULL;
+    dst->n_api_keys = 0;
+    memset(dst->api_keys, 0, sizeof dst->api_keys);
+    int rc = syn_config_set_str(&dst->host, src->host, err);
+    rc = rc ? rc : syn_config_set_str(&dst->data_dir, src->data_dir, err);
+    rc = rc ? rc : syn_config_set_str(&dst->models_dir, src->models_dir, err);
+    rc = rc ? rc : syn_config_set_str(&dst->model, src->model, err);
+    rc = rc ? rc : syn_config_set_str(&dst->chat_template, src->chat_template, err);
+    rc = rc ? rc : syn_config_set_str(&dst->cors, src->cors, err);
+    for (int i = 0; !rc && i < src->n_api_keys; i++) {
+        rc = syn_config_set_str(&dst->api_keys[i], src->api_keys[i], err);
+        dst->n_api_keys = i + 1;
+    }
+    return rc;
+}
+
+int syn_server_start(const syn_config *cfg, const char *model_path, syn_server **out, syn_error *err)
+{
+    *out = NULL;
+    syn_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    syn_metrics_init(&s->metrics);
+    s->t_start = now_s();
+    int rc = copy_config(&s->cfg, cfg, err);
+    if (!rc && model_path) {
+        rc = load_model(s, model_path, err);
+        if (rc)
+            syn_error_prefix(err, model_path);
+    }
+    if (rc) {
+        syn_server_stop(s);
+        return rc;
+    }
+    char ports[300], threads[16];
+    int ipv6 = strchr(s->cfg.host, ':') != NULL;
+    snprintf(ports, sizeof ports, ipv6 ? "[%s]:%d" : "%s:%d", s->cfg.host, s->cfg.port);
+    /* every streaming client holds a thread; leave room for the queue too */
+    int n_threads = s->cfg.parallel + s->cfg.max_queue + 8;
+    snprintf(threads, sizeof threads, "%d", n_threads > 256 ? 256 : n_threads);
+    const char *options[] = {"listening_ports", ports, "num_threads", threads, "enable_keep_alive", "no",
+                             "request_timeout_ms", "60000", NULL};
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    cb.log_message = log_message;
+    mg_init_library(0);
+    if (!(s->mg = mg_start(&cb, s, options))) {
+        mg_exit_library();
+        syn_server_stop(s);
+        return syn_fail(err, SYN_ERR_IO, "cannot listen on %s (port in use, or a bad host address?)", ports);
+    }
+    mg_set_request_handler(s->mg, "/", handle, s);
+    struct mg_server_port sp[4];
+    int np = mg_get_server_ports(s->mg, 4, sp);
+    s->port = np > 0 ? sp[0].port : s->cfg.port;
+    *out = s;
+    return 0;
+}
+
+int syn_server_port(const syn_server *s) { return s->port; }
+
+void syn_server_stop(syn_server *s)
+{
+    if (!s)
+        return;
+    /* the scheduler first: it fails the running jobs, so handler threads
+     * waiting on them return and civetweb can join them */
+    syn_sched_stop(s->sched);
+    if (s->mg) {
+        mg_stop(s->mg);
+        mg_exit_library();
+    }
+    syn_sched_free(s->sched);
+    syn_tokenizer_free(s->tok);
+    syn_model_free(s->model);
+    if (s->have_backend)
+        syn_backend_close(&s->be);
+    syn_config_free(&s->cfg);
+    syn_metrics_destroy(&s->metrics);
+    free(s);
+}

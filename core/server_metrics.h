@@ -1,0 +1,43 @@
+/* Server counters and histograms, rendered as Prometheus text for /metrics.
+ * Any thread may record; everything is under one mutex (cheap next to a
+ * forward step). */
+#ifndef SYN_CORE_SERVER_METRICS_H
+#define SYN_CORE_SERVER_METRICS_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYN_METRICS_ROUTES 16
+#define SYN_METRICS_CODES 12
+#define SYN_METRICS_BUCKETS 14
+
+typedef struct syn_hist {
+    uint64_t counts[SYN_METRICS_BUCKETS + 1]; /* last: +Inf */
+    double sum;
+    uint64_t n;
+} syn_hist;
+
+typedef struct syn_metrics {
+    pthread_mutex_t mu;
+    const char *routes[SYN_METRICS_ROUTES];
+    int codes[SYN_METRICS_CODES];
+    uint64_t requests[SYN_METRICS_ROUTES][SYN_METRICS_CODES];
+    uint64_t prompt_tokens, generated_tokens;
+    syn_hist ttft, token_latency;
+} syn_metrics;
+
+void syn_metrics_init(syn_metrics *m);
+void syn_metrics_destroy(syn_metrics *m);
+/* route must be a string literal (kept by pointer). */
+void syn_metrics_request(syn_metrics *m, const char *route, int status);
+void syn_metrics_tokens(syn_metrics *m, uint64_t prompt, uint64_t generated);
+void syn_metrics_ttft(syn_metrics *m, double seconds);
+void syn_metrics_token_latency(syn_metrics *m, double seconds);
+
+/* Appends the Prometheus text of the counters plus the given gauges to a
+ * malloc'ed buffer. NULL on out of memory. */
+char *syn_metrics_render(syn_metrics *m, int32_t queue_depth, int32_t active, int64_t kv_used, int64_t kv_total,
+                         uint64_t steps, uint64_t rows);
+
+#endif

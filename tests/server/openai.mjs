@@ -1,0 +1,194 @@
+// Drives a running `synapse serve` with the official openai npm package:
+// non-stream vs stream, stop strings, seeds, n=2, logprobs, json_schema,
+// embeddings, and 16 concurrent streaming clients with one leaving early.
+// Usage: node openai.mjs BASE_URL NODE_MODULES_DIR. Exits 1 on any failure.
+import { createRequire } from 'node:module';
+import assert from 'node:assert/strict';
+
+const [base, modules] = process.argv.slice(2);
+const require = createRequire(modules + '/');
+const OpenAI = require('openai').default ?? require('openai');
+const client = new OpenAI({ baseURL: base + '/v1', apiKey: 'test-key', maxRetries: 0, timeout: 60000 });
+const msgs = [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Say something.' }];
+
+let failures = 0;
+async function test(name, fn) {
+  try {
+    await fn();
+    console.log('ok   ' + name);
+  } catch (e) {
+    failures++;
+    console.log('FAIL ' + name + ': ' + (e && e.stack || e));
+  }
+}
+
+async function streamText(params, signalAfter) {
+  const stream = await client.chat.completions.create({ ...params, stream: true });
+  const parts = {};
+  let finish = {}, usage = null, chunks = 0, sawRole = false;
+  for await (const ch of stream) {
+    chunks++;
+    if (ch.usage) usage = ch.usage;
+    for (const c of ch.choices) {
+      if (c.delta.role === 'assistant') sawRole = true;
+      if (c.delta.content) parts[c.index] = (parts[c.index] ?? '') + c.delta.content;
+      if (c.finish_reason) finish[c.index] = c.finish_reason;
+    }
+    if (signalAfter && chunks >= signalAfter) { stream.controller.abort(); break; }
+  }
+  return { text: parts[0] ?? '', parts, finish, usage, sawRole, chunks };
+}
+
+await test('models lists synapse', async () => {
+  const list = await client.models.list();
+  assert.ok(list.data.some((m) => m.id === 'synapse'));
+});
+
+const greedy = { model: 'synapse', messages: msgs, max_tokens: 12, temperature: 0 };
+let alone;
+await test('non-stream chat: text, finish length, exact usage', async () => {
+  const r = await client.chat.completions.create(greedy);
+  alone = r.choices[0].message.content;
+  assert.equal(r.object, 'chat.completion');
+  assert.equal(r.choices[0].message.role, 'assistant');
+  assert.ok(alone.length > 0);
+  assert.equal(r.choices[0].finish_reason, 'length');
+  assert.equal(r.usage.completion_tokens, 12);
+  assert.ok(r.usage.prompt_tokens > 5);
+  assert.equal(r.usage.total_tokens, r.usage.prompt_tokens + 12);
+});
+
+await test('stream text equals non-stream text under greedy, role first, usage chunk', async () => {
+  const s = await streamText({ ...greedy, stream_options: { include_usage: true } });
+  assert.ok(s.sawRole);
+  assert.equal(s.text, alone);
+  assert.equal(s.finish[0], 'length');
+  assert.equal(s.usage.completion_tokens, 12);
+});
+
+await test('stop string cuts the text before it, finish stop', async () => {
+  const long = await client.chat.completions.create({ ...greedy, max_tokens: 24, temperature: 1, seed: 7 });
+  const text = long.choices[0].message.content;
+  // a stop taken from inside the text: everything before its first occurrence remains
+  const stop = text.slice(Math.floor(text.length / 2), Math.floor(text.length / 2) + 3);
+  assert.ok(stop.length === 3, 'need some text: ' + JSON.stringify(text));
+  const r = await client.chat.completions.create({ ...greedy, max_tokens: 24, temperature: 1, seed: 7, stop: [stop] });
+  assert.equal(r.choices[0].message.content, text.slice(0, text.indexOf(stop)));
+  assert.equal(r.choices[0].finish_reason, 'stop');
+  const s = await streamText({ ...greedy, max_tokens: 24, temperature: 1, seed: 7, stop });
+  assert.equal(s.text, text.slice(0, text.indexOf(stop)));
+});
+
+await test('same seed same text, other seed other text', async () => {
+  const p = { model: 'synapse', messages: msgs, max_tokens: 16, temperature: 1.0, seed: 1234 };
+  const a = await client.chat.completions.create(p);
+  const b = await client.chat.completions.create(p);
+  const c = await client.chat.completions.create({ ...p, seed: 99 });
+  assert.equal(a.choices[0].message.content, b.choices[0].message.content);
+  assert.notEqual(a.choices[0].message.content, c.choices[0].message.content);
+});
+
+await test('n=2 gives two choices, both streamed', async () => {
+  const r = await client.chat.completions.create({ model: 'synapse', messages: msgs, max_tokens: 8, temperature: 1, seed: 5, n: 2 });
+  assert.equal(r.choices.length, 2);
+  assert.deepEqual(r.choices.map((c) => c.index), [0, 1]);
+  assert.equal(r.usage.completion_tokens, 16);
+  const s = await streamText({ model: 'synapse', messages: msgs, max_tokens: 8, temperature: 1, seed: 5, n: 2 });
+  assert.equal(s.parts[0], r.choices[0].message.content);
+  assert.equal(s.parts[1], r.choices[1].message.content);
+});
+
+await test('logprobs with top_logprobs', async () => {
+  const r = await client.chat.completions.create({ ...greedy, max_tokens: 5, logprobs: true, top_logprobs: 3 });
+  const lp = r.choices[0].logprobs.content;
+  assert.equal(lp.length, 5);
+  for (const t of lp) {
+    assert.ok(t.logprob <= 0);
+    assert.equal(t.top_logprobs.length, 3);
+    // greedy: the chosen token is the most likely one
+    assert.ok(Math.abs(t.top_logprobs[0].logprob - t.logprob) < 1e-5);
+    assert.ok(t.top_logprobs[0].logprob >= t.top_logprobs[1].logprob);
+  }
+  assert.equal(lp.map((t) => t.token).join(''), r.choices[0].message.content);
+});
+
+await test('json_schema output parses and follows the schema', async () => {
+  const schema = {
+    type: 'object',
+    properties: { ok: { type: 'boolean' }, color: { enum: ['red', 'green'] }, n: { type: 'integer' } },
+    required: ['ok', 'color'],
+    additionalProperties: false,
+  };
+  for (const seed of [1, 2, 3]) {
+    const r = await client.chat.completions.create({
+      model: 'synapse', messages: msgs, max_tokens: 64, temperature: 1, seed,
+      response_format: { type: 'json_schema', json_schema: { name: 't', schema, strict: true } },
+    });
+    const text = r.choices[0].message.content;
+    assert.equal(r.choices[0].finish_reason, 'stop', text);
+    const v = JSON.parse(text);
+    assert.equal(typeof v.ok, 'boolean');
+    assert.ok(['red', 'green'].includes(v.color));
+    assert.ok(v.n === undefined || Number.isInteger(v.n));
+    assert.deepEqual(Object.keys(v).filter((k) => !['ok', 'color', 'n'].includes(k)), []);
+  }
+});
+
+await test('json_schema with an unsupported keyword fails closed (400)', async () => {
+  await assert.rejects(
+    client.chat.completions.create({
+      model: 'synapse', messages: msgs, max_tokens: 8,
+      response_format: { type: 'json_schema', json_schema: { name: 't', schema: { type: 'string', pattern: '^a+$' } } },
+    }),
+    (e) => e.status === 400 && /pattern/.test(e.message),
+  );
+});
+
+await test('unknown model is 404', async () => {
+  await assert.rejects(client.chat.completions.create({ ...greedy, model: 'gpt-4' }), (e) => e.status === 404);
+});
+
+await test('completions API', async () => {
+  const r = await client.completions.create({ model: 'synapse', prompt: 'Once upon', max_tokens: 6, temperature: 0, logprobs: 2 });
+  assert.equal(r.object, 'text_completion');
+  assert.equal(r.usage.completion_tokens, 6);
+  assert.equal(r.choices[0].logprobs.tokens.join(''), r.choices[0].text);
+});
+
+await test('embeddings are normalised', async () => {
+  const r = await client.embeddings.create({ model: 'synapse', input: ['hello world', 'another text'] });
+  assert.equal(r.data.length, 2);
+  for (const d of r.data) {
+    const norm = Math.sqrt(d.embedding.reduce((a, x) => a + x * x, 0));
+    assert.ok(Math.abs(norm - 1) < 1e-3, 'norm ' + norm);
+  }
+});
+
+await test('16 concurrent streams, one leaving early; greedy unchanged under load', async () => {
+  const jobs = [];
+  for (let i = 0; i < 16; i++) {
+    if (i === 3) jobs.push(streamText({ ...greedy, max_tokens: 200 }, 3).then(() => 'left'));
+    else if (i % 2) jobs.push(streamText(greedy).then((s) => s.text));
+    else jobs.push(streamText({ model: 'synapse', messages: [{ role: 'user', content: 'client ' + i }], max_tokens: 12, temperature: 0.8, seed: i }).then((s) => s.text));
+  }
+  const out = await Promise.all(jobs);
+  for (let i = 1; i < 16; i += 2) if (i !== 3) assert.equal(out[i], alone, 'greedy text changed in a busy batch');
+  const h = await fetch(base + '/health');
+  assert.equal(h.status, 200);
+  const m = await (await fetch(base + '/metrics')).text();
+  const steps = +m.match(/^synapse_forward_steps_total (\d+)/m)[1];
+  const rows = +m.match(/^synapse_forward_rows_total (\d+)/m)[1];
+  assert.ok(rows > steps * 1.5, `batching: ${rows} rows in ${steps} steps`);
+});
+
+await test('the early leaver was dropped: the batch drains', async () => {
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    const st = await (await fetch(base + '/api/status', { headers: { authorization: 'Bearer test-key' } })).json();
+    if (st.active === 0 && st.queued === 0) break;
+    assert.ok(Date.now() < deadline, 'sequences still active: ' + JSON.stringify(st));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+});
+
+process.exit(failures ? 1 : 0);
