@@ -81,7 +81,7 @@ static int cpu_supports_type(syn_backend *b, int type)
 {
     if (type < 0 || type >= SYN_TYPE_COUNT)
         return 0;
-    return b->k->type[type].dequant && b->k->type[type].vec_dot;
+    return b->k->type[type].dequant && b->k->type[type].vec_dot && b->k->vec_dot_rows[type];
 }
 
 /* Large buffers (activations, KV cache) come straight from mmap: zeroed
@@ -219,6 +219,7 @@ struct mm_task {
     int accumulate;
     syn_quant_fn quant;
     syn_vec_dot_fn dot;
+    syn_vec_dot_rows_fn dot_rows;
     char *xq;
     size_t xq_row;
 };
@@ -237,12 +238,20 @@ static void mm_worker(void *arg, int ith, int nth)
     for (int64_t o = o0; o < o1; o++) {
         const char *wrow = wbase + (size_t)o * t->w->row_bytes;
         float bo = t->bias ? t->bias[o] : 0.0f;
-        for (int32_t r = 0; r < t->n; r++) {
-            float v;
-            t->dot(in, wrow, t->xq + (size_t)r * t->xq_row, &v);
-            v = t->alpha * (v + bo);
-            float *dst = t->y + (size_t)r * out + o;
-            *dst = t->accumulate ? *dst + v : v;
+        /* several activation rows per weight row: each weight block is
+         * unpacked once for all of them (prefill) */
+        for (int32_t r = 0; r < t->n; r += SYN_DOT_ROWS_MAX) {
+            int nr = t->n - r < SYN_DOT_ROWS_MAX ? t->n - r : SYN_DOT_ROWS_MAX;
+            float v[SYN_DOT_ROWS_MAX];
+            if (nr == 1)
+                t->dot(in, wrow, t->xq + (size_t)r * t->xq_row, v);
+            else
+                t->dot_rows(in, wrow, t->xq + (size_t)r * t->xq_row, t->xq_row, nr, v, 1);
+            for (int j = 0; j < nr; j++) {
+                float *dst = t->y + (size_t)(r + j) * out + o;
+                float y = t->alpha * (v[j] + bo);
+                *dst = t->accumulate ? *dst + y : y;
+            }
         }
     }
 }
@@ -255,6 +264,7 @@ static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bi
     struct mm_task t = {
         .b = b, .w = w, .bias = bias ? bias->data : NULL, .x = x, .n = n_rows, .y = y,
         .alpha = alpha, .accumulate = accumulate, .dot = tk->vec_dot,
+        .dot_rows = b->k->vec_dot_rows[w->type],
     };
     if (tk->act_type == SYN_TYPE_F32) {
         t.xq = (char *)x;
