@@ -137,7 +137,11 @@ static int serve(const char *cmd, int up, int argc, char **argv)
     fprintf(stderr, "synapse: %s: listening on http://%s:%d (%s)\n", cmd, cfg.host, syn_server_port(srv),
             mp ? mp : "no model: inference routes answer 503");
     if (up)
-        fprintf(stderr, "synapse: %s: dashboard at http://%s:%d/\n", cmd, cfg.host, syn_server_port(srv));
+        /* the web dashboard is a later milestone: point at what exists now */
+        fprintf(stderr,
+                "synapse: %s: OpenAI API at http://%s:%d/v1 (status: /api/status, metrics: /metrics; "
+                "the web dashboard is not built yet)\n",
+                cmd, cfg.host, syn_server_port(srv));
     int sig = 0;
     sigwait(&sigs, &sig);
     fprintf(stderr, "synapse: %s: %s, shutting down\n", cmd, sig == SIGINT ? "interrupted" : "terminated");
