@@ -242,7 +242,9 @@ static int32_t final_norm(syn_ctx *c, const syn_batch *bt)
     return n_out;
 }
 
-int syn_forward(syn_ctx *c, const syn_batch *bt, float *logits, syn_error *err)
+/* One step; `out` receives either the logits or the final hidden rows of
+ * the rows that want output. */
+static int forward(syn_ctx *c, const syn_batch *bt, int logits, float *out, syn_error *err)
 {
     int rc = check_batch(c, bt, err);
     if (rc)
@@ -250,22 +252,25 @@ int syn_forward(syn_ctx *c, const syn_batch *bt, float *logits, syn_error *err)
     const syn_model *m = c->m;
     run_layers(c, bt);
     int32_t n_out = final_norm(c, bt);
-    if (n_out) {
+    if (!n_out)
+        return SYN_OK;
+    const float *src = c->out_h;
+    size_t width = (size_t)m->cfg.n_embd;
+    if (logits) {
         m->be.ops->matmul(m->be.b, &m->output, NULL, c->out_h, n_out, c->logits, 1.0f, 0);
-        m->be.ops->read(m->be.b, logits, c->logits, (size_t)n_out * (size_t)m->cfg.n_vocab * sizeof(float));
+        src = c->logits;
+        width = (size_t)m->cfg.n_vocab;
     }
+    m->be.ops->read(m->be.b, out, src, (size_t)n_out * width * sizeof(float));
     return SYN_OK;
+}
+
+int syn_forward(syn_ctx *c, const syn_batch *bt, float *logits, syn_error *err)
+{
+    return forward(c, bt, 1, logits, err);
 }
 
 int syn_forward_hidden(syn_ctx *c, const syn_batch *bt, float *hidden, syn_error *err)
 {
-    int rc = check_batch(c, bt, err);
-    if (rc)
-        return rc;
-    const syn_model *m = c->m;
-    run_layers(c, bt);
-    int32_t n_out = final_norm(c, bt);
-    if (n_out)
-        m->be.ops->read(m->be.b, hidden, c->out_h, (size_t)n_out * (size_t)m->cfg.n_embd * sizeof(float));
-    return SYN_OK;
+    return forward(c, bt, 0, hidden, err);
 }
