@@ -14,23 +14,40 @@
 struct golden_case {
     const char *model, *golden, *lora;
     float scale, tol;
+    int local; /* model and golden file in tests/data (see its README) */
 };
 
 static const struct golden_case cases[] = {
-    {"qwen2-f16.gguf", "qwen2-f16.jsonl", NULL, 1, 0.1f},
-    {"qwen2-BF16.gguf", "qwen2-BF16.jsonl", NULL, 1, 0.1f},
-    {"qwen2-Q8_0.gguf", "qwen2-Q8_0.jsonl", NULL, 1, 0.5f},
-    {"qwen2-Q4_0.gguf", "qwen2-Q4_0.jsonl", NULL, 1, 0.5f},
-    {"qwen2-Q4_K_M.gguf", "qwen2-Q4_K_M.jsonl", NULL, 1, 0.5f},
-    {"qwen2-Q5_K_M.gguf", "qwen2-Q5_K_M.jsonl", NULL, 1, 0.5f},
-    {"qwen2-Q6_K.gguf", "qwen2-Q6_K.jsonl", NULL, 1, 0.5f},
-    {"llama-Q8_0.gguf", "llama-Q8_0.jsonl", NULL, 1, 0.5f},
-    {"qwen3-Q4_K_M.gguf", "qwen3-Q4_K_M.jsonl", NULL, 1, 0.5f},
-    {"qwen2-chat-Q8_0.gguf", "qwen2-chat-Q8_0.jsonl", NULL, 1, 0.5f},
-    {"qwen2-f16.gguf", "qwen2-f16+lora-a.jsonl", "lora-a.gguf", 1, 0.1f},
-    {"qwen2-f16.gguf", "qwen2-f16+lora-a@0.5.jsonl", "lora-a.gguf", 0.5f, 0.1f},
-    {"qwen2-Q4_K_M.gguf", "qwen2-Q4_K_M+lora-b.jsonl", "lora-b.gguf", 1, 0.5f},
+    {"qwen2-f16.gguf", "qwen2-f16.jsonl", NULL, 1, 0.1f, 0},
+    {"qwen2-BF16.gguf", "qwen2-BF16.jsonl", NULL, 1, 0.1f, 0},
+    {"qwen2-Q8_0.gguf", "qwen2-Q8_0.jsonl", NULL, 1, 0.5f, 0},
+    {"qwen2-Q4_0.gguf", "qwen2-Q4_0.jsonl", NULL, 1, 0.5f, 0},
+    {"qwen2-Q4_K_M.gguf", "qwen2-Q4_K_M.jsonl", NULL, 1, 0.5f, 0},
+    {"qwen2-Q5_K_M.gguf", "qwen2-Q5_K_M.jsonl", NULL, 1, 0.5f, 0},
+    {"qwen2-Q6_K.gguf", "qwen2-Q6_K.jsonl", NULL, 1, 0.5f, 0},
+    {"llama-Q8_0.gguf", "llama-Q8_0.jsonl", NULL, 1, 0.5f, 0},
+    {"qwen3-Q4_K_M.gguf", "qwen3-Q4_K_M.jsonl", NULL, 1, 0.5f, 0},
+    {"qwen2-chat-Q8_0.gguf", "qwen2-chat-Q8_0.jsonl", NULL, 1, 0.5f, 0},
+    {"qwen2-f16.gguf", "qwen2-f16+lora-a.jsonl", "lora-a.gguf", 1, 0.1f, 0},
+    {"qwen2-f16.gguf", "qwen2-f16+lora-a@0.5.jsonl", "lora-a.gguf", 0.5f, 0.1f, 0},
+    {"qwen2-Q4_K_M.gguf", "qwen2-Q4_K_M+lora-b.jsonl", "lora-b.gguf", 1, 0.5f, 0},
+    {"qwen2-Q2_K.gguf", "qwen2-Q2_K.jsonl", NULL, 1, 0.5f, 1},
+    {"qwen2-Q3_K_M.gguf", "qwen2-Q3_K_M.jsonl", NULL, 1, 0.5f, 1},
 };
+
+/* Path of a test file: ../shared/testdata/DIR/NAME, or tests/data/NAME. */
+static const char *case_path(const struct golden_case *gc, const char *dir, const char *name, char *buf, size_t n)
+{
+    if (gc->local) {
+        const char *top = getenv("top_srcdir");
+        snprintf(buf, n, "%s/tests/data/%s", top ? top : ".", name);
+        return buf;
+    }
+    char rel[256];
+    snprintf(rel, sizeof rel, "%s/%s", dir, name);
+    snprintf(buf, n, "%s", testdata(rel));
+    return buf;
+}
 
 #define MAX_STEPS 64
 #define MAX_TOKENS 256
@@ -95,23 +112,20 @@ static float run_case(const syn_backend_ref *be, const struct golden_case *gc)
     syn_lora *lora = NULL;
     syn_ctx *ctx = NULL;
     float worst = 0;
-    char path[256];
-    snprintf(path, sizeof path, "models/%s", gc->model);
-    if (syn_model_load(testdata(path), be, &m, &err)) {
+    char path[1024];
+    if (syn_model_load(case_path(gc, "models", gc->model, path, sizeof path), be, &m, &err)) {
         CHECK_MSG(0, "%s", err.msg);
         return 1e9f;
     }
     if (gc->lora) {
-        snprintf(path, sizeof path, "models/%s", gc->lora);
-        if (syn_lora_load(m, testdata(path), &lora, &err)) {
+        if (syn_lora_load(m, case_path(gc, "models", gc->lora, path, sizeof path), &lora, &err)) {
             CHECK_MSG(0, "%s", err.msg);
             syn_model_free(m);
             return 1e9f;
         }
     }
     struct prompt_run runs[4];
-    snprintf(path, sizeof path, "golden/%s", gc->golden);
-    int n_runs = load_golden(testdata(path), runs, 4);
+    int n_runs = load_golden(case_path(gc, "golden", gc->golden, path, sizeof path), runs, 4);
     CHECK_MSG(n_runs > 0, "cannot read %s", path);
     int32_t nv = syn_model_get_config(m)->n_vocab;
     float *logits = malloc(sizeof *logits * (size_t)nv);
