@@ -42,7 +42,7 @@ typedef struct syn_type_kernels {
 } syn_type_kernels;
 
 typedef struct syn_kernel_set {
-    const char *isa; /* "ref", "avx2" */
+    const char *isa; /* "ref", "avx2", "avx-vnni" */
     syn_type_kernels type[SYN_TYPE_COUNT];
     syn_quant_fn quant[SYN_TYPE_COUNT]; /* indexed by activation type */
 
@@ -65,6 +65,10 @@ const syn_kernel_set *syn_kernels_ref(void);
 /* NULL when this build has no AVX2 kernels. The caller checks the CPU (and
  * the OS's saved AVX state) before using the result. */
 const syn_kernel_set *syn_kernels_avx2(void);
+/* NULL when this build has no AVX-VNNI kernels: the avx2 set with the
+ * legacy-block dots (Q4_0..Q8_0) using vpdpbusd, bit-identical to avx2's.
+ * The caller checks for AVX-VNNI as well as everything avx2 needs. */
+const syn_kernel_set *syn_kernels_vnni(void);
 
 /* scalar conversions, exact (round to nearest even) */
 float syn_f16_to_f32(uint16_t h);

@@ -3,8 +3,10 @@
  * types it knows, llama.cpp's loop structure for the rest); ref vec_dot
  * against a double dot of the dequantised rows; and the avx2 set against
  * the ref one (dot products within tight tolerances, quantisers and
- * conversions bit for bit, multi-row dots bit-identical to single ones).
- * The avx2 half skips on CPUs without AVX2/FMA/F16C. */
+ * conversions bit for bit, multi-row dots bit-identical to single ones);
+ * the avx-vnni set the same way, and its dots bit for bit against avx2's.
+ * The avx2 half skips on CPUs without AVX2/FMA/F16C, the vnni part on CPUs
+ * without AVX-VNNI. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -714,6 +716,48 @@ static void test_ref_float_helpers(const syn_kernel_set *ref)
     CHECK(y[0] == 3 && y[1] == -3 && y[2] == 7 && y[3] == 2);
 }
 
+/* ---- (e) the vnni set: its legacy-block dots bit-identical to avx2's ---- */
+
+static void test_vnni_matches_avx2(const syn_kernel_set *ref, const syn_kernel_set *avx, const syn_kernel_set *vnni)
+{
+    static const int legacy[] = {SYN_TYPE_Q4_0, SYN_TYPE_Q4_1, SYN_TYPE_Q5_0, SYN_TYPE_Q5_1, SYN_TYPE_Q8_0};
+    for (size_t t = 0; t < sizeof legacy / sizeof legacy[0]; t++) {
+        int type = legacy[t], act = ref->type[type].act_type;
+        for (int si = 0; si < n_sizes(32); si++) {
+            int64_t n = size_at(32, si);
+            size_t wbytes = syn_type_row_bytes(type, n), abytes = syn_type_row_bytes(act, n);
+            uint8_t *w = xmalloc(wbytes), *arows = xmalloc(abytes * SYN_DOT_ROWS_MAX);
+            float *x = xmalloc((size_t)n * sizeof(float));
+            fill_weights(type, w, n);
+            for (int r = 0; r < SYN_DOT_ROWS_MAX; r++) {
+                fill_x(x, n);
+                ref->quant[act](x, arows + r * abytes, n);
+            }
+            for (int nr = 1; nr <= SYN_DOT_ROWS_MAX; nr++) {
+                float a[SYN_DOT_ROWS_MAX], v[SYN_DOT_ROWS_MAX];
+                avx->vec_dot_rows[type](n, w, arows, abytes, nr, a, 1);
+                vnni->vec_dot_rows[type](n, w, arows, abytes, nr, v, 1);
+                for (int r = 0; r < nr; r++)
+                    CHECK_MSG(f32_bits(a[r]) == f32_bits(v[r]), "%s n=%lld nr=%d row %d: vnni %.9g vs avx2 %.9g",
+                              syn_type_name(type), (long long)n, nr, r, v[r], a[r]);
+            }
+            free(w);
+            free(arows);
+            free(x);
+        }
+    }
+}
+
+static int cpu_has_avx_vnni(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avxvnni");
+#else
+    return 0;
+#endif
+}
+
 static int cpu_has_avx2(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -747,6 +791,17 @@ int main(void)
         test_quantisers(ref, avx);
         test_float_helpers(ref, avx);
     }
-    printf("kernels: ref%s checked\n", avx ? " and avx2" : "");
+    const syn_kernel_set *vnni = avx ? syn_kernels_vnni() : NULL;
+    if (vnni && !cpu_has_avx_vnni()) {
+        printf("SKIP: vnni part (CPU lacks AVX-VNNI)\n");
+        vnni = NULL;
+    }
+    if (vnni) {
+        CHECK(strcmp(vnni->isa, "avx-vnni") == 0);
+        for (int t = 0; t < N_WEIGHT_TYPES; t++)
+            test_type(ref, vnni, weight_types[t]);
+        test_vnni_matches_avx2(ref, avx, vnni);
+    }
+    printf("kernels: ref%s%s checked\n", avx ? " and avx2" : "", vnni ? " and avx-vnni" : "");
     return CHECK_DONE();
 }

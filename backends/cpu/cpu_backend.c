@@ -1,7 +1,7 @@
 /* The CPU backend plugin: the model graph's ops on host memory, run by a
- * persistent thread pool over the kernel table (AVX2 or the plain-C reference,
- * chosen from what the CPU and OS support; SYNAPSE_CPU_ISA=ref forces the
- * reference). Weights are used in place from the model's mmap.
+ * persistent thread pool over the kernel table (AVX-VNNI, AVX2 or the plain-C
+ * reference, chosen from what the CPU and OS support; SYNAPSE_CPU_ISA=ref or
+ * =avx2 forces that one). Weights are used in place from the model's mmap.
  * One thread drives a backend instance; the ops fan out to the pool. */
 #include <math.h>
 #include <stdio.h>
@@ -39,6 +39,9 @@ static const syn_kernel_set *pick_kernels(void)
     const char *isa = getenv("SYNAPSE_CPU_ISA");
     if (isa && !strcmp(isa, "ref"))
         return syn_kernels_ref();
+    int force_avx2 = isa && !strcmp(isa, "avx2");
+    if (!force_avx2 && syn_cpu_has_avx_vnni() && syn_kernels_vnni())
+        return syn_kernels_vnni();
     if (syn_cpu_has_avx2() && syn_kernels_avx2())
         return syn_kernels_avx2();
     return syn_kernels_ref();
@@ -208,6 +211,9 @@ static void cpu_rms_norm(syn_backend *b, const float *x, const syn_tensor *w, in
 
 /* ------------------------------------------------------------------ matmul */
 
+/* bytes of weight rows one matmul block holds (see mm_worker) */
+#define MM_BLOCK_BYTES 16384
+
 struct mm_task {
     syn_backend *b;
     const syn_tensor *w;
@@ -235,22 +241,31 @@ static void mm_worker(void *arg, int ith, int nth)
     }
     int64_t o0 = out * ith / nth, o1 = out * (ith + 1) / nth;
     const char *wbase = t->w->data;
-    for (int64_t o = o0; o < o1; o++) {
-        const char *wrow = wbase + (size_t)o * t->w->row_bytes;
-        float bo = t->bias ? t->bias[o] : 0.0f;
-        /* several activation rows per weight row: each weight block is
-         * unpacked once for all of them (prefill) */
+    /* Cache blocking for prefill: a block of weight rows (about half of L1)
+     * meets each group of SYN_DOT_ROWS_MAX activation rows in turn, so both
+     * stay in L1 instead of every weight row streaming all activation rows
+     * from L2/L3. Tiling never changes a result (see vec_dot_rows). */
+    int64_t ob = t->n > 1 ? (int64_t)(MM_BLOCK_BYTES / t->w->row_bytes) : 1;
+    if (ob < 1)
+        ob = 1;
+    for (int64_t oa = o0; oa < o1; oa += ob) {
+        int64_t oe = oa + ob < o1 ? oa + ob : o1;
         for (int32_t r = 0; r < t->n; r += SYN_DOT_ROWS_MAX) {
             int nr = t->n - r < SYN_DOT_ROWS_MAX ? t->n - r : SYN_DOT_ROWS_MAX;
-            float v[SYN_DOT_ROWS_MAX];
-            if (nr == 1)
-                t->dot(in, wrow, t->xq + (size_t)r * t->xq_row, v);
-            else
-                t->dot_rows(in, wrow, t->xq + (size_t)r * t->xq_row, t->xq_row, nr, v, 1);
-            for (int j = 0; j < nr; j++) {
-                float *dst = t->y + (size_t)(r + j) * out + o;
-                float y = t->alpha * (v[j] + bo);
-                *dst = t->accumulate ? *dst + y : y;
+            const char *xr = t->xq + (size_t)r * t->xq_row;
+            for (int64_t o = oa; o < oe; o++) {
+                const char *wrow = wbase + (size_t)o * t->w->row_bytes;
+                float bo = t->bias ? t->bias[o] : 0.0f;
+                float v[SYN_DOT_ROWS_MAX];
+                if (nr == 1)
+                    t->dot(in, wrow, xr, v);
+                else
+                    t->dot_rows(in, wrow, xr, t->xq_row, nr, v, 1);
+                for (int j = 0; j < nr; j++) {
+                    float *dst = t->y + (size_t)(r + j) * out + o;
+                    float y = t->alpha * (v[j] + bo);
+                    *dst = t->accumulate ? *dst + y : y;
+                }
             }
         }
     }

@@ -29,6 +29,20 @@ int syn_cpu_has_avx2(void)
 #endif
 }
 
+int syn_cpu_has_avx_vnni(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    /* VEX-encoded vpdpbusd works on the YMM state avx2 already checks */
+    if (!syn_cpu_has_avx2())
+        return 0;
+    unsigned a, b, c, d;
+    __cpuid_count(7, 1, a, b, c, d);
+    return (a >> 4) & 1;
+#else
+    return 0;
+#endif
+}
+
 int syn_cpu_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -5,6 +5,8 @@
 /* AVX2 + FMA + F16C present in CPUID and their register state enabled by the
  * OS (OSXSAVE and XCR0 bits for SSE and AVX). */
 int syn_cpu_has_avx2(void);
+/* syn_cpu_has_avx2() and AVX-VNNI (CPUID leaf 7 subleaf 1, EAX bit 4). */
+int syn_cpu_has_avx_vnni(void);
 int syn_cpu_count(void);
 
 #endif

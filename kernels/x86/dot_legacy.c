@@ -41,20 +41,16 @@ SYN_INLINE __m256i unpack(const int T, const uint8_t *b)
 
 SYN_INLINE int is_offset(const int T) { return T == K_Q4_1 || T == K_Q5_1; }
 
-/* The block scales: both f16 scales of a product go through one vcvtph2ps
- * (cheaper than a conversion each). Offset types convert weight (d, m) and
- * activation (d, s) together: lane 0 of the result is d*d, lane 1 m*s. */
-SYN_INLINE __m128 scale_product(const int T, const uint8_t *b, const uint8_t *yb)
+/* The block scales of the offset types: weight (d, m) and activation (d, s)
+ * go through one vcvtph2ps together: lane 0 of the result is d*d, lane 1
+ * m*s. */
+SYN_INLINE __m128 offset_scales(const uint8_t *b, const uint8_t *yb)
 {
-    if (is_offset(T)) {
-        uint32_t wdm, yds;
-        memcpy(&wdm, b, 4);
-        memcpy(&yds, yb, 4);
-        __m128 v = _mm_cvtph_ps(_mm_set_epi32(0, 0, (int)yds, (int)wdm));
-        return _mm_mul_ps(v, _mm_movehl_ps(v, v));
-    }
-    __m128 v = _mm_cvtph_ps(_mm_cvtsi32_si128((int)(load_u16(b) | (uint32_t)load_u16(yb) << 16)));
-    return _mm_mul_ss(v, _mm_movehdup_ps(v));
+    uint32_t wdm, yds;
+    memcpy(&wdm, b, 4);
+    memcpy(&yds, yb, 4);
+    __m128 v = _mm_cvtph_ps(_mm_set_epi32(0, 0, (int)yds, (int)wdm));
+    return _mm_mul_ps(v, _mm_movehl_ps(v, v));
 }
 
 /* one weight block against block ib of each of NR activation rows */
@@ -65,6 +61,12 @@ SYN_INLINE void legacy_block(const int T, const uint8_t *b, const void *a, size_
     __m256i q = unpack(T, b);
     /* signed weights: maddubs takes |q| and the activations get q's sign */
     __m256i uq = is_offset(T) ? q : _mm256_sign_epi8(q, q);
+    /* symmetric types: the weight scale is converted once per block and each
+     * row's scale product is formed already broadcast (still one f32 multiply
+     * of the two exact f16 values, so no result changes) */
+    __m256 wd = _mm256_setzero_ps();
+    if (!is_offset(T))
+        wd = _mm256_cvtph_ps(_mm_set1_epi16((short)load_u16(b)));
 #pragma GCC unroll 4
     for (int r = 0; r < NR; r++) {
         const uint8_t *yb = (const uint8_t *)a + (size_t)r * a_stride + ib * abytes;
@@ -72,10 +74,14 @@ SYN_INLINE void legacy_block(const int T, const uint8_t *b, const void *a, size_
         if (!is_offset(T))
             qy = _mm256_sign_epi8(qy, q);
         __m256i p = syn_dot_u8_to_i32(uq, qy);
-        __m128 dd = scale_product(T, b, yb);
-        acc[r] = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(p), acc[r]);
-        if (is_offset(T))
+        if (is_offset(T)) {
+            __m128 dd = offset_scales(b, yb);
+            acc[r] = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(p), acc[r]);
             msum[r] = _mm_add_ps(msum[r], dd);
+        } else {
+            __m256 dd = _mm256_mul_ps(wd, _mm256_cvtph_ps(_mm_set1_epi16((short)load_u16(yb))));
+            acc[r] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(p), acc[r]);
+        }
     }
 }
 

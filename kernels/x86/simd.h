@@ -57,7 +57,14 @@ SYN_INLINE __m256i syn_dot_i8_to_i32(__m256i x, __m256i y)
 /* unsigned (< 128) x signed int8, the same grouping */
 SYN_INLINE __m256i syn_dot_u8_to_i32(__m256i x, __m256i y)
 {
+#ifdef __AVXVNNI__
+    /* one instruction, the same sums: maddubs never saturates here, as a
+     * pair of products stays within 2 * 128 * 127 (activations are never
+     * -128) */
+    return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), x, y);
+#else
     return _mm256_madd_epi16(_mm256_maddubs_epi16(x, y), _mm256_set1_epi16(1));
+#endif
 }
 
 /* 16 packed nibbles -> 32 bytes: low nibbles first, then the high ones */
