@@ -14,7 +14,7 @@ struct command {
 static const struct command commands[] = {
     {"run", syn_cmd_run, "generate text from a prompt, streamed to stdout"},
     {"serve", syn_cmd_serve, "OpenAI-compatible HTTP server"},
-    {"up", syn_cmd_up, "serve, and print the dashboard URL"},
+    {"up", syn_cmd_up, "serve, and print the API, status and metrics URLs"},
     {"bench", syn_cmd_bench, "measure prefill and decode speed"},
     {"tokenize", syn_cmd_tokenize, "print the token ids of a text"},
     {"logits", syn_cmd_logits, "teacher-forced top-8 logits as JSONL (golden-file protocol)"},
