@@ -59,6 +59,9 @@ typedef struct syn_kernel_set {
      * row of type T against nr activation rows of type act_type[T]. NULL
      * where type[T].vec_dot is NULL. */
     syn_vec_dot_rows_fn vec_dot_rows[SYN_TYPE_COUNT];
+    /* Added for attention's softmax: x[i] = e^(x[i] - max) in place, returns
+     * the sum of the new x (in float, ascending order within each lane). */
+    float (*exp_sum)(int64_t n, float *x, float max);
 } syn_kernel_set;
 
 const syn_kernel_set *syn_kernels_ref(void);

@@ -369,43 +369,61 @@ struct attn_task {
     float *out;
 };
 
-static void attn_worker(void *arg, int ith, int nth)
+/* One (row, KV head) item covers every query head of that KV head's group:
+ * each cached K and V row is read once for the whole group instead of once
+ * per query head (7x less cache traffic for Qwen2.5-0.5B at long contexts).
+ * The per-head arithmetic and its order are unchanged. */
+static void attn_group(struct attn_task *t, float *scores, int32_t r, int32_t g, int32_t j0, int32_t j1)
 {
-    struct attn_task *t = arg;
     const syn_attn_params *a = t->a;
     const syn_kernel_set *k = t->b->k;
     int32_t hd = a->head_dim, group = a->n_heads / a->n_kv_heads;
     size_t kv_dim = (size_t)a->n_kv_heads * hd;
-    float *scores = t->b->scores + (size_t)ith * t->b->scores_per_thread;
-    int64_t items = (int64_t)t->rows->n * a->n_heads;
-    for (int64_t it = ith; it < items; it += nth) {
-        int32_t r = (int32_t)(it / a->n_heads), h = (int32_t)(it % a->n_heads);
-        int32_t n_pos = t->rows->pos[r] + 1;
-        const float *q = t->q + (size_t)r * a->n_heads * hd + (size_t)h * hd;
-        size_t base = slot_offset(a, t->rows->slot[r], 0) + (size_t)(h / group) * hd;
-        const uint16_t *kc = (const uint16_t *)a->k_cache + base, *vc = (const uint16_t *)a->v_cache + base;
-        float mx = -INFINITY;
-        for (int32_t p = 0; p < n_pos; p++) {
-            scores[p] = k->dot_f16_f32(hd, kc + (size_t)p * kv_dim, q) * a->scale;
-            if (scores[p] > mx)
-                mx = scores[p];
-        }
-        float sum = 0;
-        for (int32_t p = 0; p < n_pos; p++) {
-            scores[p] = expf(scores[p] - mx);
-            sum += scores[p];
-        }
-        float *o = t->out + (size_t)r * a->n_heads * hd + (size_t)h * hd;
-        memset(o, 0, sizeof(float) * (size_t)hd);
-        float inv = 1.0f / sum;
+    int32_t n_pos = t->rows->pos[r] + 1;
+    size_t base = slot_offset(a, t->rows->slot[r], 0) + (size_t)g * hd;
+    const uint16_t *kc = (const uint16_t *)a->k_cache + base, *vc = (const uint16_t *)a->v_cache + base;
+    const float *q = t->q + (size_t)r * a->n_heads * hd + ((size_t)g * group + j0) * hd;
+    float *o = t->out + (size_t)r * a->n_heads * hd + ((size_t)g * group + j0) * hd;
+    group = j1 - j0;
+    for (int32_t p = 0; p < n_pos; p++)
+        for (int32_t j = 0; j < group; j++)
+            scores[(size_t)j * n_pos + p] = k->dot_f16_f32(hd, kc + (size_t)p * kv_dim, q + (size_t)j * hd) * a->scale;
+    for (int32_t j = 0; j < group; j++) {
+        float *s = scores + (size_t)j * n_pos, mx = -INFINITY;
         for (int32_t p = 0; p < n_pos; p++)
-            k->axpy_f16(hd, scores[p] * inv, vc + (size_t)p * kv_dim, o);
+            mx = s[p] > mx ? s[p] : mx;
+        float inv = 1.0f / k->exp_sum(n_pos, s, mx);
+        for (int32_t p = 0; p < n_pos; p++)
+            s[p] *= inv;
+    }
+    memset(o, 0, sizeof(float) * (size_t)group * hd);
+    for (int32_t p = 0; p < n_pos; p++)
+        for (int32_t j = 0; j < group; j++)
+            k->axpy_f16(hd, scores[(size_t)j * n_pos + p], vc + (size_t)p * kv_dim, o + (size_t)j * hd);
+}
+
+static void attn_worker(void *arg, int ith, int nth)
+{
+    struct attn_task *t = arg;
+    float *scores = t->b->scores + (size_t)ith * t->b->scores_per_thread;
+    int32_t kvh = t->a->n_kv_heads, group = t->a->n_heads / kvh;
+    /* with fewer (row, KV head) pairs than threads, split the groups' heads */
+    int64_t pairs = (int64_t)t->rows->n * kvh;
+    int32_t parts = pairs >= nth ? 1 : (int32_t)((nth + pairs - 1) / pairs);
+    if (parts > group)
+        parts = group;
+    int64_t items = pairs * parts;
+    for (int64_t it = ith; it < items; it += nth) {
+        int64_t pair = it / parts;
+        int32_t part = (int32_t)(it % parts);
+        attn_group(t, scores, (int32_t)(pair / kvh), (int32_t)(pair % kvh), group * part / parts,
+                   group * (part + 1) / parts);
     }
 }
 
 static void cpu_attention(syn_backend *b, const syn_attn_params *a, const float *q, const syn_rows *rows, float *out)
 {
-    size_t need = (size_t)a->n_ctx;
+    size_t need = (size_t)a->n_ctx * (size_t)(a->n_heads / a->n_kv_heads);
     if (need > b->scores_per_thread) {
         size_t cap = 0;
         free(b->scores);

@@ -191,5 +191,6 @@ void syn_ref_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y);
 void syn_ref_f32_to_f16(const float *src, uint16_t *dst, int64_t n);
 void syn_ref_rms_norm(int64_t n, const float *x, const float *w, float eps, float *out);
 void syn_ref_swiglu(int64_t n, const float *gate, const float *up, float *out);
+float syn_ref_exp_sum(int64_t n, float *x, float max);
 
 #endif

@@ -42,3 +42,13 @@ void syn_ref_swiglu(int64_t n, const float *gate, const float *up, float *out)
         out[i] = (float)(g / (1.0 + exp(-g)) * up[i]);
     }
 }
+
+float syn_ref_exp_sum(int64_t n, float *x, float max)
+{
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = (float)exp((double)x[i] - max);
+        sum += x[i];
+    }
+    return (float)sum;
+}

@@ -43,6 +43,7 @@ static const syn_kernel_set ref_set = {
     .f32_to_f16 = syn_ref_f32_to_f16,
     .rms_norm = syn_ref_rms_norm,
     .swiglu = syn_ref_swiglu,
+    .exp_sum = syn_ref_exp_sum,
     .vec_dot_rows =
         {
             [SYN_TYPE_F32] = syn_ref_dot_rows_f32,

@@ -131,3 +131,21 @@ void syn_avx2_swiglu(int64_t n, const float *gate, const float *up, float *out)
     for (; i < n; i++)
         out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
+
+float syn_avx2_exp_sum(int64_t n, float *x, float max)
+{
+    const __m256 m = _mm256_set1_ps(max);
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
+        _mm256_storeu_ps(x + i, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    float sum = syn_hsum_ps(acc);
+    for (; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    return sum;
+}

@@ -134,6 +134,7 @@ void syn_avx2_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y);
 void syn_avx2_f32_to_f16(const float *src, uint16_t *dst, int64_t n);
 void syn_avx2_rms_norm(int64_t n, const float *x, const float *w, float eps, float *out);
 void syn_avx2_swiglu(int64_t n, const float *gate, const float *up, float *out);
+float syn_avx2_exp_sum(int64_t n, float *x, float max);
 
 /* A tiled kernel `static void NAME_tile(n, w, a, a_stride, NR, out,
  * out_stride)` (always inlined, NR a constant) becomes the pair of entry

@@ -47,6 +47,7 @@ static const syn_kernel_set avx2_set = {
     .f32_to_f16 = syn_avx2_f32_to_f16,
     .rms_norm = syn_avx2_rms_norm,
     .swiglu = syn_avx2_swiglu,
+    .exp_sum = syn_avx2_exp_sum,
     .vec_dot_rows =
         {
             [SYN_TYPE_F32] = syn_avx2_dot_rows_f32,
