@@ -36,7 +36,7 @@ static const char usage_text[] =
     "      --frequency-penalty X  OpenAI-style, -2..2 (default 0)\n"
     "      --seed N               same seed, same output (default: random)\n"
     "      --stop TEXT            stop before this text (repeatable, up to 16)\n"
-    "  -c, --ctx-size N           context length (default: the model's, at most 4096)\n"
+    "  -c, --ctx-size N           context length (default 4096)\n"
     "      --lora FILE            apply a LoRA adapter; --lora-scale S (default 1)\n"
     "  -t, --threads N            CPU threads (default: all cores)\n"
     "  -v, --verbose              print timings to stderr\n"
@@ -57,31 +57,6 @@ static int parse_float(const char *flag, const char *v, float lo, float hi, floa
     }
     *out = x;
     return 0;
-}
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    size_t k;
-    while (buf && (k = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += k;
-        if (cap - n - 1 == 0) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-            }
-            buf = nb;
-        }
-    }
-    fclose(f);
-    if (buf)
-        buf[n] = 0;
-    return buf;
 }
 
 struct run_opts {
@@ -230,8 +205,15 @@ int syn_cmd_run(int argc, char **argv)
     if (rc)
         return rc < 0 ? 0 : rc;
     char *file_text = NULL;
-    if (o.prompt_file && !(file_text = read_file(o.prompt_file)))
-        return syn_cli_error("run", "cannot read prompt file '%s'", o.prompt_file);
+    if (o.prompt_file) {
+        FILE *f = fopen(o.prompt_file, "rb");
+        size_t len;
+        file_text = f ? syn_cli_slurp(f, &len) : NULL;
+        if (f)
+            fclose(f);
+        if (!file_text)
+            return syn_cli_error("run", "cannot read prompt file '%s'", o.prompt_file);
+    }
     const char *prompt = o.prompt ? o.prompt : file_text;
 
     syn_ctx_params cp = {.n_ctx = 0, .n_slots = 1, .max_rows = 512, .max_logit_rows = 1};
@@ -246,8 +228,6 @@ int syn_cmd_run(int argc, char **argv)
     syn_error err = {0};
     int have_detok = 0, have_stop = 0;
 
-    /* The context size depends on the model: peek at it through a model-only
-     * open, then size the context. */
     cp.n_ctx = o.n_ctx ? (int32_t)o.n_ctx : 4096;
     if ((rc = syn_cli_model_open("run", o.model, (int)o.threads, o.lora, o.lora_scale, &cp, &cm)))
         goto done;

@@ -28,30 +28,6 @@ static int usage_error(const char *fmt, const char *arg)
     return 2;
 }
 
-static char *slurp(FILE *f, size_t *len)
-{
-    size_t cap = 1 << 16, n = 0;
-    char *s = malloc(cap);
-    while (s) {
-        size_t r = fread(s + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-        if (n == cap) {
-            char *t = cap < SIZE_MAX / 2 ? realloc(s, cap *= 2) : NULL;
-            if (!t)
-                free(s);
-            s = t;
-        }
-    }
-    if (s && ferror(f)) {
-        free(s);
-        return NULL;
-    }
-    *len = n;
-    return s;
-}
-
 int syn_cmd_tokenize(int argc, char **argv)
 {
     const char *model = NULL, *prompt = NULL, *file = NULL;
@@ -87,7 +63,7 @@ int syn_cmd_tokenize(int argc, char **argv)
         FILE *f = strcmp(file, "-") ? fopen(file, "rb") : stdin;
         if (!f)
             return syn_cli_error("tokenize", "cannot open %s: %s", file, strerror(errno));
-        text = slurp(f, &len);
+        text = syn_cli_slurp(f, &len);
         int read_errno = errno;
         if (f != stdin)
             fclose(f);
