@@ -645,16 +645,23 @@ static int kv_int(const struct gguf_kv *kv, int64_t *si, uint64_t *ui, bool *is_
     return 0;
 }
 
-int syn_gguf_get_u32(const syn_gguf *g, const char *key, uint32_t *out)
+/* The integer value of key, whatever its integer type (see kv_int). */
+static int key_int(const syn_gguf *g, const char *key, int64_t *si, uint64_t *ui, bool *sgn)
 {
     const struct gguf_kv *kv = kv_get(g, key);
     if (!kv)
         return SYN_ERR_NOT_FOUND;
+    return kv_int(kv, si, ui, sgn) ? SYN_ERR_FORMAT : 0;
+}
+
+int syn_gguf_get_u32(const syn_gguf *g, const char *key, uint32_t *out)
+{
     int64_t si;
     uint64_t ui;
     bool sgn;
-    if (kv_int(kv, &si, &ui, &sgn))
-        return SYN_ERR_FORMAT;
+    int rc = key_int(g, key, &si, &ui, &sgn);
+    if (rc)
+        return rc;
     if ((sgn && si < 0) || ui > UINT32_MAX)
         return SYN_ERR_RANGE;
     *out = (uint32_t)ui;
@@ -663,14 +670,12 @@ int syn_gguf_get_u32(const syn_gguf *g, const char *key, uint32_t *out)
 
 int syn_gguf_get_i64(const syn_gguf *g, const char *key, int64_t *out)
 {
-    const struct gguf_kv *kv = kv_get(g, key);
-    if (!kv)
-        return SYN_ERR_NOT_FOUND;
     int64_t si;
     uint64_t ui;
     bool sgn;
-    if (kv_int(kv, &si, &ui, &sgn))
-        return SYN_ERR_FORMAT;
+    int rc = key_int(g, key, &si, &ui, &sgn);
+    if (rc)
+        return rc;
     if (!sgn && ui > INT64_MAX)
         return SYN_ERR_RANGE;
     *out = si;
@@ -679,14 +684,12 @@ int syn_gguf_get_i64(const syn_gguf *g, const char *key, int64_t *out)
 
 int syn_gguf_get_u64(const syn_gguf *g, const char *key, uint64_t *out)
 {
-    const struct gguf_kv *kv = kv_get(g, key);
-    if (!kv)
-        return SYN_ERR_NOT_FOUND;
     int64_t si;
     uint64_t ui;
     bool sgn;
-    if (kv_int(kv, &si, &ui, &sgn))
-        return SYN_ERR_FORMAT;
+    int rc = key_int(g, key, &si, &ui, &sgn);
+    if (rc)
+        return rc;
     if (sgn && si < 0)
         return SYN_ERR_RANGE;
     *out = ui;
