@@ -69,7 +69,8 @@ const syn_kernel_set *syn_kernels_ref(void);
  * the OS's saved AVX state) before using the result. */
 const syn_kernel_set *syn_kernels_avx2(void);
 /* NULL when this build has no AVX-VNNI kernels: the avx2 set with the
- * legacy-block dots (Q4_0..Q8_0) using vpdpbusd, bit-identical to avx2's.
+ * legacy-block dots (Q4_0..Q8_0) using vpdpbusd and the K-quant ones using
+ * vpdpwssd, bit-identical to avx2's.
  * The caller checks for AVX-VNNI as well as everything avx2 needs. */
 const syn_kernel_set *syn_kernels_vnni(void);
 

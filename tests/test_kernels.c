@@ -733,15 +733,16 @@ static void test_ref_float_helpers(const syn_kernel_set *ref)
     CHECK(y[0] == 3 && y[1] == -3 && y[2] == 7 && y[3] == 2);
 }
 
-/* ---- (e) the vnni set: its legacy-block dots bit-identical to avx2's ---- */
+/* ---- (e) the vnni set: its integer dots bit-identical to avx2's ---- */
 
 static void test_vnni_matches_avx2(const syn_kernel_set *ref, const syn_kernel_set *avx, const syn_kernel_set *vnni)
 {
-    static const int legacy[] = {SYN_TYPE_Q4_0, SYN_TYPE_Q4_1, SYN_TYPE_Q5_0, SYN_TYPE_Q5_1, SYN_TYPE_Q8_0};
-    for (size_t t = 0; t < sizeof legacy / sizeof legacy[0]; t++) {
-        int type = legacy[t], act = ref->type[type].act_type;
-        for (int si = 0; si < n_sizes(32); si++) {
-            int64_t n = size_at(32, si);
+    static const int integer[] = {SYN_TYPE_Q4_0, SYN_TYPE_Q4_1, SYN_TYPE_Q5_0, SYN_TYPE_Q5_1, SYN_TYPE_Q8_0,
+                                  SYN_TYPE_Q2_K, SYN_TYPE_Q3_K, SYN_TYPE_Q4_K, SYN_TYPE_Q5_K, SYN_TYPE_Q6_K};
+    for (size_t t = 0; t < sizeof integer / sizeof integer[0]; t++) {
+        int type = integer[t], act = ref->type[type].act_type, block = syn_type_block_size(type);
+        for (int si = 0; si < n_sizes(block); si++) {
+            int64_t n = size_at(block, si);
             size_t wbytes = syn_type_row_bytes(type, n), abytes = syn_type_row_bytes(act, n);
             uint8_t *w = xmalloc(wbytes), *arows = xmalloc(abytes * SYN_DOT_ROWS_MAX);
             float *x = xmalloc((size_t)n * sizeof(float));
@@ -758,6 +759,11 @@ static void test_vnni_matches_avx2(const syn_kernel_set *ref, const syn_kernel_s
                     CHECK_MSG(f32_bits(a[r]) == f32_bits(v[r]), "%s n=%lld nr=%d row %d: vnni %.9g vs avx2 %.9g",
                               syn_type_name(type), (long long)n, nr, r, v[r], a[r]);
             }
+            float a1, v1;
+            avx->type[type].vec_dot(n, w, arows, &a1);
+            vnni->type[type].vec_dot(n, w, arows, &v1);
+            CHECK_MSG(f32_bits(a1) == f32_bits(v1), "%s n=%lld single: vnni %.9g vs avx2 %.9g", syn_type_name(type),
+                      (long long)n, v1, a1);
             free(w);
             free(arows);
             free(x);

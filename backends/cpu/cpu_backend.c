@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include <synapse/plugin.h>
 
 #include "backends/cpu/cpu_features.h"
@@ -139,12 +140,29 @@ static void cpu_copy(syn_backend *b, void *dst, const void *src, size_t bytes)
 
 static void cpu_sync(syn_backend *b) { (void)b; }
 
+/* Weights are read in place from the model's mmap; without this, the first
+ * forward pass takes one page fault per 4 KiB of weights (about a tenth of
+ * a 1.5B prefill on a VM). MADV_POPULATE_READ maps the pages now; kernels
+ * without it (before 5.14) get the read-ahead hint only. Failures cost
+ * speed, never correctness, so they are ignored. */
+static void prefault(const void *p, size_t bytes)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t start = (uintptr_t)p & ~(uintptr_t)(page - 1), end = (uintptr_t)p + bytes;
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+    if (madvise((void *)start, end - start, MADV_POPULATE_READ) != 0)
+        (void)madvise((void *)start, end - start, MADV_WILLNEED);
+}
+
 static int cpu_weight_load(syn_backend *b, syn_tensor *t, const void *host, syn_error *err)
 {
     if (!cpu_supports_type(b, t->type))
         return syn_fail(err, SYN_ERR_UNSUPPORTED, "cpu backend: tensor type %s is not supported",
                         syn_type_name(t->type));
     t->data = (void *)host;
+    prefault(host, t->row_bytes * (size_t)(t->ne[1] * t->ne[2] * t->ne[3]));
     return SYN_OK;
 }
 

@@ -12,11 +12,6 @@ SYN_INLINE __m256i bcast_i16(__m256i v, const int g)
     return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)(((2 * g + 1) << 8) | (2 * g))));
 }
 
-SYN_INLINE const syn_block_q8_k *act(const void *a, int r, size_t a_stride, int64_t ib)
-{
-    return SYN_ROW(a, r, a_stride, syn_block_q8_k) + ib;
-}
-
 /* 8 scales then 8 mins, 6 bits each, as 16 bytes (the packing is described
  * at syn_k4_scale_min) */
 SYN_INLINE __m128i k4_scales_mins(const uint8_t *s)
@@ -74,16 +69,16 @@ SYN_INLINE void k45_tile(const int five, int64_t n, const void *w, const void *a
             __m256i s_lo = bcast_i16(scales, 2 * j), s_hi = bcast_i16(scales, 2 * j + 1);
 #pragma GCC unroll 4
             for (int r = 0; r < NR; r++) {
-                const int8_t *y = act(a, r, a_stride, ib)->qs + 64 * j;
+                const int8_t *y = syn_act_q8_k(a, r, a_stride, ib)->qs + 64 * j;
                 __m256i p_lo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)y));
                 __m256i p_hi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(y + 32)));
-                sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(s_lo, p_lo));
-                sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(s_hi, p_hi));
+                sumi[r] = syn_madd_acc(sumi[r], s_lo, p_lo);
+                sumi[r] = syn_madd_acc(sumi[r], s_hi, p_hi);
             }
         }
 #pragma GCC unroll 4
         for (int r = 0; r < NR; r++) {
-            const syn_block_q8_k *y = act(a, r, a_stride, ib);
+            const syn_block_q8_k *y = syn_act_q8_k(a, r, a_stride, ib);
             __m256i bs = _mm256_loadu_si256((const __m256i *)y->bsums);
             __m128i bs32 = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
             __m256i msum = _mm256_zextsi128_si256(_mm_madd_epi16(mins, bs32));
@@ -144,20 +139,19 @@ SYN_INLINE void q6_k_tile(int64_t n, const void *w, const void *a, size_t a_stri
 #pragma GCC unroll 4
             for (int k = 0; k < 4; k++) {
                 const int v = 4 * h + k; /* elements 32v..32v+31: scales 2v (low lane), 2v+1 */
-                __m128i pick = _mm_set_epi64x(0x0101010101010101LL * (2 * v + 1), 0x0101010101010101LL * (2 * v));
-                __m256i s16 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, pick));
+                __m256i s16 = syn_pair_scales_i8(sc8, v);
 #pragma GCC unroll 4
                 for (int r = 0; r < NR; r++) {
-                    const int8_t *y = act(a, r, a_stride, ib)->qs + 32 * v;
+                    const int8_t *y = syn_act_q8_k(a, r, a_stride, ib)->qs + 32 * v;
                     __m256i p = _mm256_maddubs_epi16(q[k], _mm256_loadu_si256((const __m256i *)y));
-                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(s16, p));
+                    sumi[r] = syn_madd_acc(sumi[r], s16, p);
                 }
             }
         }
         __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
 #pragma GCC unroll 4
         for (int r = 0; r < NR; r++) {
-            const syn_block_q8_k *y = act(a, r, a_stride, ib);
+            const syn_block_q8_k *y = syn_act_q8_k(a, r, a_stride, ib);
             __m256i off = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y->bsums));
             __m256i s = _mm256_sub_epi32(sumi[r], _mm256_slli_epi32(off, 5));
             acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(y->d * dw), _mm256_cvtepi32_ps(s), acc[r]);

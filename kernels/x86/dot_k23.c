@@ -15,17 +15,6 @@ SYN_INLINE __m256i pair_scales_u8(__m128i sc, const int v)
     return _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sc, pick));
 }
 
-SYN_INLINE __m256i pair_scales_i8(__m128i sc, const int v)
-{
-    __m128i pick = _mm_set_epi64x(0x0101010101010101LL * (2 * v + 1), 0x0101010101010101LL * (2 * v));
-    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, pick));
-}
-
-SYN_INLINE const syn_block_q8_k *act(const void *a, int r, size_t a_stride, int64_t ib)
-{
-    return SYN_ROW(a, r, a_stride, syn_block_q8_k) + ib;
-}
-
 SYN_INLINE void q2_k_tile(int64_t n, const void *w, const void *a, size_t a_stride, const int NR, float *out,
                           int64_t out_stride)
 {
@@ -56,15 +45,15 @@ SYN_INLINE void q2_k_tile(int64_t n, const void *w, const void *a, size_t a_stri
                 __m256i s16 = pair_scales_u8(sc, v);
 #pragma GCC unroll 4
                 for (int r = 0; r < NR; r++) {
-                    const int8_t *y = act(a, r, a_stride, ib)->qs + 32 * v;
+                    const int8_t *y = syn_act_q8_k(a, r, a_stride, ib)->qs + 32 * v;
                     __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)y));
-                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(s16, p));
+                    sumi[r] = syn_madd_acc(sumi[r], s16, p);
                 }
             }
         }
 #pragma GCC unroll 4
         for (int r = 0; r < NR; r++) {
-            const syn_block_q8_k *y = act(a, r, a_stride, ib);
+            const syn_block_q8_k *y = syn_act_q8_k(a, r, a_stride, ib);
             __m256i msum = _mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)y->bsums));
             acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(y->d * dw), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
             acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(-(y->d * mw)), _mm256_cvtepi32_ps(msum), acc[r]);
@@ -117,19 +106,19 @@ SYN_INLINE void q3_k_tile(int64_t n, const void *w, const void *a, size_t a_stri
                 __m256i hv = v <= 2 ? _mm256_slli_epi16(hm, 2 - v) : _mm256_srli_epi16(hm, v - 2);
                 __m256i q = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 2 * k), m3),
                                             _mm256_and_si256(hv, m4));
-                __m256i s16 = pair_scales_i8(sc, v);
+                __m256i s16 = syn_pair_scales_i8(sc, v);
 #pragma GCC unroll 4
                 for (int r = 0; r < NR; r++) {
-                    const int8_t *y = act(a, r, a_stride, ib)->qs + 32 * v;
+                    const int8_t *y = syn_act_q8_k(a, r, a_stride, ib)->qs + 32 * v;
                     __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)y));
-                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(s16, p));
+                    sumi[r] = syn_madd_acc(sumi[r], s16, p);
                 }
             }
         }
         __m256i sc16 = _mm256_cvtepi8_epi16(sc);
 #pragma GCC unroll 4
         for (int r = 0; r < NR; r++) {
-            const syn_block_q8_k *y = act(a, r, a_stride, ib);
+            const syn_block_q8_k *y = syn_act_q8_k(a, r, a_stride, ib);
             __m256i off = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y->bsums));
             __m256i s = _mm256_sub_epi32(sumi[r], _mm256_slli_epi32(off, 2));
             acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(y->d * dw), _mm256_cvtepi32_ps(s), acc[r]);

@@ -67,6 +67,17 @@ SYN_INLINE __m256i syn_dot_u8_to_i32(__m256i x, __m256i y)
 #endif
 }
 
+/* acc + madd(s, p) (int16 pairs multiplied and summed into int32): one
+ * vpdpwssd with AVX-VNNI, the same wrapping integer sums either way */
+SYN_INLINE __m256i syn_madd_acc(__m256i acc, __m256i s, __m256i p)
+{
+#ifdef __AVXVNNI__
+    return _mm256_dpwssd_avx_epi32(acc, s, p);
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(s, p));
+#endif
+}
+
 /* 16 packed nibbles -> 32 bytes: low nibbles first, then the high ones */
 SYN_INLINE __m256i syn_nibbles_32(const uint8_t *p)
 {
@@ -165,6 +176,21 @@ float syn_avx2_exp_sum(int64_t n, float *x, float max);
     }
 
 #define SYN_ROW(a, r, stride, T) ((const T *)(const void *)((const char *)(a) + (size_t)(r) * (stride)))
+
+/* block ib of Q8_K activation row r */
+SYN_INLINE const syn_block_q8_k *syn_act_q8_k(const void *a, int r, size_t a_stride, int64_t ib)
+{
+    return SYN_ROW(a, r, a_stride, syn_block_q8_k) + ib;
+}
+
+/* int16 per 16 elements for 32-element vector v of a K-quant superblock:
+ * signed scale byte 2v in the low lane, 2v+1 in the high one; sc holds the
+ * 16 scales */
+SYN_INLINE __m256i syn_pair_scales_i8(__m128i sc, const int v)
+{
+    __m128i pick = _mm_set_epi64x(0x0101010101010101LL * (2 * v + 1), 0x0101010101010101LL * (2 * v));
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc, pick));
+}
 
 #endif
 

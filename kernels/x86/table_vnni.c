@@ -1,5 +1,5 @@
-/* The vnni kernel set: the avx2 set with the legacy-block dot products
- * swapped for their AVX-VNNI builds (vnni_legacy.c). Built once, on first
+/* The vnni kernel set: the avx2 set with the integer dot products swapped
+ * for their AVX-VNNI builds (vnni_legacy.c, vnni_k.c). Built once, on first
  * use, under pthread_once; reaching it is only safe after the caller has
  * checked for AVX-VNNI as well as AVX2/FMA/F16C. Any thread. */
 #include <pthread.h>
@@ -15,6 +15,11 @@ VNNI_DOT(q4_1)
 VNNI_DOT(q5_0)
 VNNI_DOT(q5_1)
 VNNI_DOT(q8_0)
+VNNI_DOT(q2_k)
+VNNI_DOT(q3_k)
+VNNI_DOT(q4_k)
+VNNI_DOT(q5_k)
+VNNI_DOT(q6_k)
 #undef VNNI_DOT
 
 static syn_kernel_set vnni_set;
@@ -32,6 +37,11 @@ static void vnni_init(void)
     SET(SYN_TYPE_Q5_0, q5_0)
     SET(SYN_TYPE_Q5_1, q5_1)
     SET(SYN_TYPE_Q8_0, q8_0)
+    SET(SYN_TYPE_Q2_K, q2_k)
+    SET(SYN_TYPE_Q3_K, q3_k)
+    SET(SYN_TYPE_Q4_K, q4_k)
+    SET(SYN_TYPE_Q5_K, q5_k)
+    SET(SYN_TYPE_Q6_K, q6_k)
 #undef SET
 }
 
