@@ -61,12 +61,23 @@ SYN_INLINE void legacy_block(const int T, const uint8_t *b, const void *a, size_
     __m256i q = unpack(T, b);
     /* signed weights: maddubs takes |q| and the activations get q's sign */
     __m256i uq = is_offset(T) ? q : _mm256_sign_epi8(q, q);
-    /* symmetric types: the weight scale is converted once per block and each
-     * row's scale product is formed already broadcast (still one f32 multiply
-     * of the two exact f16 values, so no result changes) */
+    /* symmetric types: the NR activation scales are gathered in the integer
+     * unit and converted and multiplied by the weight's scale in one go,
+     * then each row broadcasts its product from memory (the same exact f32
+     * product of two f16 values as one multiply per row, so no result
+     * changes; the vector units are what bounds this loop) */
+    float dd[4];
     __m256 wd = _mm256_setzero_ps();
-    if (!is_offset(T))
+    if (!is_offset(T) && NR == 1) /* one row: nothing to share */
         wd = _mm256_cvtph_ps(_mm_set1_epi16((short)load_u16(b)));
+    else if (!is_offset(T)) {
+        uint64_t bits = 0;
+#pragma GCC unroll 4
+        for (int r = 0; r < NR; r++)
+            bits |= (uint64_t)load_u16((const uint8_t *)a + (size_t)r * a_stride + ib * abytes) << (16 * r);
+        __m128 wd4 = _mm_cvtph_ps(_mm_set1_epi16((short)load_u16(b)));
+        _mm_storeu_ps(dd, _mm_mul_ps(wd4, _mm_cvtph_ps(_mm_cvtsi64_si128((long long)bits))));
+    }
 #pragma GCC unroll 4
     for (int r = 0; r < NR; r++) {
         const uint8_t *yb = (const uint8_t *)a + (size_t)r * a_stride + ib * abytes;
@@ -75,12 +86,14 @@ SYN_INLINE void legacy_block(const int T, const uint8_t *b, const void *a, size_
             qy = _mm256_sign_epi8(qy, q);
         __m256i p = syn_dot_u8_to_i32(uq, qy);
         if (is_offset(T)) {
-            __m128 dd = offset_scales(b, yb);
-            acc[r] = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(p), acc[r]);
-            msum[r] = _mm_add_ps(msum[r], dd);
+            __m128 ds = offset_scales(b, yb);
+            acc[r] = _mm256_fmadd_ps(_mm256_broadcastss_ps(ds), _mm256_cvtepi32_ps(p), acc[r]);
+            msum[r] = _mm_add_ps(msum[r], ds);
+        } else if (NR == 1) {
+            __m256 d1 = _mm256_mul_ps(wd, _mm256_cvtph_ps(_mm_set1_epi16((short)load_u16(yb))));
+            acc[r] = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(p), acc[r]);
         } else {
-            __m256 dd = _mm256_mul_ps(wd, _mm256_cvtph_ps(_mm_set1_epi16((short)load_u16(yb))));
-            acc[r] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(p), acc[r]);
+            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(&dd[r]), _mm256_cvtepi32_ps(p), acc[r]);
         }
     }
 }
