@@ -76,13 +76,16 @@ int main(int argc, char **argv)
     }
     static const int types[] = {SYN_TYPE_Q4_0, SYN_TYPE_Q5_0, SYN_TYPE_Q8_0, SYN_TYPE_Q2_K, SYN_TYPE_Q3_K,
                                 SYN_TYPE_Q4_K, SYN_TYPE_Q5_K, SYN_TYPE_Q6_K, SYN_TYPE_F16,  SYN_TYPE_BF16};
-    const syn_kernel_set *sets[] = {syn_kernels_ref(), NULL, NULL};
+    const syn_kernel_set *sets[] = {syn_kernels_ref(), NULL, NULL, NULL};
 #if defined(__x86_64__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         sets[1] = syn_kernels_avx2();
     if (sets[1] && __builtin_cpu_supports("avxvnni"))
         sets[2] = syn_kernels_vnni();
+    if (sets[2] && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512vnni"))
+        sets[3] = syn_kernels_avx512();
 #endif
     const char *isa_env = getenv("SYN_BENCH_ISA"); /* e.g. "avx2": only that set */
     uint64_t seed = 42;

@@ -42,7 +42,7 @@ typedef struct syn_type_kernels {
 } syn_type_kernels;
 
 typedef struct syn_kernel_set {
-    const char *isa; /* "ref", "avx2", "avx-vnni" */
+    const char *isa; /* "ref", "avx2", "avx-vnni", "avx512" */
     syn_type_kernels type[SYN_TYPE_COUNT];
     syn_quant_fn quant[SYN_TYPE_COUNT]; /* indexed by activation type */
 
@@ -73,6 +73,12 @@ const syn_kernel_set *syn_kernels_avx2(void);
  * vpdpwssd, bit-identical to avx2's.
  * The caller checks for AVX-VNNI as well as everything avx2 needs. */
 const syn_kernel_set *syn_kernels_vnni(void);
+/* NULL when this build has no AVX-512 kernels: the avx2 set with every
+ * integer dot built for AVX-512 VL/BW/VNNI (32 registers, EVEX vpdpbusd and
+ * vpdpwssd), bit-identical to avx2's. The caller checks for AVX-512
+ * F/BW/VL/VNNI with the ZMM state enabled, AVX-VNNI, and everything avx2
+ * needs. */
+const syn_kernel_set *syn_kernels_avx512(void);
 
 /* scalar conversions, exact (round to nearest even) */
 float syn_f16_to_f32(uint16_t h);

@@ -4,9 +4,10 @@
  * against a double dot of the dequantised rows; and the avx2 set against
  * the ref one (dot products within tight tolerances, quantisers and
  * conversions bit for bit, multi-row dots bit-identical to single ones);
- * the avx-vnni set the same way, and its dots bit for bit against avx2's.
- * The avx2 half skips on CPUs without AVX2/FMA/F16C, the vnni part on CPUs
- * without AVX-VNNI. */
+ * the avx-vnni and avx512 sets the same way, and their integer dots bit for
+ * bit against avx2's. The avx2 half skips on CPUs without AVX2/FMA/F16C,
+ * the vnni part on CPUs without AVX-VNNI, the avx512 part without AVX-512
+ * F/BW/VL/VNNI. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -733,9 +734,9 @@ static void test_ref_float_helpers(const syn_kernel_set *ref)
     CHECK(y[0] == 3 && y[1] == -3 && y[2] == 7 && y[3] == 2);
 }
 
-/* ---- (e) the vnni set: its integer dots bit-identical to avx2's ---- */
+/* ---- (e) the vnni and avx512 sets: integer dots bit-identical to avx2's ---- */
 
-static void test_vnni_matches_avx2(const syn_kernel_set *ref, const syn_kernel_set *avx, const syn_kernel_set *vnni)
+static void test_int_matches_avx2(const syn_kernel_set *ref, const syn_kernel_set *avx, const syn_kernel_set *vnni)
 {
     static const int integer[] = {SYN_TYPE_Q4_0, SYN_TYPE_Q4_1, SYN_TYPE_Q5_0, SYN_TYPE_Q5_1, SYN_TYPE_Q8_0,
                                   SYN_TYPE_Q2_K, SYN_TYPE_Q3_K, SYN_TYPE_Q4_K, SYN_TYPE_Q5_K, SYN_TYPE_Q6_K};
@@ -756,14 +757,14 @@ static void test_vnni_matches_avx2(const syn_kernel_set *ref, const syn_kernel_s
                 avx->vec_dot_rows[type](n, w, arows, abytes, nr, a, 1);
                 vnni->vec_dot_rows[type](n, w, arows, abytes, nr, v, 1);
                 for (int r = 0; r < nr; r++)
-                    CHECK_MSG(f32_bits(a[r]) == f32_bits(v[r]), "%s n=%lld nr=%d row %d: vnni %.9g vs avx2 %.9g",
-                              syn_type_name(type), (long long)n, nr, r, v[r], a[r]);
+                    CHECK_MSG(f32_bits(a[r]) == f32_bits(v[r]), "%s n=%lld nr=%d row %d: %s %.9g vs avx2 %.9g",
+                              syn_type_name(type), (long long)n, nr, r, vnni->isa, v[r], a[r]);
             }
             float a1, v1;
             avx->type[type].vec_dot(n, w, arows, &a1);
             vnni->type[type].vec_dot(n, w, arows, &v1);
-            CHECK_MSG(f32_bits(a1) == f32_bits(v1), "%s n=%lld single: vnni %.9g vs avx2 %.9g", syn_type_name(type),
-                      (long long)n, v1, a1);
+            CHECK_MSG(f32_bits(a1) == f32_bits(v1), "%s n=%lld single: %s %.9g vs avx2 %.9g", syn_type_name(type),
+                      (long long)n, vnni->isa, v1, a1);
             free(w);
             free(arows);
             free(x);
@@ -776,6 +777,17 @@ static int cpu_has_avx_vnni(void)
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     return __builtin_cpu_supports("avxvnni");
+#else
+    return 0;
+#endif
+}
+
+static int cpu_has_avx512_vnni(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init(); /* libgcc also checks that the OS saves the ZMM state */
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
 #else
     return 0;
 #endif
@@ -823,8 +835,20 @@ int main(void)
         CHECK(strcmp(vnni->isa, "avx-vnni") == 0);
         for (int t = 0; t < N_WEIGHT_TYPES; t++)
             test_type(ref, vnni, weight_types[t]);
-        test_vnni_matches_avx2(ref, avx, vnni);
+        test_int_matches_avx2(ref, avx, vnni);
     }
-    printf("kernels: ref%s%s checked\n", avx ? " and avx2" : "", vnni ? " and avx-vnni" : "");
+    const syn_kernel_set *avx512 = vnni ? syn_kernels_avx512() : NULL;
+    if (avx512 && !cpu_has_avx512_vnni()) {
+        printf("SKIP: avx512 part (CPU lacks AVX-512 F/BW/VL/VNNI)\n");
+        avx512 = NULL;
+    }
+    if (avx512) {
+        CHECK(strcmp(avx512->isa, "avx512") == 0);
+        for (int t = 0; t < N_WEIGHT_TYPES; t++)
+            test_type(ref, avx512, weight_types[t]);
+        test_int_matches_avx2(ref, avx, avx512);
+    }
+    printf("kernels: ref%s%s%s checked\n", avx ? " and avx2" : "", vnni ? " and avx-vnni" : "",
+           avx512 ? " and avx512" : "");
     return CHECK_DONE();
 }

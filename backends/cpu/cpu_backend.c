@@ -1,7 +1,7 @@
 /* The CPU backend plugin: the model graph's ops on host memory, run by a
- * persistent thread pool over the kernel table (AVX-VNNI, AVX2 or the plain-C
- * reference, chosen from what the CPU and OS support; SYNAPSE_CPU_ISA=ref or
- * =avx2 forces that one). Weights are used in place from the model's mmap.
+ * persistent thread pool over the kernel table (AVX-512, AVX-VNNI, AVX2 or the
+ * plain-C reference, chosen from what the CPU and OS support;
+ * SYNAPSE_CPU_ISA=ref, avx2 or avx-vnni caps the choice at that set). Weights are used in place from the model's mmap.
  * One thread drives a backend instance; the ops fan out to the pool. */
 #include <math.h>
 #include <stdio.h>
@@ -40,8 +40,11 @@ static const syn_kernel_set *pick_kernels(void)
     const char *isa = getenv("SYNAPSE_CPU_ISA");
     if (isa && !strcmp(isa, "ref"))
         return syn_kernels_ref();
-    int force_avx2 = isa && !strcmp(isa, "avx2");
-    if (!force_avx2 && syn_cpu_has_avx_vnni() && syn_kernels_vnni())
+    /* SYNAPSE_CPU_ISA=avx2 or avx-vnni caps the choice at that set */
+    int cap_avx2 = isa && !strcmp(isa, "avx2"), cap_vnni = cap_avx2 || (isa && !strcmp(isa, "avx-vnni"));
+    if (!cap_vnni && syn_cpu_has_avx512_vnni() && syn_kernels_avx512())
+        return syn_kernels_avx512();
+    if (!cap_avx2 && syn_cpu_has_avx_vnni() && syn_kernels_vnni())
         return syn_kernels_vnni();
     if (syn_cpu_has_avx2() && syn_kernels_avx2())
         return syn_kernels_avx2();

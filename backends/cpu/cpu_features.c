@@ -43,6 +43,25 @@ int syn_cpu_has_avx_vnni(void)
 #endif
 }
 
+int syn_cpu_has_avx512_vnni(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (!syn_cpu_has_avx_vnni())
+        return 0;
+    /* the OS must save the opmask and all 32 vector registers */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 0xe6) != 0xe6)
+        return 0;
+    unsigned a, b, c, d;
+    __cpuid_count(7, 0, a, b, c, d);
+    int f = (b >> 16) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1, vnni = (c >> 11) & 1;
+    return f && bw && vl && vnni;
+#else
+    return 0;
+#endif
+}
+
 int syn_cpu_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -57,7 +57,9 @@ SYN_INLINE __m256i syn_dot_i8_to_i32(__m256i x, __m256i y)
 /* unsigned (< 128) x signed int8, the same grouping */
 SYN_INLINE __m256i syn_dot_u8_to_i32(__m256i x, __m256i y)
 {
-#ifdef __AVXVNNI__
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), x, y); /* the EVEX form of the line below */
+#elif defined(__AVXVNNI__)
     /* one instruction, the same sums: maddubs never saturates here, as a
      * pair of products stays within 2 * 128 * 127 (activations are never
      * -128) */
@@ -71,7 +73,9 @@ SYN_INLINE __m256i syn_dot_u8_to_i32(__m256i x, __m256i y)
  * vpdpwssd with AVX-VNNI, the same wrapping integer sums either way */
 SYN_INLINE __m256i syn_madd_acc(__m256i acc, __m256i s, __m256i p)
 {
-#ifdef __AVXVNNI__
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+    return _mm256_dpwssd_epi32(acc, s, p);
+#elif defined(__AVXVNNI__)
     return _mm256_dpwssd_avx_epi32(acc, s, p);
 #else
     return _mm256_add_epi32(acc, _mm256_madd_epi16(s, p));
@@ -140,6 +144,20 @@ SYN_AVX2_DOT(q5_k)
 SYN_AVX2_DOT(q6_k)
 #undef SYN_AVX2_DOT
 
+/* The integer weight types whose dot products the vnni and avx512 sets
+ * rebuild: X(SYN_TYPE_..., name) for each */
+#define SYN_INT_TYPES(X)                                                                                             \
+    X(SYN_TYPE_Q4_0, q4_0)                                                                                           \
+    X(SYN_TYPE_Q4_1, q4_1)                                                                                           \
+    X(SYN_TYPE_Q5_0, q5_0)                                                                                           \
+    X(SYN_TYPE_Q5_1, q5_1)                                                                                           \
+    X(SYN_TYPE_Q8_0, q8_0)                                                                                           \
+    X(SYN_TYPE_Q2_K, q2_k)                                                                                           \
+    X(SYN_TYPE_Q3_K, q3_k)                                                                                           \
+    X(SYN_TYPE_Q4_K, q4_k)                                                                                           \
+    X(SYN_TYPE_Q5_K, q5_k)                                                                                           \
+    X(SYN_TYPE_Q6_K, q6_k)
+
 float syn_avx2_dot_f16_f32(int64_t n, const uint16_t *a, const float *b);
 void syn_avx2_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y);
 void syn_avx2_f32_to_f16(const float *src, uint16_t *dst, int64_t n);
@@ -147,17 +165,27 @@ void syn_avx2_rms_norm(int64_t n, const float *x, const float *w, float eps, flo
 void syn_avx2_swiglu(int64_t n, const float *gate, const float *up, float *out);
 float syn_avx2_exp_sum(int64_t n, float *x, float max);
 
+/* The set a file's tiled kernels belong to: they are named
+ * syn_<SYN_KSET>_dot_<type> and syn_<SYN_KSET>_dot_rows_<type>. The same
+ * source is built once per set with that set's ISA flags (vnni_*.c,
+ * avx512_*.c define SYN_KSET and include it). */
+#ifndef SYN_KSET
+#define SYN_KSET avx2
+#endif
+#define SYN_KPASTE(set, x) syn_##set##_##x
+#define SYN_KNAME(set, x) SYN_KPASTE(set, x)
+
 /* A tiled kernel `static void NAME_tile(n, w, a, a_stride, NR, out,
  * out_stride)` (always inlined, NR a constant) becomes the pair of entry
  * points; nr == 1 runs the very same code as vec_dot, which is what makes
  * the rows results bit-identical to it. */
 #define SYN_AVX2_TILED(name)                                                                                         \
-    void syn_avx2_dot_##name(int64_t n, const void *w, const void *a, float *out)                                    \
+    void SYN_KNAME(SYN_KSET, dot_##name)(int64_t n, const void *w, const void *a, float *out)                        \
     {                                                                                                                \
         name##_tile(n, w, a, 0, 1, out, 0);                                                                          \
     }                                                                                                                \
-    void syn_avx2_dot_rows_##name(int64_t n, const void *w, const void *a, size_t a_stride, int nr, float *out,      \
-                                  int64_t out_stride)                                                                \
+    void SYN_KNAME(SYN_KSET, dot_rows_##name)(int64_t n, const void *w, const void *a, size_t a_stride, int nr,      \
+                                              float *out, int64_t out_stride)                                        \
     {                                                                                                                \
         switch (nr) {                                                                                                \
         case 1:                                                                                                      \

@@ -6,21 +6,12 @@
 
 #include "kernels/x86/simd.h"
 
-#define VNNI_DOT(name)                                                                                               \
+#define DECLARE(T, name)                                                                                             \
     void syn_vnni_dot_##name(int64_t n, const void *w, const void *a, float *out);                                   \
     void syn_vnni_dot_rows_##name(int64_t n, const void *w, const void *a, size_t a_stride, int nr, float *out,      \
                                   int64_t out_stride);
-VNNI_DOT(q4_0)
-VNNI_DOT(q4_1)
-VNNI_DOT(q5_0)
-VNNI_DOT(q5_1)
-VNNI_DOT(q8_0)
-VNNI_DOT(q2_k)
-VNNI_DOT(q3_k)
-VNNI_DOT(q4_k)
-VNNI_DOT(q5_k)
-VNNI_DOT(q6_k)
-#undef VNNI_DOT
+SYN_INT_TYPES(DECLARE)
+#undef DECLARE
 
 static syn_kernel_set vnni_set;
 static pthread_once_t vnni_once = PTHREAD_ONCE_INIT;
@@ -32,16 +23,7 @@ static void vnni_init(void)
 #define SET(T, name)                                                                                                 \
     vnni_set.type[T].vec_dot = syn_vnni_dot_##name;                                                                  \
     vnni_set.vec_dot_rows[T] = syn_vnni_dot_rows_##name;
-    SET(SYN_TYPE_Q4_0, q4_0)
-    SET(SYN_TYPE_Q4_1, q4_1)
-    SET(SYN_TYPE_Q5_0, q5_0)
-    SET(SYN_TYPE_Q5_1, q5_1)
-    SET(SYN_TYPE_Q8_0, q8_0)
-    SET(SYN_TYPE_Q2_K, q2_k)
-    SET(SYN_TYPE_Q3_K, q3_k)
-    SET(SYN_TYPE_Q4_K, q4_k)
-    SET(SYN_TYPE_Q5_K, q5_k)
-    SET(SYN_TYPE_Q6_K, q6_k)
+    SYN_INT_TYPES(SET)
 #undef SET
 }
 

@@ -4,16 +4,6 @@
  * vpmaddwd + vpaddd. The integer sums are the same, so every result is
  * bit-identical to the avx2 set's. Built with -mavx2 -mfma -mf16c
  * -mavxvnni; only reached after syn_cpu_has_avx_vnni(). Any thread. */
-#define syn_avx2_dot_q2_k syn_vnni_dot_q2_k
-#define syn_avx2_dot_q3_k syn_vnni_dot_q3_k
-#define syn_avx2_dot_q4_k syn_vnni_dot_q4_k
-#define syn_avx2_dot_q5_k syn_vnni_dot_q5_k
-#define syn_avx2_dot_q6_k syn_vnni_dot_q6_k
-#define syn_avx2_dot_rows_q2_k syn_vnni_dot_rows_q2_k
-#define syn_avx2_dot_rows_q3_k syn_vnni_dot_rows_q3_k
-#define syn_avx2_dot_rows_q4_k syn_vnni_dot_rows_q4_k
-#define syn_avx2_dot_rows_q5_k syn_vnni_dot_rows_q5_k
-#define syn_avx2_dot_rows_q6_k syn_vnni_dot_rows_q6_k
-
+#define SYN_KSET vnni
 #include "kernels/x86/dot_k.c"
 #include "kernels/x86/dot_k23.c"

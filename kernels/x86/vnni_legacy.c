@@ -3,15 +3,5 @@
  * The integer block sums are the same, so every result is bit-identical to
  * the avx2 set's. Built with -mavx2 -mfma -mf16c -mavxvnni; only reached
  * after syn_cpu_has_avx_vnni(). Any thread. */
-#define syn_avx2_dot_q4_0 syn_vnni_dot_q4_0
-#define syn_avx2_dot_q4_1 syn_vnni_dot_q4_1
-#define syn_avx2_dot_q5_0 syn_vnni_dot_q5_0
-#define syn_avx2_dot_q5_1 syn_vnni_dot_q5_1
-#define syn_avx2_dot_q8_0 syn_vnni_dot_q8_0
-#define syn_avx2_dot_rows_q4_0 syn_vnni_dot_rows_q4_0
-#define syn_avx2_dot_rows_q4_1 syn_vnni_dot_rows_q4_1
-#define syn_avx2_dot_rows_q5_0 syn_vnni_dot_rows_q5_0
-#define syn_avx2_dot_rows_q5_1 syn_vnni_dot_rows_q5_1
-#define syn_avx2_dot_rows_q8_0 syn_vnni_dot_rows_q8_0
-
+#define SYN_KSET vnni
 #include "kernels/x86/dot_legacy.c"
