@@ -793,6 +793,25 @@ static int cpu_has_avx512_vnni(void)
 #endif
 }
 
+/* An integer rebuild of the avx2 set (NULL when this build has none):
+ * checked against ref like avx2, then bit for bit against avx2. Returns it,
+ * or NULL when skipped. */
+static const syn_kernel_set *check_int_set(const syn_kernel_set *ref, const syn_kernel_set *avx,
+                                           const syn_kernel_set *set, const char *isa, int cpu_ok)
+{
+    if (!set)
+        return NULL;
+    if (!cpu_ok) {
+        printf("SKIP: %s part (the CPU lacks it)\n", isa);
+        return NULL;
+    }
+    CHECK(strcmp(set->isa, isa) == 0);
+    for (int t = 0; t < N_WEIGHT_TYPES; t++)
+        test_type(ref, set, weight_types[t]);
+    test_int_matches_avx2(ref, avx, set);
+    return set;
+}
+
 static int cpu_has_avx2(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -826,28 +845,10 @@ int main(void)
         test_quantisers(ref, avx);
         test_float_helpers(ref, avx);
     }
-    const syn_kernel_set *vnni = avx ? syn_kernels_vnni() : NULL;
-    if (vnni && !cpu_has_avx_vnni()) {
-        printf("SKIP: vnni part (CPU lacks AVX-VNNI)\n");
-        vnni = NULL;
-    }
-    if (vnni) {
-        CHECK(strcmp(vnni->isa, "avx-vnni") == 0);
-        for (int t = 0; t < N_WEIGHT_TYPES; t++)
-            test_type(ref, vnni, weight_types[t]);
-        test_int_matches_avx2(ref, avx, vnni);
-    }
-    const syn_kernel_set *avx512 = vnni ? syn_kernels_avx512() : NULL;
-    if (avx512 && !cpu_has_avx512_vnni()) {
-        printf("SKIP: avx512 part (CPU lacks AVX-512 F/BW/VL/VNNI)\n");
-        avx512 = NULL;
-    }
-    if (avx512) {
-        CHECK(strcmp(avx512->isa, "avx512") == 0);
-        for (int t = 0; t < N_WEIGHT_TYPES; t++)
-            test_type(ref, avx512, weight_types[t]);
-        test_int_matches_avx2(ref, avx, avx512);
-    }
+    const syn_kernel_set *vnni = check_int_set(ref, avx, avx ? syn_kernels_vnni() : NULL, "avx-vnni",
+                                               cpu_has_avx_vnni());
+    const syn_kernel_set *avx512 = check_int_set(ref, avx, vnni ? syn_kernels_avx512() : NULL, "avx512",
+                                                 cpu_has_avx512_vnni());
     printf("kernels: ref%s%s%s checked\n", avx ? " and avx2" : "", vnni ? " and avx-vnni" : "",
            avx512 ? " and avx512" : "");
     return CHECK_DONE();

@@ -158,6 +158,32 @@ SYN_AVX2_DOT(q6_k)
     X(SYN_TYPE_Q5_K, q5_k)                                                                                           \
     X(SYN_TYPE_Q6_K, q6_k)
 
+/* Defines syn_kernels_<set>(): the avx2 set with the dot products of
+ * SYN_INT_TYPES swapped for syn_<set>_dot_* and syn_<set>_dot_rows_*, built
+ * once on first use under pthread_once (include <pthread.h>). */
+#define SYN_INT_DECLARE(set, name)                                                                                   \
+    void syn_##set##_dot_##name(int64_t n, const void *w, const void *a, float *out);                                \
+    void syn_##set##_dot_rows_##name(int64_t n, const void *w, const void *a, size_t a_stride, int nr, float *out,   \
+                                     int64_t out_stride);
+#define SYN_INT_SET_ENTRY(set, T, name)                                                                              \
+    set##_set.type[T].vec_dot = syn_##set##_dot_##name;                                                              \
+    set##_set.vec_dot_rows[T] = syn_##set##_dot_rows_##name;
+#define SYN_DEFINE_INT_SET(set, isa_name, DECLARE_ALL, SET_ALL)                                                      \
+    DECLARE_ALL                                                                                                      \
+    static syn_kernel_set set##_set;                                                                                 \
+    static pthread_once_t set##_once = PTHREAD_ONCE_INIT;                                                            \
+    static void set##_init(void)                                                                                     \
+    {                                                                                                                \
+        set##_set = *syn_kernels_avx2();                                                                             \
+        set##_set.isa = isa_name;                                                                                    \
+        SET_ALL                                                                                                      \
+    }                                                                                                                \
+    const syn_kernel_set *syn_kernels_##set(void)                                                                    \
+    {                                                                                                                \
+        pthread_once(&set##_once, set##_init);                                                                       \
+        return &set##_set;                                                                                           \
+    }
+
 float syn_avx2_dot_f16_f32(int64_t n, const uint16_t *a, const float *b);
 void syn_avx2_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y);
 void syn_avx2_f32_to_f16(const float *src, uint16_t *dst, int64_t n);
