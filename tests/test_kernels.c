@@ -630,6 +630,8 @@ static void test_actq_semantics(const syn_kernel_set *ref)
 
 /* ---- (f) float helpers ---- */
 
+static void check_heads(const syn_kernel_set *k, int64_t n, const uint16_t *h, const float *x, const float *w);
+
 static void test_float_helpers(const syn_kernel_set *ref, const syn_kernel_set *avx)
 {
     for (int si = 0; si < (int)(sizeof sizes_elems / sizeof sizes_elems[0]); si++) {
@@ -658,6 +660,10 @@ static void test_float_helpers(const syn_kernel_set *ref, const syn_kernel_set *
         for (int64_t i = 0; i < n; i++)
             bad += fabsf(o1[i] - o2[i]) > 2e-7f * (fabsf(w[i]) + fabsf(0.37f * syn_f16_to_f32(h[i])));
         CHECK_MSG(bad == 0, "axpy_f16 n=%lld: %d values off", (long long)n, bad);
+        if (n <= SYN_HEAD_DIM_MAX) {
+            check_heads(ref, n, h, x, w);
+            check_heads(avx, n, h, x, w);
+        }
 
         /* f32 -> f16 bit for bit, over raw bit patterns too (NaN, inf,
          * subnormals) */
@@ -810,6 +816,34 @@ static const syn_kernel_set *check_int_set(const syn_kernel_set *ref, const syn_
         test_type(ref, set, weight_types[t]);
     test_int_matches_avx2(ref, avx, set);
     return set;
+}
+
+/* the grouped-query helpers: 3 heads, each bit-identical to the one-head
+ * helper of the same set (q rows are x shifted; strided outputs) */
+static void check_heads(const syn_kernel_set *k, int64_t n, const uint16_t *h, const float *x, const float *w)
+{
+    enum { NQ = 3 };
+    float *q = xmalloc(sizeof(float) * (size_t)n * NQ), *y1 = xmalloc(sizeof(float) * (size_t)n * NQ),
+          *y2 = xmalloc(sizeof(float) * (size_t)n * NQ);
+    float dots[2 * NQ], alpha[2 * NQ] = {0.37f, 0, -1.25f, 0, 2.5f, 0};
+    for (int j = 0; j < NQ; j++)
+        for (int64_t i = 0; i < n; i++) {
+            q[j * n + i] = x[(i + j) % n] * (float)(j + 1);
+            y1[j * n + i] = y2[j * n + i] = w[(i + 2 * j) % n];
+        }
+    k->dot_f16_f32_heads(n, h, q, n, NQ, dots, 2);
+    k->axpy_f16_heads(n, alpha, 2, h, y2, n, NQ);
+    for (int j = 0; j < NQ; j++) {
+        float one = k->dot_f16_f32(n, h, q + j * n);
+        CHECK_MSG(f32_bits(one) == f32_bits(dots[2 * j]), "%s dot_f16_f32_heads n=%lld head %d: %.9g vs %.9g", k->isa,
+                  (long long)n, j, dots[2 * j], one);
+        k->axpy_f16(n, alpha[2 * j], h, y1 + j * n);
+    }
+    CHECK_MSG(memcmp(y1, y2, sizeof(float) * (size_t)n * NQ) == 0, "%s axpy_f16_heads n=%lld differs", k->isa,
+              (long long)n);
+    free(q);
+    free(y1);
+    free(y2);
 }
 
 static int cpu_has_avx2(void)

@@ -406,21 +406,22 @@ static void attn_group(struct attn_task *t, float *scores, int32_t r, int32_t g,
     const float *q = t->q + (size_t)r * a->n_heads * hd + ((size_t)g * group + j0) * hd;
     float *o = t->out + (size_t)r * a->n_heads * hd + ((size_t)g * group + j0) * hd;
     group = j1 - j0;
+    /* each K and V row is widened once for all the group's heads */
     for (int32_t p = 0; p < n_pos; p++)
-        for (int32_t j = 0; j < group; j++)
-            scores[(size_t)j * n_pos + p] = k->dot_f16_f32(hd, kc + (size_t)p * kv_dim, q + (size_t)j * hd) * a->scale;
+        k->dot_f16_f32_heads(hd, kc + (size_t)p * kv_dim, q, hd, group, scores + p, n_pos);
     for (int32_t j = 0; j < group; j++) {
         float *s = scores + (size_t)j * n_pos, mx = -INFINITY;
-        for (int32_t p = 0; p < n_pos; p++)
+        for (int32_t p = 0; p < n_pos; p++) {
+            s[p] *= a->scale;
             mx = s[p] > mx ? s[p] : mx;
+        }
         float inv = 1.0f / k->exp_sum(n_pos, s, mx);
         for (int32_t p = 0; p < n_pos; p++)
             s[p] *= inv;
     }
     memset(o, 0, sizeof(float) * (size_t)group * hd);
     for (int32_t p = 0; p < n_pos; p++)
-        for (int32_t j = 0; j < group; j++)
-            k->axpy_f16(hd, scores[(size_t)j * n_pos + p], vc + (size_t)p * kv_dim, o + (size_t)j * hd);
+        k->axpy_f16_heads(hd, scores + p, n_pos, vc + (size_t)p * kv_dim, o, hd, group);
 }
 
 static void attn_worker(void *arg, int ith, int nth)

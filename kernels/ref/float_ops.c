@@ -19,6 +19,20 @@ void syn_ref_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y)
         y[i] = (float)((double)y[i] + (double)alpha * syn_f16_to_f32(x[i]));
 }
 
+void syn_ref_dot_f16_f32_heads(int64_t n, const uint16_t *k, const float *q, int64_t q_stride, int nq, float *out,
+                               int64_t out_stride)
+{
+    for (int j = 0; j < nq; j++)
+        out[j * out_stride] = syn_ref_dot_f16_f32(n, k, q + j * q_stride);
+}
+
+void syn_ref_axpy_f16_heads(int64_t n, const float *alpha, int64_t alpha_stride, const uint16_t *x, float *y,
+                            int64_t y_stride, int ny)
+{
+    for (int j = 0; j < ny; j++)
+        syn_ref_axpy_f16(n, alpha[j * alpha_stride], x, y + j * y_stride);
+}
+
 void syn_ref_f32_to_f16(const float *src, uint16_t *dst, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)

@@ -40,6 +40,8 @@ static const syn_kernel_set ref_set = {
         },
     .dot_f16_f32 = syn_ref_dot_f16_f32,
     .axpy_f16 = syn_ref_axpy_f16,
+    .dot_f16_f32_heads = syn_ref_dot_f16_f32_heads,
+    .axpy_f16_heads = syn_ref_axpy_f16_heads,
     .f32_to_f16 = syn_ref_f32_to_f16,
     .rms_norm = syn_ref_rms_norm,
     .swiglu = syn_ref_swiglu,

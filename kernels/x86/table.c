@@ -44,6 +44,8 @@ static const syn_kernel_set avx2_set = {
         },
     .dot_f16_f32 = syn_avx2_dot_f16_f32,
     .axpy_f16 = syn_avx2_axpy_f16,
+    .dot_f16_f32_heads = syn_avx2_dot_f16_f32_heads,
+    .axpy_f16_heads = syn_avx2_axpy_f16_heads,
     .f32_to_f16 = syn_avx2_f32_to_f16,
     .rms_norm = syn_avx2_rms_norm,
     .swiglu = syn_avx2_swiglu,
