@@ -18,25 +18,6 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-        free(s);
-        s = NULL;
-    }
-    fclose(f);
-    if (s)
-        *len = (size_t)n;
-    return s;
-}
-
 /* The input repeated up to about target bytes. */
 static char *repeat(const char *s, size_t n, size_t target, size_t *out_len)
 {
@@ -53,7 +34,7 @@ static char *repeat(const char *s, size_t n, size_t target, size_t *out_len)
 static int bench(const char *vocab, const char *text_path)
 {
     size_t n0 = 0;
-    char *base = read_all(text_path, &n0);
+    char *base = syn_read_file(text_path, &n0);
     if (!base) {
         fprintf(stderr, "tokenize_bench: cannot read %s\n", text_path);
         return 1;

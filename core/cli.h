@@ -14,10 +14,6 @@ int syn_cmd_bench(int argc, char **argv);
 int syn_cmd_serve(int argc, char **argv);
 int syn_cmd_up(int argc, char **argv);
 
-/* Reads all of f into a malloc'ed, NUL-terminated buffer; *len excludes the
- * terminator. NULL on a read error or out of memory. */
-char *syn_cli_slurp(FILE *f, size_t *len);
-
 /* Prints "synapse: <cmd>: <message>" to stderr; returns 1 (usage errors: 2). */
 int syn_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -34,33 +34,6 @@ int syn_cli_error(const char *cmd, const char *fmt, ...)
     return 1;
 }
 
-char *syn_cli_slurp(FILE *f, size_t *len)
-{
-    size_t cap = 1 << 16, n = 0;
-    char *s = malloc(cap);
-    while (s) {
-        size_t r = fread(s + n, 1, cap - n - 1, f); /* one byte kept for the NUL */
-        n += r;
-        if (r == 0)
-            break;
-        if (n == cap - 1) {
-            char *t = cap < SIZE_MAX / 2 ? realloc(s, cap *= 2) : NULL;
-            if (!t)
-                free(s);
-            s = t;
-        }
-    }
-    if (s && ferror(f)) {
-        free(s);
-        return NULL;
-    }
-    if (s) {
-        s[n] = 0;
-        *len = n;
-    }
-    return s;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f, "usage: synapse COMMAND [OPTIONS]\n\ncommands:\n");

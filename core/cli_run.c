@@ -208,7 +208,7 @@ int syn_cmd_run(int argc, char **argv)
     if (o.prompt_file) {
         FILE *f = fopen(o.prompt_file, "rb");
         size_t len;
-        file_text = f ? syn_cli_slurp(f, &len) : NULL;
+        file_text = f ? syn_read_stream(f, &len) : NULL;
         if (f)
             fclose(f);
         if (!file_text)

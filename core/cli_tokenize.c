@@ -63,7 +63,7 @@ int syn_cmd_tokenize(int argc, char **argv)
         FILE *f = strcmp(file, "-") ? fopen(file, "rb") : stdin;
         if (!f)
             return syn_cli_error("tokenize", "cannot open %s: %s", file, strerror(errno));
-        text = syn_cli_slurp(f, &len);
+        text = syn_read_stream(f, &len);
         int read_errno = errno;
         if (f != stdin)
             fclose(f);

@@ -1,7 +1,9 @@
 /* Errors, logging and the element-type table shared by the core and plugins.
  * Thread-safe: the log level is a relaxed atomic, everything else is const. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <synapse/common.h>
 
@@ -100,4 +102,41 @@ size_t syn_type_row_bytes(int type, int64_t n)
     if (!t || n < 0 || n % t->block)
         return 0;
     return (size_t)(n / t->block) * t->bytes;
+}
+
+char *syn_read_stream(FILE *f, size_t *len)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *s = malloc(cap);
+    while (s) {
+        size_t r = fread(s + n, 1, cap - n - 1, f); /* one byte kept for the NUL */
+        n += r;
+        if (r == 0)
+            break;
+        if (n == cap - 1) {
+            char *t = cap < SIZE_MAX / 2 ? realloc(s, cap *= 2) : NULL;
+            if (!t)
+                free(s);
+            s = t;
+        }
+    }
+    if (s && ferror(f)) {
+        free(s);
+        return NULL;
+    }
+    if (s) {
+        s[n] = 0;
+        *len = n;
+    }
+    return s;
+}
+
+char *syn_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *s = syn_read_stream(f, len);
+    fclose(f);
+    return s;
 }

@@ -219,25 +219,6 @@ static uint8_t *seed_vocab(size_t *size)
     return write_seed(w, size);
 }
 
-static uint8_t *seed_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *data = n > 0 ? malloc((size_t)n) : NULL;
-    if (!data || fread(data, 1, (size_t)n, f) != (size_t)n) {
-        free(data);
-        fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return data;
-}
-
 /* ------------------------------------------------------------ mutation */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -389,7 +370,7 @@ int main(int argc, char **argv)
     int n_small = n;
     static const char *const real[] = {"models/lora-a.gguf", "vocab/ggml-vocab-llama-spm.gguf"};
     for (size_t i = 0; i < sizeof real / sizeof *real; i++) {
-        seeds[n].data = seed_file(testdata(real[i]), &seeds[n].size);
+        seeds[n].data = (uint8_t *)syn_read_file(testdata(real[i]), &seeds[n].size);
         seeds[n].name = real[i];
         if (seeds[n].data)
             n++;

@@ -166,18 +166,6 @@ static void test_errors(void)
     CHECK(syn_chat_render(ml, NULL, 1, 1, &out, &err) == SYN_ERR_INVALID);
 }
 
-static char *read_text(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = malloc(4096);
-    *len = fread(buf, 1, 4095, f);
-    buf[*len] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* The real Qwen2 template (default "You are a helpful assistant", no full
  * stop) and llama.cpp's rendering of a two-message chat. */
 static int test_qwen2_chat_model(void)
@@ -199,7 +187,7 @@ static int test_qwen2_chat_model(void)
     CHECK_MSG(strcmp(t.default_system, "You are a helpful assistant") == 0, "'%s'", t.default_system);
 
     size_t len = 0;
-    char *golden = read_text(testdata("golden/qwen2-chat-prompt.txt"), &len);
+    char *golden = syn_read_file(testdata("golden/qwen2-chat-prompt.txt"), &len);
     CHECK(golden != NULL);
     if (golden) {
         syn_chat_msg msgs[] = {

@@ -15,27 +15,6 @@
 #include "formats/gguf.h"
 #include "tests/check.h"
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *s = malloc(cap);
-    for (;;) {
-        if (n + 1 >= cap)
-            s = realloc(s, cap *= 2);
-        size_t r = fread(s + n, 1, cap - n - 1, f);
-        if (!r)
-            break;
-        n += r;
-    }
-    fclose(f);
-    s[n] = 0;
-    *len = n;
-    return s;
-}
-
 static syn_tokenizer *load(const char *rel)
 {
     syn_gguf *g;
@@ -135,7 +114,7 @@ static void test_vectors(const char *name)
     if (!t)
         return;
     size_t ninp, nout;
-    char *inp = read_file(path_inp, &ninp), *out = read_file(path_out, &nout);
+    char *inp = syn_read_file(path_inp, &ninp), *out = syn_read_file(path_out, &nout);
     CHECK_MSG(inp && out, "cannot read the vectors of %s", name);
     if (!inp || !out)
         return;
@@ -277,8 +256,8 @@ static void test_golden_chat_prompt(void)
 {
     syn_tokenizer *t = load("models/qwen2-chat-Q8_0.gguf");
     size_t np, ng;
-    char *prompt = read_file(testdata("golden/qwen2-chat-prompt.txt"), &np);
-    char *golden = read_file(testdata("golden/qwen2-chat-Q8_0.jsonl"), &ng);
+    char *prompt = syn_read_file(testdata("golden/qwen2-chat-prompt.txt"), &np);
+    char *golden = syn_read_file(testdata("golden/qwen2-chat-Q8_0.jsonl"), &ng);
     CHECK(t && prompt && golden);
     if (t && prompt && golden) {
         static int32_t want[4096];
@@ -622,7 +601,7 @@ static void test_threads(void)
 {
     syn_tokenizer *t = load("vocab/ggml-vocab-qwen2.gguf");
     size_t len;
-    char *text = read_file(testdata("vocab/ggml-vocab-qwen2.gguf.inp"), &len);
+    char *text = syn_read_file(testdata("vocab/ggml-vocab-qwen2.gguf.inp"), &len);
     if (!t || !text)
         return;
     int32_t *want;

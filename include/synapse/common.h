@@ -5,6 +5,7 @@
 #define SYNAPSE_COMMON_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -69,6 +70,12 @@ typedef enum syn_type {
 int syn_type_block_size(int type);
 size_t syn_type_block_bytes(int type);
 const char *syn_type_name(int type);
+
+/* Reads all of f (or the file at path) into a malloc'ed, NUL-terminated
+ * buffer; *len excludes the terminator. NULL when the file cannot be
+ * opened, on a read error or out of memory. */
+char *syn_read_stream(FILE *f, size_t *len);
+char *syn_read_file(const char *path, size_t *len);
 /* Bytes of a row of n elements; 0 if n is not a whole number of blocks. */
 size_t syn_type_row_bytes(int type, int64_t n);
 
