@@ -3,6 +3,7 @@
  * result), so no string is built or hashed while merging. Reads only the
  * immutable tokenizer; scratch is the caller's, so any thread may call. */
 #include <limits.h>
+#include "core/heap.h"
 #include "core/tokenizer_internal.h"
 #include "core/unicode.h"
 
@@ -56,38 +57,7 @@ static int heap_less(const struct syn_bpe_heap_item *a, const struct syn_bpe_hea
     return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
 }
 
-static void heap_push(struct syn_bpe_heap_item *h, size_t *n, struct syn_bpe_heap_item it)
-{
-    size_t i = (*n)++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!heap_less(&it, &h[p]))
-            break;
-        h[i] = h[p];
-        i = p;
-    }
-    h[i] = it;
-}
-
-static struct syn_bpe_heap_item heap_pop(struct syn_bpe_heap_item *h, size_t *n)
-{
-    struct syn_bpe_heap_item top = h[0], last = h[--*n];
-    size_t i = 0, m = *n;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= m)
-            break;
-        if (c + 1 < m && heap_less(&h[c + 1], &h[c]))
-            c++;
-        if (!heap_less(&h[c], &last))
-            break;
-        h[i] = h[c];
-        i = c;
-    }
-    if (m)
-        h[i] = last;
-    return top;
-}
+SYN_DEFINE_HEAP(heap, struct syn_bpe_heap_item, heap_less)
 
 void syn_bpe_scratch_free(syn_bpe_scratch *s)
 {

@@ -2,6 +2,7 @@
  * characters, repeatedly merge the adjacent pair whose concatenation is the
  * highest-scoring vocabulary entry, then fall back to byte tokens for what is
  * left unknown. Reads only the immutable tokenizer; any thread. */
+#include "core/heap.h"
 #include "core/tokenizer_internal.h"
 #include "core/unicode.h"
 
@@ -17,6 +18,8 @@ static int item_before(const struct spm_item *a, const struct spm_item *b)
 {
     return a->score > b->score || (a->score == b->score && a->left < b->left);
 }
+
+SYN_DEFINE_HEAP(queue, struct spm_item, item_before)
 
 /* One word's symbols at a time; arrays grow to the longest word. */
 struct spm_state {
@@ -46,37 +49,8 @@ static int try_pair(struct spm_state *st, int32_t left, int32_t right)
         st->cap_heap = cap;
     }
     struct spm_item it = {st->t->score[id], left, right, size, id};
-    size_t i = st->n_heap++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!item_before(&it, &st->heap[p]))
-            break;
-        st->heap[i] = st->heap[p];
-        i = p;
-    }
-    st->heap[i] = it;
+    queue_push(st->heap, &st->n_heap, it);
     return 0;
-}
-
-static struct spm_item pop(struct spm_state *st)
-{
-    struct spm_item *h = st->heap;
-    struct spm_item top = h[0], last = h[--st->n_heap];
-    size_t i = 0, m = st->n_heap;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= m)
-            break;
-        if (c + 1 < m && item_before(&h[c + 1], &h[c]))
-            c++;
-        if (!item_before(&h[c], &last))
-            break;
-        h[i] = h[c];
-        i = c;
-    }
-    if (m)
-        h[i] = last;
-    return top;
 }
 
 static int reserve(struct spm_state *st, size_t n)
@@ -110,7 +84,7 @@ static int spm_word(struct spm_state *st, int32_t n, syn_idvec *out)
         if (try_pair(st, i - 1, i))
             return SYN_ERR_NOMEM;
     while (st->n_heap) {
-        struct spm_item it = pop(st);
+        struct spm_item it = queue_pop(st->heap, &st->n_heap);
         uint32_t *l = st->len;
         if (!l[it.left] || !l[it.right] || l[it.left] + l[it.right] != it.size)
             continue; /* one side merged since this pair was queued */
