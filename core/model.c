@@ -125,8 +125,6 @@ static int read_config(const syn_gguf *g, const char *path, syn_model_config *c,
     if (v_len != c->head_dim || c->head_dim % 2)
         return syn_fail(err, SYN_ERR_UNSUPPORTED, "key length %d / value length %d: only equal, even head sizes are supported",
                         c->head_dim, v_len);
-    if (c->head_dim > 512) /* the CPU attention kernels' SYN_HEAD_DIM_MAX */
-        return syn_fail(err, SYN_ERR_UNSUPPORTED, "head size %d is not supported (at most 512)", c->head_dim);
     if (rope_dim != c->head_dim)
         return syn_fail(err, SYN_ERR_UNSUPPORTED, "partial rotary embedding (%d of %d dims) is not supported", rope_dim,
                         c->head_dim);

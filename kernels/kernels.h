@@ -25,9 +25,6 @@ typedef void (*syn_vec_dot_fn)(int64_t n, const void *w, const void *a, float *o
  * which the x86 dot products rely on. Q8_1 and Q8_K are also listed as
  * weight types (with dequant) so activation rows can be decoded. */
 
-/* longest head the *_heads attention helpers take */
-#define SYN_HEAD_DIM_MAX 512
-
 /* Most activation rows one vec_dot_rows call takes. */
 #define SYN_DOT_ROWS_MAX 4
 /* out[r * out_stride] = dot(w, (const char *)a + r * a_stride) for
@@ -69,7 +66,7 @@ typedef struct syn_kernel_set {
      * query heads of its group, converted once. out[j * out_stride] =
      * dot_f16_f32(n, k, q + j * q_stride), and y + j * y_stride +=
      * alpha[j * alpha_stride] * x, each bit-identical to the one-head
-     * helper of the same set; n <= SYN_HEAD_DIM_MAX. */
+     * helper of the same set. */
     void (*dot_f16_f32_heads)(int64_t n, const uint16_t *k, const float *q, int64_t q_stride, int nq, float *out,
                               int64_t out_stride);
     void (*axpy_f16_heads)(int64_t n, const float *alpha, int64_t alpha_stride, const uint16_t *x, float *y,

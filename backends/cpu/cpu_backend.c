@@ -1,8 +1,9 @@
 /* The CPU backend plugin: the model graph's ops on host memory, run by a
  * persistent thread pool over the kernel table (AVX-512, AVX-VNNI, AVX2 or the
  * plain-C reference, chosen from what the CPU and OS support;
- * SYNAPSE_CPU_ISA=ref, avx2 or avx-vnni caps the choice at that set). Weights are used in place from the model's mmap.
- * One thread drives a backend instance; the ops fan out to the pool. */
+ * SYNAPSE_CPU_ISA=ref, avx2 or avx-vnni caps the choice at that set).
+ * Weights are used in place from the model's mmap. One thread drives a
+ * backend instance; the ops fan out to the pool. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -51,19 +51,29 @@ SYN_INLINE void widen_f16(int64_t n, const uint16_t *x, float *out)
         _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))));
 }
 
+/* the longest row the *_heads helpers widen on the stack; longer ones (no
+ * model has such heads) convert per head, with the same results */
+#define WIDEN_MAX 512
+
 void syn_avx2_dot_f16_f32_heads(int64_t n, const uint16_t *k, const float *q, int64_t q_stride, int nq, float *out,
                                 int64_t out_stride)
 {
-    float kf[SYN_HEAD_DIM_MAX];
-    widen_f16(n, k, kf);
+    float kf[WIDEN_MAX];
+    if (n <= WIDEN_MAX)
+        widen_f16(n, k, kf);
     for (int j = 0; j < nq; j++)
-        out[j * out_stride] = dot_f16_f32(n, k, kf, q + j * q_stride);
+        out[j * out_stride] = dot_f16_f32(n, k, n <= WIDEN_MAX ? kf : NULL, q + j * q_stride);
 }
 
 void syn_avx2_axpy_f16_heads(int64_t n, const float *alpha, int64_t alpha_stride, const uint16_t *x, float *y,
                              int64_t y_stride, int ny)
 {
-    float xf[SYN_HEAD_DIM_MAX];
+    float xf[WIDEN_MAX];
+    if (n > WIDEN_MAX) {
+        for (int j = 0; j < ny; j++)
+            syn_avx2_axpy_f16(n, alpha[j * alpha_stride], x, y + j * y_stride);
+        return;
+    }
     widen_f16(n, x, xf);
     for (int j = 0; j < ny; j++) {
         __m256 va = _mm256_set1_ps(alpha[j * alpha_stride]);
