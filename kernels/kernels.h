@@ -25,6 +25,11 @@ typedef void (*syn_vec_dot_fn)(int64_t n, const void *w, const void *a, float *o
  * which the x86 dot products rely on. Q8_1 and Q8_K are also listed as
  * weight types (with dequant) so activation rows can be decoded. */
 
+/* attend_f16 walks the cache this many positions at a time; its scratch is
+ * the scores, one sum per head and one block of rows widened to floats. */
+#define SYN_ATTEND_BLOCK 32
+#define SYN_ATTEND_WORK(hd, nq, n_pos) ((size_t)(nq) * ((size_t)(n_pos) + 1) + (size_t)SYN_ATTEND_BLOCK * (size_t)(hd))
+
 /* Most activation rows one vec_dot_rows call takes. */
 #define SYN_DOT_ROWS_MAX 4
 /* out[r * out_stride] = dot(w, (const char *)a + r * a_stride) for
@@ -46,9 +51,6 @@ typedef struct syn_kernel_set {
     syn_type_kernels type[SYN_TYPE_COUNT];
     syn_quant_fn quant[SYN_TYPE_COUNT]; /* indexed by activation type */
 
-    /* attention helpers: K/V rows are f16 (uint16_t bit patterns) */
-    float (*dot_f16_f32)(int64_t n, const uint16_t *a, const float *b);
-    void (*axpy_f16)(int64_t n, float alpha, const uint16_t *x, float *y); /* y += alpha * x */
     void (*f32_to_f16)(const float *src, uint16_t *dst, int64_t n);
     /* out = x / sqrt(mean(x^2) + eps) * w */
     void (*rms_norm)(int64_t n, const float *x, const float *w, float eps, float *out);
@@ -62,15 +64,15 @@ typedef struct syn_kernel_set {
     /* Added for attention's softmax: x[i] = e^(x[i] - max) in place, returns
      * the sum of the new x (in float, ascending order within each lane). */
     float (*exp_sum)(int64_t n, float *x, float max);
-    /* Added for grouped-query attention: one f16 K (V) row against the nq
-     * query heads of its group, converted once. out[j * out_stride] =
-     * dot_f16_f32(n, k, q + j * q_stride), and y + j * y_stride +=
-     * alpha[j * alpha_stride] * x, each bit-identical to the one-head
-     * helper of the same set. */
-    void (*dot_f16_f32_heads)(int64_t n, const uint16_t *k, const float *q, int64_t q_stride, int nq, float *out,
-                              int64_t out_stride);
-    void (*axpy_f16_heads)(int64_t n, const float *alpha, int64_t alpha_stride, const uint16_t *x, float *y,
-                           int64_t y_stride, int ny);
+    /* Attention over an f16 KV cache (uint16_t bit patterns): the nq query
+     * heads of one KV head's group, for one query row, attend over cached
+     * positions 0..n_pos-1 (n_pos >= 1). k and v point at position 0's
+     * row for this KV head; position p's row is p * kv_stride elements
+     * further. q and out hold nq heads of hd floats back to back; work
+     * holds SYN_ATTEND_WORK(hd, nq, n_pos) floats of scratch.
+     * out[j] = softmax(scale * K q[j]) V. */
+    void (*attend_f16)(int32_t hd, int32_t n_pos, const uint16_t *k, const uint16_t *v, int64_t kv_stride,
+                       const float *q, int nq, float scale, float *out, float *work);
 } syn_kernel_set;
 
 const syn_kernel_set *syn_kernels_ref(void);

@@ -630,7 +630,6 @@ static void test_actq_semantics(const syn_kernel_set *ref)
 
 /* ---- (f) float helpers ---- */
 
-static void check_heads(const syn_kernel_set *k, int64_t n, const uint16_t *h, const float *x, const float *w);
 
 static void test_float_helpers(const syn_kernel_set *ref, const syn_kernel_set *avx)
 {
@@ -645,24 +644,7 @@ static void test_float_helpers(const syn_kernel_set *ref, const syn_kernel_set *
             h[i] = syn_f32_to_f16(rnd_normal());
         }
 
-        double mag = 0;
-        for (int64_t i = 0; i < n; i++)
-            mag += fabs(syn_f16_to_f32(h[i]) * (double)x[i]);
-        float d1 = ref->dot_f16_f32(n, h, x), d2 = avx->dot_f16_f32(n, h, x);
-        CHECK_MSG(fabs(d1 - d2) <= 1e-5 * fabs(d1) + 1e-6 * mag, "dot_f16_f32 n=%lld: %.9g vs %.9g", (long long)n, d1,
-                  d2);
-
-        memcpy(o1, w, (size_t)n * 4);
-        memcpy(o2, w, (size_t)n * 4);
-        ref->axpy_f16(n, 0.37f, h, o1);
-        avx->axpy_f16(n, 0.37f, h, o2);
         int bad = 0;
-        for (int64_t i = 0; i < n; i++)
-            bad += fabsf(o1[i] - o2[i]) > 2e-7f * (fabsf(w[i]) + fabsf(0.37f * syn_f16_to_f32(h[i])));
-        CHECK_MSG(bad == 0, "axpy_f16 n=%lld: %d values off", (long long)n, bad);
-        check_heads(ref, n, h, x, w);
-        check_heads(avx, n, h, x, w);
-
         /* f32 -> f16 bit for bit, over raw bit patterns too (NaN, inf,
          * subnormals) */
         for (int64_t i = 0; i < n; i++)
@@ -730,12 +712,15 @@ static void test_ref_float_helpers(const syn_kernel_set *ref)
     ref->swiglu(4, x, up, out);
     for (int i = 0; i < 4; i++)
         CHECK_NEAR(out[i], x[i] / (1 + exp(-x[i])) * 2, 1e-6);
-    uint16_t h[4];
-    ref->f32_to_f16(x, h, 4);
-    CHECK_NEAR(ref->dot_f16_f32(4, h, w), 1 - 4 + 1.5 - 0.5, 1e-6);
-    float y[4] = {1, 1, 1, 1};
-    ref->axpy_f16(4, 2, h, y);
-    CHECK(y[0] == 3 && y[1] == -3 && y[2] == 7 && y[3] == 2);
+    /* attention by hand: scores (ln 3, 0) -> weights (3/4, 1/4) */
+    float kv[8] = {1, 0, 7, 7, 0, 1, 7, 7}, vv[8] = {1, 2, 7, 7, 3, 4, 7, 7}, q[2] = {logf(3), 0}, o[2];
+    uint16_t kh[8], vh[8];
+    float work[SYN_ATTEND_WORK(2, 1, 2)];
+    ref->f32_to_f16(kv, kh, 8);
+    ref->f32_to_f16(vv, vh, 8);
+    ref->attend_f16(2, 2, kh, vh, 4, q, 1, 1.0f, o, work);
+    CHECK_NEAR(o[0], 1.5, 1e-6);
+    CHECK_NEAR(o[1], 2.5, 1e-6);
 }
 
 /* ---- (e) the vnni and avx512 sets: integer dots bit-identical to avx2's ---- */
@@ -816,32 +801,47 @@ static const syn_kernel_set *check_int_set(const syn_kernel_set *ref, const syn_
     return set;
 }
 
-/* the grouped-query helpers: 3 heads, each bit-identical to the one-head
- * helper of the same set (q rows are x shifted; strided outputs) */
-static void check_heads(const syn_kernel_set *k, int64_t n, const uint16_t *h, const float *x, const float *w)
+/* attend_f16 against the double-precision oracle: head sizes with and
+ * without a vector tail, contexts shorter and longer than one block, one
+ * and several heads per group, a row stride wider than a head. Peaked
+ * score distributions (large q) too, where the softmax is near one-hot. */
+static void test_attend(const syn_kernel_set *ref, const syn_kernel_set *avx)
 {
-    enum { NQ = 3 };
-    float *q = xmalloc(sizeof(float) * (size_t)n * NQ), *y1 = xmalloc(sizeof(float) * (size_t)n * NQ),
-          *y2 = xmalloc(sizeof(float) * (size_t)n * NQ);
-    float dots[2 * NQ], alpha[2 * NQ] = {0.37f, 0, -1.25f, 0, 2.5f, 0};
-    for (int j = 0; j < NQ; j++)
-        for (int64_t i = 0; i < n; i++) {
-            q[j * n + i] = x[(i + j) % n] * (float)(j + 1);
-            y1[j * n + i] = y2[j * n + i] = w[(i + 2 * j) % n];
-        }
-    k->dot_f16_f32_heads(n, h, q, n, NQ, dots, 2);
-    k->axpy_f16_heads(n, alpha, 2, h, y2, n, NQ);
-    for (int j = 0; j < NQ; j++) {
-        float one = k->dot_f16_f32(n, h, q + j * n);
-        CHECK_MSG(f32_bits(one) == f32_bits(dots[2 * j]), "%s dot_f16_f32_heads n=%lld head %d: %.9g vs %.9g", k->isa,
-                  (long long)n, j, dots[2 * j], one);
-        k->axpy_f16(n, alpha[2 * j], h, y1 + j * n);
-    }
-    CHECK_MSG(memcmp(y1, y2, sizeof(float) * (size_t)n * NQ) == 0, "%s axpy_f16_heads n=%lld differs", k->isa,
-              (long long)n);
-    free(q);
-    free(y1);
-    free(y2);
+    static const int32_t hds[] = {8, 13, 64, 72, 128};
+    static const int32_t npos[] = {1, 3, 8, 31, 32, 33, 100, 257};
+    for (size_t hi = 0; hi < sizeof hds / sizeof hds[0]; hi++)
+        for (size_t pi = 0; pi < sizeof npos / sizeof npos[0]; pi++)
+            for (int nq = 1; nq <= 7; nq += 3) {
+                int32_t hd = hds[hi], n_pos = npos[pi];
+                int64_t stride = 2 * (int64_t)hd + 3;
+                float q_scale = (pi % 2) ? 4.0f : 0.5f;
+                uint16_t *k = xmalloc(sizeof(uint16_t) * (size_t)stride * n_pos),
+                         *v = xmalloc(sizeof(uint16_t) * (size_t)stride * n_pos);
+                float *q = xmalloc(sizeof(float) * (size_t)nq * hd), *o1 = xmalloc(sizeof(float) * (size_t)nq * hd),
+                      *o2 = xmalloc(sizeof(float) * (size_t)nq * hd),
+                      *work = xmalloc(sizeof(float) * SYN_ATTEND_WORK(hd, nq, n_pos));
+                for (int64_t i = 0; i < stride * n_pos; i++) {
+                    k[i] = syn_f32_to_f16(rnd_normal());
+                    v[i] = syn_f32_to_f16(rnd_normal());
+                }
+                for (int64_t i = 0; i < (int64_t)nq * hd; i++)
+                    q[i] = rnd_normal() * q_scale;
+                float scale = 1.0f / sqrtf((float)hd);
+                ref->attend_f16(hd, n_pos, k, v, stride, q, nq, scale, o1, work);
+                avx->attend_f16(hd, n_pos, k, v, stride, q, nq, scale, o2, work);
+                int bad = 0;
+                /* outputs are convex combinations of V entries ~N(0,1) */
+                for (int64_t i = 0; i < (int64_t)nq * hd; i++)
+                    bad += !(fabsf(o1[i] - o2[i]) <= 2e-5f * (1 + fabsf(o1[i])));
+                CHECK_MSG(bad == 0, "%s attend_f16 hd=%d n_pos=%d nq=%d: %d values off", avx->isa, hd, n_pos, nq,
+                          bad);
+                free(k);
+                free(v);
+                free(q);
+                free(o1);
+                free(o2);
+                free(work);
+            }
 }
 
 static int cpu_has_avx2(void)
@@ -876,6 +876,7 @@ int main(void)
     if (avx) {
         test_quantisers(ref, avx);
         test_float_helpers(ref, avx);
+        test_attend(ref, avx);
     }
     const syn_kernel_set *vnni = check_int_set(ref, avx, avx ? syn_kernels_vnni() : NULL, "avx-vnni",
                                                cpu_has_avx_vnni());

@@ -27,9 +27,8 @@ struct syn_backend {
     /* activation rows converted for vec_dot; grown on demand, reused */
     void *act;
     size_t act_cap;
-    /* per-thread attention score rows */
-    float *scores;
-    size_t scores_per_thread;
+    float *attn_work; /* attend_f16 scratch, one share per pool thread */
+    size_t attn_work_per_thread;
     /* rope frequencies for the last (head_dim, base) seen */
     float *inv_freq;
     int inv_freq_dim;
@@ -78,7 +77,7 @@ static void cpu_destroy(syn_backend *b)
         return;
     syn_pool_free(b->pool);
     free(b->act);
-    free(b->scores);
+    free(b->attn_work);
     free(b->inv_freq);
     free(b);
 }
@@ -366,21 +365,23 @@ static void cpu_rope(syn_backend *b, float *x, int32_t n_rows, int32_t n_heads, 
 
 /* --------------------------------------------------------------- attention */
 
-static size_t slot_offset(const syn_attn_params *a, int32_t slot, int32_t pos)
+/* The cache is laid out [slot][KV head][position][head_dim]: one KV head's
+ * rows for one sequence are contiguous, so attention streams them in order. */
+static size_t head_offset(const syn_attn_params *a, int32_t slot, int32_t kv_head, int32_t pos)
 {
-    size_t kv_dim = (size_t)a->n_kv_heads * a->head_dim;
-    return ((size_t)slot * a->n_ctx + (size_t)pos) * kv_dim;
+    return (((size_t)slot * a->n_kv_heads + (size_t)kv_head) * a->n_ctx + (size_t)pos) * a->head_dim;
 }
 
 static void cpu_kv_store(syn_backend *b, const syn_attn_params *a, const float *k, const float *v, const syn_rows *rows)
 {
     size_t kv_dim = (size_t)a->n_kv_heads * a->head_dim;
     uint16_t *kc = a->k_cache, *vc = a->v_cache;
-    for (int32_t r = 0; r < rows->n; r++) {
-        size_t off = slot_offset(a, rows->slot[r], rows->pos[r]);
-        b->k->f32_to_f16(k + r * kv_dim, kc + off, (int64_t)kv_dim);
-        b->k->f32_to_f16(v + r * kv_dim, vc + off, (int64_t)kv_dim);
-    }
+    for (int32_t r = 0; r < rows->n; r++)
+        for (int32_t g = 0; g < a->n_kv_heads; g++) {
+            size_t off = head_offset(a, rows->slot[r], g, rows->pos[r]), src = r * kv_dim + (size_t)g * a->head_dim;
+            b->k->f32_to_f16(k + src, kc + off, a->head_dim);
+            b->k->f32_to_f16(v + src, vc + off, a->head_dim);
+        }
 }
 
 struct attn_task {
@@ -391,44 +392,23 @@ struct attn_task {
     float *out;
 };
 
-/* One (row, KV head) item covers every query head of that KV head's group:
- * each cached K and V row is read once for the whole group instead of once
- * per query head (7x less cache traffic for Qwen2.5-0.5B at long contexts).
- * The per-head arithmetic and its order are unchanged. */
-static void attn_group(struct attn_task *t, float *scores, int32_t r, int32_t g, int32_t j0, int32_t j1)
+/* One (row, KV head) item covers the query heads j0..j1 of that KV head's
+ * group: each cached K and V row is read once for all of them. */
+static void attn_group(struct attn_task *t, float *work, int32_t r, int32_t g, int32_t j0, int32_t j1)
 {
     const syn_attn_params *a = t->a;
-    const syn_kernel_set *k = t->b->k;
     int32_t hd = a->head_dim, group = a->n_heads / a->n_kv_heads;
-    size_t kv_dim = (size_t)a->n_kv_heads * hd;
-    int32_t n_pos = t->rows->pos[r] + 1;
-    size_t base = slot_offset(a, t->rows->slot[r], 0) + (size_t)g * hd;
-    const uint16_t *kc = (const uint16_t *)a->k_cache + base, *vc = (const uint16_t *)a->v_cache + base;
-    const float *q = t->q + (size_t)r * a->n_heads * hd + ((size_t)g * group + j0) * hd;
-    float *o = t->out + (size_t)r * a->n_heads * hd + ((size_t)g * group + j0) * hd;
-    group = j1 - j0;
-    /* each K and V row is widened once for all the group's heads */
-    for (int32_t p = 0; p < n_pos; p++)
-        k->dot_f16_f32_heads(hd, kc + (size_t)p * kv_dim, q, hd, group, scores + p, n_pos);
-    for (int32_t j = 0; j < group; j++) {
-        float *s = scores + (size_t)j * n_pos, mx = -INFINITY;
-        for (int32_t p = 0; p < n_pos; p++) {
-            s[p] *= a->scale;
-            mx = s[p] > mx ? s[p] : mx;
-        }
-        float inv = 1.0f / k->exp_sum(n_pos, s, mx);
-        for (int32_t p = 0; p < n_pos; p++)
-            s[p] *= inv;
-    }
-    memset(o, 0, sizeof(float) * (size_t)group * hd);
-    for (int32_t p = 0; p < n_pos; p++)
-        k->axpy_f16_heads(hd, scores + p, n_pos, vc + (size_t)p * kv_dim, o, hd, group);
+    size_t base = head_offset(a, t->rows->slot[r], g, 0);
+    size_t head0 = (size_t)r * a->n_heads * hd + ((size_t)g * group + j0) * hd;
+    t->b->k->attend_f16(hd, t->rows->pos[r] + 1, (const uint16_t *)a->k_cache + base,
+                        (const uint16_t *)a->v_cache + base, hd, t->q + head0, j1 - j0, a->scale,
+                        t->out + head0, work);
 }
 
 static void attn_worker(void *arg, int ith, int nth)
 {
     struct attn_task *t = arg;
-    float *scores = t->b->scores + (size_t)ith * t->b->scores_per_thread;
+    float *work = t->b->attn_work + (size_t)ith * t->b->attn_work_per_thread;
     int32_t kvh = t->a->n_kv_heads, group = t->a->n_heads / kvh;
     /* with fewer (row, KV head) pairs than threads, split the groups' heads */
     int64_t pairs = (int64_t)t->rows->n * kvh;
@@ -439,19 +419,19 @@ static void attn_worker(void *arg, int ith, int nth)
     for (int64_t it = ith; it < items; it += nth) {
         int64_t pair = it / parts;
         int32_t part = (int32_t)(it % parts);
-        attn_group(t, scores, (int32_t)(pair / kvh), (int32_t)(pair % kvh), group * part / parts,
+        attn_group(t, work, (int32_t)(pair / kvh), (int32_t)(pair % kvh), group * part / parts,
                    group * (part + 1) / parts);
     }
 }
 
 static void cpu_attention(syn_backend *b, const syn_attn_params *a, const float *q, const syn_rows *rows, float *out)
 {
-    size_t need = (size_t)a->n_ctx * (size_t)(a->n_heads / a->n_kv_heads);
-    if (need > b->scores_per_thread) {
+    size_t need = SYN_ATTEND_WORK(a->head_dim, a->n_heads / a->n_kv_heads, a->n_ctx);
+    if (need > b->attn_work_per_thread) {
         size_t cap = 0;
-        free(b->scores);
-        b->scores = grow(NULL, &cap, sizeof(float) * need * (size_t)syn_pool_size(b->pool));
-        b->scores_per_thread = need;
+        free(b->attn_work);
+        b->attn_work = grow(NULL, &cap, sizeof(float) * need * (size_t)syn_pool_size(b->pool));
+        b->attn_work_per_thread = need;
     }
     struct attn_task t = {b, a, q, rows, out};
     syn_pool_run(b->pool, attn_worker, &t);

@@ -64,8 +64,11 @@ typedef struct syn_rows {
     const int32_t *slot; /* KV cache slot (sequence) the row belongs to */
 } syn_rows;
 
-/* One layer's attention geometry and its KV cache. The caches are f16, laid out
- * [slot][n_ctx][n_kv_heads * head_dim], allocated with the backend's alloc. */
+/* One layer's attention geometry and its KV cache. Each cache holds
+ * n_slots * n_ctx * n_kv_heads * head_dim f16 values, allocated with the
+ * backend's alloc; only the backend's kv_store and attention read or write
+ * it, so the order inside is the backend's choice (the CPU backend keeps
+ * [slot][KV head][position][head_dim]). */
 typedef struct syn_attn_params {
     int32_t n_heads;
     int32_t n_kv_heads;

@@ -1,36 +1,40 @@
-/* Plain-C float helpers for attention and the FFN: f16 K/V dot and axpy,
+/* Plain-C float helpers for attention and the FFN: attention over an f16 KV cache,
  * f32->f16 rows, RMS norm and SwiGLU. Sums in double (the oracle). Pure
  * functions, any thread. */
 #include <math.h>
 
 #include "kernels/ref/blocks.h"
 
-float syn_ref_dot_f16_f32(int64_t n, const uint16_t *a, const float *b)
+/* one head: each score summed in double, softmax and the weighted sum of V
+ * in double */
+static void attend_head(int32_t hd, int32_t n_pos, const uint16_t *k, const uint16_t *v, int64_t kv_stride,
+                        const float *q, float scale, float *out, float *s)
 {
-    double s = 0;
-    for (int64_t i = 0; i < n; i++)
-        s += (double)syn_f16_to_f32(a[i]) * b[i];
-    return (float)s;
+    double mx = -INFINITY, sum = 0;
+    for (int32_t p = 0; p < n_pos; p++) {
+        double d = 0;
+        for (int32_t i = 0; i < hd; i++)
+            d += (double)syn_f16_to_f32(k[(size_t)p * kv_stride + i]) * q[i];
+        s[p] = (float)(d * scale);
+        mx = s[p] > mx ? s[p] : mx;
+    }
+    for (int32_t p = 0; p < n_pos; p++) {
+        s[p] = (float)exp(s[p] - mx);
+        sum += s[p];
+    }
+    for (int32_t i = 0; i < hd; i++) {
+        double o = 0;
+        for (int32_t p = 0; p < n_pos; p++)
+            o += s[p] * syn_f16_to_f32(v[(size_t)p * kv_stride + i]);
+        out[i] = (float)(o / sum);
+    }
 }
 
-void syn_ref_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y)
-{
-    for (int64_t i = 0; i < n; i++)
-        y[i] = (float)((double)y[i] + (double)alpha * syn_f16_to_f32(x[i]));
-}
-
-void syn_ref_dot_f16_f32_heads(int64_t n, const uint16_t *k, const float *q, int64_t q_stride, int nq, float *out,
-                               int64_t out_stride)
+void syn_ref_attend_f16(int32_t hd, int32_t n_pos, const uint16_t *k, const uint16_t *v, int64_t kv_stride,
+                        const float *q, int nq, float scale, float *out, float *work)
 {
     for (int j = 0; j < nq; j++)
-        out[j * out_stride] = syn_ref_dot_f16_f32(n, k, q + j * q_stride);
-}
-
-void syn_ref_axpy_f16_heads(int64_t n, const float *alpha, int64_t alpha_stride, const uint16_t *x, float *y,
-                            int64_t y_stride, int ny)
-{
-    for (int j = 0; j < ny; j++)
-        syn_ref_axpy_f16(n, alpha[j * alpha_stride], x, y + j * y_stride);
+        attend_head(hd, n_pos, k, v, kv_stride, q + (size_t)j * hd, scale, out + (size_t)j * hd, work);
 }
 
 void syn_ref_f32_to_f16(const float *src, uint16_t *dst, int64_t n)

@@ -38,14 +38,11 @@ static const syn_kernel_set ref_set = {
             [SYN_TYPE_Q8_1] = syn_ref_quant_q8_1,
             [SYN_TYPE_Q8_K] = syn_ref_quant_q8_k,
         },
-    .dot_f16_f32 = syn_ref_dot_f16_f32,
-    .axpy_f16 = syn_ref_axpy_f16,
-    .dot_f16_f32_heads = syn_ref_dot_f16_f32_heads,
-    .axpy_f16_heads = syn_ref_axpy_f16_heads,
     .f32_to_f16 = syn_ref_f32_to_f16,
     .rms_norm = syn_ref_rms_norm,
     .swiglu = syn_ref_swiglu,
     .exp_sum = syn_ref_exp_sum,
+    .attend_f16 = syn_ref_attend_f16,
     .vec_dot_rows =
         {
             [SYN_TYPE_F32] = syn_ref_dot_rows_f32,

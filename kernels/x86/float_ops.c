@@ -1,90 +1,12 @@
-/* AVX2/FMA/F16C float helpers: f16 K/V dot and axpy, f16 conversion of
- * rows, f16/bf16 dequantisation, RMS norm (sum of squares in double) and
- * SwiGLU with a vector expf accurate to a few ulp. Built with -mavx2 -mfma
- * -mf16c; any thread. */
+/* AVX2/FMA/F16C float helpers: f16 conversion of rows, f16/bf16
+ * dequantisation, RMS norm (sum of squares in double), SwiGLU and softmax
+ * numerators with a vector expf accurate to a few ulp. Built with -mavx2
+ * -mfma -mf16c; any thread. */
 #include <math.h>
 
 #include "kernels/x86/simd.h"
 
 #define F16_RNE (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
-
-/* The dot of f16 a with f32 b; a_f32 (when not NULL) is a already
- * converted, which changes nothing but the work: the sums are the same. */
-SYN_INLINE float dot_f16_f32(int64_t n, const uint16_t *a, const float *a_f32, const float *b)
-{
-#define A8(i) (a_f32 ? _mm256_loadu_ps(a_f32 + (i)) : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + (i)))))
-    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        s0 = _mm256_fmadd_ps(A8(i), _mm256_loadu_ps(b + i), s0);
-        s1 = _mm256_fmadd_ps(A8(i + 8), _mm256_loadu_ps(b + i + 8), s1);
-        s2 = _mm256_fmadd_ps(A8(i + 16), _mm256_loadu_ps(b + i + 16), s2);
-        s3 = _mm256_fmadd_ps(A8(i + 24), _mm256_loadu_ps(b + i + 24), s3);
-    }
-    for (; i + 8 <= n; i += 8)
-        s0 = _mm256_fmadd_ps(A8(i), _mm256_loadu_ps(b + i), s0);
-#undef A8
-    float s = syn_hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    for (; i < n; i++)
-        s += syn_h2f(a[i]) * b[i];
-    return s;
-}
-
-float syn_avx2_dot_f16_f32(int64_t n, const uint16_t *a, const float *b) { return dot_f16_f32(n, a, NULL, b); }
-
-void syn_avx2_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y)
-{
-    __m256 va = _mm256_set1_ps(alpha);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 v = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i)));
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, v, _mm256_loadu_ps(y + i)));
-    }
-    for (; i < n; i++)
-        y[i] = fmaf(alpha, syn_h2f(x[i]), y[i]);
-}
-
-/* the whole-vector part of an f16 row as floats (the tail stays f16) */
-SYN_INLINE void widen_f16(int64_t n, const uint16_t *x, float *out)
-{
-    for (int64_t i = 0; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))));
-}
-
-/* the longest row the *_heads helpers widen on the stack; longer ones (no
- * model has such heads) convert per head, with the same results */
-#define WIDEN_MAX 512
-
-void syn_avx2_dot_f16_f32_heads(int64_t n, const uint16_t *k, const float *q, int64_t q_stride, int nq, float *out,
-                                int64_t out_stride)
-{
-    float kf[WIDEN_MAX];
-    if (n <= WIDEN_MAX)
-        widen_f16(n, k, kf);
-    for (int j = 0; j < nq; j++)
-        out[j * out_stride] = dot_f16_f32(n, k, n <= WIDEN_MAX ? kf : NULL, q + j * q_stride);
-}
-
-void syn_avx2_axpy_f16_heads(int64_t n, const float *alpha, int64_t alpha_stride, const uint16_t *x, float *y,
-                             int64_t y_stride, int ny)
-{
-    float xf[WIDEN_MAX];
-    if (n > WIDEN_MAX) {
-        for (int j = 0; j < ny; j++)
-            syn_avx2_axpy_f16(n, alpha[j * alpha_stride], x, y + j * y_stride);
-        return;
-    }
-    widen_f16(n, x, xf);
-    for (int j = 0; j < ny; j++) {
-        __m256 va = _mm256_set1_ps(alpha[j * alpha_stride]);
-        float *yj = y + j * y_stride;
-        int64_t i = 0;
-        for (; i + 8 <= n; i += 8)
-            _mm256_storeu_ps(yj + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(xf + i), _mm256_loadu_ps(yj + i)));
-        for (; i < n; i++)
-            yj[i] = fmaf(alpha[j * alpha_stride], syn_h2f(x[i]), yj[i]);
-    }
-}
 
 void syn_avx2_f32_to_f16(const float *src, uint16_t *dst, int64_t n)
 {

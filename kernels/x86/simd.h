@@ -184,12 +184,8 @@ SYN_AVX2_DOT(q6_k)
         return &set##_set;                                                                                           \
     }
 
-float syn_avx2_dot_f16_f32(int64_t n, const uint16_t *a, const float *b);
-void syn_avx2_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y);
-void syn_avx2_dot_f16_f32_heads(int64_t n, const uint16_t *k, const float *q, int64_t q_stride, int nq, float *out,
-                                int64_t out_stride);
-void syn_avx2_axpy_f16_heads(int64_t n, const float *alpha, int64_t alpha_stride, const uint16_t *x, float *y,
-                             int64_t y_stride, int ny);
+void syn_avx2_attend_f16(int32_t hd, int32_t n_pos, const uint16_t *k, const uint16_t *v, int64_t kv_stride,
+                         const float *q, int nq, float scale, float *out, float *work);
 void syn_avx2_f32_to_f16(const float *src, uint16_t *dst, int64_t n);
 void syn_avx2_rms_norm(int64_t n, const float *x, const float *w, float eps, float *out);
 void syn_avx2_swiglu(int64_t n, const float *gate, const float *up, float *out);

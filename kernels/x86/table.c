@@ -42,14 +42,11 @@ static const syn_kernel_set avx2_set = {
             [SYN_TYPE_Q8_1] = syn_avx2_quant_q8_1,
             [SYN_TYPE_Q8_K] = syn_avx2_quant_q8_k,
         },
-    .dot_f16_f32 = syn_avx2_dot_f16_f32,
-    .axpy_f16 = syn_avx2_axpy_f16,
-    .dot_f16_f32_heads = syn_avx2_dot_f16_f32_heads,
-    .axpy_f16_heads = syn_avx2_axpy_f16_heads,
     .f32_to_f16 = syn_avx2_f32_to_f16,
     .rms_norm = syn_avx2_rms_norm,
     .swiglu = syn_avx2_swiglu,
     .exp_sum = syn_avx2_exp_sum,
+    .attend_f16 = syn_avx2_attend_f16,
     .vec_dot_rows =
         {
             [SYN_TYPE_F32] = syn_avx2_dot_rows_f32,
