@@ -727,6 +727,9 @@ static void test_ref_float_helpers(const syn_kernel_set *ref)
 
 static void test_int_matches_avx2(const syn_kernel_set *ref, const syn_kernel_set *avx, const syn_kernel_set *vnni)
 {
+    /* the VNNI sets prefill the symmetric legacy types on panels */
+    CHECK(vnni->pack_panel && vnni->dot_panel[SYN_TYPE_Q4_0] && vnni->dot_panel[SYN_TYPE_Q5_0] &&
+          vnni->dot_panel[SYN_TYPE_Q8_0] && !vnni->dot_panel[SYN_TYPE_Q4_1] && !avx->dot_panel[SYN_TYPE_Q8_0]);
     static const int integer[] = {SYN_TYPE_Q4_0, SYN_TYPE_Q4_1, SYN_TYPE_Q5_0, SYN_TYPE_Q5_1, SYN_TYPE_Q8_0,
                                   SYN_TYPE_Q2_K, SYN_TYPE_Q3_K, SYN_TYPE_Q4_K, SYN_TYPE_Q5_K, SYN_TYPE_Q6_K};
     for (size_t t = 0; t < sizeof integer / sizeof integer[0]; t++) {
@@ -748,6 +751,18 @@ static void test_int_matches_avx2(const syn_kernel_set *ref, const syn_kernel_se
                 for (int r = 0; r < nr; r++)
                     CHECK_MSG(f32_bits(a[r]) == f32_bits(v[r]), "%s n=%lld nr=%d row %d: %s %.9g vs avx2 %.9g",
                               syn_type_name(type), (long long)n, nr, r, vnni->isa, v[r], a[r]);
+                /* prefill panels: the same bits again, short panels too */
+                if (vnni->dot_panel[type]) {
+                    void *panel = xmalloc(SYN_PANEL_BYTES(n));
+                    float p[SYN_PANEL_ROWS] = {-1, -1, -1, -1};
+                    vnni->pack_panel(n, arows, abytes, nr, panel);
+                    vnni->dot_panel[type](n, w, panel, nr, p, 1);
+                    for (int r = 0; r < SYN_PANEL_ROWS; r++)
+                        CHECK_MSG(r < nr ? f32_bits(a[r]) == f32_bits(p[r]) : p[r] == -1,
+                                  "%s n=%lld nr=%d row %d: %s panel %.9g vs avx2 %.9g", syn_type_name(type),
+                                  (long long)n, nr, r, vnni->isa, p[r], r < nr ? a[r] : -1);
+                    free(panel);
+                }
             }
             float a1, v1;
             avx->type[type].vec_dot(n, w, arows, &a1);

@@ -27,6 +27,8 @@ struct syn_backend {
     /* activation rows converted for vec_dot; grown on demand, reused */
     void *act;
     size_t act_cap;
+    char *panels; /* activation panels of the current matmul */
+    size_t panels_cap;
     float *attn_work; /* attend_f16 scratch, one share per pool thread */
     size_t attn_work_per_thread;
     /* rope frequencies for the last (head_dim, base) seen */
@@ -77,6 +79,7 @@ static void cpu_destroy(syn_backend *b)
         return;
     syn_pool_free(b->pool);
     free(b->act);
+    free(b->panels);
     free(b->attn_work);
     free(b->inv_freq);
     free(b);
@@ -232,6 +235,9 @@ static void cpu_rms_norm(syn_backend *b, const float *x, const syn_tensor *w, in
 
 /* ------------------------------------------------------------------ matmul */
 
+/* a tile's activation rows are one panel */
+_Static_assert(SYN_PANEL_ROWS == SYN_DOT_ROWS_MAX, "panels and row tiles differ");
+
 /* bytes of weight rows one matmul block holds (see mm_worker) */
 #define MM_BLOCK_BYTES 16384
 
@@ -249,6 +255,11 @@ struct mm_task {
     syn_vec_dot_rows_fn dot_rows;
     char *xq;
     size_t xq_row;
+    /* activation panels (see pack_panel), when the kernel set has them for
+     * this weight type and there is more than one row */
+    void (*dot_panel)(int64_t n, const void *w, const void *panel, int nr, float *out, int64_t out_stride);
+    char *panels;
+    size_t panel_bytes;
 };
 
 static void mm_worker(void *arg, int ith, int nth)
@@ -258,6 +269,13 @@ static void mm_worker(void *arg, int ith, int nth)
     if (t->quant) {
         for (int32_t r = ith; r < t->n; r += nth)
             t->quant(t->x + (size_t)r * in, t->xq + (size_t)r * t->xq_row, in);
+        syn_pool_barrier(t->b->pool);
+    }
+    if (t->dot_panel) {
+        for (int32_t r = ith * SYN_PANEL_ROWS; r < t->n; r += nth * SYN_PANEL_ROWS)
+            t->b->k->pack_panel(in, t->xq + (size_t)r * t->xq_row, t->xq_row,
+                                t->n - r < SYN_PANEL_ROWS ? t->n - r : SYN_PANEL_ROWS,
+                                t->panels + (size_t)(r / SYN_PANEL_ROWS) * t->panel_bytes);
         syn_pool_barrier(t->b->pool);
     }
     int64_t o0 = out * ith / nth, o1 = out * (ith + 1) / nth;
@@ -278,7 +296,9 @@ static void mm_worker(void *arg, int ith, int nth)
                 const char *wrow = wbase + (size_t)o * t->w->row_bytes;
                 float bo = t->bias ? t->bias[o] : 0.0f;
                 float v[SYN_DOT_ROWS_MAX];
-                if (nr == 1)
+                if (t->dot_panel)
+                    t->dot_panel(in, wrow, t->panels + (size_t)(r / SYN_PANEL_ROWS) * t->panel_bytes, nr, v, 1);
+                else if (nr == 1)
                     t->dot(in, wrow, xr, v);
                 else
                     t->dot_rows(in, wrow, xr, t->xq_row, nr, v, 1);
@@ -310,6 +330,13 @@ static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bi
         t.xq_row = syn_type_row_bytes(tk->act_type, in);
         b->act = grow(b->act, &b->act_cap, t.xq_row * (size_t)n_rows);
         t.xq = b->act;
+    }
+    if (n_rows > 1 && b->k->dot_panel[w->type]) {
+        t.dot_panel = b->k->dot_panel[w->type];
+        t.panel_bytes = SYN_PANEL_BYTES(in);
+        size_t n_panels = (size_t)(n_rows + SYN_PANEL_ROWS - 1) / SYN_PANEL_ROWS;
+        b->panels = grow(b->panels, &b->panels_cap, t.panel_bytes * n_panels);
+        t.panels = b->panels;
     }
     syn_pool_run(b->pool, mm_worker, &t);
 }

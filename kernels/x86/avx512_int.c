@@ -7,5 +7,6 @@
  * -mavx512vnni; only reached after syn_cpu_has_avx512_vnni(). Any thread. */
 #define SYN_KSET avx512
 #include "kernels/x86/dot_legacy.c"
+#include "kernels/x86/panel_legacy.c"
 #include "kernels/x86/dot_k.c"
 #include "kernels/x86/dot_k23.c"

@@ -8,4 +8,5 @@
 
 #define DECLARE(T, name) SYN_INT_DECLARE(vnni, name)
 #define SET(T, name) SYN_INT_SET_ENTRY(vnni, T, name)
-SYN_DEFINE_INT_SET(vnni, "avx-vnni", SYN_INT_TYPES(DECLARE), SYN_INT_TYPES(SET))
+SYN_DEFINE_INT_SET(vnni, "avx-vnni", SYN_INT_TYPES(DECLARE) SYN_PANEL_DECLARE(vnni),
+                   SYN_INT_TYPES(SET) SYN_PANEL_SET_ENTRIES(vnni))
