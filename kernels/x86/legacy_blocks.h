@@ -29,12 +29,28 @@ SYN_INLINE __m256i unpack(const int T, const uint8_t *b)
         return _mm256_sub_epi8(syn_nibbles_32(b + qs_off[T]), _mm256_set1_epi8(8));
     case K_Q4_1:
         return syn_nibbles_32(b + qs_off[T]);
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+    /* the 32 high bits go straight into a mask register */
+    case K_Q5_0: { /* a clear 5th bit means value - 16 */
+        uint32_t qh;
+        memcpy(&qh, b + qh_off[T], 4);
+        __m256i nib = syn_nibbles_32(b + qs_off[T]);
+        return _mm256_mask_sub_epi8(nib, _cvtu32_mask32(~qh), nib, _mm256_set1_epi8(16));
+    }
+    case K_Q5_1: {
+        uint32_t qh;
+        memcpy(&qh, b + qh_off[T], 4);
+        __m256i nib = syn_nibbles_32(b + qs_off[T]);
+        return _mm256_mask_add_epi8(nib, _cvtu32_mask32(qh), nib, _mm256_set1_epi8(16));
+    }
+#else
     case K_Q5_0: /* a clear 5th bit means value - 16: 0xf0 | q is that in int8 */
         return _mm256_or_si256(syn_nibbles_32(b + qs_off[T]),
                                _mm256_andnot_si256(syn_bits_to_bytes_32(b + qh_off[T]), _mm256_set1_epi8((char)0xf0)));
     case K_Q5_1:
         return _mm256_or_si256(syn_nibbles_32(b + qs_off[T]),
                                _mm256_and_si256(syn_bits_to_bytes_32(b + qh_off[T]), _mm256_set1_epi8(0x10)));
+#endif
     default:
         return _mm256_loadu_si256((const __m256i *)(b + qs_off[T]));
     }
