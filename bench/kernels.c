@@ -2,8 +2,10 @@
  *   bench/kernels [N [ROWS]]
  * For each integer weight type and each kernel set this build and CPU have,
  * times the decode shape (ROWS weight rows against one activation row with
- * vec_dot) and the prefill shape (the same rows against 4 activation rows
- * with vec_dot_rows) and prints GMAC/s. Weights are random bytes (speed
+ * vec_dot) and the prefill shape (the same rows against a panel of
+ * SYN_PANEL_ROWS activation rows where the set has panels for the type,
+ * else 4 rows with vec_dot_rows, as the CPU backend's matmul does) and
+ * prints GMAC/s. Weights are random bytes (speed
  * does not depend on the values) sized to stay in L2 by default, so the
  * figure is the kernel's, not the memory's. */
 #include <stdint.h>
@@ -39,12 +41,14 @@ static void *random_bytes(size_t n, uint64_t *state)
     return p;
 }
 
+#define ROWS_MAX (SYN_PANEL_ROWS > SYN_DOT_ROWS_MAX ? SYN_PANEL_ROWS : SYN_DOT_ROWS_MAX)
+
 /* best of a few timed passes, in GMAC/s */
 static double time_pass(const syn_kernel_set *k, int type, int64_t n, int rows, const void *w, const void *a,
                         size_t a_bytes, int nr, const void *panel)
 {
     size_t w_bytes = syn_type_row_bytes(type, n);
-    float out[SYN_DOT_ROWS_MAX];
+    float out[ROWS_MAX];
     double best = 0;
     for (int pass = 0; pass < 5; pass++) {
         int reps = 0;
@@ -91,7 +95,7 @@ int main(int argc, char **argv)
 #endif
     const char *isa_env = getenv("SYN_BENCH_ISA"); /* e.g. "avx2": only that set */
     uint64_t seed = 42;
-    printf("n=%lld rows=%d, GMAC/s on one thread: decode (1 activation row) / prefill (4 rows)\n", (long long)n,
+    printf("n=%lld rows=%d, GMAC/s on one thread: decode (1 activation row) / prefill (a panel or a 4-row tile)\n", (long long)n,
            rows);
     printf("%-6s", "type");
     for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++)
@@ -103,8 +107,8 @@ int main(int argc, char **argv)
         size_t a_bytes = syn_type_row_bytes(act, n);
         void *w = random_bytes(syn_type_row_bytes(type, n) * (size_t)rows, &seed);
         float *x = malloc((size_t)n * sizeof(float));
-        char *a = aligned_alloc(64, (a_bytes * SYN_DOT_ROWS_MAX + 63) & ~(size_t)63);
-        for (int r = 0; r < SYN_DOT_ROWS_MAX; r++) {
+        char *a = aligned_alloc(64, (a_bytes * ROWS_MAX + 63) & ~(size_t)63);
+        for (int r = 0; r < ROWS_MAX; r++) {
             for (int64_t i = 0; i < n; i++)
                 x[i] = (float)((i * 7 + r * 13) % 31) / 31.0f - 0.5f;
             syn_kernels_ref()->quant[act](x, a + (size_t)r * a_bytes, n);
@@ -121,7 +125,7 @@ int main(int argc, char **argv)
                 sets[s]->pack_panel(n, a, a_bytes, SYN_PANEL_ROWS, panel);
             }
             printf("      %5.1f / %5.1f", time_pass(sets[s], type, n, rows, w, a, a_bytes, 1, NULL),
-                   time_pass(sets[s], type, n, rows, w, a, a_bytes, SYN_DOT_ROWS_MAX, panel));
+                   time_pass(sets[s], type, n, rows, w, a, a_bytes, panel ? SYN_PANEL_ROWS : SYN_DOT_ROWS_MAX, panel));
             free(panel);
         }
         printf("\n");

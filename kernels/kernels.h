@@ -32,8 +32,8 @@ typedef void (*syn_vec_dot_fn)(int64_t n, const void *w, const void *a, float *o
 
 /* Rows of activations one prefill panel holds, and a panel's bytes for rows
  * of n elements (see pack_panel). */
-#define SYN_PANEL_ROWS 4
-#define SYN_PANEL_BYTES(n) ((size_t)(n) / 32 * (4 * sizeof(float) + 4 * 32))
+#define SYN_PANEL_ROWS 8
+#define SYN_PANEL_BYTES(n) ((size_t)(n) / 32 * (SYN_PANEL_ROWS * (sizeof(float) + 32)))
 
 /* Most activation rows one vec_dot_rows call takes. */
 #define SYN_DOT_ROWS_MAX 4

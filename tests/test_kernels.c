@@ -725,6 +725,31 @@ static void test_ref_float_helpers(const syn_kernel_set *ref)
 
 /* ---- (e) the vnni and avx512 sets: integer dots bit-identical to avx2's ---- */
 
+#define ROWS_MAX (SYN_PANEL_ROWS > SYN_DOT_ROWS_MAX ? SYN_PANEL_ROWS : SYN_DOT_ROWS_MAX)
+
+/* prefill panels of 1..SYN_PANEL_ROWS rows: each row's result bit-identical
+ * to avx2's vec_dot, nothing written past the panel's rows */
+static void check_panels(const syn_kernel_set *avx, const syn_kernel_set *vnni, int type, int64_t n, const void *w,
+                         const uint8_t *arows, size_t abytes)
+{
+    void *panel = xmalloc(SYN_PANEL_BYTES(n));
+    for (int nr = 1; nr <= SYN_PANEL_ROWS; nr++) {
+        float p[SYN_PANEL_ROWS + 1];
+        for (int r = 0; r <= SYN_PANEL_ROWS; r++)
+            p[r] = -1;
+        vnni->pack_panel(n, arows, abytes, nr, panel);
+        vnni->dot_panel[type](n, w, panel, nr, p, 1);
+        for (int r = 0; r <= SYN_PANEL_ROWS; r++) {
+            float a = -1;
+            if (r < nr)
+                avx->type[type].vec_dot(n, w, arows + r * abytes, &a);
+            CHECK_MSG(f32_bits(a) == f32_bits(p[r]), "%s n=%lld nr=%d row %d: %s panel %.9g vs avx2 %.9g",
+                      syn_type_name(type), (long long)n, nr, r, vnni->isa, p[r], a);
+        }
+    }
+    free(panel);
+}
+
 static void test_int_matches_avx2(const syn_kernel_set *ref, const syn_kernel_set *avx, const syn_kernel_set *vnni)
 {
     /* the VNNI sets prefill the symmetric legacy types on panels */
@@ -737,10 +762,10 @@ static void test_int_matches_avx2(const syn_kernel_set *ref, const syn_kernel_se
         for (int si = 0; si < n_sizes(block); si++) {
             int64_t n = size_at(block, si);
             size_t wbytes = syn_type_row_bytes(type, n), abytes = syn_type_row_bytes(act, n);
-            uint8_t *w = xmalloc(wbytes), *arows = xmalloc(abytes * SYN_DOT_ROWS_MAX);
+            uint8_t *w = xmalloc(wbytes), *arows = xmalloc(abytes * ROWS_MAX);
             float *x = xmalloc((size_t)n * sizeof(float));
             fill_weights(type, w, n);
-            for (int r = 0; r < SYN_DOT_ROWS_MAX; r++) {
+            for (int r = 0; r < ROWS_MAX; r++) {
                 fill_x(x, n);
                 ref->quant[act](x, arows + r * abytes, n);
             }
@@ -751,24 +776,14 @@ static void test_int_matches_avx2(const syn_kernel_set *ref, const syn_kernel_se
                 for (int r = 0; r < nr; r++)
                     CHECK_MSG(f32_bits(a[r]) == f32_bits(v[r]), "%s n=%lld nr=%d row %d: %s %.9g vs avx2 %.9g",
                               syn_type_name(type), (long long)n, nr, r, vnni->isa, v[r], a[r]);
-                /* prefill panels: the same bits again, short panels too */
-                if (vnni->dot_panel[type]) {
-                    void *panel = xmalloc(SYN_PANEL_BYTES(n));
-                    float p[SYN_PANEL_ROWS] = {-1, -1, -1, -1};
-                    vnni->pack_panel(n, arows, abytes, nr, panel);
-                    vnni->dot_panel[type](n, w, panel, nr, p, 1);
-                    for (int r = 0; r < SYN_PANEL_ROWS; r++)
-                        CHECK_MSG(r < nr ? f32_bits(a[r]) == f32_bits(p[r]) : p[r] == -1,
-                                  "%s n=%lld nr=%d row %d: %s panel %.9g vs avx2 %.9g", syn_type_name(type),
-                                  (long long)n, nr, r, vnni->isa, p[r], r < nr ? a[r] : -1);
-                    free(panel);
-                }
             }
             float a1, v1;
             avx->type[type].vec_dot(n, w, arows, &a1);
             vnni->type[type].vec_dot(n, w, arows, &v1);
             CHECK_MSG(f32_bits(a1) == f32_bits(v1), "%s n=%lld single: %s %.9g vs avx2 %.9g", syn_type_name(type),
                       (long long)n, vnni->isa, v1, a1);
+            if (vnni->dot_panel[type])
+                check_panels(avx, vnni, type, n, w, arows, abytes);
             free(w);
             free(arows);
             free(x);

@@ -235,9 +235,6 @@ static void cpu_rms_norm(syn_backend *b, const float *x, const syn_tensor *w, in
 
 /* ------------------------------------------------------------------ matmul */
 
-/* a tile's activation rows are one panel */
-_Static_assert(SYN_PANEL_ROWS == SYN_DOT_ROWS_MAX, "panels and row tiles differ");
-
 /* bytes of weight rows one matmul block holds (see mm_worker) */
 #define MM_BLOCK_BYTES 16384
 
@@ -281,23 +278,26 @@ static void mm_worker(void *arg, int ith, int nth)
     int64_t o0 = out * ith / nth, o1 = out * (ith + 1) / nth;
     const char *wbase = t->w->data;
     /* Cache blocking for prefill: a block of weight rows (about half of L1)
-     * meets each group of SYN_DOT_ROWS_MAX activation rows in turn, so both
-     * stay in L1 instead of every weight row streaming all activation rows
-     * from L2/L3. Tiling never changes a result (see vec_dot_rows). */
+     * meets each group of activation rows (a panel or a row tile) in turn,
+     * so both stay in L1 instead of every weight row streaming all
+     * activation rows from L2/L3. Tiling never changes a result (see
+     * vec_dot_rows and dot_panel). */
     int64_t ob = t->n > 1 ? (int64_t)(MM_BLOCK_BYTES / t->w->row_bytes) : 1;
     if (ob < 1)
         ob = 1;
+    /* activation rows one call takes: a panel, or a row tile */
+    int group = t->dot_panel ? SYN_PANEL_ROWS : SYN_DOT_ROWS_MAX;
     for (int64_t oa = o0; oa < o1; oa += ob) {
         int64_t oe = oa + ob < o1 ? oa + ob : o1;
-        for (int32_t r = 0; r < t->n; r += SYN_DOT_ROWS_MAX) {
-            int nr = t->n - r < SYN_DOT_ROWS_MAX ? t->n - r : SYN_DOT_ROWS_MAX;
+        for (int32_t r = 0; r < t->n; r += group) {
+            int nr = t->n - r < group ? t->n - r : group;
             const char *xr = t->xq + (size_t)r * t->xq_row;
             for (int64_t o = oa; o < oe; o++) {
                 const char *wrow = wbase + (size_t)o * t->w->row_bytes;
                 float bo = t->bias ? t->bias[o] : 0.0f;
-                float v[SYN_DOT_ROWS_MAX];
+                float v[SYN_PANEL_ROWS > SYN_DOT_ROWS_MAX ? SYN_PANEL_ROWS : SYN_DOT_ROWS_MAX];
                 if (t->dot_panel)
-                    t->dot_panel(in, wrow, t->panels + (size_t)(r / SYN_PANEL_ROWS) * t->panel_bytes, nr, v, 1);
+                    t->dot_panel(in, wrow, t->panels + (size_t)(r / group) * t->panel_bytes, nr, v, 1);
                 else if (nr == 1)
                     t->dot(in, wrow, xr, v);
                 else

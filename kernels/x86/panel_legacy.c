@@ -6,7 +6,7 @@
  * vpsignb per row and block). A panel instead stores SYN_PANEL_ROWS
  * activation rows once per matmul with their quants biased by +128 (so they
  * are unsigned) and their scales as floats, block by block:
- *     float d[4]; uint8_t q[4][32];
+ *     float d[SYN_PANEL_ROWS]; uint8_t q[SYN_PANEL_ROWS][32];
  * The bias adds 128 * sum(w) to every row's block sum; starting vpdpbusd
  * from -128 * sum(w), computed once per weight block, removes it exactly.
  * Per row and block that leaves one vpdpbusd, one conversion, the scale
@@ -20,7 +20,17 @@
  * Built once per VNNI set (SYN_KSET): vnni_legacy.c, avx512_int.c. */
 #include "kernels/x86/legacy_blocks.h"
 
-enum { PANEL_BLOCK = 4 * sizeof(float) + 4 * SYN_QK };
+/* bytes of one block of a panel: SYN_PANEL_ROWS float scales, then each
+ * row's 32 biased quants */
+enum { PANEL_D = SYN_PANEL_ROWS * sizeof(float), PANEL_BLOCK = PANEL_D + SYN_PANEL_ROWS * SYN_QK };
+
+/* rows one pass over the weights takes: with 32 vector registers the even
+ * and odd accumulators of 8 rows fit, with 16 those of 4 */
+#if defined(__AVX512VL__)
+#define PANEL_TILE 8
+#else
+#define PANEL_TILE 4
+#endif
 
 void SYN_KNAME(SYN_KSET, pack_panel)(int64_t n, const void *a, size_t a_stride, int nr, void *panel)
 {
@@ -36,7 +46,8 @@ void SYN_KNAME(SYN_KSET, pack_panel)(int64_t n, const void *a, size_t a_stride, 
                 d[r] = syn_h2f(load_u16(yb));
                 q = _mm256_loadu_si256((const __m256i *)(yb + 2));
             }
-            _mm256_storeu_si256((__m256i *)(out + 16 + 32 * r), _mm256_xor_si256(q, _mm256_set1_epi8((char)0x80)));
+            _mm256_storeu_si256((__m256i *)(out + PANEL_D + SYN_QK * r),
+                                _mm256_xor_si256(q, _mm256_set1_epi8((char)0x80)));
         }
     }
 }
@@ -50,8 +61,8 @@ SYN_INLINE __m256i dpbusd(__m256i acc, __m256i u, __m256i s)
 #endif
 }
 
-/* one weight block against block ib of the panel's rows */
-SYN_INLINE void panel_block(const int T, const uint8_t *b, const uint8_t *pb, __m256 *acc)
+/* one weight block against block ib of NR panel rows from row r0 */
+SYN_INLINE void panel_block(const int T, const uint8_t *b, const uint8_t *pb, int r0, const int NR, __m256 *acc)
 {
     __m256i q = unpack(T, b);
     __m256i bias = dpbusd(_mm256_setzero_si256(), _mm256_set1_epi8((char)0x80), q);
@@ -59,39 +70,55 @@ SYN_INLINE void panel_block(const int T, const uint8_t *b, const uint8_t *pb, __
     /* each row's scale product straight from the panel (exact in f32, as
      * both factors are f16 values), with no trip through memory */
     __m256 wd = _mm256_cvtph_ps(_mm_set1_epi16((short)load_u16(b)));
-    const float *da = (const float *)(const void *)pb;
-#pragma GCC unroll 4
-    for (int r = 0; r < SYN_PANEL_ROWS; r++) {
-        __m256i p = dpbusd(start, _mm256_loadu_si256((const __m256i *)(pb + 16 + 32 * r)), q);
+    const float *da = (const float *)(const void *)pb + r0;
+    const uint8_t *qa = pb + PANEL_D + SYN_QK * r0;
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; r++) {
+        __m256i p = dpbusd(start, _mm256_loadu_si256((const __m256i *)(qa + SYN_QK * r)), q);
         __m256 dd = _mm256_mul_ps(wd, _mm256_broadcast_ss(da + r));
         acc[r] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(p), acc[r]);
     }
 }
 
-SYN_INLINE void panel_dot(const int T, int64_t n, const void *w, const void *panel, int nr, float *out,
-                          int64_t out_stride)
+/* out[r * out_stride] for the nr (<= NR) panel rows from r0 */
+SYN_INLINE void panel_tile(const int T, int64_t n, const void *w, const uint8_t *pn, int r0, const int NR, int nr,
+                           float *out, int64_t out_stride)
 {
-    const uint8_t *x = w, *pn = panel;
+    const uint8_t *x = w;
     const int64_t nb = n / SYN_QK;
-    __m256 acc0[SYN_PANEL_ROWS], acc1[SYN_PANEL_ROWS];
-#pragma GCC unroll 4
-    for (int r = 0; r < SYN_PANEL_ROWS; r++)
+    __m256 acc0[PANEL_TILE], acc1[PANEL_TILE];
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; r++)
         acc0[r] = acc1[r] = _mm256_setzero_ps();
     int64_t ib = 0;
     for (; ib + 2 <= nb; ib += 2) {
-        panel_block(T, x + ib * wbytes[T], pn + ib * PANEL_BLOCK, acc0);
-        panel_block(T, x + (ib + 1) * wbytes[T], pn + (ib + 1) * PANEL_BLOCK, acc1);
+        panel_block(T, x + ib * wbytes[T], pn + ib * PANEL_BLOCK, r0, NR, acc0);
+        panel_block(T, x + (ib + 1) * wbytes[T], pn + (ib + 1) * PANEL_BLOCK, r0, NR, acc1);
     }
     if (ib < nb)
-        panel_block(T, x + ib * wbytes[T], pn + ib * PANEL_BLOCK, acc0);
+        panel_block(T, x + ib * wbytes[T], pn + ib * PANEL_BLOCK, r0, NR, acc0);
     /* all rows reduced with a constant count, so the accumulators stay in
      * registers; + 0.0f: dot_legacy.c adds the (zero) offset sum the same way */
-    float sums[SYN_PANEL_ROWS];
-#pragma GCC unroll 4
-    for (int r = 0; r < SYN_PANEL_ROWS; r++)
+    float sums[PANEL_TILE];
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; r++)
         sums[r] = syn_hsum_ps(_mm256_add_ps(acc0[r], acc1[r])) + 0.0f;
     for (int r = 0; r < nr; r++)
-        out[r * out_stride] = sums[r];
+        out[(r0 + r) * out_stride] = sums[r];
+}
+
+/* Tiles of PANEL_TILE rows, and of 4 where no more than 4 rows are left
+ * (a short batch of sequences should not pay for 8 rows). */
+SYN_INLINE void panel_dot(const int T, int64_t n, const void *w, const void *panel, int nr, float *out,
+                          int64_t out_stride)
+{
+    for (int r0 = 0; r0 < nr; r0 += PANEL_TILE) {
+        int left = nr - r0 < PANEL_TILE ? nr - r0 : PANEL_TILE;
+        if (PANEL_TILE > 4 && left > 4)
+            panel_tile(T, n, w, panel, r0, PANEL_TILE, left, out, out_stride);
+        else
+            panel_tile(T, n, w, panel, r0, 4, left, out, out_stride);
+    }
 }
 
 #define PANEL(name, T)                                                                                               \
