@@ -16,6 +16,9 @@ until grep -q 'listening on' "$log"; do
 done
 port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
 echo "model $model, $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# one untimed request first: the first forward after start touches the KV
+# cache and scratch memory for the first time, which no later run pays
+node "$here/load.mjs" "http://127.0.0.1:$port" 1 1 8 >/dev/null
 for c in ${CLIENTS:-1 4 8}; do
     node "$here/load.mjs" "http://127.0.0.1:$port" "$c" "${REQUESTS:-2}" "${MAX_TOKENS:-64}"
 done
