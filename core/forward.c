@@ -94,6 +94,29 @@ void syn_ctx_free(syn_ctx *c)
 
 const syn_ctx_params *syn_ctx_get_params(const syn_ctx *c) { return &c->p; }
 
+int syn_ctx_kv_copy(syn_ctx *c, int32_t src, int32_t dst, int32_t n_pos, syn_error *err)
+{
+    const syn_model_config *cfg = &c->m->cfg;
+    const syn_backend_ops *ops = c->m->be.ops;
+    if (src < 0 || src >= c->p.n_slots || dst < 0 || dst >= c->p.n_slots || src == dst || n_pos < 0 ||
+        n_pos > c->p.n_ctx)
+        return syn_fail(err, SYN_ERR_INVALID, "kv copy out of range (slots %d -> %d of %d, %d positions of %d)", src,
+                        dst, c->p.n_slots, n_pos, c->p.n_ctx);
+    /* NULL too for plugins built before ABI 1.1 (the loader zero-fills) */
+    if (!ops->kv_copy)
+        return syn_fail(err, SYN_ERR_UNSUPPORTED, "the backend cannot copy KV between slots");
+    syn_attn_params ap = {
+        .n_heads = cfg->n_head, .n_kv_heads = cfg->n_head_kv, .head_dim = cfg->head_dim, .n_ctx = c->p.n_ctx,
+        .scale = 1.0f / sqrtf((float)cfg->head_dim),
+    };
+    for (int il = 0; il < cfg->n_layer && n_pos > 0; il++) {
+        ap.k_cache = c->k_cache[il];
+        ap.v_cache = c->v_cache[il];
+        ops->kv_copy(c->m->be.b, &ap, src, dst, n_pos);
+    }
+    return SYN_OK;
+}
+
 int syn_ctx_set_adapters(syn_ctx *c, syn_lora *const *adapters, const float *user_scales, int32_t n, syn_error *err)
 {
     int32_t max_rank = 0;

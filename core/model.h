@@ -89,6 +89,11 @@ typedef struct syn_batch {
     const uint8_t *want_logits; /* NULL: only the last row */
 } syn_batch;
 
+/* Makes positions 0..n_pos-1 of slot dst hold what slot src holds there
+ * (the same tokens, so the same keys and values): a shared prefix is copied
+ * instead of recomputed. SYN_ERR_UNSUPPORTED when the backend cannot. */
+int syn_ctx_kv_copy(syn_ctx *c, int32_t src, int32_t dst, int32_t n_pos, syn_error *err);
+
 /* logits (host memory) receives n_vocab floats for each row that wants them,
  * in row order. */
 int syn_forward(syn_ctx *c, const syn_batch *batch, float *logits, syn_error *err);

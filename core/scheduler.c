@@ -2,7 +2,11 @@
  * alone touches the syn_ctx, the slots and the sequences; the queue and the
  * stats are under s->mu; a job's output is under job->mu. A slot remembers
  * the tokens its KV holds, so a new prompt that shares a prefix with it (a
- * system prompt, a conversation so far) only runs the part after the prefix. */
+ * system prompt, a conversation so far) only runs the part after the prefix;
+ * a prefix another slot holds is copied over rather than computed again, and
+ * the choices of an n > 1 request copy the prompt once choice 0 has run it.
+ * Copied keys and values are the ones the rows would compute (the kernels do
+ * not depend on the batch), so outputs do not change. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +95,8 @@ typedef struct seq {
     int slot;
     int32_t n_past;   /* tokens of this sequence written to the slot's KV */
     int32_t pending;  /* sampled token to run next, -1 while prefilling */
+    int wait_slot;    /* -1, or the slot of choice 0, whose prompt KV this
+                       * choice copies once it is computed (n > 1) */
     int32_t max_gen;
     double t_last;
     syn_sampler *smp;
@@ -257,6 +263,36 @@ static void seq_finish(syn_sched *s, seq *q, syn_finish why)
     seq_release(s, q);
 }
 
+/* The tokens whose KV slot i holds now: an active sequence's computed
+ * positions, or what a free slot was left with. Only called between steps,
+ * when every row added so far has run. */
+static int32_t slot_valid(const syn_sched *s, int i)
+{
+    return s->seqs[i].job ? s->seqs[i].n_past : s->hist_len[i];
+}
+
+/* Moves q's start past the longest prefix of j's prompt (short of its last
+ * token) that another slot holds, copying those keys and values into q's
+ * slot (nothing changes when no slot holds more or the backend cannot). */
+static void copy_prefix(syn_sched *s, seq *q, const syn_job *j)
+{
+    int donor = -1;
+    int32_t best = q->n_past;
+    for (int i = 0; i < s->p.n_slots; i++) {
+        if (i == q->slot)
+            continue;
+        int32_t l = common_prefix(s->hist[i], slot_valid(s, i), j->prompt, j->n_prompt - 1);
+        if (l > best) {
+            best = l;
+            donor = i;
+        }
+    }
+    if (donor < 0 || syn_ctx_kv_copy(s->ctx, donor, q->slot, best, NULL))
+        return;
+    memcpy(s->hist[q->slot], j->prompt, sizeof(int32_t) * (size_t)best);
+    q->n_past = best;
+}
+
 /* Starts choice c of job j in a free sequence, reusing the slot whose KV
  * shares the longest prefix with the prompt. */
 static int seq_start(syn_sched *s, syn_job *j, int c, syn_error *err)
@@ -275,6 +311,7 @@ static int seq_start(syn_sched *s, syn_job *j, int c, syn_error *err)
     seq *q = &s->seqs[best];
     memset(q, 0, sizeof *q);
     q->slot = best;
+    q->wait_slot = -1;
     syn_sampler_params sp = j->sp;
     if (sp.seed != SYN_SAMPLER_SEED_RANDOM)
         sp.seed += (uint64_t)c;
@@ -298,8 +335,15 @@ static int seq_start(syn_sched *s, syn_job *j, int c, syn_error *err)
     }
     /* at least the last prompt token runs, for its logits */
     q->n_past = best_lcp < j->n_prompt ? best_lcp : j->n_prompt - 1;
+    copy_prefix(s, q, j);
+    if (c > 0 && q->n_past < j->n_prompt - 1)
+        for (int i = 0; i < s->p.n_slots; i++)
+            if (s->seqs[i].job == j && s->seqs[i].choice == 0)
+                q->wait_slot = i;
     s->hist_len[best] = q->n_past;
     memcpy(s->hist[best] + q->n_past, j->prompt + q->n_past, sizeof(int32_t) * (size_t)(j->n_prompt - q->n_past));
+    if (s->metrics)
+        syn_metrics_prompt_cached(s->metrics, (uint64_t)q->n_past);
     q->pending = -1;
     int32_t room = s->p.n_ctx - j->n_prompt;
     q->max_gen = j->max_tokens > 0 && j->max_tokens < room ? j->max_tokens : room;
@@ -511,6 +555,24 @@ static int step(syn_sched *s)
         if (gone)
             seq_finish(s, q, SYN_FINISH_ERROR);
     }
+    /* n > 1: a choice waiting for choice 0's prompt copies it once it has
+     * run (or computes it itself if choice 0 is gone) */
+    for (int i = 0; i < s->p.n_slots; i++) {
+        seq *q = &s->seqs[i];
+        if (!q->job || q->wait_slot < 0)
+            continue;
+        const seq *d = &s->seqs[q->wait_slot];
+        int32_t want = q->job->n_prompt - 1;
+        if (d->job == q->job && d->n_past < want)
+            continue;
+        if (d->job == q->job && !syn_ctx_kv_copy(s->ctx, q->wait_slot, q->slot, want, NULL)) {
+            memcpy(s->hist[q->slot], q->job->prompt, sizeof(int32_t) * (size_t)want);
+            if (s->metrics)
+                syn_metrics_prompt_cached(s->metrics, (uint64_t)(want - q->n_past));
+            q->n_past = want;
+        }
+        q->wait_slot = -1;
+    }
     /* decode rows: one per generating sequence */
     for (int i = 0; i < s->p.n_slots; i++) {
         seq *q = &s->seqs[i];
@@ -529,7 +591,8 @@ static int step(syn_sched *s)
         seq *best = NULL;
         for (int i = 0; i < s->p.n_slots; i++) {
             seq *q = &s->seqs[i];
-            if (q->job && q->pending < 0 && q->n_past < q->job->n_prompt && (!best || q->order < best->order))
+            if (q->job && q->pending < 0 && q->wait_slot < 0 && q->n_past < q->job->n_prompt &&
+                (!best || q->order < best->order))
                 best = q;
         }
         if (!best || rows == s->p.max_rows)

@@ -42,6 +42,13 @@ void syn_metrics_tokens(syn_metrics *m, uint64_t prompt, uint64_t generated)
     pthread_mutex_unlock(&m->mu);
 }
 
+void syn_metrics_prompt_cached(syn_metrics *m, uint64_t tokens)
+{
+    pthread_mutex_lock(&m->mu);
+    m->prompt_tokens_cached += tokens;
+    pthread_mutex_unlock(&m->mu);
+}
+
 static void observe(syn_metrics *m, syn_hist *h, double v)
 {
     pthread_mutex_lock(&m->mu);
@@ -89,9 +96,13 @@ char *syn_metrics_render(syn_metrics *m, int32_t queue_depth, int32_t active, in
     fprintf(f,
             "# HELP synapse_prompt_tokens_total Prompt tokens processed.\n"
             "# TYPE synapse_prompt_tokens_total counter\nsynapse_prompt_tokens_total %llu\n"
+            "# HELP synapse_prompt_tokens_cached_total Prompt tokens whose KV was already held by their slot or "
+            "copied from another, not computed.\n"
+            "# TYPE synapse_prompt_tokens_cached_total counter\nsynapse_prompt_tokens_cached_total %llu\n"
             "# HELP synapse_generated_tokens_total Tokens generated.\n"
             "# TYPE synapse_generated_tokens_total counter\nsynapse_generated_tokens_total %llu\n",
-            (unsigned long long)m->prompt_tokens, (unsigned long long)m->generated_tokens);
+            (unsigned long long)m->prompt_tokens, (unsigned long long)m->prompt_tokens_cached,
+            (unsigned long long)m->generated_tokens);
     render_hist(f, "synapse_ttft_seconds", "Time from request to first generated token.", &m->ttft);
     render_hist(f, "synapse_token_latency_seconds", "Time between generated tokens of one sequence.",
                 &m->token_latency);

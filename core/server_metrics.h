@@ -24,6 +24,7 @@ typedef struct syn_metrics {
     int codes[SYN_METRICS_CODES];
     uint64_t requests[SYN_METRICS_ROUTES][SYN_METRICS_CODES];
     uint64_t prompt_tokens, generated_tokens;
+    uint64_t prompt_tokens_cached; /* of prompt_tokens: KV reused or copied, not computed */
     syn_hist ttft, token_latency;
 } syn_metrics;
 
@@ -32,6 +33,7 @@ void syn_metrics_destroy(syn_metrics *m);
 /* route must be a string literal (kept by pointer). */
 void syn_metrics_request(syn_metrics *m, const char *route, int status);
 void syn_metrics_tokens(syn_metrics *m, uint64_t prompt, uint64_t generated);
+void syn_metrics_prompt_cached(syn_metrics *m, uint64_t tokens);
 void syn_metrics_ttft(syn_metrics *m, double seconds);
 void syn_metrics_token_latency(syn_metrics *m, double seconds);
 

@@ -411,6 +411,17 @@ static void cpu_kv_store(syn_backend *b, const syn_attn_params *a, const float *
         }
 }
 
+static void cpu_kv_copy(syn_backend *b, const syn_attn_params *a, int32_t src, int32_t dst, int32_t n_pos)
+{
+    (void)b;
+    size_t bytes = (size_t)n_pos * a->head_dim * sizeof(uint16_t);
+    uint16_t *kc = a->k_cache, *vc = a->v_cache;
+    for (int32_t g = 0; g < a->n_kv_heads; g++) {
+        memcpy(kc + head_offset(a, dst, g, 0), kc + head_offset(a, src, g, 0), bytes);
+        memcpy(vc + head_offset(a, dst, g, 0), vc + head_offset(a, src, g, 0), bytes);
+    }
+}
+
 struct attn_task {
     syn_backend *b;
     const syn_attn_params *a;
@@ -511,6 +522,7 @@ static const syn_backend_ops cpu_ops = {
     .kv_store = cpu_kv_store,
     .attention = cpu_attention,
     .swiglu = cpu_swiglu,
+    .kv_copy = cpu_kv_copy,
 };
 
 /* Always usable (the reference kernels run anywhere); AVX2 scores higher so a

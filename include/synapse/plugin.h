@@ -15,6 +15,7 @@
  * Changelog
  *  1.0  first version: backend ops (memory, weights, get_rows, rms_norm, matmul,
  *       rope, kv_store, attention, swiglu), capability ops (create/call/destroy).
+ *  1.1  backend kv_copy (a sequence's cached prefix reused by another).
  */
 #ifndef SYNAPSE_PLUGIN_H
 #define SYNAPSE_PLUGIN_H
@@ -27,7 +28,7 @@ extern "C" {
 
 #define SYN_PLUGIN_MAGIC 0x504e5953u /* "SYNP" read as little-endian bytes */
 #define SYN_ABI_MAJOR 1
-#define SYN_ABI_MINOR 0
+#define SYN_ABI_MINOR 1
 #define SYN_PLUGIN_ENTRY "synapse_plugin_v1"
 
 typedef enum syn_plugin_kind {
@@ -66,8 +67,8 @@ typedef struct syn_rows {
 
 /* One layer's attention geometry and its KV cache. Each cache holds
  * n_slots * n_ctx * n_kv_heads * head_dim f16 values, allocated with the
- * backend's alloc; only the backend's kv_store and attention read or write
- * it, so the order inside is the backend's choice (the CPU backend keeps
+ * backend's alloc; only the backend's kv_store, attention and kv_copy read
+ * or write it, so the order inside is the backend's choice (the CPU backend keeps
  * [slot][KV head][position][head_dim]). */
 typedef struct syn_attn_params {
     int32_t n_heads;
@@ -119,6 +120,10 @@ typedef struct syn_backend_ops {
     void (*attention)(syn_backend *b, const syn_attn_params *a, const float *q, const syn_rows *rows, float *out);
     /* out = silu(gate) * up, n elements */
     void (*swiglu)(syn_backend *b, const float *gate, const float *up, int64_t n, float *out);
+
+    /* 1.1: copy positions 0..n_pos-1 of slot src's K and V to slot dst (src
+     * != dst). Optional: without it the core recomputes the prefix. */
+    void (*kv_copy)(syn_backend *b, const syn_attn_params *a, int32_t src, int32_t dst, int32_t n_pos);
 } syn_backend_ops;
 
 /* --------------------------------------------------------------- capability */

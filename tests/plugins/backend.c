@@ -2,11 +2,13 @@
  * enough for the loader test to call through its ops table. Built as the good
  * backend and, with -D knobs, as backends the loader must refuse: one missing
  * a required op, one whose ops table is too short; and as a lean backend
- * without the optional describe(), which must load. Its probe() reports it
+ * without the optional describe() and with an ABI 1.0-sized ops table,
+ * which must load (with kv_copy, past its table, read as absent). Its probe() reports it
  * usable only when SYNAPSE_TEST_BACKEND is set, so that a default scan from a
  * test binary (which reaches tests/plugins/.libs) never picks it over a real
  * backend. Each instance is used by one thread, as the ABI says. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,9 @@
 #endif
 #ifndef BACKEND_NO_DESCRIBE
 #define BACKEND_NO_DESCRIBE 0
+#endif
+#if defined(BACKEND_OPS_1_0) && !defined(BACKEND_OPS_SIZE)
+#define BACKEND_OPS_SIZE offsetof(syn_backend_ops, kv_copy) /* the table as ABI 1.0 had it */
 #endif
 #ifndef BACKEND_OPS_SIZE
 #define BACKEND_OPS_SIZE sizeof(syn_backend_ops)
@@ -172,6 +177,15 @@ static void tb_kv_store(syn_backend *b, const syn_attn_params *a, const float *k
     }
 }
 
+static void tb_kv_copy(syn_backend *b, const syn_attn_params *a, int32_t src, int32_t dst, int32_t n_pos)
+{
+    (void)b;
+    size_t bytes = (size_t)n_pos * (size_t)(a->n_kv_heads * a->head_dim) * sizeof(_Float16);
+    _Float16 *kc = a->k_cache, *vc = a->v_cache;
+    memcpy(kc + cache_index(a, dst, 0), kc + cache_index(a, src, 0), bytes);
+    memcpy(vc + cache_index(a, dst, 0), vc + cache_index(a, src, 0), bytes);
+}
+
 static void tb_attention(syn_backend *b, const syn_attn_params *a, const float *q, const syn_rows *rows, float *out)
 {
     const int32_t hd = a->head_dim, group = a->n_heads / a->n_kv_heads;
@@ -232,6 +246,7 @@ static const syn_backend_ops tb_ops = {
     .kv_store = tb_kv_store,
     .attention = tb_attention,
     .swiglu = tb_swiglu,
+    .kv_copy = tb_kv_copy, /* past the lean build's 1.0-sized table */
 };
 
 static const syn_plugin tb_plugin = {

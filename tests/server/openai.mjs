@@ -98,6 +98,42 @@ await test('n=2 gives two choices, both streamed', async () => {
   assert.equal(s.parts[1], r.choices[1].message.content);
 });
 
+const cachedTokens = async () =>
+  +(await (await fetch(base + '/metrics')).text()).match(/^synapse_prompt_tokens_cached_total (\d+)/m)[1];
+
+await test('n=2 under greedy: choice 1 copies the prompt choice 0 ran, same text', async () => {
+  const p = { model: 'synapse', messages: [{ role: 'user', content: 'A prompt no slot has seen: n2 copy.' }], max_tokens: 6, temperature: 0 };
+  const solo = (await client.chat.completions.create(p)).choices[0].message.content;
+  const q = { ...p, messages: [{ role: 'user', content: 'Another prompt no slot has seen: n2 copy.' }] };
+  const one = (await client.chat.completions.create(q)).choices[0].message.content;
+  const before = await cachedTokens();
+  const r = await client.chat.completions.create({ ...q, n: 2 });
+  const got = (await cachedTokens()) - before;
+  assert.equal(r.choices[0].message.content, one);
+  assert.equal(r.choices[1].message.content, one);
+  // choice 0 finds all but the last prompt token in the slot that ran q;
+  // choice 1 gets as many copied from choice 0 once it has run them
+  assert.ok(got >= 2 * (r.usage.prompt_tokens - 1), `cached ${got} of 2 x ${r.usage.prompt_tokens}`);
+  assert.ok(solo.length > 0);
+});
+
+await test("a prompt sharing a busy slot's prefix copies it, text unchanged", async () => {
+  const sys = { role: 'system', content: 'You are a careful assistant who answers in one short sentence about caches.' };
+  const p = { model: 'synapse', messages: [sys, { role: 'user', content: 'Name a color.' }], max_tokens: 8, temperature: 0 };
+  const solo = (await client.chat.completions.create(p)).choices[0].message.content;
+  // a long stream on the same system prompt takes the slot that holds it...
+  const stream = await client.chat.completions.create({ ...p, messages: [sys, { role: 'user', content: 'Tell a story.' }], max_tokens: 120, stream: true });
+  const it = stream[Symbol.asyncIterator]();
+  await it.next();
+  // ...so this one runs in another slot and copies the system prompt over
+  const before = await cachedTokens();
+  const r = await client.chat.completions.create(p);
+  const got = (await cachedTokens()) - before;
+  stream.controller.abort();
+  assert.equal(r.choices[0].message.content, solo);
+  assert.ok(got >= r.usage.prompt_tokens - 12, `cached ${got} of ${r.usage.prompt_tokens}`);
+});
+
 await test('logprobs with top_logprobs', async () => {
   const r = await client.chat.completions.create({ ...greedy, max_tokens: 5, logprobs: true, top_logprobs: 3 });
   const lp = r.choices[0].logprobs.content;
