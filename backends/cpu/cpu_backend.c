@@ -5,6 +5,7 @@
  * Weights are used in place from the model's mmap. One thread drives a
  * backend instance; the ops fan out to the pool. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,17 @@
  * waking the pool costs more than the work. */
 #define INLINE_ELEMENTS 32768
 
+/* A matmul thread's share of output rows: the next row not yet taken and
+ * the end. One per cache line: the owner takes from it all the time, the
+ * others only once they have finished their own share. */
+typedef struct {
+    _Alignas(64) _Atomic int64_t next;
+    int64_t end;
+} mm_share;
+
 struct syn_backend {
     syn_pool *pool;
+    mm_share *shares; /* one per pool thread */
     const syn_kernel_set *k;
     char desc[64];
     /* activation rows converted for vec_dot; grown on demand, reused */
@@ -67,6 +77,13 @@ static syn_backend *cpu_create(const syn_backend_params *params, syn_error *err)
         syn_fail(err, SYN_ERR_NOMEM, "cpu backend: cannot start %d threads", n);
         return NULL;
     }
+    b->shares = aligned_alloc(64, sizeof(mm_share) * (size_t)syn_pool_size(b->pool));
+    if (!b->shares) {
+        syn_pool_free(b->pool);
+        free(b);
+        syn_fail(err, SYN_ERR_NOMEM, "cpu backend: out of memory");
+        return NULL;
+    }
     b->k = pick_kernels();
     snprintf(b->desc, sizeof b->desc, "cpu %s, %d thread%s", b->k->isa, syn_pool_size(b->pool),
              syn_pool_size(b->pool) == 1 ? "" : "s");
@@ -78,6 +95,7 @@ static void cpu_destroy(syn_backend *b)
     if (!b)
         return;
     syn_pool_free(b->pool);
+    free(b->shares);
     free(b->act);
     free(b->panels);
     free(b->attn_work);
@@ -237,6 +255,10 @@ static void cpu_rms_norm(syn_backend *b, const float *x, const syn_tensor *w, in
 
 /* bytes of weight rows one matmul block holds (see mm_worker) */
 #define MM_BLOCK_BYTES 16384
+/* a thread's share of output rows is taken in about this many chunks, of
+ * at least MM_CHUNK_MIN rows (see mm_worker) */
+#define MM_CHUNKS_PER_THREAD 8
+#define MM_CHUNK_MIN 16
 
 struct mm_task {
     syn_backend *b;
@@ -259,34 +281,10 @@ struct mm_task {
     size_t panel_bytes;
 };
 
-static void mm_worker(void *arg, int ith, int nth)
+/* output rows o0..o1 of the task, in blocks of ob weight rows */
+static void mm_rows(struct mm_task *t, const char *wbase, int64_t o0, int64_t o1, int64_t ob, int group)
 {
-    struct mm_task *t = arg;
     int64_t in = t->w->ne[0], out = t->w->ne[1];
-    if (t->quant) {
-        for (int32_t r = ith; r < t->n; r += nth)
-            t->quant(t->x + (size_t)r * in, t->xq + (size_t)r * t->xq_row, in);
-        syn_pool_barrier(t->b->pool);
-    }
-    if (t->dot_panel) {
-        for (int32_t r = ith * SYN_PANEL_ROWS; r < t->n; r += nth * SYN_PANEL_ROWS)
-            t->b->k->pack_panel(in, t->xq + (size_t)r * t->xq_row, t->xq_row,
-                                t->n - r < SYN_PANEL_ROWS ? t->n - r : SYN_PANEL_ROWS,
-                                t->panels + (size_t)(r / SYN_PANEL_ROWS) * t->panel_bytes);
-        syn_pool_barrier(t->b->pool);
-    }
-    int64_t o0 = out * ith / nth, o1 = out * (ith + 1) / nth;
-    const char *wbase = t->w->data;
-    /* Cache blocking for prefill: a block of weight rows (about half of L1)
-     * meets each group of activation rows (a panel or a row tile) in turn,
-     * so both stay in L1 instead of every weight row streaming all
-     * activation rows from L2/L3. Tiling never changes a result (see
-     * vec_dot_rows and dot_panel). */
-    int64_t ob = t->n > 1 ? (int64_t)(MM_BLOCK_BYTES / t->w->row_bytes) : 1;
-    if (ob < 1)
-        ob = 1;
-    /* activation rows one call takes: a panel, or a row tile */
-    int group = t->dot_panel ? SYN_PANEL_ROWS : SYN_DOT_ROWS_MAX;
     for (int64_t oa = o0; oa < o1; oa += ob) {
         int64_t oe = oa + ob < o1 ? oa + ob : o1;
         for (int32_t r = 0; r < t->n; r += group) {
@@ -308,6 +306,53 @@ static void mm_worker(void *arg, int ith, int nth)
                     *dst = t->accumulate ? *dst + y : y;
                 }
             }
+        }
+    }
+}
+
+static void mm_worker(void *arg, int ith, int nth)
+{
+    struct mm_task *t = arg;
+    int64_t in = t->w->ne[0], out = t->w->ne[1];
+    if (t->quant) {
+        for (int32_t r = ith; r < t->n; r += nth)
+            t->quant(t->x + (size_t)r * in, t->xq + (size_t)r * t->xq_row, in);
+        syn_pool_barrier(t->b->pool);
+    }
+    if (t->dot_panel) {
+        for (int32_t r = ith * SYN_PANEL_ROWS; r < t->n; r += nth * SYN_PANEL_ROWS)
+            t->b->k->pack_panel(in, t->xq + (size_t)r * t->xq_row, t->xq_row,
+                                t->n - r < SYN_PANEL_ROWS ? t->n - r : SYN_PANEL_ROWS,
+                                t->panels + (size_t)(r / SYN_PANEL_ROWS) * t->panel_bytes);
+        syn_pool_barrier(t->b->pool);
+    }
+    const char *wbase = t->w->data;
+    /* Cache blocking for prefill: a block of weight rows (about half of L1)
+     * meets each group of activation rows (a panel or a row tile) in turn,
+     * so both stay in L1 instead of every weight row streaming all
+     * activation rows from L2/L3. Tiling never changes a result (see
+     * vec_dot_rows and dot_panel). */
+    int64_t ob = t->n > 1 ? (int64_t)(MM_BLOCK_BYTES / t->w->row_bytes) : 1;
+    if (ob < 1)
+        ob = 1;
+    /* activation rows one call takes: a panel, or a row tile */
+    int group = t->dot_panel ? SYN_PANEL_ROWS : SYN_DOT_ROWS_MAX;
+    /* Each thread owns a contiguous share of the output rows and takes it
+     * in chunks, front to back; a thread done with its own share helps the
+     * others with theirs, so none waits long for the slowest (memory-bound
+     * decode, a core shared with the server's threads). Which thread
+     * computes a row never changes its result. */
+    int64_t chunk = out / ((int64_t)nth * MM_CHUNKS_PER_THREAD);
+    chunk = chunk < MM_CHUNK_MIN ? MM_CHUNK_MIN : chunk;
+    chunk = (chunk + ob - 1) / ob * ob;
+    for (int k = 0; k < nth; k++) {
+        mm_share *sh = &t->b->shares[(ith + k) % nth];
+        for (;;) {
+            int64_t o0 = atomic_fetch_add_explicit(&sh->next, chunk, memory_order_relaxed);
+            if (o0 >= sh->end)
+                break;
+            int64_t o1 = o0 + chunk < sh->end ? o0 + chunk : sh->end;
+            mm_rows(t, wbase, o0, o1, ob, group);
         }
     }
 }
@@ -337,6 +382,11 @@ static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bi
         size_t n_panels = (size_t)(n_rows + SYN_PANEL_ROWS - 1) / SYN_PANEL_ROWS;
         b->panels = grow(b->panels, &b->panels_cap, t.panel_bytes * n_panels);
         t.panels = b->panels;
+    }
+    int nth = syn_pool_size(b->pool);
+    for (int i = 0; i < nth; i++) {
+        atomic_store_explicit(&b->shares[i].next, w->ne[1] * i / nth, memory_order_relaxed);
+        b->shares[i].end = w->ne[1] * (i + 1) / nth;
     }
     syn_pool_run(b->pool, mm_worker, &t);
 }
