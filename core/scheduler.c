@@ -273,7 +273,10 @@ static int32_t slot_valid(const syn_sched *s, int i)
 
 /* Moves q's start past the longest prefix of j's prompt (short of its last
  * token) that another slot holds, copying those keys and values into q's
- * slot (nothing changes when no slot holds more or the backend cannot). */
+ * slot (nothing changes when no slot holds more or the backend cannot).
+ * Keys and values depend on the tokens alone while every row runs the base
+ * model; once rows carry LoRA adapters, a slot's history must name its
+ * adapter too, here and in seq_start's own-slot reuse. */
 static void copy_prefix(syn_sched *s, seq *q, const syn_job *j)
 {
     int donor = -1;
