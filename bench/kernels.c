@@ -121,8 +121,8 @@ int main(int argc, char **argv)
              * where the set has them */
             char *panel = NULL;
             if (sets[s]->dot_panel[type]) {
-                panel = malloc(SYN_PANEL_BYTES(n));
-                sets[s]->pack_panel(n, a, a_bytes, SYN_PANEL_ROWS, panel);
+                panel = malloc(syn_panel_bytes(act, n));
+                sets[s]->pack_panel[act](n, a, a_bytes, SYN_PANEL_ROWS, panel);
             }
             printf("      %5.1f / %5.1f", time_pass(sets[s], type, n, rows, w, a, a_bytes, 1, NULL),
                    time_pass(sets[s], type, n, rows, w, a, a_bytes, panel ? SYN_PANEL_ROWS : SYN_DOT_ROWS_MAX, panel));

@@ -30,10 +30,15 @@ typedef void (*syn_vec_dot_fn)(int64_t n, const void *w, const void *a, float *o
 #define SYN_ATTEND_BLOCK 32
 #define SYN_ATTEND_WORK(hd, nq, n_pos) ((size_t)(nq) * ((size_t)(n_pos) + 1) + (size_t)SYN_ATTEND_BLOCK * (size_t)(hd))
 
-/* Rows of activations one prefill panel holds, and a panel's bytes for rows
- * of n elements (see pack_panel). */
+/* Rows of activations one prefill panel holds, and a panel's bytes for
+ * rows of n elements of activation type act (Q8_0 or Q8_K; see pack_panel). */
 #define SYN_PANEL_ROWS 8
-#define SYN_PANEL_BYTES(n) ((size_t)(n) / 32 * (SYN_PANEL_ROWS * (sizeof(float) + 32)))
+static inline size_t syn_panel_bytes(int act, int64_t n)
+{
+    if (act == SYN_TYPE_Q8_K) /* per 256: scales, 32-element sums, quants */
+        return (size_t)n / 256 * (SYN_PANEL_ROWS * (sizeof(float) + 8 * sizeof(int16_t) + 256));
+    return (size_t)n / 32 * (SYN_PANEL_ROWS * (sizeof(float) + 32)); /* Q8_0 */
+}
 
 /* Most activation rows one vec_dot_rows call takes. */
 #define SYN_DOT_ROWS_MAX 4
@@ -78,13 +83,14 @@ typedef struct syn_kernel_set {
      * out[j] = softmax(scale * K q[j]) V. */
     void (*attend_f16)(int32_t hd, int32_t n_pos, const uint16_t *k, const uint16_t *v, int64_t kv_stride,
                        const float *q, int nq, float scale, float *out, float *work);
-    /* Prefill on VNNI CPUs (NULL in sets without it): pack_panel repacks
-     * nr <= SYN_PANEL_ROWS rows of Q8_0 activations (a_stride bytes apart)
-     * into SYN_PANEL_BYTES(n) bytes, once per matmul; dot_panel[T] (Q4_0,
-     * Q5_0, Q8_0 weights) then sets out[r * out_stride] for r < nr, each
+    /* Prefill on VNNI CPUs (NULL in sets without it): pack_panel[A] repacks
+     * nr <= SYN_PANEL_ROWS rows of activations of type A (Q8_0 or Q8_K,
+     * a_stride bytes apart) into syn_panel_bytes(A, n) bytes, once per
+     * matmul; dot_panel[T] (Q4_0, Q5_0, Q8_0 weights on Q8_0 panels; Q4_K,
+     * Q5_K on Q8_K panels) then sets out[r * out_stride] for r < nr, each
      * bit-identical to vec_dot on that row, with less work per row than
      * vec_dot_rows. */
-    void (*pack_panel)(int64_t n, const void *a, size_t a_stride, int nr, void *panel);
+    void (*pack_panel[SYN_TYPE_COUNT])(int64_t n, const void *a, size_t a_stride, int nr, void *panel);
     void (*dot_panel[SYN_TYPE_COUNT])(int64_t n, const void *w, const void *panel, int nr, float *out,
                                       int64_t out_stride);
 } syn_kernel_set;

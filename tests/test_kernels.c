@@ -732,12 +732,13 @@ static void test_ref_float_helpers(const syn_kernel_set *ref)
 static void check_panels(const syn_kernel_set *avx, const syn_kernel_set *vnni, int type, int64_t n, const void *w,
                          const uint8_t *arows, size_t abytes)
 {
-    void *panel = xmalloc(SYN_PANEL_BYTES(n));
+    int act = avx->type[type].act_type;
+    void *panel = xmalloc(syn_panel_bytes(act, n));
     for (int nr = 1; nr <= SYN_PANEL_ROWS; nr++) {
         float p[SYN_PANEL_ROWS + 1];
         for (int r = 0; r <= SYN_PANEL_ROWS; r++)
             p[r] = -1;
-        vnni->pack_panel(n, arows, abytes, nr, panel);
+        vnni->pack_panel[act](n, arows, abytes, nr, panel);
         vnni->dot_panel[type](n, w, panel, nr, p, 1);
         for (int r = 0; r <= SYN_PANEL_ROWS; r++) {
             float a = -1;
@@ -752,9 +753,12 @@ static void check_panels(const syn_kernel_set *avx, const syn_kernel_set *vnni, 
 
 static void test_int_matches_avx2(const syn_kernel_set *ref, const syn_kernel_set *avx, const syn_kernel_set *vnni)
 {
-    /* the VNNI sets prefill the symmetric legacy types on panels */
-    CHECK(vnni->pack_panel && vnni->dot_panel[SYN_TYPE_Q4_0] && vnni->dot_panel[SYN_TYPE_Q5_0] &&
-          vnni->dot_panel[SYN_TYPE_Q8_0] && !vnni->dot_panel[SYN_TYPE_Q4_1] && !avx->dot_panel[SYN_TYPE_Q8_0]);
+    /* the VNNI sets prefill the symmetric legacy types and Q4_K/Q5_K on
+     * panels */
+    CHECK(vnni->pack_panel[SYN_TYPE_Q8_0] && vnni->pack_panel[SYN_TYPE_Q8_K] && vnni->dot_panel[SYN_TYPE_Q4_0] &&
+          vnni->dot_panel[SYN_TYPE_Q5_0] && vnni->dot_panel[SYN_TYPE_Q8_0] && vnni->dot_panel[SYN_TYPE_Q4_K] &&
+          vnni->dot_panel[SYN_TYPE_Q5_K] && !vnni->dot_panel[SYN_TYPE_Q4_1] && !avx->dot_panel[SYN_TYPE_Q8_0] &&
+          !avx->pack_panel[SYN_TYPE_Q8_0]);
     static const int integer[] = {SYN_TYPE_Q4_0, SYN_TYPE_Q4_1, SYN_TYPE_Q5_0, SYN_TYPE_Q5_1, SYN_TYPE_Q8_0,
                                   SYN_TYPE_Q2_K, SYN_TYPE_Q3_K, SYN_TYPE_Q4_K, SYN_TYPE_Q5_K, SYN_TYPE_Q6_K};
     for (size_t t = 0; t < sizeof integer / sizeof integer[0]; t++) {

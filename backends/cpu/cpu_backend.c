@@ -277,6 +277,7 @@ struct mm_task {
     /* activation panels (see pack_panel), when the kernel set has them for
      * this weight type and there is more than one row */
     void (*dot_panel)(int64_t n, const void *w, const void *panel, int nr, float *out, int64_t out_stride);
+    void (*pack_panel)(int64_t n, const void *a, size_t a_stride, int nr, void *panel);
     char *panels;
     size_t panel_bytes;
 };
@@ -321,7 +322,7 @@ static void mm_worker(void *arg, int ith, int nth)
     }
     if (t->dot_panel) {
         for (int32_t r = ith * SYN_PANEL_ROWS; r < t->n; r += nth * SYN_PANEL_ROWS)
-            t->b->k->pack_panel(in, t->xq + (size_t)r * t->xq_row, t->xq_row,
+            t->pack_panel(in, t->xq + (size_t)r * t->xq_row, t->xq_row,
                                 t->n - r < SYN_PANEL_ROWS ? t->n - r : SYN_PANEL_ROWS,
                                 t->panels + (size_t)(r / SYN_PANEL_ROWS) * t->panel_bytes);
         syn_pool_barrier(t->b->pool);
@@ -376,9 +377,10 @@ static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bi
         b->act = grow(b->act, &b->act_cap, t.xq_row * (size_t)n_rows);
         t.xq = b->act;
     }
-    if (n_rows > 1 && b->k->dot_panel[w->type]) {
+    if (n_rows > 1 && b->k->dot_panel[w->type] && b->k->pack_panel[tk->act_type]) {
         t.dot_panel = b->k->dot_panel[w->type];
-        t.panel_bytes = SYN_PANEL_BYTES(in);
+        t.pack_panel = b->k->pack_panel[tk->act_type];
+        t.panel_bytes = syn_panel_bytes(tk->act_type, in);
         size_t n_panels = (size_t)(n_rows + SYN_PANEL_ROWS - 1) / SYN_PANEL_ROWS;
         b->panels = grow(b->panels, &b->panels_cap, t.panel_bytes * n_panels);
         t.panels = b->panels;

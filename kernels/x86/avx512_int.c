@@ -9,4 +9,5 @@
 #include "kernels/x86/dot_legacy.c"
 #include "kernels/x86/panel_legacy.c"
 #include "kernels/x86/dot_k.c"
+#include "kernels/x86/panel_k.c"
 #include "kernels/x86/dot_k23.c"

@@ -25,9 +25,46 @@ SYN_INLINE __m128i k4_scales_mins(const uint8_t *s)
     return _mm_set_epi32((int)v[3], (int)v[2], (int)v[1], (int)v[0]);
 }
 
+/* Where a tile's Q8_K activation rows come from: rows a_stride bytes apart
+ * (vec_dot, vec_dot_rows), or rows r0.. of a Q8_K panel (panel_k.c), which
+ * holds per superblock the rows' scales, their 32-element sums and their
+ * quants. `panel` is a constant wherever these are inlined. */
+typedef struct {
+    const uint8_t *a;
+    size_t a_stride;
+    int r0, panel;
+} k_act;
+
+enum { PK_D = SYN_PANEL_ROWS * 4, PK_S = SYN_PANEL_ROWS * 16, PK_BLOCK = PK_D + PK_S + SYN_PANEL_ROWS * SYN_QK_K };
+
+/* superblock ib of the rows: pb is the panel's superblock ib (panels) */
+SYN_INLINE const int8_t *k_act_qs(const k_act x, const uint8_t *pb, int64_t ib, int r)
+{
+    if (x.panel)
+        return (const int8_t *)(pb + PK_D + PK_S) + SYN_QK_K * (x.r0 + r);
+    return syn_act_q8_k(x.a, r, x.a_stride, ib)->qs;
+}
+
+SYN_INLINE float k_act_d(const k_act x, const uint8_t *pb, int64_t ib, int r)
+{
+    if (x.panel)
+        return ((const float *)(const void *)pb)[x.r0 + r];
+    return syn_act_q8_k(x.a, r, x.a_stride, ib)->d;
+}
+
+/* the row's eight 32-element sums as int16 */
+SYN_INLINE __m128i k_act_sums32(const k_act x, const uint8_t *pb, int64_t ib, int r)
+{
+    if (x.panel)
+        return _mm_loadu_si128((const __m128i *)(pb + PK_D + 16 * (x.r0 + r)));
+    __m256i bs = _mm256_loadu_si256((const __m256i *)syn_act_q8_k(x.a, r, x.a_stride, ib)->bsums);
+    return _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+}
+
 /* Q4_K and Q5_K share everything but the fifth bit. */
-SYN_INLINE void k45_tile(const int five, int64_t n, const void *w, const void *a, size_t a_stride, const int NR,
-                         float *out, int64_t out_stride)
+/* out[r * out_stride] for the first nr of NR rows */
+SYN_INLINE void k45_tile_from(const int five, int64_t n, const void *w, const k_act act, const int NR, int nr,
+                              float *out, int64_t out_stride)
 {
     const int64_t nb = n / SYN_QK_K;
     const __m256i m4 = _mm256_set1_epi8(15), m16 = _mm256_set1_epi8(16);
@@ -45,11 +82,12 @@ SYN_INLINE void k45_tile(const int five, int64_t n, const void *w, const void *a
             const syn_block_q4_k *x = (const syn_block_q4_k *)w + ib;
             sc_bytes = x->scales, qs = x->qs, dbits = x->d, mbits = x->dmin;
         }
-        float dw = syn_h2f(dbits), mw = syn_h2f(mbits);
+        __m256 dw = _mm256_set1_ps(syn_h2f(dbits)), mw = _mm256_set1_ps(syn_h2f(mbits));
         __m256i sm = _mm256_cvtepu8_epi16(k4_scales_mins(sc_bytes)); /* scales | mins as int16 */
         __m256i scales = _mm256_permute2x128_si256(sm, sm, 0x00);
         __m128i mins = _mm256_extracti128_si256(sm, 1);
         __m256i hb = five ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
+        const uint8_t *pb = act.panel ? act.a + ib * PK_BLOCK : NULL; /* the panel's superblock ib */
 
         __m256i sumi[4];
 #pragma GCC unroll 4
@@ -69,26 +107,36 @@ SYN_INLINE void k45_tile(const int five, int64_t n, const void *w, const void *a
             __m256i s_lo = bcast_i16(scales, 2 * j), s_hi = bcast_i16(scales, 2 * j + 1);
 #pragma GCC unroll 4
             for (int r = 0; r < NR; r++) {
-                const int8_t *y = syn_act_q8_k(a, r, a_stride, ib)->qs + 64 * j;
+                const int8_t *y = k_act_qs(act, pb, ib, r) + 64 * j;
                 __m256i p_lo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)y));
                 __m256i p_hi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(y + 32)));
                 sumi[r] = syn_madd_acc(sumi[r], s_lo, p_lo);
                 sumi[r] = syn_madd_acc(sumi[r], s_hi, p_hi);
             }
         }
+        /* per row: d * dw * sumi - d * dmin * sum(min * 32-element sum) */
 #pragma GCC unroll 4
         for (int r = 0; r < NR; r++) {
-            const syn_block_q8_k *y = syn_act_q8_k(a, r, a_stride, ib);
-            __m256i bs = _mm256_loadu_si256((const __m256i *)y->bsums);
-            __m128i bs32 = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
-            __m256i msum = _mm256_zextsi128_si256(_mm_madd_epi16(mins, bs32));
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(y->d * dw), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(-(y->d * mw)), _mm256_cvtepi32_ps(msum), acc[r]);
+            __m256i msum = _mm256_zextsi128_si256(_mm_madd_epi16(mins, k_act_sums32(act, pb, ib, r)));
+            __m256 d = _mm256_set1_ps(k_act_d(act, pb, ib, r));
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(d, dw), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            acc[r] = _mm256_fnmadd_ps(_mm256_mul_ps(d, mw), _mm256_cvtepi32_ps(msum), acc[r]);
         }
     }
+    /* a constant count, so the accumulators stay in registers */
+    float sums[4];
 #pragma GCC unroll 4
     for (int r = 0; r < NR; r++)
-        out[r * out_stride] = syn_hsum_ps(acc[r]);
+        sums[r] = syn_hsum_ps(acc[r]);
+    for (int r = 0; r < nr; r++)
+        out[r * out_stride] = sums[r];
+}
+
+SYN_INLINE void k45_tile(const int five, int64_t n, const void *w, const void *a, size_t a_stride, const int NR,
+                         float *out, int64_t out_stride)
+{
+    const k_act act = {a, a_stride, 0, 0};
+    k45_tile_from(five, n, w, act, NR, NR, out, out_stride);
 }
 
 SYN_INLINE void q4_k_tile(int64_t n, const void *w, const void *a, size_t a_stride, const int NR, float *out,

@@ -32,7 +32,7 @@ enum { PANEL_D = SYN_PANEL_ROWS * sizeof(float), PANEL_BLOCK = PANEL_D + SYN_PAN
 #define PANEL_TILE 4
 #endif
 
-void SYN_KNAME(SYN_KSET, pack_panel)(int64_t n, const void *a, size_t a_stride, int nr, void *panel)
+void SYN_KNAME(SYN_KSET, pack_panel_q8_0)(int64_t n, const void *a, size_t a_stride, int nr, void *panel)
 {
     const int64_t nb = n / SYN_QK;
     uint8_t *out = panel;

@@ -158,20 +158,23 @@ SYN_AVX2_DOT(q6_k)
     X(SYN_TYPE_Q5_K, q5_k)                                                                                           \
     X(SYN_TYPE_Q6_K, q6_k)
 
-/* the activation-panel kernels of a VNNI set (panel_legacy.c) */
+/* the activation-panel kernels of a VNNI set (panel_legacy.c, panel_k.c) */
+#define SYN_PANEL_FN(set, name)                                                                                      \
+    void syn_##set##_dot_panel_##name(int64_t n, const void *w, const void *panel, int nr, float *out,               \
+                                      int64_t out_stride);
 #define SYN_PANEL_DECLARE(set)                                                                                       \
-    void syn_##set##_pack_panel(int64_t n, const void *a, size_t a_stride, int nr, void *panel);                     \
-    void syn_##set##_dot_panel_q4_0(int64_t n, const void *w, const void *panel, int nr, float *out,                 \
-                                    int64_t out_stride);                                                             \
-    void syn_##set##_dot_panel_q5_0(int64_t n, const void *w, const void *panel, int nr, float *out,                 \
-                                    int64_t out_stride);                                                             \
-    void syn_##set##_dot_panel_q8_0(int64_t n, const void *w, const void *panel, int nr, float *out,                 \
-                                    int64_t out_stride);
+    void syn_##set##_pack_panel_q8_0(int64_t n, const void *a, size_t a_stride, int nr, void *panel);                \
+    void syn_##set##_pack_panel_q8_k(int64_t n, const void *a, size_t a_stride, int nr, void *panel);                \
+    SYN_PANEL_FN(set, q4_0) SYN_PANEL_FN(set, q5_0) SYN_PANEL_FN(set, q8_0) SYN_PANEL_FN(set, q4_k)                 \
+    SYN_PANEL_FN(set, q5_k)
 #define SYN_PANEL_SET_ENTRIES(set)                                                                                   \
-    set##_set.pack_panel = syn_##set##_pack_panel;                                                                   \
+    set##_set.pack_panel[SYN_TYPE_Q8_0] = syn_##set##_pack_panel_q8_0;                                               \
+    set##_set.pack_panel[SYN_TYPE_Q8_K] = syn_##set##_pack_panel_q8_k;                                               \
     set##_set.dot_panel[SYN_TYPE_Q4_0] = syn_##set##_dot_panel_q4_0;                                                 \
     set##_set.dot_panel[SYN_TYPE_Q5_0] = syn_##set##_dot_panel_q5_0;                                                 \
-    set##_set.dot_panel[SYN_TYPE_Q8_0] = syn_##set##_dot_panel_q8_0;
+    set##_set.dot_panel[SYN_TYPE_Q8_0] = syn_##set##_dot_panel_q8_0;                                                 \
+    set##_set.dot_panel[SYN_TYPE_Q4_K] = syn_##set##_dot_panel_q4_k;                                                 \
+    set##_set.dot_panel[SYN_TYPE_Q5_K] = syn_##set##_dot_panel_q5_k;
 
 /* Defines syn_kernels_<set>(): the avx2 set with the dot products of
  * SYN_INT_TYPES swapped for syn_<set>_dot_* and syn_<set>_dot_rows_*, built

@@ -6,4 +6,5 @@
  * -mavxvnni; only reached after syn_cpu_has_avx_vnni(). Any thread. */
 #define SYN_KSET vnni
 #include "kernels/x86/dot_k.c"
+#include "kernels/x86/panel_k.c"
 #include "kernels/x86/dot_k23.c"

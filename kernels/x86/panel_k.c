@@ -1,0 +1,59 @@
+/* Prefill panels for Q4_K and Q5_K on CPUs with VNNI (see panel_legacy.c
+ * for the idea). A Q8_K panel holds SYN_PANEL_ROWS activation rows,
+ * superblock by superblock:
+ *     float d[SYN_PANEL_ROWS];          the rows' scales
+ *     int16_t s[SYN_PANEL_ROWS][8];     each row's 32-element sums
+ *     int8_t q[SYN_PANEL_ROWS][256];    the rows' quants
+ * so the per-row tail of a superblock (the min term and the two scale
+ * products) reads ready sums and a float scale instead of pairing up the
+ * 16-element sums and broadcasting scalars for every weight row.
+ *
+ * The dot itself is k45_tile_from in dot_k.c reading the panel, the same
+ * integer sums and float steps as vec_dot, so every result is
+ * bit-identical to it. Included after dot_k.c in a VNNI set's build
+ * (vnni_k.c, avx512_int.c). */
+
+void SYN_KNAME(SYN_KSET, pack_panel_q8_k)(int64_t n, const void *a, size_t a_stride, int nr, void *panel)
+{
+    const int64_t nb = n / SYN_QK_K;
+    uint8_t *out = panel;
+    for (int64_t ib = 0; ib < nb; ib++, out += PK_BLOCK) {
+        float *d = (float *)(void *)out;
+        int16_t *s = (int16_t *)(void *)(out + PK_D);
+        int8_t *q = (int8_t *)(out + PK_D + PK_S);
+        for (int r = 0; r < SYN_PANEL_ROWS; r++) {
+            if (r >= nr) { /* missing rows: zeros */
+                d[r] = 0;
+                memset(s + 8 * r, 0, 16);
+                memset(q + SYN_QK_K * r, 0, SYN_QK_K);
+                continue;
+            }
+            const syn_block_q8_k *y = syn_act_q8_k(a, r, a_stride, ib);
+            d[r] = y->d;
+            for (int g = 0; g < 8; g++)
+                s[8 * r + g] = (int16_t)(y->bsums[2 * g] + y->bsums[2 * g + 1]);
+            memcpy(q + SYN_QK_K * r, y->qs, SYN_QK_K);
+        }
+    }
+}
+
+SYN_INLINE void k45_panel(const int five, int64_t n, const void *w, const void *panel, int nr, float *out,
+                          int64_t out_stride)
+{
+    for (int r0 = 0; r0 < nr; r0 += 4) {
+        const k_act act = {panel, 0, r0, 1};
+        k45_tile_from(five, n, w, act, 4, nr - r0 < 4 ? nr - r0 : 4, out + r0 * out_stride, out_stride);
+    }
+}
+
+void SYN_KNAME(SYN_KSET, dot_panel_q4_k)(int64_t n, const void *w, const void *panel, int nr, float *out,
+                                         int64_t out_stride)
+{
+    k45_panel(0, n, w, panel, nr, out, out_stride);
+}
+
+void SYN_KNAME(SYN_KSET, dot_panel_q5_k)(int64_t n, const void *w, const void *panel, int nr, float *out,
+                                         int64_t out_stride)
+{
+    k45_panel(1, n, w, panel, nr, out, out_stride);
+}
