@@ -323,8 +323,8 @@ static void mm_worker(void *arg, int ith, int nth)
     if (t->dot_panel) {
         for (int32_t r = ith * SYN_PANEL_ROWS; r < t->n; r += nth * SYN_PANEL_ROWS)
             t->pack_panel(in, t->xq + (size_t)r * t->xq_row, t->xq_row,
-                                t->n - r < SYN_PANEL_ROWS ? t->n - r : SYN_PANEL_ROWS,
-                                t->panels + (size_t)(r / SYN_PANEL_ROWS) * t->panel_bytes);
+                          t->n - r < SYN_PANEL_ROWS ? t->n - r : SYN_PANEL_ROWS,
+                          t->panels + (size_t)(r / SYN_PANEL_ROWS) * t->panel_bytes);
         syn_pool_barrier(t->b->pool);
     }
     const char *wbase = t->w->data;
