@@ -68,8 +68,8 @@ SYN_INLINE void k45_tile_from(const int five, int64_t n, const void *w, const k_
 {
     const int64_t nb = n / SYN_QK_K;
     const __m256i m4 = _mm256_set1_epi8(15), m16 = _mm256_set1_epi8(16);
-    __m256 acc[4];
-#pragma GCC unroll 4
+    __m256 acc[8];
+#pragma GCC unroll 8
     for (int r = 0; r < NR; r++)
         acc[r] = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < nb; ib++) {
@@ -89,8 +89,8 @@ SYN_INLINE void k45_tile_from(const int five, int64_t n, const void *w, const k_
         __m256i hb = five ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
         const uint8_t *pb = act.panel ? act.a + ib * PK_BLOCK : NULL; /* the panel's superblock ib */
 
-        __m256i sumi[4];
-#pragma GCC unroll 4
+        __m256i sumi[8];
+#pragma GCC unroll 8
         for (int r = 0; r < NR; r++)
             sumi[r] = _mm256_setzero_si256();
 #pragma GCC unroll 4
@@ -105,7 +105,7 @@ SYN_INLINE void k45_tile_from(const int five, int64_t n, const void *w, const k_
                 hi = _mm256_or_si256(hi, _mm256_and_si256(hh, m16));
             }
             __m256i s_lo = bcast_i16(scales, 2 * j), s_hi = bcast_i16(scales, 2 * j + 1);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
             for (int r = 0; r < NR; r++) {
                 const int8_t *y = k_act_qs(act, pb, ib, r) + 64 * j;
                 __m256i p_lo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)y));
@@ -115,7 +115,7 @@ SYN_INLINE void k45_tile_from(const int five, int64_t n, const void *w, const k_
             }
         }
         /* per row: d * dw * sumi - d * dmin * sum(min * 32-element sum) */
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int r = 0; r < NR; r++) {
             __m256i msum = _mm256_zextsi128_si256(_mm_madd_epi16(mins, k_act_sums32(act, pb, ib, r)));
             __m256 d = _mm256_set1_ps(k_act_d(act, pb, ib, r));
@@ -124,8 +124,8 @@ SYN_INLINE void k45_tile_from(const int five, int64_t n, const void *w, const k_
         }
     }
     /* a constant count, so the accumulators stay in registers */
-    float sums[4];
-#pragma GCC unroll 4
+    float sums[8];
+#pragma GCC unroll 8
     for (int r = 0; r < NR; r++)
         sums[r] = syn_hsum_ps(acc[r]);
     for (int r = 0; r < nr; r++)

@@ -40,6 +40,13 @@ void SYN_KNAME(SYN_KSET, pack_panel_q8_k)(int64_t n, const void *a, size_t a_str
 SYN_INLINE void k45_panel(const int five, int64_t n, const void *w, const void *panel, int nr, float *out,
                           int64_t out_stride)
 {
+#if defined(__AVX512VL__)
+    if (nr > 4) {
+        const k_act act = {panel, 0, 0, 1};
+        k45_tile_from(five, n, w, act, 8, nr, out, out_stride);
+        return;
+    }
+#endif
     for (int r0 = 0; r0 < nr; r0 += 4) {
         const k_act act = {panel, 0, r0, 1};
         k45_tile_from(five, n, w, act, 4, nr - r0 < 4 ? nr - r0 : 4, out + r0 * out_stride, out_stride);
