@@ -286,6 +286,8 @@ struct mm_task {
 static void mm_rows(struct mm_task *t, const char *wbase, int64_t o0, int64_t o1, int64_t ob, int group)
 {
     int64_t in = t->w->ne[0], out = t->w->ne[1];
+    /* without bias, scale or accumulation the kernels write y directly */
+    int plain = !t->bias && t->alpha == 1.0f && !t->accumulate;
     for (int64_t oa = o0; oa < o1; oa += ob) {
         int64_t oe = oa + ob < o1 ? oa + ob : o1;
         for (int32_t r = 0; r < t->n; r += group) {
@@ -293,14 +295,18 @@ static void mm_rows(struct mm_task *t, const char *wbase, int64_t o0, int64_t o1
             const char *xr = t->xq + (size_t)r * t->xq_row;
             for (int64_t o = oa; o < oe; o++) {
                 const char *wrow = wbase + (size_t)o * t->w->row_bytes;
-                float bo = t->bias ? t->bias[o] : 0.0f;
                 float v[SYN_PANEL_ROWS > SYN_DOT_ROWS_MAX ? SYN_PANEL_ROWS : SYN_DOT_ROWS_MAX];
+                float *res = plain ? t->y + (size_t)r * out + o : v;
+                int64_t res_stride = plain ? out : 1;
                 if (t->dot_panel)
-                    t->dot_panel(in, wrow, t->panels + (size_t)(r / group) * t->panel_bytes, nr, v, 1);
+                    t->dot_panel(in, wrow, t->panels + (size_t)(r / group) * t->panel_bytes, nr, res, res_stride);
                 else if (nr == 1)
-                    t->dot(in, wrow, xr, v);
+                    t->dot(in, wrow, xr, res);
                 else
-                    t->dot_rows(in, wrow, xr, t->xq_row, nr, v, 1);
+                    t->dot_rows(in, wrow, xr, t->xq_row, nr, res, res_stride);
+                if (plain)
+                    continue;
+                float bo = t->bias ? t->bias[o] : 0.0f;
                 for (int j = 0; j < nr; j++) {
                     float *dst = t->y + (size_t)(r + j) * out + o;
                     float y = t->alpha * (v[j] + bo);
