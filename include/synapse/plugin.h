@@ -68,8 +68,8 @@ typedef struct syn_rows {
 /* One layer's attention geometry and its KV cache. Each cache holds
  * n_slots * n_ctx * n_kv_heads * head_dim f16 values, allocated with the
  * backend's alloc; only the backend's kv_store, attention and kv_copy read
- * or write it, so the order inside is the backend's choice (the CPU backend keeps
- * [slot][KV head][position][head_dim]). */
+ * or write it, so the order inside is the backend's choice (the CPU
+ * backend keeps [slot][KV head][position][head_dim]). */
 typedef struct syn_attn_params {
     int32_t n_heads;
     int32_t n_kv_heads;
