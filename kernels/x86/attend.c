@@ -22,8 +22,15 @@ SYN_INLINE void widen_row(int32_t hd, const uint16_t *x, float *out)
 
 static void widen_block(int32_t hd, int32_t nb, const uint16_t *x, int64_t stride, float *out)
 {
-    for (int32_t p = 0; p < nb; p++)
+    for (int32_t p = 0; p < nb; p++) {
+        /* the cache streams from memory: ask early for the row one block on
+         * (its first 64 or 128 bytes; a prefetch past the end is harmless) */
+        const char *ahead = (const char *)(x + (size_t)(p + SYN_ATTEND_BLOCK) * stride);
+        _mm_prefetch(ahead, _MM_HINT_T0);
+        if (hd > 32)
+            _mm_prefetch(ahead + 64, _MM_HINT_T0);
         widen_row(hd, x + (size_t)p * stride, out + (size_t)p * hd);
+    }
 }
 
 /* the lane sums of a0..a3, in that order */
