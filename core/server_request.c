@@ -190,6 +190,26 @@ static int parse_messages(json_object *root, syn_gen_request *r, syn_http_error 
     return 0;
 }
 
+enum { TOKEN_IDS_BAD = -1, TOKEN_IDS_NOMEM = -2 };
+
+/* A JSON array of token ids (integers 0..INT32_MAX) into a new array in
+ * *ids (the caller frees it, also on failure) and its length in *n. */
+static int read_token_ids(json_object *a, int32_t **ids, size_t *n)
+{
+    size_t len = json_object_array_length(a);
+    if (!(*ids = malloc(len * sizeof **ids)))
+        return TOKEN_IDS_NOMEM;
+    for (size_t i = 0; i < len; i++) {
+        json_object *t = json_object_array_get_idx(a, i);
+        if (!json_object_is_type(t, json_type_int) || json_object_get_int64(t) < 0 ||
+            json_object_get_int64(t) > INT32_MAX)
+            return TOKEN_IDS_BAD;
+        (*ids)[i] = (int32_t)json_object_get_int64(t);
+    }
+    *n = len;
+    return 0;
+}
+
 static int parse_prompt(json_object *root, syn_gen_request *r, syn_http_error *e)
 {
     json_object *p = field(root, "prompt");
@@ -205,17 +225,11 @@ static int parse_prompt(json_object *root, syn_gen_request *r, syn_http_error *e
         return 0;
     }
     if (json_object_is_type(p, json_type_array) && json_object_array_length(p) > 0) {
-        size_t n = json_object_array_length(p);
-        if (!(r->prompt_ids = malloc(n * sizeof *r->prompt_ids)))
+        int rc = read_token_ids(p, &r->prompt_ids, &r->n_prompt_ids);
+        if (rc == TOKEN_IDS_NOMEM)
             return syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
-        for (size_t i = 0; i < n; i++) {
-            json_object *t = json_object_array_get_idx(p, i);
-            if (!json_object_is_type(t, json_type_int) || json_object_get_int64(t) < 0 ||
-                json_object_get_int64(t) > INT32_MAX)
-                return BAD("prompt", "'prompt' must be a string, or an array of token ids (one prompt per request)");
-            r->prompt_ids[i] = (int32_t)json_object_get_int64(t);
-        }
-        r->n_prompt_ids = n;
+        if (rc)
+            return BAD("prompt", "'prompt' must be a string, or an array of token ids (one prompt per request)");
         return 0;
     }
     return BAD("prompt", "'prompt' must be a non-empty string or an array of token ids");
@@ -398,19 +412,13 @@ int syn_request_parse_embed(json_object *root, syn_embed_request *r, syn_http_er
             r->texts[i] = json_object_get_string(v);
             continue;
         }
-        size_t k = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
-        if (!k)
+        if (!json_object_is_type(v, json_type_array) || !json_object_array_length(v))
             return BAD("input", "'input' entries must be non-empty strings or token-id arrays");
-        if (!(r->ids[i] = malloc(k * sizeof(int32_t))))
+        int rc = read_token_ids(v, &r->ids[i], &r->n_ids[i]);
+        if (rc == TOKEN_IDS_NOMEM)
             return syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
-        for (size_t t = 0; t < k; t++) {
-            json_object *id = json_object_array_get_idx(v, t);
-            if (!json_object_is_type(id, json_type_int) || json_object_get_int64(id) < 0 ||
-                json_object_get_int64(id) > INT32_MAX)
-                return BAD("input", "'input' token ids must be non-negative integers");
-            r->ids[i][t] = (int32_t)json_object_get_int64(id);
-        }
-        r->n_ids[i] = k;
+        if (rc)
+            return BAD("input", "'input' token ids must be non-negative integers");
     }
     return 0;
 }
