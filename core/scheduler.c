@@ -271,6 +271,17 @@ static int32_t slot_valid(const syn_sched *s, int i)
     return s->seqs[i].job ? s->seqs[i].n_past : s->hist_len[i];
 }
 
+/* Gives q the keys and values of prompt[0..n) from slot donor, which holds
+ * them; 0, or nonzero (q unchanged) when the backend cannot copy. */
+static int copy_kv(syn_sched *s, seq *q, int donor, const int32_t *prompt, int32_t n)
+{
+    if (syn_ctx_kv_copy(s->ctx, donor, q->slot, n, NULL))
+        return -1;
+    memcpy(s->hist[q->slot], prompt, sizeof(int32_t) * (size_t)n);
+    q->n_past = n;
+    return 0;
+}
+
 /* Moves q's start past the longest prefix of j's prompt (short of its last
  * token) that another slot holds, copying those keys and values into q's
  * slot (nothing changes when no slot holds more or the backend cannot).
@@ -290,10 +301,8 @@ static void copy_prefix(syn_sched *s, seq *q, const syn_job *j)
             donor = i;
         }
     }
-    if (donor < 0 || syn_ctx_kv_copy(s->ctx, donor, q->slot, best, NULL))
-        return;
-    memcpy(s->hist[q->slot], j->prompt, sizeof(int32_t) * (size_t)best);
-    q->n_past = best;
+    if (donor >= 0)
+        copy_kv(s, q, donor, j->prompt, best);
 }
 
 /* Starts choice c of job j in a free sequence, reusing the slot whose KV
@@ -568,12 +577,9 @@ static int step(syn_sched *s)
         int32_t want = q->job->n_prompt - 1;
         if (d->job == q->job && d->n_past < want)
             continue;
-        if (d->job == q->job && !syn_ctx_kv_copy(s->ctx, q->wait_slot, q->slot, want, NULL)) {
-            memcpy(s->hist[q->slot], q->job->prompt, sizeof(int32_t) * (size_t)want);
-            if (s->metrics)
-                syn_metrics_prompt_cached(s->metrics, (uint64_t)(want - q->n_past));
-            q->n_past = want;
-        }
+        int32_t before = q->n_past;
+        if (d->job == q->job && !copy_kv(s, q, q->wait_slot, q->job->prompt, want) && s->metrics)
+            syn_metrics_prompt_cached(s->metrics, (uint64_t)(want - before));
         q->wait_slot = -1;
     }
     /* decode rows: one per generating sequence */
