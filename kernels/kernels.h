@@ -35,9 +35,10 @@ typedef void (*syn_vec_dot_fn)(int64_t n, const void *w, const void *a, float *o
 #define SYN_PANEL_ROWS 8
 static inline size_t syn_panel_bytes(int act, int64_t n)
 {
-    if (act == SYN_TYPE_Q8_K) /* per 256: scales, 32-element sums, quants */
-        return (size_t)n / 256 * (SYN_PANEL_ROWS * (sizeof(float) + 8 * sizeof(int16_t) + 256));
-    return (size_t)n / 32 * (SYN_PANEL_ROWS * (sizeof(float) + 32)); /* Q8_0 */
+    if (act == SYN_TYPE_Q8_K) /* per 256: scales, 32- and 16-element sums, quants */
+        return (size_t)n / 256 * (SYN_PANEL_ROWS * (sizeof(float) + 24 * sizeof(int16_t) + 256));
+    /* Q8_0, in pairs of blocks (the avx512 set pairs a last odd block with zeros) */
+    return ((size_t)n / 32 + 1) / 2 * 2 * (SYN_PANEL_ROWS * (sizeof(float) + 32));
 }
 
 /* Most activation rows one vec_dot_rows call takes. */

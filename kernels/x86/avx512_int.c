@@ -7,7 +7,7 @@
  * -mavx512vnni; only reached after syn_cpu_has_avx512_vnni(). Any thread. */
 #define SYN_KSET avx512
 #include "kernels/x86/dot_legacy.c"
-#include "kernels/x86/panel_legacy.c"
+#include "kernels/x86/panel_legacy512.c"
 #include "kernels/x86/dot_k.c"
-#include "kernels/x86/panel_k.c"
+#include "kernels/x86/panel_k512.c"
 #include "kernels/x86/dot_k23.c"

@@ -35,13 +35,51 @@ typedef struct {
     int r0, panel;
 } k_act;
 
-enum { PK_D = SYN_PANEL_ROWS * 4, PK_S = SYN_PANEL_ROWS * 16, PK_BLOCK = PK_D + PK_S + SYN_PANEL_ROWS * SYN_QK_K };
+/* A Q8_K panel's superblock: the rows' scales, their 32-element and
+ * 16-element sums (int16), then their quants. */
+enum {
+    PK_D = SYN_PANEL_ROWS * 4,
+    PK_S = SYN_PANEL_ROWS * 16,
+    PK_S16 = SYN_PANEL_ROWS * 32,
+    PK_Q = PK_D + PK_S + PK_S16,
+    PK_BLOCK = PK_Q + SYN_PANEL_ROWS * SYN_QK_K,
+};
+
+/* Packs nr rows into a panel, each row's 32-byte chunks of quants in the
+ * order `chunks` gives (a set's dot_panel reads them in its own order);
+ * rows past nr are zeros. */
+SYN_INLINE void k_pack_panel(int64_t n, const void *a, size_t a_stride, int nr, void *panel, const int chunks[8])
+{
+    const int64_t nb = n / SYN_QK_K;
+    uint8_t *out = panel;
+    for (int64_t ib = 0; ib < nb; ib++, out += PK_BLOCK) {
+        float *d = (float *)(void *)out;
+        int16_t *s = (int16_t *)(void *)(out + PK_D), *s16 = (int16_t *)(void *)(out + PK_D + PK_S);
+        int8_t *q = (int8_t *)(out + PK_Q);
+        for (int r = 0; r < SYN_PANEL_ROWS; r++) {
+            if (r >= nr) {
+                d[r] = 0;
+                memset(s + 8 * r, 0, 16);
+                memset(s16 + 16 * r, 0, 32);
+                memset(q + SYN_QK_K * r, 0, SYN_QK_K);
+                continue;
+            }
+            const syn_block_q8_k *y = syn_act_q8_k(a, r, a_stride, ib);
+            d[r] = y->d;
+            for (int g = 0; g < 8; g++)
+                s[8 * r + g] = (int16_t)(y->bsums[2 * g] + y->bsums[2 * g + 1]);
+            memcpy(s16 + 16 * r, y->bsums, 32);
+            for (int c = 0; c < 8; c++)
+                memcpy(q + SYN_QK_K * r + 32 * c, y->qs + 32 * chunks[c], 32);
+        }
+    }
+}
 
 /* superblock ib of the rows: pb is the panel's superblock ib (panels) */
 SYN_INLINE const int8_t *k_act_qs(const k_act x, const uint8_t *pb, int64_t ib, int r)
 {
     if (x.panel)
-        return (const int8_t *)(pb + PK_D + PK_S) + SYN_QK_K * (x.r0 + r);
+        return (const int8_t *)(pb + PK_Q) + SYN_QK_K * (x.r0 + r);
     return syn_act_q8_k(x.a, r, x.a_stride, ib)->qs;
 }
 

@@ -3,6 +3,7 @@
  * superblock by superblock:
  *     float d[SYN_PANEL_ROWS];          the rows' scales
  *     int16_t s[SYN_PANEL_ROWS][8];     each row's 32-element sums
+ *     int16_t s16[SYN_PANEL_ROWS][16];  its 16-element sums (for Q6_K)
  *     int8_t q[SYN_PANEL_ROWS][256];    the rows' quants
  * so the per-row tail of a superblock (the min term and the two scale
  * products) reads ready sums and a float scale instead of pairing up the
@@ -15,26 +16,8 @@
 
 void SYN_KNAME(SYN_KSET, pack_panel_q8_k)(int64_t n, const void *a, size_t a_stride, int nr, void *panel)
 {
-    const int64_t nb = n / SYN_QK_K;
-    uint8_t *out = panel;
-    for (int64_t ib = 0; ib < nb; ib++, out += PK_BLOCK) {
-        float *d = (float *)(void *)out;
-        int16_t *s = (int16_t *)(void *)(out + PK_D);
-        int8_t *q = (int8_t *)(out + PK_D + PK_S);
-        for (int r = 0; r < SYN_PANEL_ROWS; r++) {
-            if (r >= nr) { /* missing rows: zeros */
-                d[r] = 0;
-                memset(s + 8 * r, 0, 16);
-                memset(q + SYN_QK_K * r, 0, SYN_QK_K);
-                continue;
-            }
-            const syn_block_q8_k *y = syn_act_q8_k(a, r, a_stride, ib);
-            d[r] = y->d;
-            for (int g = 0; g < 8; g++)
-                s[8 * r + g] = (int16_t)(y->bsums[2 * g] + y->bsums[2 * g + 1]);
-            memcpy(q + SYN_QK_K * r, y->qs, SYN_QK_K);
-        }
-    }
+    static const int in_order[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    k_pack_panel(n, a, a_stride, nr, panel, in_order);
 }
 
 SYN_INLINE void k45_panel(const int five, int64_t n, const void *w, const void *panel, int nr, float *out,

@@ -1,5 +1,6 @@
 /* The avx512 kernel set: the avx2 set with the integer dot products swapped
- * for their AVX-512 VL/BW/VNNI builds (avx512_int.c). Reaching it is only
+ * for their AVX-512 VL/BW/VNNI builds (avx512_int.c), whose prefill panels
+ * use 512-bit vectors. Reaching it is only
  * safe after the caller has checked for AVX-512 F/BW/VL/VNNI (and the OS's
  * saved ZMM state) as well as AVX-VNNI and AVX2/FMA/F16C. Any thread. */
 #include <pthread.h>
@@ -8,5 +9,7 @@
 
 #define DECLARE(T, name) SYN_INT_DECLARE(avx512, name)
 #define SET(T, name) SYN_INT_SET_ENTRY(avx512, T, name)
-SYN_DEFINE_INT_SET(avx512, "avx512", SYN_INT_TYPES(DECLARE) SYN_PANEL_DECLARE(avx512),
-                   SYN_INT_TYPES(SET) SYN_PANEL_SET_ENTRIES(avx512))
+/* with 512-bit vectors, Q6_K panels pay off too (panel_k512.c) */
+SYN_DEFINE_INT_SET(avx512, "avx512", SYN_INT_TYPES(DECLARE) SYN_PANEL_DECLARE(avx512) SYN_PANEL_FN(avx512, q6_k),
+                   SYN_INT_TYPES(SET) SYN_PANEL_SET_ENTRIES(avx512) avx512_set.dot_panel[SYN_TYPE_Q6_K] =
+                       syn_avx512_dot_panel_q6_k;)

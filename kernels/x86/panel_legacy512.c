@@ -1,0 +1,129 @@
+/* Prefill for the symmetric 32-element block types (Q4_0, Q5_0, Q8_0) in
+ * the avx512 set: the panels of panel_legacy.c in 512-bit vectors, two
+ * weight blocks per instruction. Zen 5 and the Intel cores run 512-bit
+ * vectors at full width, so each row's vpdpbusd, conversion, scale product
+ * and FMA now cover 64 weights instead of 32.
+ *
+ * Blocks go in pairs (an even block and the odd one after it; a last odd
+ * block is paired with zeros). A pair of the panel is
+ *     float d[SYN_PANEL_ROWS][2];  uint8_t q[SYN_PANEL_ROWS][64];
+ * with row r's even and odd scales side by side and its 64 biased quants
+ * interleaved by dwords: dword 2k of the pair is dword k of the even block,
+ * dword 2k + 1 dword k of the odd one. The weights are interleaved the same
+ * way, so vpdpbusd lane 2k holds the even block's sum of lane k and lane
+ * 2k + 1 the odd block's: exactly the lanes of the even and odd
+ * accumulators of dot_legacy.c. Every lane sees the same exact scale
+ * product and the same FMAs in the same order, and the reduction adds the
+ * even and odd lanes before the same horizontal sum, so results stay
+ * bit-identical to vec_dot. */
+#include "kernels/x86/legacy_blocks.h"
+
+enum {
+    PAIR_D = SYN_PANEL_ROWS * 2 * sizeof(float),
+    PAIR_BYTES = PAIR_D + SYN_PANEL_ROWS * 2 * SYN_QK,
+};
+
+/* dword k of a to lane 2k, dword k of b to lane 2k + 1 */
+SYN_INLINE __m512i interleave_dwords(__m256i a, __m256i b)
+{
+    const __m512i idx = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    return _mm512_permutex2var_epi32(_mm512_castsi256_si512(a), idx, _mm512_castsi256_si512(b));
+}
+
+void SYN_KNAME(SYN_KSET, pack_panel_q8_0)(int64_t n, const void *a, size_t a_stride, int nr, void *panel)
+{
+    const int64_t nb = n / SYN_QK;
+    const __m256i bias = _mm256_set1_epi8((char)0x80);
+    uint8_t *out = panel;
+    for (int64_t ib = 0; ib < nb; ib += 2, out += PAIR_BYTES) {
+        float *d = (float *)(void *)out;
+        for (int r = 0; r < SYN_PANEL_ROWS; r++) {
+            __m256i q[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()}; /* missing: zeros */
+            for (int h = 0; h < 2; h++) {
+                d[2 * r + h] = 0;
+                if (r < nr && ib + h < nb) {
+                    const uint8_t *yb = (const uint8_t *)a + (size_t)r * a_stride + (ib + h) * 34;
+                    d[2 * r + h] = syn_h2f(load_u16(yb));
+                    q[h] = _mm256_loadu_si256((const __m256i *)(yb + 2));
+                }
+            }
+            __m512i z = interleave_dwords(_mm256_xor_si256(q[0], bias), _mm256_xor_si256(q[1], bias));
+            _mm512_storeu_si512(out + PAIR_D + 2 * SYN_QK * r, z);
+        }
+    }
+}
+
+/* a weight pair (the odd block absent when odd is NULL) against the pair's
+ * NR panel rows from r0 */
+SYN_INLINE void pair_block(const int T, const uint8_t *even, const uint8_t *odd, const uint8_t *pp, int r0,
+                           const int NR, __m512 *acc)
+{
+    __m256i q1 = odd ? unpack(T, odd) : _mm256_setzero_si256();
+    __m512i q = interleave_dwords(unpack(T, even), q1);
+    __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                     _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), q));
+    /* [even scale, odd scale] in every lane pair */
+    uint32_t scales = load_u16(even) | (uint32_t)(odd ? load_u16(odd) : 0) << 16;
+    __m128 wd2 = _mm_cvtph_ps(_mm_cvtsi32_si128((int)scales));
+    __m512 wd = _mm512_castpd_ps(_mm512_broadcastsd_pd(_mm_castps_pd(wd2)));
+    const double *da = (const double *)(const void *)pp + r0;
+    const uint8_t *qa = pp + PAIR_D + 2 * SYN_QK * r0;
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; r++) {
+        __m512i p = _mm512_dpbusd_epi32(start, _mm512_loadu_si512(qa + 2 * SYN_QK * r), q);
+        __m512 dd = _mm512_mul_ps(wd, _mm512_castpd_ps(_mm512_set1_pd(da[r])));
+        acc[r] = _mm512_fmadd_ps(dd, _mm512_cvtepi32_ps(p), acc[r]);
+    }
+}
+
+/* out[r * out_stride] for the nr (<= NR) panel rows from r0 */
+SYN_INLINE void pair_tile(const int T, int64_t n, const void *w, const uint8_t *pn, int r0, const int NR, int nr,
+                          float *out, int64_t out_stride)
+{
+    const uint8_t *x = w;
+    const int64_t nb = n / SYN_QK;
+    __m512 acc[SYN_PANEL_ROWS];
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; r++)
+        acc[r] = _mm512_setzero_ps();
+    int64_t ib = 0;
+    for (; ib + 2 <= nb; ib += 2, pn += PAIR_BYTES)
+        pair_block(T, x + ib * wbytes[T], x + (ib + 1) * wbytes[T], pn, r0, NR, acc);
+    if (ib < nb)
+        pair_block(T, x + ib * wbytes[T], NULL, pn, r0, NR, acc);
+    /* even lanes to the low half, odd ones to the high half: their sum is
+     * dot_legacy.c's acc0 + acc1, reduced the same way (+ 0.0f: its offset
+     * sum, zero here) */
+    const __m512i halves = _mm512_set_epi32(15, 13, 11, 9, 7, 5, 3, 1, 14, 12, 10, 8, 6, 4, 2, 0);
+    float sums[SYN_PANEL_ROWS];
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; r++) {
+        __m512 s = _mm512_permutexvar_ps(halves, acc[r]);
+        __m256 lo = _mm512_castps512_ps256(s), hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1));
+        sums[r] = syn_hsum_ps(_mm256_add_ps(lo, hi)) + 0.0f;
+    }
+    for (int r = 0; r < nr; r++)
+        out[(r0 + r) * out_stride] = sums[r];
+}
+
+/* One tile for the whole panel: 8 accumulators fit in the 32 registers;
+ * a short batch of sequences (4 rows or fewer) should not pay for 8. */
+SYN_INLINE void pair_dot(const int T, int64_t n, const void *w, const void *panel, int nr, float *out,
+                         int64_t out_stride)
+{
+    if (nr > 4)
+        pair_tile(T, n, w, panel, 0, SYN_PANEL_ROWS, nr, out, out_stride);
+    else
+        pair_tile(T, n, w, panel, 0, 4, nr, out, out_stride);
+}
+
+#define PANEL(name, T)                                                                                               \
+    void SYN_KNAME(SYN_KSET, dot_panel_##name)(int64_t n, const void *w, const void *panel, int nr, float *out,      \
+                                               int64_t out_stride)                                                   \
+    {                                                                                                                \
+        pair_dot(T, n, w, panel, nr, out, out_stride);                                                               \
+    }
+
+PANEL(q4_0, K_Q4_0)
+PANEL(q5_0, K_Q5_0)
+PANEL(q8_0, K_Q8_0)
