@@ -180,6 +180,8 @@ struct syn_sampler {
     int32_t *ci;
     float *cw;
     size_t scratch_cap, weights_cap;
+    float *chunks; /* the sums of W_CHUNK softmax weights */
+    size_t chunks_cap;
 };
 
 syn_sampler_params syn_sampler_params_default(void)
@@ -260,6 +262,7 @@ void syn_sampler_free(syn_sampler *s)
     free(s->cl);
     free(s->ci);
     free(s->cw);
+    free(s->chunks);
     free(s);
 }
 
@@ -467,16 +470,115 @@ static size_t pick(syn_sampler *s, const float *w, size_t n, double total)
     return last_positive;
 }
 
-/* Draws from softmax((l - lmax) / temp) over l[0, n), overwriting l with the
- * weights; returns the index drawn. */
-static size_t draw_tempered(syn_sampler *s, float *l, size_t n, float lmax, float temp)
+/* Softmax weights are made and summed this many at a time; the draw then
+ * skips whole chunks by their sums. */
+#define W_CHUNK 64
+
+/* Four floats, in GCC/clang vector extensions: plain C the compiler maps
+ * to the SIMD every target of the build has (SSE2 on x86-64, NEON on
+ * arm64), so sampling needs no ISA dispatch of its own. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+typedef uint32_t v4u __attribute__((vector_size(16)));
+
+/* e^x for x <= 0 to about 2e-7 relative, and exactly 0 below -86 (masked
+ * -inf logits, and tokens below e^-86 of the best): a sampled token costs
+ * one vector pass over the vocabulary instead of a libm call per logit.
+ * 2^n comes from t's low mantissa bits after adding 1.5 * 2^23, and e^r,
+ * |r| <= ln2 / 2, from its Taylor series to r^6. */
+static inline v4f exp_nonpositive(v4f x)
 {
-    double total = 0.0;
-    for (size_t j = 0; j < n; j++) {
-        l[j] = expf((l[j] - lmax) / temp);
-        total += l[j];
+    const float magic = 12582912.0f; /* bits 0x4b400000 */
+    const v4f floor = {-86.0f, -86.0f, -86.0f, -86.0f};
+    v4i keep = x >= floor; /* all ones where e^x is kept */
+    v4f xc = (v4f)(((v4i)x & keep) | ((v4i)floor & ~keep));
+    v4f t = xc * 1.44269504f + magic, n = t - magic;
+    v4f r = xc - n * 0.693359375f + n * 2.12194440e-4f; /* ln 2 in two parts */
+    v4f p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+    /* n fits the exponent: -124 <= n <= 0 */
+    v4u scaled = (v4u)p + (((v4u)t - 0x4b400000u) << 23);
+    return (v4f)((v4i)scaled & keep);
+}
+
+static int ensure_chunks(syn_sampler *s, size_t n)
+{
+    size_t need = n / W_CHUNK + 1;
+    if (s->chunks_cap < need) {
+        float *c = realloc(s->chunks, need * sizeof *c);
+        if (!c)
+            return SYN_ERR_NOMEM;
+        s->chunks = c;
+        s->chunks_cap = need;
     }
-    return pick(s, l, n, total);
+    return 0;
+}
+
+/* l[j] = e^((l[j] - lmax) / temp); chunk[c] = the sum of chunk c's weights.
+ * Returns the total. */
+static double tempered_weights(float *l, size_t n, float lmax, float temp, float *chunk)
+{
+    const float inv = 1.0f / temp;
+    double total = 0.0;
+    for (size_t j = 0; j < n; j += W_CHUNK) {
+        size_t m = n - j < W_CHUNK ? n - j : W_CHUNK;
+        v4f lanes = {0};
+        for (size_t k = 0; k < m; k += 4) {
+            v4f v;
+            size_t cnt = m - k < 4 ? m - k : 4;
+            if (cnt == 4)
+                memcpy(&v, l + j + k, sizeof v);
+            else /* a short tail: -inf has weight 0 */
+                for (size_t q = 0; q < 4; q++)
+                    v[q] = q < cnt ? l[j + k + q] : -INFINITY;
+            v4f w = exp_nonpositive((v - lmax) * inv);
+            memcpy(l + j + k, &w, cnt * sizeof(float));
+            lanes += w;
+        }
+        float sum = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
+        chunk[j / W_CHUNK] = sum;
+        total += sum;
+    }
+    return total;
+}
+
+/* pick() over chunked weights: whole chunks are skipped by their sums, then
+ * the walk goes on weight by weight. */
+static size_t pick_chunked(syn_sampler *s, const float *w, size_t n, const float *chunk, double total)
+{
+    double u = rng_uniform(s->rng) * total, acc = 0.0;
+    size_t c = 0, n_chunks = (n + W_CHUNK - 1) / W_CHUNK;
+    while (c + 1 < n_chunks && u >= acc + chunk[c])
+        acc += chunk[c++];
+    for (size_t j = c * W_CHUNK; j < n; j++) {
+        if (w[j] > 0.0f) {
+            acc += w[j];
+            if (u < acc)
+                return j;
+        }
+    }
+    /* rounding left u at the very top of the range: the last weight */
+    for (size_t j = n; j-- > 0;)
+        if (w[j] > 0.0f)
+            return j;
+    return 0;
+}
+
+/* Draws from softmax((l - lmax) / temp) over l[0, n), overwriting l with the
+ * weights; returns the index drawn, or an error. */
+static int64_t draw_tempered(syn_sampler *s, float *l, size_t n, float lmax, float temp)
+{
+    int rc = ensure_chunks(s, n);
+    if (rc)
+        return rc;
+    double total = tempered_weights(l, n, lmax, temp, s->chunks);
+    return (int64_t)pick_chunked(s, l, n, s->chunks, total);
+}
+
+/* draw_tempered over the first n candidates: the id drawn, or an error */
+static int32_t draw_candidate(syn_sampler *s, const cands *c, size_t n, float lmax)
+{
+    int64_t k = draw_tempered(s, c->l, n, lmax, s->p.temperature);
+    return k < 0 ? (int32_t)k : c->id[k];
 }
 
 /* Length of the nucleus among n candidates sorted best first. */
@@ -568,7 +670,7 @@ static int32_t sample_top_k(syn_sampler *s, const float *logits, int32_t n_vocab
     }
     while (keep > 1 && c.l[keep - 1] < min_p_floor)
         keep--;
-    return c.id[draw_tempered(s, c.l, keep, lmax, s->p.temperature)];
+    return draw_candidate(s, &c, keep, lmax);
 }
 
 /* Mass histogram for top_p over the whole vocabulary: bucket b holds the
@@ -606,7 +708,7 @@ static int32_t sample_top_p_min_p(syn_sampler *s, const float *logits, int32_t n
                 m++;
             }
         }
-        return c.id[draw_tempered(s, c.l, m, lmax, s->p.temperature)];
+        return draw_candidate(s, &c, m, lmax);
     }
 
     double mass[MASS_BUCKETS] = {0};
@@ -635,7 +737,7 @@ static int32_t sample_top_p_min_p(syn_sampler *s, const float *logits, int32_t n
     }
     size_t keep = nucleus_select(&c, m, sum, s->p.top_p);
     if (s->p.temperature != 1.0f)
-        return c.id[draw_tempered(s, c.l, keep, lmax, s->p.temperature)];
+        return draw_candidate(s, &c, keep, lmax);
     double total = 0.0; /* at temperature 1 the weights are the ones already made */
     for (size_t j = 0; j < keep; j++)
         total += c.w[j];
