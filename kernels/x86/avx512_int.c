@@ -1,8 +1,9 @@
 /* Every integer dot product (legacy blocks and K-quants) rebuilt for CPUs
- * with AVX-512 VL/BW/VNNI: still 256-bit vectors (Zen 4 splits 512-bit
- * ones anyway), but EVEX encoding gives the compiler 32 vector registers,
- * which removes the spills of the 4-row tiles. The integer sums are the
- * same, so every result is bit-identical to the avx2 set's. Built with
+ * with AVX-512 VL/BW/VNNI. The row kernels stay 256-bit, but EVEX encoding
+ * gives the compiler 32 vector registers, which removes the spills of the
+ * 4-row tiles; the prefill panels use 512-bit vectors (full width on Zen 5
+ * and Intel, split in two on Zen 4). The integer sums are the same, so
+ * every result is bit-identical to the avx2 set's. Built with
  * -mavx2 -mfma -mf16c -mavxvnni -mavx512f -mavx512bw -mavx512vl
  * -mavx512vnni; only reached after syn_cpu_has_avx512_vnni(). Any thread. */
 #define SYN_KSET avx512
