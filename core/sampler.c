@@ -481,21 +481,21 @@ typedef float v4f __attribute__((vector_size(16)));
 typedef int32_t v4i __attribute__((vector_size(16)));
 typedef uint32_t v4u __attribute__((vector_size(16)));
 
-/* e^x for x <= 0 to about 2e-7 relative, and exactly 0 below -86 (masked
- * -inf logits, and tokens below e^-86 of the best): a sampled token costs
- * one vector pass over the vocabulary instead of a libm call per logit.
- * 2^n comes from t's low mantissa bits after adding 1.5 * 2^23, and e^r,
- * |r| <= ln2 / 2, from its Taylor series to r^6. */
+/* e^x for x <= 0 to about 3e-6 relative (plenty for drawing a token), and
+ * exactly 0 below -86 (masked -inf logits, and tokens below e^-86 of the
+ * best): a sampled token costs one vector pass over the vocabulary instead
+ * of a libm call per logit. 2^n comes from t's low mantissa bits after
+ * adding 1.5 * 2^23, and e^r, |r| <= ln2 / 2, from its Taylor series to
+ * r^5. Lanes below -86 compute garbage (even NaN) that the mask drops. */
 static inline v4f exp_nonpositive(v4f x)
 {
     const float magic = 12582912.0f; /* bits 0x4b400000 */
     const v4f floor = {-86.0f, -86.0f, -86.0f, -86.0f};
     v4i keep = x >= floor; /* all ones where e^x is kept */
-    v4f xc = (v4f)(((v4i)x & keep) | ((v4i)floor & ~keep));
-    v4f t = xc * 1.44269504f + magic, n = t - magic;
-    v4f r = xc - n * 0.693359375f + n * 2.12194440e-4f; /* ln 2 in two parts */
-    v4f p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
-    /* n fits the exponent: -124 <= n <= 0 */
+    v4f t = x * 1.44269504f + magic, n = t - magic;
+    v4f r = x - n * 0.693147182f;
+    v4f p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120)))));
+    /* n fits the exponent where kept: -124 <= n <= 0 */
     v4u scaled = (v4u)p + (((v4u)t - 0x4b400000u) << 23);
     return (v4f)((v4i)scaled & keep);
 }
@@ -513,65 +513,79 @@ static int ensure_chunks(syn_sampler *s, size_t n)
     return 0;
 }
 
-/* l[j] = e^((l[j] - lmax) / temp); chunk[c] = the sum of chunk c's weights.
- * Returns the total. */
-static double tempered_weights(float *l, size_t n, float lmax, float temp, float *chunk)
+/* The softmax weights e^((l - lmax) / temp) of chunk c of l[0, n) into w
+ * (zeros past n); returns how many are real. The same inputs always give
+ * the same weights, so a draw can sum the chunks in one pass and make
+ * again only the chunk it lands in. */
+static size_t chunk_weights(const float *l, size_t n, size_t c, float lmax, float inv, float w[W_CHUNK])
 {
-    const float inv = 1.0f / temp;
-    double total = 0.0;
-    for (size_t j = 0; j < n; j += W_CHUNK) {
-        size_t m = n - j < W_CHUNK ? n - j : W_CHUNK;
-        v4f lanes = {0};
-        for (size_t k = 0; k < m; k += 4) {
-            v4f v;
-            size_t cnt = m - k < 4 ? m - k : 4;
-            if (cnt == 4)
-                memcpy(&v, l + j + k, sizeof v);
-            else /* a short tail: -inf has weight 0 */
-                for (size_t q = 0; q < 4; q++)
-                    v[q] = q < cnt ? l[j + k + q] : -INFINITY;
-            v4f w = exp_nonpositive((v - lmax) * inv);
-            memcpy(l + j + k, &w, cnt * sizeof(float));
-            lanes += w;
-        }
-        float sum = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
-        chunk[j / W_CHUNK] = sum;
-        total += sum;
+    size_t j = c * W_CHUNK, m = n - j < W_CHUNK ? n - j : W_CHUNK;
+    for (size_t k = 0; k < W_CHUNK; k += 4) {
+        v4f v;
+        if (k + 4 <= m)
+            memcpy(&v, l + j + k, sizeof v);
+        else /* past the end: -inf has weight 0 */
+            for (size_t q = 0; q < 4; q++)
+                v[q] = k + q < m ? l[j + k + q] : -INFINITY;
+        v4f e = exp_nonpositive((v - lmax) * inv);
+        memcpy(w + k, &e, sizeof e);
     }
-    return total;
+    return m;
 }
 
-/* pick() over chunked weights: whole chunks are skipped by their sums, then
- * the walk goes on weight by weight. */
-static size_t pick_chunked(syn_sampler *s, const float *w, size_t n, const float *chunk, double total)
+static float chunk_sum(const float w[W_CHUNK])
 {
-    double u = rng_uniform(s->rng) * total, acc = 0.0;
-    size_t c = 0, n_chunks = (n + W_CHUNK - 1) / W_CHUNK;
-    while (c + 1 < n_chunks && u >= acc + chunk[c])
-        acc += chunk[c++];
-    for (size_t j = c * W_CHUNK; j < n; j++) {
-        if (w[j] > 0.0f) {
-            acc += w[j];
-            if (u < acc)
-                return j;
-        }
+    v4f lanes = {0};
+    for (size_t k = 0; k < W_CHUNK; k += 4) {
+        v4f v;
+        memcpy(&v, w + k, sizeof v);
+        lanes += v;
     }
-    /* rounding left u at the very top of the range: the last weight */
-    for (size_t j = n; j-- > 0;)
-        if (w[j] > 0.0f)
-            return j;
-    return 0;
+    return (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
 }
 
-/* Draws from softmax((l - lmax) / temp) over l[0, n), overwriting l with the
- * weights; returns the index drawn, or an error. */
-static int64_t draw_tempered(syn_sampler *s, float *l, size_t n, float lmax, float temp)
+/* Draws from softmax((l - lmax) / temp) over l[0, n); returns the index
+ * drawn, or an error. One pass sums the weights chunk by chunk; the draw
+ * skips whole chunks by their sums and walks the one it lands in. */
+static int64_t draw_tempered(syn_sampler *s, const float *l, size_t n, float lmax, float temp)
 {
     int rc = ensure_chunks(s, n);
     if (rc)
         return rc;
-    double total = tempered_weights(l, n, lmax, temp, s->chunks);
-    return (int64_t)pick_chunked(s, l, n, s->chunks, total);
+    const float inv = 1.0f / temp;
+    const size_t n_chunks = (n + W_CHUNK - 1) / W_CHUNK;
+    float w[W_CHUNK], *sums = s->chunks;
+    double total = 0.0;
+    for (size_t c = 0; c < n_chunks; c++) {
+        chunk_weights(l, n, c, lmax, inv, w);
+        sums[c] = chunk_sum(w);
+        total += sums[c];
+    }
+    double u = rng_uniform(s->rng) * total, acc = 0.0;
+    size_t c = 0;
+    while (c + 1 < n_chunks && u >= acc + sums[c])
+        acc += sums[c++];
+    /* the walk goes on into later chunks if rounding left u past this one */
+    for (; c < n_chunks; c++) {
+        size_t m = chunk_weights(l, n, c, lmax, inv, w);
+        for (size_t k = 0; k < m; k++) {
+            if (w[k] > 0.0f) {
+                acc += w[k];
+                if (u < acc)
+                    return (int64_t)(c * W_CHUNK + k);
+            }
+        }
+    }
+    /* rounding left u at the very top of the range: the last weight */
+    for (c = n_chunks; c-- > 0;) {
+        if (sums[c] > 0.0f) {
+            size_t m = chunk_weights(l, n, c, lmax, inv, w);
+            for (size_t k = m; k-- > 0;)
+                if (w[k] > 0.0f)
+                    return (int64_t)(c * W_CHUNK + k);
+        }
+    }
+    return 0;
 }
 
 /* draw_tempered over the first n candidates: the id drawn, or an error */
@@ -744,28 +758,51 @@ static int32_t sample_top_p_min_p(syn_sampler *s, const float *logits, int32_t n
     return c.id[pick(s, c.w, keep, total)];
 }
 
+/* The largest logit, NaN logits set to -inf on the way (a vector pass;
+ * NaN is rare, so finding one just repeats the pass with the fix). */
+static float max_logit(float *l, int32_t n)
+{
+    const v4f neg_inf = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    v4f best = neg_inf;
+    v4i nan = {0};
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4f v;
+        memcpy(&v, l + i, sizeof v);
+        v4i more = v > best;
+        nan |= v != v;
+        best = (v4f)(((v4i)v & more) | ((v4i)best & ~more));
+    }
+    float m = -INFINITY;
+    for (int q = 0; q < 4; q++)
+        m = best[q] > m ? best[q] : m;
+    int any_nan = (nan[0] | nan[1] | nan[2] | nan[3]) != 0;
+    for (; i < n; i++) {
+        any_nan |= isnan(l[i]);
+        m = l[i] > m ? l[i] : m;
+    }
+    if (!any_nan)
+        return m;
+    for (i = 0; i < n; i++)
+        if (isnan(l[i]))
+            l[i] = -INFINITY;
+    return max_logit(l, n);
+}
+
 int32_t syn_sampler_sample(syn_sampler *s, float *logits, int32_t n_vocab)
 {
     if (!s || !logits || n_vocab <= 0)
         return SYN_ERR_INVALID;
     apply_penalties(s, logits, n_vocab);
 
-    float lmax = -INFINITY;
-    int32_t argmax = 0;
-    for (int32_t i = 0; i < n_vocab; i++) {
-        float x = logits[i];
-        if (!(x <= lmax)) { /* rare: a new maximum, or NaN */
-            if (isnan(x)) {
-                logits[i] = -INFINITY;
-            } else {
-                lmax = x;
-                argmax = i;
-            }
-        }
+    float lmax = max_logit(logits, n_vocab);
+    /* greedy, or nothing sampleable (every logit -inf): the first best */
+    if (s->p.temperature <= 0.0f || lmax == -INFINITY) {
+        int32_t best = 0;
+        while (best < n_vocab - 1 && logits[best] != lmax)
+            best++;
+        return best;
     }
-    /* greedy, or nothing sampleable (every logit -inf) */
-    if (s->p.temperature <= 0.0f || lmax == -INFINITY)
-        return argmax;
 
     const float min_p_floor = s->p.min_p > 0.0f ? lmax + logf(s->p.min_p) : -INFINITY;
     if (s->p.top_k > 0 && s->p.top_k < n_vocab)
