@@ -95,8 +95,11 @@ typedef struct seq {
     int slot;
     int32_t n_past;   /* tokens of this sequence written to the slot's KV */
     int32_t pending;  /* sampled token to run next, -1 while prefilling */
-    int wait_slot;    /* -1, or the slot of choice 0, whose prompt KV this
-                       * choice copies once it is computed (n > 1) */
+    int wait_slot;    /* -1, or the slot of an earlier sequence that will
+                       * hold wait_len tokens of this prompt: this one
+                       * copies them once they are computed (plan_wait) */
+    int32_t wait_len;
+    uint64_t wait_order; /* that sequence's order, to know it is still there */
     int32_t max_gen;
     double t_last;
     syn_sampler *smp;
@@ -305,6 +308,32 @@ static void copy_prefix(syn_sched *s, seq *q, const syn_job *j)
         copy_kv(s, q, donor, j->prompt, best);
 }
 
+/* A sequence waits only when that saves at least this many tokens. */
+#define WAIT_MIN_GAIN 8
+
+/* Requests that arrive together often share a system prompt, and the
+ * choices of an n > 1 request share all of theirs. Rather than compute a
+ * shared prefix in every slot in the same step, q waits for the earlier
+ * sequence still prefilling the longest such prefix and copies it from
+ * there once it has run (see step). Waits only point at earlier
+ * sequences, so they never form a cycle. */
+static void plan_wait(syn_sched *s, seq *q, const syn_job *j)
+{
+    int32_t best = q->n_past + WAIT_MIN_GAIN - 1;
+    for (int i = 0; i < s->p.n_slots; i++) {
+        const seq *d = &s->seqs[i];
+        if (!d->job || d == q)
+            continue;
+        int32_t l = common_prefix(s->hist[i], d->job->n_prompt, j->prompt, j->n_prompt - 1);
+        if (l > best && l > d->n_past) {
+            best = l;
+            q->wait_slot = i;
+            q->wait_len = l;
+            q->wait_order = d->order;
+        }
+    }
+}
+
 /* Starts choice c of job j in a free sequence, reusing the slot whose KV
  * shares the longest prefix with the prompt. */
 static int seq_start(syn_sched *s, syn_job *j, int c, syn_error *err)
@@ -348,10 +377,7 @@ static int seq_start(syn_sched *s, syn_job *j, int c, syn_error *err)
     /* at least the last prompt token runs, for its logits */
     q->n_past = best_lcp < j->n_prompt ? best_lcp : j->n_prompt - 1;
     copy_prefix(s, q, j);
-    if (c > 0 && q->n_past < j->n_prompt - 1)
-        for (int i = 0; i < s->p.n_slots; i++)
-            if (s->seqs[i].job == j && s->seqs[i].choice == 0)
-                q->wait_slot = i;
+    plan_wait(s, q, j);
     s->hist_len[best] = q->n_past;
     memcpy(s->hist[best] + q->n_past, j->prompt + q->n_past, sizeof(int32_t) * (size_t)(j->n_prompt - q->n_past));
     if (s->metrics)
@@ -567,19 +593,23 @@ static int step(syn_sched *s)
         if (gone)
             seq_finish(s, q, SYN_FINISH_ERROR);
     }
-    /* n > 1: a choice waiting for choice 0's prompt copies it once it has
-     * run (or computes it itself if choice 0 is gone) */
+    /* a sequence waiting for another's prompt prefix copies it once that
+     * has run; if that sequence is gone, whatever some slot still holds */
     for (int i = 0; i < s->p.n_slots; i++) {
         seq *q = &s->seqs[i];
         if (!q->job || q->wait_slot < 0)
             continue;
         const seq *d = &s->seqs[q->wait_slot];
-        int32_t want = q->job->n_prompt - 1;
-        if (d->job == q->job && d->n_past < want)
+        int there = d->job && d->order == q->wait_order;
+        if (there && d->n_past < q->wait_len)
             continue;
         int32_t before = q->n_past;
-        if (d->job == q->job && !copy_kv(s, q, q->wait_slot, q->job->prompt, want) && s->metrics)
-            syn_metrics_prompt_cached(s->metrics, (uint64_t)(want - before));
+        if (there)
+            copy_kv(s, q, q->wait_slot, q->job->prompt, q->wait_len);
+        else
+            copy_prefix(s, q, q->job);
+        if (s->metrics && q->n_past > before)
+            syn_metrics_prompt_cached(s->metrics, (uint64_t)(q->n_past - before));
         q->wait_slot = -1;
     }
     /* decode rows: one per generating sequence */

@@ -134,6 +134,23 @@ await test("a prompt sharing a busy slot's prefix copies it, text unchanged", as
   assert.ok(got >= r.usage.prompt_tokens - 12, `cached ${got} of ${r.usage.prompt_tokens}`);
 });
 
+await test('requests arriving together on a new system prompt compute it once, text unchanged', async () => {
+  const sys = { role: 'system', content: 'You are a terse librarian of the northern archive who never repeats a word, shelf nine.' };
+  const users = ['Name a fruit.', 'Name a river.', 'Name a tool.', 'Name a bird.'];
+  const req = (u) => ({ model: 'synapse', messages: [sys, { role: 'user', content: u }], max_tokens: 6, temperature: 0 });
+  const before = await cachedTokens();
+  const together = await Promise.all(users.map((u) => client.chat.completions.create(req(u))));
+  const got = (await cachedTokens()) - before;
+  // the first computes the system prompt; the others copy it, whether they
+  // waited for it in the same admission or found it in a slot afterwards
+  const shared = Math.min(...together.map((r) => r.usage.prompt_tokens)) - 12;
+  assert.ok(got >= 3 * shared, `cached ${got} of 3 x ${shared}`);
+  for (let i = 0; i < users.length; i++) {
+    const solo = await client.chat.completions.create(req(users[i]));
+    assert.equal(together[i].choices[0].message.content, solo.choices[0].message.content);
+  }
+});
+
 await test('logprobs with top_logprobs', async () => {
   const r = await client.chat.completions.create({ ...greedy, max_tokens: 5, logprobs: true, top_logprobs: 3 });
   const lp = r.choices[0].logprobs.content;
