@@ -1,6 +1,8 @@
 /* `synapse bench`: prefill of N tokens, then N single-token decodes, timed the
  * way llama.cpp's llama-bench (and tools/peer.c) measure them, so the figures
- * can be compared side by side. Main thread only. */
+ * can be compared side by side; with --parallel P, also P sequences decoded
+ * together, one row each per step, as the server's scheduler batches them.
+ * Main thread only. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,11 +13,13 @@
 #include "core/cli_model.h"
 
 static const char usage_text[] =
-    "usage: synapse bench -m MODEL [-t THREADS] [--prompt N] [--gen N] [--json]\n"
+    "usage: synapse bench -m MODEL [-t THREADS] [--prompt N] [--gen N] [--parallel P] [--json]\n"
     "  -m, --model FILE   GGUF model\n"
     "  -t, --threads N    CPU threads (default: all cores)\n"
     "      --prompt N     prompt tokens to prefill (default 128)\n"
     "      --gen N        tokens to decode one at a time (default 64)\n"
+    "      --parallel P   also decode P sequences at once, each after a copy\n"
+    "                     of the prompt, and report their total tok/s (default 1: off)\n"
     "      --json         one JSON object on one line\n";
 
 static double now(void)
@@ -34,16 +38,59 @@ static int32_t argmax(const float *v, int32_t n)
     return b;
 }
 
+/* P sequences decoded together after slot 0's prompt is copied to slots
+ * 1..P: n_gen steps of P rows, the aggregate tok/s in *tok_s. Each row
+ * follows its own greedy continuation. 0 or 1 like syn_cli_prefill. */
+static int decode_parallel(syn_cli_model *cm, int32_t n_par, int32_t n_prompt, int32_t n_gen, float *logits,
+                           double *tok_s)
+{
+    int32_t nv = syn_model_get_config(cm->model)->n_vocab;
+    int32_t *tok = malloc(sizeof *tok * (size_t)n_par * 3);
+    uint8_t *want = malloc((size_t)n_par);
+    if (!tok || !want) {
+        free(tok);
+        free(want);
+        return syn_cli_error("bench", "out of memory");
+    }
+    memset(want, 1, (size_t)n_par);
+    int32_t *pos = tok + n_par, *slot = pos + n_par;
+    syn_error err = {0};
+    int rc = 0;
+    for (int32_t i = 0; i < n_par && !rc; i++) {
+        if (syn_ctx_kv_copy(cm->ctx, 0, i + 1, n_prompt, &err))
+            rc = syn_cli_error("bench", "--parallel: %s", err.msg);
+        tok[i] = (1000 + i) % nv; /* a different first token per sequence */
+        slot[i] = i + 1;
+    }
+    double t0 = now();
+    for (int32_t g = 0; g < n_gen && !rc; g++) {
+        for (int32_t i = 0; i < n_par; i++)
+            pos[i] = n_prompt + g;
+        syn_batch b = {.n = n_par, .token = tok, .pos = pos, .slot = slot, .want_logits = want};
+        if (syn_forward(cm->ctx, &b, logits, &err)) {
+            rc = syn_cli_error("bench", "%s", err.msg);
+            break;
+        }
+        for (int32_t i = 0; i < n_par; i++)
+            tok[i] = argmax(logits + (size_t)i * (size_t)nv, nv);
+    }
+    *tok_s = (double)n_par * n_gen / (now() - t0);
+    free(tok);
+    free(want);
+    return rc;
+}
+
 int syn_cmd_bench(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"threads", required_argument, 0, 't'},
         {"prompt", required_argument, 0, 'p'}, {"gen", required_argument, 0, 'g'},
-        {"json", no_argument, 0, 'j'},        {"help", no_argument, 0, 'h'},
+        {"parallel", required_argument, 0, 'P'}, {"json", no_argument, 0, 'j'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *model = NULL;
-    long threads = 0, n_prompt = 128, n_gen = 64;
+    long threads = 0, n_prompt = 128, n_gen = 64, n_par = 1;
     int json = 0, c;
     optind = 1;
     opterr = 0; /* one line of our own instead of getopt's plus usage */
@@ -53,6 +100,7 @@ int syn_cmd_bench(int argc, char **argv)
         case 't': if ((threads = syn_cli_parse_int("bench", "-t", optarg, 1, 1024)) < 0) return 2; break;
         case 'p': if ((n_prompt = syn_cli_parse_int("bench", "--prompt", optarg, 1, 1 << 20)) < 0) return 2; break;
         case 'g': if ((n_gen = syn_cli_parse_int("bench", "--gen", optarg, 1, 1 << 20)) < 0) return 2; break;
+        case 'P': if ((n_par = syn_cli_parse_int("bench", "--parallel", optarg, 1, 256)) < 0) return 2; break;
         case 'j': json = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return syn_cli_bad_option("bench", c, argv);
@@ -66,7 +114,9 @@ int syn_cmd_bench(int argc, char **argv)
         syn_cli_error("bench", "-m MODEL is required (see --help)");
         return 2;
     }
-    syn_ctx_params cp = {.n_ctx = (int32_t)(n_prompt + n_gen + 1), .n_slots = 1, .max_rows = 512, .max_logit_rows = 1};
+    /* slot 0 runs the single sequence, slots 1..P the parallel ones */
+    syn_ctx_params cp = {.n_ctx = (int32_t)(n_prompt + n_gen + 1), .n_slots = n_par > 1 ? (int32_t)n_par + 1 : 1,
+                         .max_rows = n_par > 512 ? (int32_t)n_par : 512, .max_logit_rows = (int32_t)n_par};
     syn_cli_model cm;
     double t_load = now();
     int rc = syn_cli_model_open("bench", model, (int)threads, NULL, 1.0f, &cp, &cm);
@@ -75,7 +125,7 @@ int syn_cmd_bench(int argc, char **argv)
     t_load = now() - t_load;
     const syn_model_config *cfg = syn_model_get_config(cm.model);
     int32_t nv = cfg->n_vocab;
-    float *logits = malloc(sizeof *logits * (size_t)nv);
+    float *logits = malloc(sizeof *logits * (size_t)nv * (size_t)n_par);
     int32_t *prompt = malloc(sizeof *prompt * (size_t)n_prompt);
     if (!logits || !prompt) {
         rc = syn_cli_error("bench", "out of memory");
@@ -98,15 +148,23 @@ int syn_cmd_bench(int argc, char **argv)
     double t2 = now();
     if (rc)
         goto done;
-    double pp = (double)n_prompt / (t1 - t0), tg = (double)n_gen / (t2 - t1);
+    double pp = (double)n_prompt / (t1 - t0), tg = (double)n_gen / (t2 - t1), ptg = 0;
+    if (n_par > 1 && (rc = decode_parallel(&cm, (int32_t)n_par, (int32_t)n_prompt, (int32_t)n_gen, logits, &ptg)))
+        goto done;
     const char *desc = cm.be.ops->describe ? cm.be.ops->describe(cm.be.b) : cm.be.plugin_name;
-    if (json)
+    if (json) {
         printf("{\"model\":\"%s\",\"backend\":\"%s\",\"n_prompt\":%ld,\"n_gen\":%ld,\"load_s\":%.4f,"
-               "\"prefill_tok_s\":%.2f,\"decode_tok_s\":%.2f}\n",
+               "\"prefill_tok_s\":%.2f,\"decode_tok_s\":%.2f",
                cfg->name, desc, n_prompt, n_gen, t_load, pp, tg);
-    else
+        if (n_par > 1)
+            printf(",\"parallel\":%ld,\"parallel_decode_tok_s\":%.2f", n_par, ptg);
+        printf("}\n");
+    } else {
         printf("model    %s\nbackend  %s\nload     %.1f ms\nprefill  %ld tokens, %.2f tok/s\ndecode   %ld tokens, %.2f tok/s\n",
                cfg->name, desc, t_load * 1e3, n_prompt, pp, n_gen, tg);
+        if (n_par > 1)
+            printf("decode   %ld sequences x %ld tokens, %.2f tok/s in all\n", n_par, n_gen, ptg);
+    }
 done:
     free(logits);
     free(prompt);

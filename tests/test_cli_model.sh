@@ -70,6 +70,11 @@ PYEOF
 "$PY" -c "
 import json; b=json.load(open('$tmp/b.json'))
 assert b['prefill_tok_s'] > 0 and b['decode_tok_s'] > 0, b" || bad "bench json"
+# --parallel: P sequences decoded together, their total in one more field
+"$S" bench -m "$T/models/qwen2-Q8_0.gguf" -t 2 --prompt 16 --gen 8 --parallel 3 --json > "$tmp/p.json" || bad "bench --parallel exit"
+"$PY" -c "
+import json; b=json.load(open('$tmp/p.json'))
+assert b['parallel'] == 3 and b['parallel_decode_tok_s'] > 0, b" || bad "bench --parallel json"
 
 # --- bad input: one line on stderr, non-zero exit
 expect_error() { # expect_error WHAT PATTERN CMD...
@@ -84,6 +89,7 @@ expect_error "missing file" "no-such.gguf" "$S" logits -m "$tmp/no-such.gguf" --
 expect_error "not gguf" "not.gguf" "$S" logits -m "$tmp/not.gguf" --tokens 1
 expect_error "bad flag" "unrecognized\|unknown\|invalid" "$S" bench -m "$CHAT" --frobnicate
 expect_error "bad number" "integer" "$S" bench -m "$CHAT" --gen many
+expect_error "bad parallel" "parallel" "$S" bench -m "$CHAT" --parallel 0
 expect_error "bad token" "outside the vocabulary" "$S" logits -m "$CHAT" --tokens "99999999"
 expect_error "missing model" "required" "$S" run -p hi
 "$PY" - "$tmp" <<'PYEOF'
