@@ -99,6 +99,35 @@ SYN_INLINE __m128i k_act_sums32(const k_act x, const uint8_t *pb, int64_t ib, in
     return _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
 }
 
+/* The fields of superblock ib of a Q4_K (five = 0) or Q5_K row; qh is
+ * NULL for Q4_K. */
+typedef struct {
+    const uint8_t *scales, *qs, *qh;
+    float d, dmin;
+} k45_block;
+
+SYN_INLINE k45_block k45_block_at(const int five, const void *w, int64_t ib)
+{
+    if (five) {
+        const syn_block_q5_k *x = (const syn_block_q5_k *)w + ib;
+        return (k45_block){x->scales, x->qs, x->qh, syn_h2f(x->d), syn_h2f(x->dmin)};
+    }
+    const syn_block_q4_k *x = (const syn_block_q4_k *)w + ib;
+    return (k45_block){x->scales, x->qs, NULL, syn_h2f(x->d), syn_h2f(x->dmin)};
+}
+
+/* out[r * out_stride] = the sum of acc[r]'s lanes for the first nr of NR
+ * rows (a constant NR keeps the accumulators in registers) */
+SYN_INLINE void k_store_sums(const __m256 *acc, const int NR, int nr, float *out, int64_t out_stride)
+{
+    float sums[SYN_PANEL_ROWS];
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; r++)
+        sums[r] = syn_hsum_ps(acc[r]);
+    for (int r = 0; r < nr; r++)
+        out[r * out_stride] = sums[r];
+}
+
 /* Q4_K and Q5_K share everything but the fifth bit. */
 /* out[r * out_stride] for the first nr of NR rows */
 SYN_INLINE void k45_tile_from(const int five, int64_t n, const void *w, const k_act act, const int NR, int nr,
@@ -111,16 +140,9 @@ SYN_INLINE void k45_tile_from(const int five, int64_t n, const void *w, const k_
     for (int r = 0; r < NR; r++)
         acc[r] = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < nb; ib++) {
-        const uint8_t *sc_bytes, *qs, *qh = NULL;
-        uint16_t dbits, mbits;
-        if (five) {
-            const syn_block_q5_k *x = (const syn_block_q5_k *)w + ib;
-            sc_bytes = x->scales, qs = x->qs, qh = x->qh, dbits = x->d, mbits = x->dmin;
-        } else {
-            const syn_block_q4_k *x = (const syn_block_q4_k *)w + ib;
-            sc_bytes = x->scales, qs = x->qs, dbits = x->d, mbits = x->dmin;
-        }
-        __m256 dw = _mm256_set1_ps(syn_h2f(dbits)), mw = _mm256_set1_ps(syn_h2f(mbits));
+        const k45_block x = k45_block_at(five, w, ib);
+        const uint8_t *sc_bytes = x.scales, *qs = x.qs, *qh = x.qh;
+        __m256 dw = _mm256_set1_ps(x.d), mw = _mm256_set1_ps(x.dmin);
         __m256i sm = _mm256_cvtepu8_epi16(k4_scales_mins(sc_bytes)); /* scales | mins as int16 */
         __m256i scales = _mm256_permute2x128_si256(sm, sm, 0x00);
         __m128i mins = _mm256_extracti128_si256(sm, 1);
@@ -161,13 +183,7 @@ SYN_INLINE void k45_tile_from(const int five, int64_t n, const void *w, const k_
             acc[r] = _mm256_fnmadd_ps(_mm256_mul_ps(d, mw), _mm256_cvtepi32_ps(msum), acc[r]);
         }
     }
-    /* a constant count, so the accumulators stay in registers */
-    float sums[8];
-#pragma GCC unroll 8
-    for (int r = 0; r < NR; r++)
-        sums[r] = syn_hsum_ps(acc[r]);
-    for (int r = 0; r < nr; r++)
-        out[r * out_stride] = sums[r];
+    k_store_sums(acc, NR, nr, out, out_stride);
 }
 
 SYN_INLINE void k45_tile(const int five, int64_t n, const void *w, const void *a, size_t a_stride, const int NR,

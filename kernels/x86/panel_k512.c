@@ -38,16 +38,9 @@ SYN_INLINE void k45_panel_tile(const int five, int64_t n, const void *w, const u
     for (int r = 0; r < NR; r++)
         acc[r] = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < nb; ib++) {
-        const uint8_t *sc_bytes, *qs, *qh = NULL;
-        uint16_t dbits, mbits;
-        if (five) {
-            const syn_block_q5_k *x = (const syn_block_q5_k *)w + ib;
-            sc_bytes = x->scales, qs = x->qs, qh = x->qh, dbits = x->d, mbits = x->dmin;
-        } else {
-            const syn_block_q4_k *x = (const syn_block_q4_k *)w + ib;
-            sc_bytes = x->scales, qs = x->qs, dbits = x->d, mbits = x->dmin;
-        }
-        __m256 dw = _mm256_set1_ps(syn_h2f(dbits)), mw = _mm256_set1_ps(syn_h2f(mbits));
+        const k45_block x = k45_block_at(five, w, ib);
+        const uint8_t *sc_bytes = x.scales, *qs = x.qs, *qh = x.qh;
+        __m256 dw = _mm256_set1_ps(x.d), mw = _mm256_set1_ps(x.dmin);
         __m128i sm8 = k4_scales_mins(sc_bytes);
         __m512i scales = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(sm8)); /* 8 scales as int16 per lane */
         __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm8, 8));
@@ -94,12 +87,7 @@ SYN_INLINE void k45_panel_tile(const int five, int64_t n, const void *w, const u
             acc[r] = _mm256_fnmadd_ps(_mm256_mul_ps(d, mw), _mm256_cvtepi32_ps(msum), acc[r]);
         }
     }
-    float sums[SYN_PANEL_ROWS];
-#pragma GCC unroll 8
-    for (int r = 0; r < NR; r++)
-        sums[r] = syn_hsum_ps(acc[r]);
-    for (int r = 0; r < nr; r++)
-        out[r * out_stride] = sums[r];
+    k_store_sums(acc, NR, nr, out, out_stride);
 }
 
 /* one tile for the panel, of 4 rows when no more are there */
@@ -187,12 +175,7 @@ SYN_INLINE void q6_k_panel_tile(int64_t n, const void *w, const uint8_t *panel, 
             acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * dw), _mm256_cvtepi32_ps(v), acc[r]);
         }
     }
-    float sums[SYN_PANEL_ROWS];
-#pragma GCC unroll 8
-    for (int r = 0; r < NR; r++)
-        sums[r] = syn_hsum_ps(acc[r]);
-    for (int r = 0; r < nr; r++)
-        out[r * out_stride] = sums[r];
+    k_store_sums(acc, NR, nr, out, out_stride);
 }
 
 void SYN_KNAME(SYN_KSET, dot_panel_q6_k)(int64_t n, const void *w, const void *panel, int nr, float *out,
