@@ -796,8 +796,9 @@ int32_t syn_sampler_sample(syn_sampler *s, float *logits, int32_t n_vocab)
     apply_penalties(s, logits, n_vocab);
 
     float lmax = max_logit(logits, n_vocab);
-    /* greedy, or nothing sampleable (every logit -inf): the first best */
-    if (s->p.temperature <= 0.0f || lmax == -INFINITY) {
+    /* greedy, nothing sampleable (every logit -inf), or a logit of +inf
+     * (which would take all the mass): the first best */
+    if (s->p.temperature <= 0.0f || isinf(lmax)) {
         int32_t best = 0;
         while (best < n_vocab - 1 && logits[best] != lmax)
             best++;

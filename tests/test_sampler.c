@@ -168,6 +168,17 @@ static void test_greedy(void)
     s = make(&p);
     CHECK(sample_copy(s, big, N) == 4321);
     syn_sampler_free(s);
+
+    /* sampling: NaN never drawn, a +inf logit takes all the mass, and the
+     * vector passes see odd lengths whole */
+    p = plain(0.8f, 3);
+    s = make(&p);
+    float nan_rest[7] = {NAN, -INFINITY, 0.5f, NAN, -INFINITY, NAN, -INFINITY};
+    for (int i = 0; i < 50; i++)
+        CHECK(sample_copy(s, nan_rest, 7) == 2);
+    float pos_inf[6] = {1.0f, INFINITY, 2.0f, INFINITY, 0.0f, 3.0f};
+    CHECK(sample_copy(s, pos_inf, 6) == 1);
+    syn_sampler_free(s);
 }
 
 static void test_top_k1_is_greedy(void)
