@@ -76,8 +76,8 @@ int main(int argc, char **argv)
 {
     int64_t n = argc > 1 ? atoll(argv[1]) : 1536;
     int rows = argc > 2 ? atoi(argv[2]) : 128;
-    if (n <= 0 || n % 256 != 0 || rows <= 0) {
-        fprintf(stderr, "usage: bench/kernels [N (a multiple of 256) [ROWS]]\n");
+    if (n <= 0 || n % 32 != 0 || rows <= 0) {
+        fprintf(stderr, "usage: bench/kernels [N (a multiple of 32; K-quants need 256) [ROWS]]\n");
         return 2;
     }
     static const int types[] = {SYN_TYPE_Q4_0, SYN_TYPE_Q5_0, SYN_TYPE_Q8_0, SYN_TYPE_Q2_K, SYN_TYPE_Q3_K,
@@ -90,7 +90,7 @@ int main(int argc, char **argv)
     if (sets[1] && __builtin_cpu_supports("avxvnni"))
         sets[2] = syn_kernels_vnni();
     if (sets[2] && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512vnni"))
+        __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("bmi2"))
         sets[3] = syn_kernels_avx512();
 #endif
     const char *isa_env = getenv("SYN_BENCH_ISA"); /* e.g. "avx2": only that set */
@@ -104,6 +104,8 @@ int main(int argc, char **argv)
     printf("\n");
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
         int type = types[t], act = syn_kernels_ref()->type[type].act_type;
+        if (n % syn_type_block_size(type) || n % syn_type_block_size(act))
+            continue; /* e.g. the K-quants at n = 896 */
         size_t a_bytes = syn_type_row_bytes(act, n);
         void *w = random_bytes(syn_type_row_bytes(type, n) * (size_t)rows, &seed);
         float *x = malloc((size_t)n * sizeof(float));

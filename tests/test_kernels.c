@@ -810,7 +810,8 @@ static int cpu_has_avx512_vnni(void)
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init(); /* libgcc also checks that the OS saves the ZMM state */
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
+           __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("bmi2");
 #else
     return 0;
 #endif

@@ -56,7 +56,10 @@ int syn_cpu_has_avx512_vnni(void)
     unsigned a, b, c, d;
     __cpuid_count(7, 0, a, b, c, d);
     int f = (b >> 16) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1, vnni = (c >> 11) & 1;
-    return f && bw && vl && vnni;
+    /* VBMI (vpermb) and BMI2 (pdep) unpack the panels' Q4_0/Q5_0 pairs;
+     * every CPU with AVX-VNNI and AVX-512 has both */
+    int vbmi = (c >> 1) & 1, bmi2 = (b >> 8) & 1;
+    return f && bw && vl && vnni && vbmi && bmi2;
 #else
     return 0;
 #endif

@@ -7,9 +7,9 @@
 int syn_cpu_has_avx2(void);
 /* syn_cpu_has_avx2() and AVX-VNNI (CPUID leaf 7 subleaf 1, EAX bit 4). */
 int syn_cpu_has_avx_vnni(void);
-/* syn_cpu_has_avx_vnni() and AVX-512 F, BW, VL and VNNI (CPUID leaf 7 EBX
- * bits 16, 30, 31, ECX bit 11) with the opmask and ZMM state enabled
- * (XCR0 bits 5-7). */
+/* syn_cpu_has_avx_vnni() and AVX-512 F, BW, VL, VNNI and VBMI with BMI2
+ * (CPUID leaf 7 EBX bits 16, 30, 31, 8, ECX bits 11, 1) and the opmask and
+ * ZMM state enabled (XCR0 bits 5-7). */
 int syn_cpu_has_avx512_vnni(void);
 int syn_cpu_count(void);
 

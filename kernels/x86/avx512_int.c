@@ -5,7 +5,8 @@
  * and Intel, split in two on Zen 4). The integer sums are the same, so
  * every result is bit-identical to the avx2 set's. Built with
  * -mavx2 -mfma -mf16c -mavxvnni -mavx512f -mavx512bw -mavx512vl
- * -mavx512vnni; only reached after syn_cpu_has_avx512_vnni(). Any thread. */
+ * -mavx512vnni -mavx512vbmi -mbmi2; only reached after
+ * syn_cpu_has_avx512_vnni(). Any thread. */
 #define SYN_KSET avx512
 #include "kernels/x86/dot_legacy.c"
 #include "kernels/x86/panel_legacy512.c"

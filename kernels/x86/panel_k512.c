@@ -38,6 +38,8 @@ SYN_INLINE void k45_panel_tile(const int five, int64_t n, const void *w, const u
     for (int r = 0; r < NR; r++)
         acc[r] = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < nb; ib++) {
+        syn_prefetch_weights((const uint8_t *)w + ib * (five ? sizeof(syn_block_q5_k) : sizeof(syn_block_q4_k)),
+                             five ? sizeof(syn_block_q5_k) : sizeof(syn_block_q4_k));
         const k45_block x = k45_block_at(five, w, ib);
         const uint8_t *sc_bytes = x.scales, *qs = x.qs, *qh = x.qh;
         __m256 dw = _mm256_set1_ps(x.d), mw = _mm256_set1_ps(x.dmin);
@@ -132,6 +134,7 @@ SYN_INLINE void q6_k_panel_tile(int64_t n, const void *w, const uint8_t *panel, 
         acc[r] = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < nb; ib++) {
         const syn_block_q6_k *x = (const syn_block_q6_k *)w + ib;
+        syn_prefetch_weights(x, sizeof *x);
         float dw = syn_h2f(x->d);
         __m128i sc8 = _mm_loadu_si128((const __m128i *)x->scales);
         __m512i sc16 = _mm512_broadcast_i64x4(_mm256_cvtepi8_epi16(sc8)); /* the 16 scales as int16, twice */

@@ -1,8 +1,8 @@
 /* The avx512 kernel set: the avx2 set with the integer dot products swapped
- * for their AVX-512 VL/BW/VNNI builds (avx512_int.c), whose prefill panels
- * use 512-bit vectors. Reaching it is only
- * safe after the caller has checked for AVX-512 F/BW/VL/VNNI (and the OS's
- * saved ZMM state) as well as AVX-VNNI and AVX2/FMA/F16C. Any thread. */
+ * for their AVX-512 builds (avx512_int.c), whose prefill panels use 512-bit
+ * vectors. Reaching it is only safe after the caller has checked for
+ * AVX-512 F/BW/VL/VNNI/VBMI and BMI2 (and the OS's saved ZMM state) as well
+ * as AVX-VNNI and AVX2/FMA/F16C. Any thread. */
 #include <pthread.h>
 
 #include "kernels/x86/simd.h"
