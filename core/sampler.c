@@ -474,30 +474,50 @@ static size_t pick(syn_sampler *s, const float *w, size_t n, double total)
  * skips whole chunks by their sums. */
 #define W_CHUNK 64
 
-/* Four floats, in GCC/clang vector extensions: plain C the compiler maps
- * to the SIMD every target of the build has (SSE2 on x86-64, NEON on
- * arm64), so sampling needs no ISA dispatch of its own. */
-typedef float v4f __attribute__((vector_size(16)));
-typedef int32_t v4i __attribute__((vector_size(16)));
-typedef uint32_t v4u __attribute__((vector_size(16)));
+/* Sixteen floats, in GCC/clang vector extensions: plain C the compiler
+ * maps to the SIMD of the target (four SSE2 or NEON operations, two AVX2
+ * ones, one AVX-512 one), so sampling needs no kernels of its own. Values
+ * only pass through memory (memcpy) and locals, never as arguments, which
+ * would have an ABI that depends on the target. */
+#define LANES 16
+typedef float vf __attribute__((vector_size(4 * LANES)));
+typedef int32_t vi __attribute__((vector_size(4 * LANES)));
+typedef uint32_t vu __attribute__((vector_size(4 * LANES)));
 
-/* e^x for x <= 0 to about 3e-6 relative (plenty for drawing a token), and
- * exactly 0 below -86 (masked -inf logits, and tokens below e^-86 of the
- * best): a sampled token costs one vector pass over the vocabulary instead
- * of a libm call per logit. 2^n comes from t's low mantissa bits after
- * adding 1.5 * 2^23, and e^r, |r| <= ln2 / 2, from its Taylor series to
- * r^5. Lanes below -86 compute garbage (even NaN) that the mask drops. */
-static inline v4f exp_nonpositive(v4f x)
+/* The passes over the whole vocabulary are built for AVX-512, AVX2 and
+ * the baseline, the best the CPU runs picked at load time (an ifunc), where
+ * the compiler and platform can; elsewhere for the build's target alone.
+ * Every clone gives the same results (libsynapse is built without FMA
+ * contraction), so a seed draws the same tokens on any x86 machine. */
+#if defined(__x86_64__) && defined(__ELF__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define VOCAB_PASS __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef VOCAB_PASS
+#define VOCAB_PASS
+#endif
+
+/* out[0, LANES) = e^x[i] for x <= 0 to about 3e-6 relative (plenty for
+ * drawing a token), and exactly 0 below -86 (masked -inf logits, and
+ * tokens below e^-86 of the best): a sampled token costs one vector pass
+ * over the vocabulary instead of a libm call per logit. 2^n comes from t's
+ * low mantissa bits after adding 1.5 * 2^23, and e^r, |r| <= ln2 / 2, from
+ * its Taylor series to r^5. Lanes below -86 compute garbage (even NaN)
+ * that the mask drops. */
+static inline __attribute__((always_inline)) void exp_nonpositive(const float *in, float *out)
 {
     const float magic = 12582912.0f; /* bits 0x4b400000 */
-    const v4f floor = {-86.0f, -86.0f, -86.0f, -86.0f};
-    v4i keep = x >= floor; /* all ones where e^x is kept */
-    v4f t = x * 1.44269504f + magic, n = t - magic;
-    v4f r = x - n * 0.693147182f;
-    v4f p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120)))));
+    vf x;
+    memcpy(&x, in, sizeof x);
+    vi keep = x >= -86.0f; /* all ones where e^x is kept */
+    vf t = x * 1.44269504f + magic, n = t - magic;
+    vf r = x - n * 0.693147182f;
+    vf p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120)))));
     /* n fits the exponent where kept: -124 <= n <= 0 */
-    v4u scaled = (v4u)p + (((v4u)t - 0x4b400000u) << 23);
-    return (v4f)((v4i)scaled & keep);
+    vu scaled = (vu)p + (((vu)t - 0x4b400000u) << 23);
+    vi e = (vi)scaled & keep;
+    memcpy(out, &e, sizeof e);
 }
 
 static int ensure_chunks(syn_sampler *s, size_t n)
@@ -517,37 +537,44 @@ static int ensure_chunks(syn_sampler *s, size_t n)
  * (zeros past n); returns how many are real. The same inputs always give
  * the same weights, so a draw can sum the chunks in one pass and make
  * again only the chunk it lands in. */
-static size_t chunk_weights(const float *l, size_t n, size_t c, float lmax, float inv, float w[W_CHUNK])
+static inline __attribute__((always_inline)) size_t chunk_weights(const float *l, size_t n, size_t c, float lmax,
+                                                                  float inv, float w[W_CHUNK])
 {
     size_t j = c * W_CHUNK, m = n - j < W_CHUNK ? n - j : W_CHUNK;
-    for (size_t k = 0; k < W_CHUNK; k += 4) {
-        v4f v;
-        if (k + 4 <= m)
+    for (size_t k = 0; k < W_CHUNK; k += LANES) {
+        vf v;
+        if (k + LANES <= m)
             memcpy(&v, l + j + k, sizeof v);
         else /* past the end: -inf has weight 0 */
-            for (size_t q = 0; q < 4; q++)
+            for (size_t q = 0; q < LANES; q++)
                 v[q] = k + q < m ? l[j + k + q] : -INFINITY;
-        v4f e = exp_nonpositive((v - lmax) * inv);
-        memcpy(w + k, &e, sizeof e);
+        v = (v - lmax) * inv;
+        memcpy(w + k, &v, sizeof v);
+        exp_nonpositive(w + k, w + k);
     }
     return m;
 }
 
-static float chunk_sum(const float w[W_CHUNK])
+static inline __attribute__((always_inline)) float chunk_sum(const float w[W_CHUNK])
 {
-    v4f lanes = {0};
-    for (size_t k = 0; k < W_CHUNK; k += 4) {
-        v4f v;
+    vf lanes = {0};
+    for (size_t k = 0; k < W_CHUNK; k += LANES) {
+        vf v;
         memcpy(&v, w + k, sizeof v);
         lanes += v;
     }
-    return (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
+    float t[LANES]; /* then halves added pairwise */
+    memcpy(t, &lanes, sizeof t);
+    for (int width = LANES / 2; width >= 1; width /= 2)
+        for (int q = 0; q < width; q++)
+            t[q] += t[q + width];
+    return t[0];
 }
 
 /* Draws from softmax((l - lmax) / temp) over l[0, n); returns the index
  * drawn, or an error. One pass sums the weights chunk by chunk; the draw
  * skips whole chunks by their sums and walks the one it lands in. */
-static int64_t draw_tempered(syn_sampler *s, const float *l, size_t n, float lmax, float temp)
+VOCAB_PASS static int64_t draw_tempered(syn_sampler *s, const float *l, size_t n, float lmax, float temp)
 {
     int rc = ensure_chunks(s, n);
     if (rc)
@@ -760,23 +787,26 @@ static int32_t sample_top_p_min_p(syn_sampler *s, const float *logits, int32_t n
 
 /* The largest logit, NaN logits set to -inf on the way (a vector pass;
  * NaN is rare, so finding one just repeats the pass with the fix). */
-static float max_logit(float *l, int32_t n)
+VOCAB_PASS static float max_logit(float *l, int32_t n)
 {
-    const v4f neg_inf = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
-    v4f best = neg_inf;
-    v4i nan = {0};
+    vf best;
+    vi nan = {0};
+    for (int q = 0; q < LANES; q++)
+        best[q] = -INFINITY;
     int32_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        v4f v;
+    for (; i + LANES <= n; i += LANES) {
+        vf v;
         memcpy(&v, l + i, sizeof v);
-        v4i more = v > best;
+        vi more = v > best;
         nan |= v != v;
-        best = (v4f)(((v4i)v & more) | ((v4i)best & ~more));
+        best = (vf)(((vi)v & more) | ((vi)best & ~more));
     }
     float m = -INFINITY;
-    for (int q = 0; q < 4; q++)
+    int any_nan = 0;
+    for (int q = 0; q < LANES; q++) {
         m = best[q] > m ? best[q] : m;
-    int any_nan = (nan[0] | nan[1] | nan[2] | nan[3]) != 0;
+        any_nan |= nan[q] != 0;
+    }
     for (; i < n; i++) {
         any_nan |= isnan(l[i]);
         m = l[i] > m ? l[i] : m;
