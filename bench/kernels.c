@@ -48,7 +48,10 @@ static double time_pass(const syn_kernel_set *k, int type, int64_t n, int rows, 
                         size_t a_bytes, int nr, const void *panel)
 {
     size_t w_bytes = syn_type_row_bytes(type, n);
-    float out[ROWS_MAX];
+    float out[2 * ROWS_MAX];
+    /* two weight rows per call where the set can, as the backend does;
+     * SYN_BENCH_NO_PANEL2=1 times one row per call for comparison */
+    int two = panel && k->dot_panel2[type] && !getenv("SYN_BENCH_NO_PANEL2");
     double best = 0;
     for (int pass = 0; pass < 5; pass++) {
         int reps = 0;
@@ -58,6 +61,8 @@ static double time_pass(const syn_kernel_set *k, int type, int64_t n, int rows, 
                 const char *wr = (const char *)w + (size_t)o * w_bytes;
                 if (nr == 1)
                     k->type[type].vec_dot(n, wr, a, out);
+                else if (two && o + 1 < rows)
+                    k->dot_panel2[type](n, wr, w_bytes, panel, nr, out, 2), o++;
                 else if (k->dot_panel[type])
                     k->dot_panel[type](n, wr, panel, nr, out, 1);
                 else

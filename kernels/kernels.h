@@ -94,6 +94,12 @@ typedef struct syn_kernel_set {
     void (*pack_panel[SYN_TYPE_COUNT])(int64_t n, const void *a, size_t a_stride, int nr, void *panel);
     void (*dot_panel[SYN_TYPE_COUNT])(int64_t n, const void *w, const void *panel, int nr, float *out,
                                       int64_t out_stride);
+    /* dot_panel over two weight rows at once, w and w + w_stride bytes:
+     * out[r * out_stride + j] for weight row j, each the same float
+     * dot_panel gives. Where a set has it (avx512 Q4_0, Q5_0, Q8_0), each
+     * panel row is loaded once for both rows, which pays on short rows. */
+    void (*dot_panel2[SYN_TYPE_COUNT])(int64_t n, const void *w, size_t w_stride, const void *panel, int nr,
+                                       float *out, int64_t out_stride);
 } syn_kernel_set;
 
 const syn_kernel_set *syn_kernels_ref(void);

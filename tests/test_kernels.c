@@ -751,6 +751,38 @@ static void check_panels(const syn_kernel_set *avx, const syn_kernel_set *vnni, 
     free(panel);
 }
 
+/* two weight rows per call: w and a second row wstride bytes on (not
+ * adjacent, so the stride is honoured); out[r * 3 + j] bit-identical to
+ * avx2's vec_dot on weight row j, nothing written past them */
+static void check_panels2(const syn_kernel_set *avx, const syn_kernel_set *vnni, int type, int64_t n, const void *w,
+                          const uint8_t *arows, size_t abytes)
+{
+    int act = avx->type[type].act_type;
+    size_t wbytes = syn_type_row_bytes(type, n), wstride = wbytes + 64;
+    uint8_t *w2 = xmalloc(2 * wstride);
+    memcpy(w2, w, wbytes);
+    fill_weights(type, w2 + wstride, n);
+    void *panel = xmalloc(syn_panel_bytes(act, n));
+    for (int nr = 1; nr <= SYN_PANEL_ROWS; nr++) {
+        float p[3 * SYN_PANEL_ROWS + 3];
+        for (int i = 0; i < 3 * SYN_PANEL_ROWS + 3; i++)
+            p[i] = -1;
+        vnni->pack_panel[act](n, arows, abytes, nr, panel);
+        vnni->dot_panel2[type](n, w2, wstride, panel, nr, p, 3);
+        for (int r = 0; r <= SYN_PANEL_ROWS; r++)
+            for (int j = 0; j < 3; j++) {
+                float a = -1;
+                if (r < nr && j < 2)
+                    avx->type[type].vec_dot(n, w2 + j * wstride, arows + r * abytes, &a);
+                CHECK_MSG(f32_bits(a) == f32_bits(p[r * 3 + j]),
+                          "%s n=%lld nr=%d row %d weight row %d: %s panel2 %.9g vs avx2 %.9g", syn_type_name(type),
+                          (long long)n, nr, r, j, vnni->isa, p[r * 3 + j], a);
+            }
+    }
+    free(panel);
+    free(w2);
+}
+
 static void test_int_matches_avx2(const syn_kernel_set *ref, const syn_kernel_set *avx, const syn_kernel_set *vnni)
 {
     /* the VNNI sets prefill the symmetric legacy types and Q4_K/Q5_K on
@@ -759,6 +791,9 @@ static void test_int_matches_avx2(const syn_kernel_set *ref, const syn_kernel_se
           vnni->dot_panel[SYN_TYPE_Q5_0] && vnni->dot_panel[SYN_TYPE_Q8_0] && vnni->dot_panel[SYN_TYPE_Q4_K] &&
           vnni->dot_panel[SYN_TYPE_Q5_K] && !vnni->dot_panel[SYN_TYPE_Q4_1] && !avx->dot_panel[SYN_TYPE_Q8_0] &&
           !avx->pack_panel[SYN_TYPE_Q8_0]);
+    /* and the avx512 one the legacy types two weight rows at a time */
+    CHECK(strcmp(vnni->isa, "avx512") ||
+          (vnni->dot_panel2[SYN_TYPE_Q4_0] && vnni->dot_panel2[SYN_TYPE_Q5_0] && vnni->dot_panel2[SYN_TYPE_Q8_0]));
     static const int integer[] = {SYN_TYPE_Q4_0, SYN_TYPE_Q4_1, SYN_TYPE_Q5_0, SYN_TYPE_Q5_1, SYN_TYPE_Q8_0,
                                   SYN_TYPE_Q2_K, SYN_TYPE_Q3_K, SYN_TYPE_Q4_K, SYN_TYPE_Q5_K, SYN_TYPE_Q6_K};
     for (size_t t = 0; t < sizeof integer / sizeof integer[0]; t++) {
@@ -788,6 +823,8 @@ static void test_int_matches_avx2(const syn_kernel_set *ref, const syn_kernel_se
                       (long long)n, vnni->isa, v1, a1);
             if (vnni->dot_panel[type])
                 check_panels(avx, vnni, type, n, w, arows, abytes);
+            if (vnni->dot_panel2[type])
+                check_panels2(avx, vnni, type, n, w, arows, abytes);
             free(w);
             free(arows);
             free(x);

@@ -277,6 +277,9 @@ struct mm_task {
     /* activation panels (see pack_panel), when the kernel set has them for
      * this weight type and there is more than one row */
     void (*dot_panel)(int64_t n, const void *w, const void *panel, int nr, float *out, int64_t out_stride);
+    /* two weight rows per call (NULL: one) */
+    void (*dot_panel2)(int64_t n, const void *w, size_t w_stride, const void *panel, int nr, float *out,
+                       int64_t out_stride);
     void (*pack_panel)(int64_t n, const void *a, size_t a_stride, int nr, void *panel);
     char *panels;
     size_t panel_bytes;
@@ -293,25 +296,33 @@ static void mm_rows(struct mm_task *t, const char *wbase, int64_t o0, int64_t o1
         for (int32_t r = 0; r < t->n; r += group) {
             int nr = t->n - r < group ? t->n - r : group;
             const char *xr = t->xq + (size_t)r * t->xq_row;
-            for (int64_t o = oa; o < oe; o++) {
+            for (int64_t o = oa; o < oe;) {
                 const char *wrow = wbase + (size_t)o * t->w->row_bytes;
-                float v[SYN_PANEL_ROWS > SYN_DOT_ROWS_MAX ? SYN_PANEL_ROWS : SYN_DOT_ROWS_MAX];
+                const char *panel = t->dot_panel ? t->panels + (size_t)(r / group) * t->panel_bytes : NULL;
+                /* results of weight rows o, o + 1 for activation row j go
+                 * to res[j * res_stride + 0 and 1] */
+                float v[2 * (SYN_PANEL_ROWS > SYN_DOT_ROWS_MAX ? SYN_PANEL_ROWS : SYN_DOT_ROWS_MAX)];
                 float *res = plain ? t->y + (size_t)r * out + o : v;
-                int64_t res_stride = plain ? out : 1;
-                if (t->dot_panel)
-                    t->dot_panel(in, wrow, t->panels + (size_t)(r / group) * t->panel_bytes, nr, res, res_stride);
+                int two = t->dot_panel2 && o + 1 < oe;
+                int64_t res_stride = plain ? out : two ? 2 : 1;
+                if (two)
+                    t->dot_panel2(in, wrow, t->w->row_bytes, panel, nr, res, res_stride);
+                else if (t->dot_panel)
+                    t->dot_panel(in, wrow, panel, nr, res, res_stride);
                 else if (nr == 1)
                     t->dot(in, wrow, xr, res);
                 else
                     t->dot_rows(in, wrow, xr, t->xq_row, nr, res, res_stride);
-                if (plain)
-                    continue;
-                float bo = t->bias ? t->bias[o] : 0.0f;
-                for (int j = 0; j < nr; j++) {
-                    float *dst = t->y + (size_t)(r + j) * out + o;
-                    float y = t->alpha * (v[j] + bo);
-                    *dst = t->accumulate ? *dst + y : y;
-                }
+                if (!plain)
+                    for (int i = 0; i <= two; i++) {
+                        float bo = t->bias ? t->bias[o + i] : 0.0f;
+                        for (int j = 0; j < nr; j++) {
+                            float *dst = t->y + (size_t)(r + j) * out + o + i;
+                            float y = t->alpha * (v[j * res_stride + i] + bo);
+                            *dst = t->accumulate ? *dst + y : y;
+                        }
+                    }
+                o += 1 + two;
             }
         }
     }
@@ -385,6 +396,7 @@ static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bi
     }
     if (n_rows > 1 && b->k->dot_panel[w->type] && b->k->pack_panel[tk->act_type]) {
         t.dot_panel = b->k->dot_panel[w->type];
+        t.dot_panel2 = b->k->dot_panel2[w->type];
         t.pack_panel = b->k->pack_panel[tk->act_type];
         t.panel_bytes = syn_panel_bytes(tk->act_type, in);
         size_t n_panels = (size_t)(n_rows + SYN_PANEL_ROWS - 1) / SYN_PANEL_ROWS;

@@ -100,62 +100,93 @@ SYN_INLINE __m512i unpack_pair(const int T, const uint8_t *even)
     return _mm512_mask_sub_epi8(q, _cvtu64_mask64(~high), q, _mm512_set1_epi8(16));
 }
 
-/* a weight pair (the odd block absent when odd is NULL) against the pair's
- * NR panel rows from r0 */
-SYN_INLINE void pair_block(const int T, const uint8_t *even, const uint8_t *odd, const uint8_t *pp, int r0,
-                           const int NR, __m512 *acc)
+/* A weight pair ready for the panel rows: its 64 weights interleaved, the
+ * bias term that undoes the panel's +128 on the activations, and its two
+ * scales [even, odd] in every lane pair. The odd block is absent when odd
+ * is NULL. */
+typedef struct {
+    __m512i q, start;
+    __m512 wd;
+} weight_pair;
+
+SYN_INLINE weight_pair pair_weights(const int T, const uint8_t *even, const uint8_t *odd)
 {
-    __m512i q;
+    weight_pair wp;
     if (odd && (T == K_Q4_0 || T == K_Q5_0))
-        q = unpack_pair(T, even);
+        wp.q = unpack_pair(T, even);
     else
-        q = interleave_dwords(unpack(T, even), odd ? unpack(T, odd) : _mm256_setzero_si256());
-    __m512i start = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                     _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), q));
-    /* [even scale, odd scale] in every lane pair */
+        wp.q = interleave_dwords(unpack(T, even), odd ? unpack(T, odd) : _mm256_setzero_si256());
+    wp.start = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), wp.q));
     uint32_t scales = load_u16(even) | (uint32_t)(odd ? load_u16(odd) : 0) << 16;
     __m128 wd2 = _mm_cvtph_ps(_mm_cvtsi32_si128((int)scales));
-    __m512 wd = _mm512_castpd_ps(_mm512_broadcastsd_pd(_mm_castps_pd(wd2)));
+    wp.wd = _mm512_castpd_ps(_mm512_broadcastsd_pd(_mm_castps_pd(wd2)));
+    return wp;
+}
+
+/* Block pair ib of NW weight rows (at x[j]) against the pair's NR panel
+ * rows from r0; with two weight rows each panel row's load and scale
+ * broadcast serve both. */
+SYN_INLINE void pair_block(const int T, const int NW, const uint8_t *const *x, int64_t ib, int odd, const uint8_t *pp,
+                           int r0, const int NR, __m512 acc[][SYN_PANEL_ROWS])
+{
+    weight_pair wp[2];
+#pragma GCC unroll 2
+    for (int j = 0; j < NW; j++)
+        wp[j] = pair_weights(T, x[j] + ib * wbytes[T], odd ? x[j] + (ib + 1) * wbytes[T] : NULL);
     const double *da = (const double *)(const void *)pp + r0;
     const uint8_t *qa = pp + PAIR_D + 2 * SYN_QK * r0;
 #pragma GCC unroll 8
     for (int r = 0; r < NR; r++) {
-        __m512i p = _mm512_dpbusd_epi32(start, _mm512_loadu_si512(qa + 2 * SYN_QK * r), q);
-        __m512 dd = _mm512_mul_ps(wd, _mm512_castpd_ps(_mm512_set1_pd(da[r])));
-        acc[r] = _mm512_fmadd_ps(dd, _mm512_cvtepi32_ps(p), acc[r]);
+        __m512i a = _mm512_loadu_si512(qa + 2 * SYN_QK * r);
+        __m512 ds = _mm512_castpd_ps(_mm512_set1_pd(da[r]));
+#pragma GCC unroll 2
+        for (int j = 0; j < NW; j++) {
+            __m512i p = _mm512_dpbusd_epi32(wp[j].start, a, wp[j].q);
+            acc[j][r] = _mm512_fmadd_ps(_mm512_mul_ps(wp[j].wd, ds), _mm512_cvtepi32_ps(p), acc[j][r]);
+        }
     }
 }
 
-/* out[r * out_stride] for the nr (<= NR) panel rows from r0 */
-SYN_INLINE void pair_tile(const int T, int64_t n, const void *w, const uint8_t *pn, int r0, const int NR, int nr,
-                          float *out, int64_t out_stride)
+/* out[r * out_stride + j] for the nr (<= NR) panel rows from r0 and the NW
+ * weight rows from w, w_stride bytes apart */
+SYN_INLINE void pair_tile(const int T, const int NW, int64_t n, const void *w, size_t w_stride, const uint8_t *pn,
+                          int r0, const int NR, int nr, float *out, int64_t out_stride)
 {
-    const uint8_t *x = w;
+    const uint8_t *x[2] = {w, (const uint8_t *)w + w_stride};
     const int64_t nb = n / SYN_QK;
-    __m512 acc[SYN_PANEL_ROWS];
+    __m512 acc[2][SYN_PANEL_ROWS];
+#pragma GCC unroll 2
+    for (int j = 0; j < NW; j++)
 #pragma GCC unroll 8
-    for (int r = 0; r < NR; r++)
-        acc[r] = _mm512_setzero_ps();
+        for (int r = 0; r < NR; r++)
+            acc[j][r] = _mm512_setzero_ps();
     int64_t ib = 0;
     for (; ib + 2 <= nb; ib += 2, pn += PAIR_BYTES) {
-        syn_prefetch_weights(x + ib * wbytes[T], 2 * wbytes[T]);
-        pair_block(T, x + ib * wbytes[T], x + (ib + 1) * wbytes[T], pn, r0, NR, acc);
+#pragma GCC unroll 2
+        for (int j = 0; j < NW; j++)
+            syn_prefetch_weights(x[j] + ib * wbytes[T], 2 * wbytes[T]);
+        pair_block(T, NW, x, ib, 1, pn, r0, NR, acc);
     }
     if (ib < nb)
-        pair_block(T, x + ib * wbytes[T], NULL, pn, r0, NR, acc);
+        pair_block(T, NW, x, ib, 0, pn, r0, NR, acc);
     /* even lanes to the low half, odd ones to the high half: their sum is
      * dot_legacy.c's acc0 + acc1, reduced the same way (+ 0.0f: its offset
      * sum, zero here) */
     const __m512i halves = _mm512_set_epi32(15, 13, 11, 9, 7, 5, 3, 1, 14, 12, 10, 8, 6, 4, 2, 0);
-    float sums[SYN_PANEL_ROWS];
+#pragma GCC unroll 2
+    for (int j = 0; j < NW; j++) {
+        float sums[SYN_PANEL_ROWS];
 #pragma GCC unroll 8
-    for (int r = 0; r < NR; r++) {
-        __m512 s = _mm512_permutexvar_ps(halves, acc[r]);
-        __m256 lo = _mm512_castps512_ps256(s), hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1));
-        sums[r] = syn_hsum_ps(_mm256_add_ps(lo, hi)) + 0.0f;
+        for (int r = 0; r < NR; r++) {
+            __m512 s = _mm512_permutexvar_ps(halves, acc[j][r]);
+            __m256 lo = _mm512_castps512_ps256(s),
+                   hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1));
+            sums[r] = syn_hsum_ps(_mm256_add_ps(lo, hi)) + 0.0f;
+        }
+        for (int r = 0; r < nr; r++)
+            out[(r0 + r) * out_stride + j] = sums[r];
     }
-    for (int r = 0; r < nr; r++)
-        out[(r0 + r) * out_stride] = sums[r];
 }
 
 /* One tile for the whole panel: 8 accumulators fit in the 32 registers;
@@ -164,9 +195,19 @@ SYN_INLINE void pair_dot(const int T, int64_t n, const void *w, const void *pane
                          int64_t out_stride)
 {
     if (nr > 4)
-        pair_tile(T, n, w, panel, 0, SYN_PANEL_ROWS, nr, out, out_stride);
+        pair_tile(T, 1, n, w, 0, panel, 0, SYN_PANEL_ROWS, nr, out, out_stride);
     else
-        pair_tile(T, n, w, panel, 0, 4, nr, out, out_stride);
+        pair_tile(T, 1, n, w, 0, panel, 0, 4, nr, out, out_stride);
+}
+
+/* Two weight rows: 16 accumulators for up to 8 panel rows */
+SYN_INLINE void pair_dot2(const int T, int64_t n, const void *w, size_t w_stride, const void *panel, int nr,
+                          float *out, int64_t out_stride)
+{
+    if (nr > 4)
+        pair_tile(T, 2, n, w, w_stride, panel, 0, SYN_PANEL_ROWS, nr, out, out_stride);
+    else
+        pair_tile(T, 2, n, w, w_stride, panel, 0, 4, nr, out, out_stride);
 }
 
 #define PANEL(name, T)                                                                                               \
@@ -174,6 +215,11 @@ SYN_INLINE void pair_dot(const int T, int64_t n, const void *w, const void *pane
                                                int64_t out_stride)                                                   \
     {                                                                                                                \
         pair_dot(T, n, w, panel, nr, out, out_stride);                                                               \
+    }                                                                                                                \
+    void SYN_KNAME(SYN_KSET, dot_panel2_##name)(int64_t n, const void *w, size_t w_stride, const void *panel, int nr, \
+                                                float *out, int64_t out_stride)                                      \
+    {                                                                                                                \
+        pair_dot2(T, n, w, w_stride, panel, nr, out, out_stride);                                                    \
     }
 
 PANEL(q4_0, K_Q4_0)
