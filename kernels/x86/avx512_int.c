@@ -11,5 +11,6 @@
 #include "kernels/x86/dot_legacy.c"
 #include "kernels/x86/panel_legacy512.c"
 #include "kernels/x86/dot_k.c"
+#include "kernels/x86/dot_k512.c"
 #include "kernels/x86/panel_k512.c"
 #include "kernels/x86/dot_k23.c"
