@@ -47,3 +47,54 @@ void SYN_KNAME(SYN_KSET, dot1_q4_k)(int64_t n, const void *w, const void *a, flo
     }
     k_store_sums(&acc, 1, 1, out, 1);
 }
+
+/* Q6_K decode in 512-bit vectors. Each 128-element half of a superblock
+ * holds its 6-bit weights as ql (64 bytes: low nibbles are elements 0-63,
+ * high nibbles 64-127) and qh (32 bytes, 2 bits per element). One 64-byte
+ * ql load with per-half shifts of the broadcast qh (vpsllvw/vpsrlvw) gives
+ * elements 0-63 and 64-127 in the activation row's order; each 128-bit lane
+ * is 16 elements, which share one scale (vpermw spreads them). The halves
+ * fold to q6_k_tile's integer lanes in dot_k.c, and its float steps
+ * follow, so the result is bit-identical. */
+void SYN_KNAME(SYN_KSET, dot1_q6_k)(int64_t n, const void *w, const void *a, float *out)
+{
+    const int64_t nb = n / SYN_QK_K;
+    const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
+    /* the qh shifts that bring an element's 2 bits to bits 4-5: elements
+     * 0-31 and 32-63 of a half (left 4, 2), 64-95 and 96-127 (right 0, 2) */
+    const __m512i left = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i right = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < nb; ib++) {
+        const syn_block_q6_k *x = (const syn_block_q6_k *)w + ib;
+        const syn_block_q8_k *y = syn_act_q8_k(a, 0, 0, ib);
+        float dw = syn_h2f(x->d);
+        __m128i sc8 = _mm_loadu_si128((const __m128i *)x->scales);
+        __m512i sc16 = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(sc8));
+        __m512i sumi = _mm512_setzero_si512();
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            __m512i ql = _mm512_loadu_si512(x->ql + 64 * h);
+            __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x->qh + 32 * h)));
+            __m512i q[2];
+            q[0] = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_and_si512(_mm512_sllv_epi16(qh, left), m30));
+            q[1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                   _mm512_and_si512(_mm512_srlv_epi16(qh, right), m30));
+#pragma GCC unroll 2
+            for (int k = 0; k < 2; k++) {
+                /* scales 8h + 4k .. 8h + 4k + 3, one per 128-bit lane */
+                const int s0 = 8 * h + 4 * k;
+                __m512i idx = _mm512_inserti64x4(
+                    _mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16((short)(s0 + 1)), _mm_set1_epi16((short)s0))),
+                    _mm256_set_m128i(_mm_set1_epi16((short)(s0 + 3)), _mm_set1_epi16((short)(s0 + 2))), 1);
+                __m512i p = _mm512_maddubs_epi16(q[k], _mm512_loadu_si512(y->qs + 128 * h + 64 * k));
+                sumi = _mm512_dpwssd_epi32(sumi, _mm512_permutexvar_epi16(idx, sc16), p);
+            }
+        }
+        __m256i si = _mm256_add_epi32(_mm512_castsi512_si256(sumi), _mm512_extracti64x4_epi64(sumi, 1));
+        __m256i off = _mm256_madd_epi16(_mm512_castsi512_si256(sc16), _mm256_loadu_si256((const __m256i *)y->bsums));
+        __m256i s = _mm256_sub_epi32(si, _mm256_slli_epi32(off, 5));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(y->d * dw), _mm256_cvtepi32_ps(s), acc);
+    }
+    *out = syn_hsum_ps(acc);
+}
