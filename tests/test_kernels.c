@@ -528,13 +528,13 @@ static void test_type(const syn_kernel_set *ref, const syn_kernel_set *avx, int 
         }
 
         if (avx) {
-            /* (c) avx2 vec_dot against ref */
+            /* (c) an x86 set's vec_dot against ref */
             float got_avx[SYN_DOT_ROWS_MAX];
             for (int r = 0; r < SYN_DOT_ROWS_MAX; r++) {
                 avx->type[type].vec_dot(n, w, arows + r * abytes, &got_avx[r]);
                 CHECK_MSG(fabs(got_avx[r] - got_ref[r]) <= 4e-6 * fabs(got_ref[r]) + 4e-7 * mags[r] + 1e-12,
-                          "%s n=%lld row %d: avx2 vec_dot %.9g vs ref %.9g (sum |terms| %g)", name, (long long)n, r,
-                          got_avx[r], got_ref[r], mags[r]);
+                          "%s n=%lld row %d: %s vec_dot %.9g vs ref %.9g (sum |terms| %g)", name, (long long)n, r,
+                          avx->isa, got_avx[r], got_ref[r], mags[r]);
             }
             for (int nr = 1; nr <= SYN_DOT_ROWS_MAX; nr++) {
                 for (int k = 0; k < SYN_DOT_ROWS_MAX * 3; k++)
@@ -542,8 +542,8 @@ static void test_type(const syn_kernel_set *ref, const syn_kernel_set *avx, int 
                 avx->vec_dot_rows[type](n, w, arows, abytes, nr, outs, 3);
                 for (int r = 0; r < SYN_DOT_ROWS_MAX; r++) {
                     CHECK_MSG(r < nr ? f32_bits(outs[3 * r]) == f32_bits(got_avx[r]) : outs[3 * r] == -1234.5f,
-                              "%s n=%lld: avx2 rows nr=%d row %d: %.9g vs vec_dot %.9g", name, (long long)n, nr, r,
-                              outs[3 * r], got_avx[r]);
+                              "%s n=%lld: %s rows nr=%d row %d: %.9g vs vec_dot %.9g", name, (long long)n, avx->isa,
+                              nr, r, outs[3 * r], got_avx[r]);
                     CHECK(outs[3 * r + 1] == -1234.5f && outs[3 * r + 2] == -1234.5f);
                 }
             }

@@ -11,11 +11,12 @@
 #define SET(T, name) SYN_INT_SET_ENTRY(avx512, T, name)
 /* with 512-bit vectors, Q6_K panels pay off too (panel_k512.c) */
 /* and the legacy types take two weight rows per call (panel_legacy512.c),
- * and Q4_K's and Q6_K's decode run in 512-bit vectors (dot_k512.c) */
+ * and the K-quants' decode runs in 512-bit vectors (dot_k512.c) */
 #define PANEL2_FN(name)                                                                                              \
     void syn_avx512_dot_panel2_##name(int64_t n, const void *w, size_t w_stride, const void *panel, int nr,          \
                                       float *out, int64_t out_stride);
 void syn_avx512_dot1_q4_k(int64_t n, const void *w, const void *a, float *out);
+void syn_avx512_dot1_q5_k(int64_t n, const void *w, const void *a, float *out);
 void syn_avx512_dot1_q6_k(int64_t n, const void *w, const void *a, float *out);
 SYN_DEFINE_INT_SET(avx512, "avx512",
                    SYN_INT_TYPES(DECLARE) SYN_PANEL_DECLARE(avx512) SYN_PANEL_FN(avx512, q6_k) PANEL2_FN(q4_0)
@@ -26,4 +27,5 @@ SYN_DEFINE_INT_SET(avx512, "avx512",
                    avx512_set.dot_panel2[SYN_TYPE_Q5_0] = syn_avx512_dot_panel2_q5_0;
                    avx512_set.dot_panel2[SYN_TYPE_Q8_0] = syn_avx512_dot_panel2_q8_0;
                    avx512_set.type[SYN_TYPE_Q4_K].vec_dot = syn_avx512_dot1_q4_k;
+                   avx512_set.type[SYN_TYPE_Q5_K].vec_dot = syn_avx512_dot1_q5_k;
                    avx512_set.type[SYN_TYPE_Q6_K].vec_dot = syn_avx512_dot1_q6_k;)
