@@ -60,7 +60,7 @@ void SYN_KNAME(SYN_KSET, pack_panel_q8_0)(int64_t n, const void *a, size_t a_str
  * 32-bit qh words become one 64-bit mask (pdep spreads them by nibbles) for
  * the "-16 where the 5th bit is clear". A third of the vector instructions
  * of unpacking each block and interleaving, for the same bytes: Q5_0
- * panels 9% faster, Q4_0 5% (bench/kernels 896 20000).
+ * panels 12-16% faster, Q4_0 9-15% (bench/kernels 896 20000).
  *
  * Byte j of the pair: lane L = j / 4 is dword k = L / 2 of block h = L % 2,
  * weight w = 4k + j % 4, which sits in the low (w < 16) or high nibble of
