@@ -430,6 +430,19 @@ static void sort_best_first(const cands *c, size_t base, size_t n)
     heap_sort_best_first(c, base, n);
 }
 
+/* *buf holds at least need floats (contents kept); *cap is its size */
+static int grow_floats(float **buf, size_t *cap, size_t need)
+{
+    if (*cap >= need)
+        return 0;
+    float *p = realloc(*buf, need * sizeof *p);
+    if (!p)
+        return SYN_ERR_NOMEM;
+    *buf = p;
+    *cap = need;
+    return 0;
+}
+
 static int ensure_scratch(syn_sampler *s, size_t n, bool weights)
 {
     if (s->scratch_cap < n) {
@@ -443,14 +456,7 @@ static int ensure_scratch(syn_sampler *s, size_t n, bool weights)
         s->ci = ci;
         s->scratch_cap = n;
     }
-    if (weights && s->weights_cap < n) {
-        float *cw = realloc(s->cw, n * sizeof *cw);
-        if (!cw)
-            return SYN_ERR_NOMEM;
-        s->cw = cw;
-        s->weights_cap = n;
-    }
-    return 0;
+    return weights ? grow_floats(&s->cw, &s->weights_cap, n) : 0;
 }
 
 /* Draws index j with probability w[j] / total. */
@@ -522,15 +528,7 @@ static inline __attribute__((always_inline)) void exp_nonpositive(const float *i
 
 static int ensure_chunks(syn_sampler *s, size_t n)
 {
-    size_t need = n / W_CHUNK + 1;
-    if (s->chunks_cap < need) {
-        float *c = realloc(s->chunks, need * sizeof *c);
-        if (!c)
-            return SYN_ERR_NOMEM;
-        s->chunks = c;
-        s->chunks_cap = need;
-    }
-    return 0;
+    return grow_floats(&s->chunks, &s->chunks_cap, n / W_CHUNK + 1);
 }
 
 /* The softmax weights e^((l - lmax) / temp) of chunk c of l[0, n) into w
