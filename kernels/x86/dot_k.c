@@ -100,8 +100,9 @@ SYN_INLINE __m128i k_act_sums32(const k_act x, const uint8_t *pb, int64_t ib, in
 }
 
 /* The fields of superblock ib of a Q4_K (five = 0) or Q5_K row; qh is
- * NULL for Q4_K. */
+ * NULL for Q4_K. Both formats start with d, dmin and the scales (head). */
 typedef struct {
+    const void *head;
     const uint8_t *scales, *qs, *qh;
     float d, dmin;
 } k45_block;
@@ -110,10 +111,10 @@ SYN_INLINE k45_block k45_block_at(const int five, const void *w, int64_t ib)
 {
     if (five) {
         const syn_block_q5_k *x = (const syn_block_q5_k *)w + ib;
-        return (k45_block){x->scales, x->qs, x->qh, syn_h2f(x->d), syn_h2f(x->dmin)};
+        return (k45_block){x, x->scales, x->qs, x->qh, syn_h2f(x->d), syn_h2f(x->dmin)};
     }
     const syn_block_q4_k *x = (const syn_block_q4_k *)w + ib;
-    return (k45_block){x->scales, x->qs, NULL, syn_h2f(x->d), syn_h2f(x->dmin)};
+    return (k45_block){x, x->scales, x->qs, NULL, syn_h2f(x->d), syn_h2f(x->dmin)};
 }
 
 /* out[r * out_stride] = the sum of acc[r]'s lanes for the first nr of NR

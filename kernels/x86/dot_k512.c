@@ -13,6 +13,23 @@
  * bit-identical to vec_dot in every set. Q5_K adds each group's fifth bits
  * (bit g of qh byte l for byte l of group g) as a byte mask. */
 
+/* A Q4_K/Q5_K superblock's first 16 bytes are d, dmin and the 12 packed
+ * scale bytes. This returns dot_k.c's k4_scales_mins from them (dword lane
+ * 0: scales 0-3, 1: scales 4-7, 2: mins 0-3, 3: mins 4-7), and the two
+ * halves converted to float in *d_dmin's lanes 0 and 1. */
+SYN_INLINE __m128i k4_head(const void *block, __m128 *d_dmin)
+{
+    const __m128i h = _mm_loadu_si128((const __m128i *)block); /* d|dmin u0 u1 u2 */
+    *d_dmin = _mm_cvtph_ps(h);
+    /* low bits: u0 & 3f, u2 & 0f, u1 & 3f, (u2 >> 4) & 0f */
+    __m128i lo = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(h, _MM_SHUFFLE(3, 2, 3, 1)), _mm_set_epi32(4, 0, 0, 0)),
+                               _mm_set_epi32(0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f));
+    /* high bits of lanes 1 and 3: the top 2 bits of u0's and u1's bytes */
+    __m128i hi = _mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(h, _MM_SHUFFLE(2, 2, 1, 1)), 2),
+                               _mm_set_epi32(0x30303030, 0, 0x30303030, 0));
+    return _mm_or_si128(lo, hi);
+}
+
 SYN_INLINE void k45_dot1(const int five, int64_t n, const void *w, const void *a, float *out)
 {
     const int64_t nb = n / SYN_QK_K;
@@ -23,8 +40,8 @@ SYN_INLINE void k45_dot1(const int five, int64_t n, const void *w, const void *a
     __m256 acc = _mm256_setzero_ps();
     for (int64_t ib = 0; ib < nb; ib++) {
         const k45_block x = k45_block_at(five, w, ib);
-        __m256 dw = _mm256_set1_ps(x.d), mw = _mm256_set1_ps(x.dmin);
-        __m128i sm8 = k4_scales_mins(x.scales);
+        __m128 d_dmin;
+        __m128i sm8 = k4_head(x.head, &d_dmin);
         __m512i scales = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(sm8)); /* 8 scales as int16 per lane */
         __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm8, 8));
         __m512i hb = five ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)x.qh)) : _mm512_setzero_si512();
@@ -48,9 +65,10 @@ SYN_INLINE void k45_dot1(const int five, int64_t n, const void *w, const void *a
         /* d * dw * sumi - d * dmin * sum(min * 32-element sum), as dot_k.c */
         __m256i si = _mm256_add_epi32(_mm512_castsi512_si256(sumi), _mm512_extracti64x4_epi64(sumi, 1));
         __m256i msum = _mm256_zextsi128_si256(_mm_madd_epi16(mins, k_act_sums32(act, NULL, ib, 0)));
-        __m256 d = _mm256_set1_ps(k_act_d(act, NULL, ib, 0));
-        acc = _mm256_fmadd_ps(_mm256_mul_ps(d, dw), _mm256_cvtepi32_ps(si), acc);
-        acc = _mm256_fnmadd_ps(_mm256_mul_ps(d, mw), _mm256_cvtepi32_ps(msum), acc);
+        /* d * dw and d * dmin in lanes 0 and 1 */
+        __m128 dd = _mm_mul_ps(_mm_set1_ps(k_act_d(act, NULL, ib, 0)), d_dmin);
+        acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(si), acc);
+        acc = _mm256_fnmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(dd)), _mm256_cvtepi32_ps(msum), acc);
     }
     k_store_sums(&acc, 1, 1, out, 1);
 }
