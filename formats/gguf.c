@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "formats/gguf.h"
+#include "formats/file_map.h"
 
 #define GGUF_MAGIC "GGUF"
 #define GGUF_DEFAULT_ALIGNMENT 32u
@@ -541,19 +542,11 @@ int syn_gguf_open(const char *path, syn_gguf **out, syn_error *err)
         close(fd);
         return syn_fail(err, SYN_ERR_FORMAT, "%s: not a GGUF file (empty)", path);
     }
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    void *map = syn_map_file(fd, size);
     int e = errno;
     close(fd); /* the mapping keeps the file alive */
     if (map == MAP_FAILED)
         return syn_fail(err, SYN_ERR_IO, "%s: cannot map %zu bytes: %s", path, size, strerror(e));
-#ifdef MADV_HUGEPAGE
-    /* Where the page cache holds the file in 2 MiB folios (a file first read
-     * through a mapping with this advice, on kernels with large folios), each
-     * is then mapped whole: streaming the weights takes one TLB entry per
-     * 2 MiB instead of 512. Linux places mappings this large at 2 MiB
-     * boundaries. Only a hint: failure changes nothing. */
-    (void)madvise(map, size, MADV_HUGEPAGE);
-#endif
     syn_gguf *g = calloc(1, sizeof *g);
     if (!g) {
         munmap(map, size);

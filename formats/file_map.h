@@ -1,0 +1,12 @@
+#ifndef SYN_FILE_MAP_H
+#define SYN_FILE_MAP_H
+
+#include <stddef.h>
+
+/* Maps `size` bytes of the open file `fd` read-only (MAP_PRIVATE), backed by
+ * 2 MiB pages where the kernel can (see file_map.c). Returns MAP_FAILED with
+ * errno set on failure. Unmap with munmap(map, size); fd may be closed as
+ * soon as this returns. */
+void *syn_map_file(int fd, size_t size);
+
+#endif
