@@ -15,9 +15,9 @@
  * came as 2 MiB mappings. If less than half did, the file's unmapped pages
  * are dropped from the page cache (POSIX_FADV_DONTNEED never drops pages
  * that another process has mapped, or dirty ones) and read again through a
- * fresh advised mapping. That costs one read of the file, once: the next
- * load finds the big folios already there. SYNAPSE_KEEP_PAGE_CACHE=1 turns
- * the re-read off. Every step is best effort; the mapping returned always
+ * fresh advised mapping. That costs one read of the file; where the file
+ * system keeps large folios (ext4, xfs), the next load finds them in place
+ * and reads nothing. SYNAPSE_KEEP_PAGE_CACHE=1 turns the re-read off. Every step is best effort; the mapping returned always
  * holds the file's bytes. */
 #include "formats/file_map.h"
 
@@ -43,10 +43,11 @@ static long long pmd_mapped_kib(const void *addr)
     FILE *f = fopen("/proc/self/smaps", "re");
     if (!f)
         return -1;
-    char line[512];
+    char *line = NULL;
+    size_t cap = 0;
     int in_vma = 0;
     long long kib = -1;
-    while (fgets(line, sizeof line, f)) {
+    while (getline(&line, &cap, f) > 0) {
         uintptr_t start, end;
         /* a VMA's header line is "start-end perms ..." in lower-case hex, its
          * fields "Name: value" with capitalised names */
@@ -59,24 +60,29 @@ static long long pmd_mapped_kib(const void *addr)
             break;
         }
     }
+    free(line);
     fclose(f);
     return kib;
 }
 
-static void *map_advised(int fd, size_t size)
+/* the mapping, advised MADV_HUGEPAGE; *advised says whether the kernel took
+ * the advice (it refuses without transparent huge pages) */
+static void *map_advised(int fd, size_t size, int *advised)
 {
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    *advised = 0;
 #ifdef MADV_HUGEPAGE
     if (map != MAP_FAILED)
-        (void)madvise(map, size, MADV_HUGEPAGE);
+        *advised = madvise(map, size, MADV_HUGEPAGE) == 0;
 #endif
     return map;
 }
 
 void *syn_map_file(int fd, size_t size)
 {
-    void *map = map_advised(fd, size);
-    if (map == MAP_FAILED || size < 2 * HUGE_PAGE)
+    int advised;
+    void *map = map_advised(fd, size, &advised);
+    if (map == MAP_FAILED || !advised || size < 2 * HUGE_PAGE)
         return map;
     const char *keep = getenv("SYNAPSE_KEEP_PAGE_CACHE");
     if (keep && *keep && strcmp(keep, "0") != 0)
@@ -89,5 +95,5 @@ void *syn_map_file(int fd, size_t size)
     /* mostly small pages: drop them and read the file again, advised */
     munmap(map, size);
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-    return map_advised(fd, size);
+    return map_advised(fd, size, &advised);
 }
