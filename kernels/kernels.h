@@ -100,6 +100,11 @@ typedef struct syn_kernel_set {
      * panel row is loaded once for both rows, which pays on short rows. */
     void (*dot_panel2[SYN_TYPE_COUNT])(int64_t n, const void *w, size_t w_stride, const void *panel, int nr,
                                        float *out, int64_t out_stride);
+    /* Nonzero where a one-row panel beats vec_dot in decode (the avx512
+     * Q4_0, Q5_0 and Q8_0 panels: two blocks per 512-bit instruction and
+     * the activation's scales converted once per matmul instead of once per
+     * weight block). Results are the same either way. */
+    uint8_t panel_decode[SYN_TYPE_COUNT];
 } syn_kernel_set;
 
 const syn_kernel_set *syn_kernels_ref(void);

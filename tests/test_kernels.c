@@ -794,6 +794,14 @@ static void test_int_matches_avx2(const syn_kernel_set *ref, const syn_kernel_se
     /* and the avx512 one the legacy types two weight rows at a time */
     CHECK(strcmp(vnni->isa, "avx512") ||
           (vnni->dot_panel2[SYN_TYPE_Q4_0] && vnni->dot_panel2[SYN_TYPE_Q5_0] && vnni->dot_panel2[SYN_TYPE_Q8_0]));
+    /* and decodes them on one-row panels, which the check_panels below
+     * hold to vec_dot's results at nr = 1 */
+    CHECK(strcmp(vnni->isa, "avx512") || (vnni->panel_decode[SYN_TYPE_Q4_0] && vnni->panel_decode[SYN_TYPE_Q5_0] &&
+                                          vnni->panel_decode[SYN_TYPE_Q8_0]));
+    for (int type = 0; type < SYN_TYPE_COUNT; type++)
+        CHECK_MSG(!vnni->panel_decode[type] ||
+                      (vnni->dot_panel[type] && vnni->pack_panel[ref->type[type].act_type]),
+                  "%s: %s decodes on panels it does not have", vnni->isa, syn_type_name(type));
     static const int integer[] = {SYN_TYPE_Q4_0, SYN_TYPE_Q4_1, SYN_TYPE_Q5_0, SYN_TYPE_Q5_1, SYN_TYPE_Q8_0,
                                   SYN_TYPE_Q2_K, SYN_TYPE_Q3_K, SYN_TYPE_Q4_K, SYN_TYPE_Q5_K, SYN_TYPE_Q6_K};
     for (size_t t = 0; t < sizeof integer / sizeof integer[0]; t++) {

@@ -259,6 +259,13 @@ static void cpu_rms_norm(syn_backend *b, const float *x, const syn_tensor *w, in
  * at least MM_CHUNK_MIN rows (see mm_worker) */
 #define MM_CHUNKS_PER_THREAD 8
 #define MM_CHUNK_MIN 16
+/* Decode asks for weight rows this many bytes ahead of the row it reads.
+ * The hardware prefetcher stops at every 4 KiB and a vec_dot spends too
+ * many instructions per cache line for out-of-order execution to cover
+ * the restart: on this 2-core VM in a phase where memory was slow, a Q8_0
+ * or Q6_K mat-vec over 150 MB ran at 6.5 GB/s per thread without and
+ * 10-10.5 with (the panels ask for their own, see syn_prefetch_weights). */
+#define MM_DECODE_PREFETCH 2048
 
 struct mm_task {
     syn_backend *b;
@@ -285,6 +292,12 @@ struct mm_task {
     size_t panel_bytes;
 };
 
+static inline void prefetch_ahead(const char *row, size_t bytes)
+{
+    for (size_t off = 0; off < bytes; off += 64)
+        __builtin_prefetch(row + MM_DECODE_PREFETCH + off, 0, 3);
+}
+
 /* output rows o0..o1 of the task, in blocks of ob weight rows */
 static void mm_rows(struct mm_task *t, const char *wbase, int64_t o0, int64_t o1, int64_t ob, int group)
 {
@@ -309,8 +322,10 @@ static void mm_rows(struct mm_task *t, const char *wbase, int64_t o0, int64_t o1
                     t->dot_panel2(in, wrow, t->w->row_bytes, panel, nr, res, res_stride);
                 else if (t->dot_panel)
                     t->dot_panel(in, wrow, panel, nr, res, res_stride);
-                else if (nr == 1)
+                else if (nr == 1) {
+                    prefetch_ahead(wrow, t->w->row_bytes);
                     t->dot(in, wrow, xr, res);
+                }
                 else
                     t->dot_rows(in, wrow, xr, t->xq_row, nr, res, res_stride);
                 if (!plain)
@@ -335,7 +350,10 @@ static void mm_worker(void *arg, int ith, int nth)
     if (t->quant) {
         for (int32_t r = ith; r < t->n; r += nth)
             t->quant(t->x + (size_t)r * in, t->xq + (size_t)r * t->xq_row, in);
-        syn_pool_barrier(t->b->pool);
+        /* one row with a panel: thread 0 quantizes it and packs it, so only
+         * the barrier after the packing is needed */
+        if (!(t->n == 1 && t->dot_panel))
+            syn_pool_barrier(t->b->pool);
     }
     if (t->dot_panel) {
         for (int32_t r = ith * SYN_PANEL_ROWS; r < t->n; r += nth * SYN_PANEL_ROWS)
@@ -349,8 +367,9 @@ static void mm_worker(void *arg, int ith, int nth)
      * meets each group of activation rows (a panel or a row tile) in turn,
      * so both stay in L1 instead of every weight row streaming all
      * activation rows from L2/L3. Tiling never changes a result (see
-     * vec_dot_rows and dot_panel). */
-    int64_t ob = t->n > 1 ? (int64_t)(MM_BLOCK_BYTES / t->w->row_bytes) : 1;
+     * vec_dot_rows and dot_panel). One row has nothing to block; an even
+     * block lets dot_panel2 take its weight rows in pairs. */
+    int64_t ob = t->n > 1 ? (int64_t)(MM_BLOCK_BYTES / t->w->row_bytes) : MM_CHUNK_MIN;
     if (ob < 1)
         ob = 1;
     /* activation rows one call takes: a panel, or a row tile */
@@ -394,7 +413,7 @@ static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bi
         b->act = grow(b->act, &b->act_cap, t.xq_row * (size_t)n_rows);
         t.xq = b->act;
     }
-    if (n_rows > 1 && b->k->dot_panel[w->type] && b->k->pack_panel[tk->act_type]) {
+    if ((n_rows > 1 || b->k->panel_decode[w->type]) && b->k->dot_panel[w->type] && b->k->pack_panel[tk->act_type]) {
         t.dot_panel = b->k->dot_panel[w->type];
         t.dot_panel2 = b->k->dot_panel2[w->type];
         t.pack_panel = b->k->pack_panel[tk->act_type];

@@ -190,14 +190,17 @@ SYN_INLINE void pair_tile(const int T, const int NW, int64_t n, const void *w, s
 }
 
 /* One tile for the whole panel: 8 accumulators fit in the 32 registers;
- * a short batch of sequences (4 rows or fewer) should not pay for 8. */
+ * a short batch of sequences (4 rows or fewer) should not pay for 8, nor
+ * decode (one row) for 4. */
 SYN_INLINE void pair_dot(const int T, int64_t n, const void *w, const void *panel, int nr, float *out,
                          int64_t out_stride)
 {
     if (nr > 4)
         pair_tile(T, 1, n, w, 0, panel, 0, SYN_PANEL_ROWS, nr, out, out_stride);
-    else
+    else if (nr > 1)
         pair_tile(T, 1, n, w, 0, panel, 0, 4, nr, out, out_stride);
+    else
+        pair_tile(T, 1, n, w, 0, panel, 0, 1, nr, out, out_stride);
 }
 
 /* Two weight rows: 16 accumulators for up to 8 panel rows */
@@ -206,8 +209,10 @@ SYN_INLINE void pair_dot2(const int T, int64_t n, const void *w, size_t w_stride
 {
     if (nr > 4)
         pair_tile(T, 2, n, w, w_stride, panel, 0, SYN_PANEL_ROWS, nr, out, out_stride);
-    else
+    else if (nr > 1)
         pair_tile(T, 2, n, w, w_stride, panel, 0, 4, nr, out, out_stride);
+    else
+        pair_tile(T, 2, n, w, w_stride, panel, 0, 1, nr, out, out_stride);
 }
 
 #define PANEL(name, T)                                                                                               \

@@ -26,6 +26,9 @@ SYN_DEFINE_INT_SET(avx512, "avx512",
                    avx512_set.dot_panel2[SYN_TYPE_Q4_0] = syn_avx512_dot_panel2_q4_0;
                    avx512_set.dot_panel2[SYN_TYPE_Q5_0] = syn_avx512_dot_panel2_q5_0;
                    avx512_set.dot_panel2[SYN_TYPE_Q8_0] = syn_avx512_dot_panel2_q8_0;
+                   avx512_set.panel_decode[SYN_TYPE_Q4_0] = 1;
+                   avx512_set.panel_decode[SYN_TYPE_Q5_0] = 1;
+                   avx512_set.panel_decode[SYN_TYPE_Q8_0] = 1;
                    avx512_set.type[SYN_TYPE_Q4_K].vec_dot = syn_avx512_dot1_q4_k;
                    avx512_set.type[SYN_TYPE_Q5_K].vec_dot = syn_avx512_dot1_q5_k;
                    avx512_set.type[SYN_TYPE_Q6_K].vec_dot = syn_avx512_dot1_q6_k;)
