@@ -41,6 +41,11 @@ static inline size_t syn_panel_bytes(int act, int64_t n)
     return ((size_t)n / 32 + 1) / 2 * 2 * (SYN_PANEL_ROWS * (sizeof(float) + 32));
 }
 
+/* Activation rows one AMX gemm call takes, and the bytes of n-element
+ * rows packed for it (per 16 rows and 32-element block: 512 bytes of
+ * quants and 16 float scales; see kernels/x86/amx_q8.c). */
+#define SYN_AMX_MAX_ROWS 64
+static inline size_t syn_tiles_bytes(int64_t n, int m) { return (size_t)((m + 15) / 16) * (size_t)(n / 32) * 576; }
 /* Most activation rows one vec_dot_rows call takes. */
 #define SYN_DOT_ROWS_MAX 4
 /* out[r * out_stride] = dot(w, (const char *)a + r * a_stride) for
@@ -105,6 +110,19 @@ typedef struct syn_kernel_set {
      * the activation's scales converted once per matmul instead of once per
      * weight block). Results are the same either way. */
     uint8_t panel_decode[SYN_TYPE_COUNT];
+    /* Prefill on AMX tiles (the amx set; NULL elsewhere). pack_tiles[A]
+     * repacks m rows of activations of type A (a_stride bytes apart) into
+     * syn_tiles_bytes(n, m) bytes, once per matmul; gemm[T] then sets
+     * out[r * out_stride + j] to the dot product of weight row j (w_stride
+     * bytes apart, j < nw, nw a multiple of 16) with activation row r, for
+     * r < m <= SYN_AMX_MAX_ROWS; more rows take a call per
+     * SYN_AMX_MAX_ROWS, with tiles advanced by syn_tiles_bytes(n, r0).
+     * Each block's integer sums are exact, but they are scaled and added
+     * in another order than vec_dot's, so results agree with it to float
+     * rounding, not bit for bit. */
+    void (*pack_tiles[SYN_TYPE_COUNT])(int64_t n, const void *a, size_t a_stride, int m, void *tiles);
+    void (*gemm[SYN_TYPE_COUNT])(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m,
+                                 float *out, int64_t out_stride);
 } syn_kernel_set;
 
 const syn_kernel_set *syn_kernels_ref(void);
@@ -122,6 +140,9 @@ const syn_kernel_set *syn_kernels_vnni(void);
  * F/BW/VL/VNNI with the ZMM state enabled, AVX-VNNI, and everything avx2
  * needs. */
 const syn_kernel_set *syn_kernels_avx512(void);
+/* NULL when this build has no AMX kernels: the avx512 set plus AMX-INT8
+ * tiles for prefill (gemm). The caller checks syn_cpu_has_amx(). */
+const syn_kernel_set *syn_kernels_amx(void);
 
 /* scalar conversions, exact (round to nearest even) */
 float syn_f16_to_f32(uint16_t h);

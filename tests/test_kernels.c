@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends/cpu/cpu_features.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/blocks.h"
 #include "tests/check.h"
@@ -862,6 +863,93 @@ static int cpu_has_avx512_vnni(void)
 #endif
 }
 
+/* The AMX tiles against the exact dot of the dequantised rows, to the same
+ * bound vec_dot meets (they add each block's exact sum in another order):
+ * two 16-row weight tiles, activation rows from 1 to SYN_AMX_MAX_ROWS
+ * (partial groups of 16 included), rows longer than the kernel's chunk of
+ * weight scales, an output stride wider than the tiles with nothing
+ * written past them. */
+static void check_amx_type(const syn_kernel_set *ref, const syn_kernel_set *amx, int type)
+{
+    static const int64_t blocks[] = {1, 3, 28, 153, 300};
+    static const int ms[] = {1, 7, 16, 17, 33, SYN_AMX_MAX_ROWS};
+    enum { NW = 32, OS = NW + 3 };
+    int act = ref->type[type].act_type, bs = syn_type_block_size(type);
+    for (size_t bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
+        int64_t n = blocks[bi] * 32 / bs * bs; /* that many 32-element blocks, in whole type blocks */
+        if (n < bs)
+            n = bs;
+        size_t wbytes = syn_type_row_bytes(type, n), abytes = syn_type_row_bytes(act, n);
+        uint8_t *w = xmalloc(wbytes * NW), *arows = xmalloc(abytes * SYN_AMX_MAX_ROWS);
+        float *x = xmalloc(sizeof(float) * (size_t)n), *dw = xmalloc(sizeof(float) * (size_t)n * NW),
+              *da = xmalloc(sizeof(float) * (size_t)n);
+        void *tiles = xmalloc(syn_tiles_bytes(n, SYN_AMX_MAX_ROWS));
+        float *out = xmalloc(sizeof(float) * SYN_AMX_MAX_ROWS * OS);
+        for (int j = 0; j < NW; j++) {
+            fill_weights(type, w + j * wbytes, n);
+            ref->type[type].dequant(w + j * wbytes, dw + (size_t)j * n, n);
+        }
+        for (int r = 0; r < SYN_AMX_MAX_ROWS; r++) {
+            fill_x(x, n);
+            ref->quant[act](x, arows + r * abytes, n);
+        }
+        for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
+            int m = ms[mi], bad = 0;
+            for (int i = 0; i < SYN_AMX_MAX_ROWS * OS; i++)
+                out[i] = -1;
+            amx->pack_tiles[act](n, arows, abytes, m, tiles);
+            amx->gemm[type](n, w, wbytes, NW, tiles, m, out, OS);
+            for (int r = 0; r < SYN_AMX_MAX_ROWS; r++) {
+                if (r < m)
+                    ref->type[act].dequant(arows + r * abytes, da, n);
+                for (int j = 0; j < OS; j++) {
+                    float got = out[r * OS + j];
+                    if (r >= m || j >= NW) {
+                        bad += got != -1;
+                        continue;
+                    }
+                    double want = 0, mag = 0;
+                    for (int64_t i = 0; i < n; i++) {
+                        want += (double)dw[(size_t)j * n + i] * da[i];
+                        mag += fabs((double)dw[(size_t)j * n + i] * da[i]);
+                    }
+                    bad += !(fabs(got - want) <= 5e-7 * mag + 1e-7 * fabs(want) + 1e-12);
+                }
+            }
+            CHECK_MSG(bad == 0, "%s amx gemm n=%lld m=%d: %d results off or written past the tiles",
+                      syn_type_name(type), (long long)n, m, bad);
+        }
+        free(w);
+        free(arows);
+        free(x);
+        free(dw);
+        free(da);
+        free(tiles);
+        free(out);
+    }
+}
+
+/* The amx set: the avx512 set (the same kernels, already checked) plus
+ * tiles for prefill; NULL when skipped. */
+static const syn_kernel_set *check_amx_set(const syn_kernel_set *ref, const syn_kernel_set *avx512)
+{
+    const syn_kernel_set *amx = avx512 ? syn_kernels_amx() : NULL;
+    if (!amx)
+        return NULL;
+    if (!syn_cpu_has_amx()) {
+        printf("SKIP: amx part (the CPU or OS lacks it)\n");
+        return NULL;
+    }
+    CHECK(strcmp(amx->isa, "amx") == 0 && amx->gemm[SYN_TYPE_Q8_0] && amx->pack_tiles[SYN_TYPE_Q8_0]);
+    for (int type = 0; type < SYN_TYPE_COUNT; type++) {
+        CHECK_MSG(amx->type[type].vec_dot == avx512->type[type].vec_dot, "amx: %s vec_dot is not avx512's",
+                  syn_type_name(type));
+        if (amx->gemm[type])
+            check_amx_type(ref, amx, type);
+    }
+    return amx;
+}
+
 /* An integer rebuild of the avx2 set (NULL when this build has none):
  * checked against ref like avx2, then bit for bit against avx2. Returns it,
  * or NULL when skipped. */
@@ -962,7 +1050,8 @@ int main(void)
                                                cpu_has_avx_vnni());
     const syn_kernel_set *avx512 = check_int_set(ref, avx, vnni ? syn_kernels_avx512() : NULL, "avx512",
                                                  cpu_has_avx512_vnni());
-    printf("kernels: ref%s%s%s checked\n", avx ? " and avx2" : "", vnni ? " and avx-vnni" : "",
-           avx512 ? " and avx512" : "");
+    const syn_kernel_set *amx = check_amx_set(ref, avx512);
+    printf("kernels: ref%s%s%s%s checked\n", avx ? " and avx2" : "", vnni ? " and avx-vnni" : "",
+           avx512 ? " and avx512" : "", amx ? " and amx" : "");
     return CHECK_DONE();
 }

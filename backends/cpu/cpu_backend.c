@@ -20,6 +20,10 @@
 /* Below this many elements an elementwise op runs on the calling thread:
  * waking the pool costs more than the work. */
 #define INLINE_ELEMENTS 32768
+/* Fewest activation rows the AMX tiles take (they compute 16 at a time) */
+#define MM_AMX_MIN_ROWS 16
+/* floats of one thread's AMX results: 16 weight rows x SYN_AMX_MAX_ROWS */
+#define MM_WORK (16 * SYN_AMX_MAX_ROWS)
 
 /* A matmul thread's share of output rows: the next row not yet taken and
  * the end. One per cache line: the owner takes from it all the time, the
@@ -37,8 +41,9 @@ struct syn_backend {
     /* activation rows converted for vec_dot; grown on demand, reused */
     void *act;
     size_t act_cap;
-    char *panels; /* activation panels of the current matmul */
+    char *panels; /* activation panels (or AMX tiles) of the current matmul */
     size_t panels_cap;
+    float *mm_work; /* AMX results before bias/scale/accumulation, MM_WORK floats per pool thread */
     float *attn_work; /* attend_f16 scratch, one share per pool thread */
     size_t attn_work_per_thread;
     /* rope frequencies for the last (head_dim, base) seen */
@@ -52,8 +57,11 @@ static const syn_kernel_set *pick_kernels(void)
     const char *isa = getenv("SYNAPSE_CPU_ISA");
     if (isa && !strcmp(isa, "ref"))
         return syn_kernels_ref();
-    /* SYNAPSE_CPU_ISA=avx2 or avx-vnni caps the choice at that set */
-    int cap_avx2 = isa && !strcmp(isa, "avx2"), cap_vnni = cap_avx2 || (isa && !strcmp(isa, "avx-vnni"));
+    /* SYNAPSE_CPU_ISA=avx2, avx-vnni or avx512 caps the choice at that set */
+    int cap_avx2 = isa && !strcmp(isa, "avx2"), cap_vnni = cap_avx2 || (isa && !strcmp(isa, "avx-vnni")),
+        cap_avx512 = cap_vnni || (isa && !strcmp(isa, "avx512"));
+    if (!cap_avx512 && syn_kernels_amx() && syn_cpu_has_amx())
+        return syn_kernels_amx();
     if (!cap_vnni && syn_cpu_has_avx512_vnni() && syn_kernels_avx512())
         return syn_kernels_avx512();
     if (!cap_avx2 && syn_cpu_has_avx_vnni() && syn_kernels_vnni())
@@ -62,6 +70,8 @@ static const syn_kernel_set *pick_kernels(void)
         return syn_kernels_avx2();
     return syn_kernels_ref();
 }
+
+static void cpu_destroy(syn_backend *b);
 
 static syn_backend *cpu_create(const syn_backend_params *params, syn_error *err)
 {
@@ -85,6 +95,12 @@ static syn_backend *cpu_create(const syn_backend_params *params, syn_error *err)
         return NULL;
     }
     b->k = pick_kernels();
+    b->mm_work = aligned_alloc(64, sizeof(float) * MM_WORK * (size_t)syn_pool_size(b->pool));
+    if (!b->mm_work) {
+        cpu_destroy(b);
+        syn_fail(err, SYN_ERR_NOMEM, "cpu backend: out of memory");
+        return NULL;
+    }
     snprintf(b->desc, sizeof b->desc, "cpu %s, %d thread%s", b->k->isa, syn_pool_size(b->pool),
              syn_pool_size(b->pool) == 1 ? "" : "s");
     return b;
@@ -98,6 +114,7 @@ static void cpu_destroy(syn_backend *b)
     free(b->shares);
     free(b->act);
     free(b->panels);
+    free(b->mm_work);
     free(b->attn_work);
     free(b->inv_freq);
     free(b);
@@ -290,12 +307,54 @@ struct mm_task {
     void (*pack_panel)(int64_t n, const void *a, size_t a_stride, int nr, void *panel);
     char *panels;
     size_t panel_bytes;
+    /* AMX tiles (see pack_tiles), when the set has them for this weight
+     * type and the batch is big enough; rows past the last whole tile of
+     * 16 weight rows take the panels */
+    void (*gemm)(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m, float *out,
+                 int64_t out_stride);
+    void (*pack_tiles)(int64_t n, const void *a, size_t a_stride, int m, void *tiles);
 };
 
 static inline void prefetch_ahead(const char *row, size_t bytes)
 {
     for (size_t off = 0; off < bytes; off += 64)
         __builtin_prefetch(row + MM_DECODE_PREFETCH + off, 0, 3);
+}
+
+/* y (+)= alpha (v + bias) for output rows o..o+nw of all activation rows,
+ * v[r * nw + j] holding row r's result for weight row o + j */
+static void mm_store(const struct mm_task *t, const float *v, int64_t o, int nw, int32_t r0, int nr)
+{
+    int64_t out = t->w->ne[1];
+    for (int j = 0; j < nr; j++)
+        for (int i = 0; i < nw; i++) {
+            float bo = t->bias ? t->bias[o + i] : 0.0f;
+            float *dst = t->y + (size_t)(r0 + j) * out + o + i;
+            float y = t->alpha * (v[j * nw + i] + bo);
+            *dst = t->accumulate ? *dst + y : y;
+        }
+}
+
+/* AMX: output rows o0.. in whole tiles of 16 weight rows, all activation
+ * rows; returns the first row it left (fewer than 16 before o1) */
+static int64_t mm_tiles(struct mm_task *t, const char *wbase, int64_t o0, int64_t o1, float *work)
+{
+    int64_t in = t->w->ne[0], out = t->w->ne[1];
+    int plain = !t->bias && t->alpha == 1.0f && !t->accumulate;
+    int64_t o = o0;
+    for (; o + 16 <= o1; o += 16)
+        for (int32_t r = 0; r < t->n; r += SYN_AMX_MAX_ROWS) {
+            int m = t->n - r < SYN_AMX_MAX_ROWS ? t->n - r : SYN_AMX_MAX_ROWS;
+            const char *tiles = t->panels + syn_tiles_bytes(in, r);
+            if (plain) {
+                t->gemm(in, wbase + (size_t)o * t->w->row_bytes, t->w->row_bytes, 16, tiles, m,
+                        t->y + (size_t)r * out + o, out);
+            } else {
+                t->gemm(in, wbase + (size_t)o * t->w->row_bytes, t->w->row_bytes, 16, tiles, m, work, 16);
+                mm_store(t, work, o, 16, r, m);
+            }
+        }
+    return o;
 }
 
 /* output rows o0..o1 of the task, in blocks of ob weight rows */
@@ -329,14 +388,7 @@ static void mm_rows(struct mm_task *t, const char *wbase, int64_t o0, int64_t o1
                 else
                     t->dot_rows(in, wrow, xr, t->xq_row, nr, res, res_stride);
                 if (!plain)
-                    for (int i = 0; i <= two; i++) {
-                        float bo = t->bias ? t->bias[o + i] : 0.0f;
-                        for (int j = 0; j < nr; j++) {
-                            float *dst = t->y + (size_t)(r + j) * out + o + i;
-                            float y = t->alpha * (v[j * res_stride + i] + bo);
-                            *dst = t->accumulate ? *dst + y : y;
-                        }
-                    }
+                    mm_store(t, v, o, 1 + two, r, nr);
                 o += 1 + two;
             }
         }
@@ -355,7 +407,12 @@ static void mm_worker(void *arg, int ith, int nth)
         if (!(t->n == 1 && t->dot_panel))
             syn_pool_barrier(t->b->pool);
     }
-    if (t->dot_panel) {
+    if (t->gemm) {
+        for (int32_t r = ith * 16; r < t->n; r += nth * 16)
+            t->pack_tiles(in, t->xq + (size_t)r * t->xq_row, t->xq_row, t->n - r < 16 ? t->n - r : 16,
+                          t->panels + syn_tiles_bytes(in, r));
+        syn_pool_barrier(t->b->pool);
+    } else if (t->dot_panel) {
         for (int32_t r = ith * SYN_PANEL_ROWS; r < t->n; r += nth * SYN_PANEL_ROWS)
             t->pack_panel(in, t->xq + (size_t)r * t->xq_row, t->xq_row,
                           t->n - r < SYN_PANEL_ROWS ? t->n - r : SYN_PANEL_ROWS,
@@ -370,8 +427,8 @@ static void mm_worker(void *arg, int ith, int nth)
      * vec_dot_rows and dot_panel). One row has nothing to block; an even
      * block lets dot_panel2 take its weight rows in pairs. */
     int64_t ob = t->n > 1 ? (int64_t)(MM_BLOCK_BYTES / t->w->row_bytes) : MM_CHUNK_MIN;
-    if (ob < 1)
-        ob = 1;
+    if (ob < 1 || t->gemm) /* AMX: chunks of whole 16-row tiles */
+        ob = t->gemm ? 16 : 1;
     /* activation rows one call takes: a panel, or a row tile */
     int group = t->dot_panel ? SYN_PANEL_ROWS : SYN_DOT_ROWS_MAX;
     /* Each thread owns a contiguous share of the output rows and takes it
@@ -389,7 +446,10 @@ static void mm_worker(void *arg, int ith, int nth)
             if (o0 >= sh->end)
                 break;
             int64_t o1 = o0 + chunk < sh->end ? o0 + chunk : sh->end;
-            mm_rows(t, wbase, o0, o1, ob, group);
+            if (t->gemm)
+                mm_tiles(t, wbase, o0, o1, t->b->mm_work + (size_t)ith * MM_WORK);
+            else
+                mm_rows(t, wbase, o0, o1, ob, group);
         }
     }
 }
@@ -413,7 +473,13 @@ static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bi
         b->act = grow(b->act, &b->act_cap, t.xq_row * (size_t)n_rows);
         t.xq = b->act;
     }
-    if ((n_rows > 1 || b->k->panel_decode[w->type]) && b->k->dot_panel[w->type] && b->k->pack_panel[tk->act_type]) {
+    if (n_rows >= MM_AMX_MIN_ROWS && w->ne[1] % 16 == 0 && b->k->gemm[w->type] && b->k->pack_tiles[tk->act_type]) {
+        t.gemm = b->k->gemm[w->type];
+        t.pack_tiles = b->k->pack_tiles[tk->act_type];
+        b->panels = grow(b->panels, &b->panels_cap, syn_tiles_bytes(in, n_rows));
+        t.panels = b->panels;
+    } else if ((n_rows > 1 || b->k->panel_decode[w->type]) && b->k->dot_panel[w->type] &&
+               b->k->pack_panel[tk->act_type]) {
         t.dot_panel = b->k->dot_panel[w->type];
         t.dot_panel2 = b->k->dot_panel2[w->type];
         t.pack_panel = b->k->pack_panel[tk->act_type];
@@ -423,9 +489,11 @@ static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bi
         t.panels = b->panels;
     }
     int nth = syn_pool_size(b->pool);
+    /* AMX shares start at whole tiles of 16 rows */
+    int64_t unit = t.gemm ? 16 : 1, units = w->ne[1] / unit;
     for (int i = 0; i < nth; i++) {
-        atomic_store_explicit(&b->shares[i].next, w->ne[1] * i / nth, memory_order_relaxed);
-        b->shares[i].end = w->ne[1] * (i + 1) / nth;
+        atomic_store_explicit(&b->shares[i].next, units * i / nth * unit, memory_order_relaxed);
+        b->shares[i].end = units * (i + 1) / nth * unit;
     }
     syn_pool_run(b->pool, mm_worker, &t);
 }

@@ -2,6 +2,9 @@
 #include "backends/cpu/cpu_features.h"
 
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
@@ -60,6 +63,28 @@ int syn_cpu_has_avx512_vnni(void)
      * every CPU with AVX-VNNI and AVX-512 has both */
     int vbmi = (c >> 1) & 1, bmi2 = (b >> 8) & 1;
     return f && bw && vl && vnni && vbmi && bmi2;
+#else
+    return 0;
+#endif
+}
+
+int syn_cpu_has_amx(void)
+{
+#if defined(__x86_64__) && defined(__linux__)
+    if (!syn_cpu_has_avx512_vnni())
+        return 0;
+    unsigned a, b, c, d;
+    __cpuid_count(7, 0, a, b, c, d);
+    int tile = (d >> 24) & 1, int8 = (d >> 25) & 1;
+    /* the OS must save the tile configuration and data */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if (!tile || !int8 || (lo & 0x60000) != 0x60000)
+        return 0;
+    /* Linux hands out the 8 KiB of tile state per process on request
+     * (5.16+); a refusal leaves the avx512 set */
+    const long arch_req_xcomp_perm = 0x1023, xfeature_xtiledata = 18;
+    return syscall(SYS_arch_prctl, arch_req_xcomp_perm, xfeature_xtiledata) == 0;
 #else
     return 0;
 #endif

@@ -1,4 +1,6 @@
-/* What this CPU and OS let the CPU backend use. Pure queries, any thread. */
+/* What this CPU and OS let the CPU backend use. Queries, any thread; only
+ * syn_cpu_has_amx() changes anything (the process's permission to use AMX
+ * tiles, which it asks Linux for). */
 #ifndef SYN_CPU_FEATURES_H
 #define SYN_CPU_FEATURES_H
 
@@ -11,6 +13,11 @@ int syn_cpu_has_avx_vnni(void);
  * (CPUID leaf 7 EBX bits 16, 30, 31, 8, ECX bits 11, 1) and the opmask and
  * ZMM state enabled (XCR0 bits 5-7). */
 int syn_cpu_has_avx512_vnni(void);
+/* syn_cpu_has_avx512_vnni() and AMX-TILE + AMX-INT8 (CPUID leaf 7 EDX bits
+ * 24, 25) with the tile state enabled (XCR0 bits 17, 18), and Linux's
+ * permission for this process to use it, requested here (arch_prctl
+ * ARCH_REQ_XCOMP_PERM). */
+int syn_cpu_has_amx(void);
 int syn_cpu_count(void);
 
 #endif

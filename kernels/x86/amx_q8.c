@@ -1,0 +1,147 @@
+/* Prefill on Intel AMX (the amx kernel set): Q8_0 weights against Q8_0
+ * activations with TDPBSSD, which multiplies a 16 x 32 int8 tile of weights
+ * by a 32 x 16 one of activations into 16 x 16 int32 sums in one
+ * instruction, against 64 multiplies per vpdpbusd. Built with the avx512
+ * set's flags plus -mamx-tile -mamx-int8; only reached after
+ * syn_cpu_has_amx() (which also asks Linux for the tile state). Any
+ * thread: each call loads its own tile configuration.
+ *
+ * The weight tile comes straight from the mapped file: 16 weight rows'
+ * quants of one block are 32 bytes each, row_bytes apart, which is what a
+ * tile load with that stride reads. The activations are packed once per
+ * matmul (syn_tiles_bytes) into the layout the second operand needs: per
+ * 16 rows and block, 8 rows of 64 bytes, row k holding dword k of each of
+ * the 16 activation rows, then the 16 rows' scales as floats.
+ *
+ * Each block's 16 x 16 sums are exact; the float steps differ from
+ * vec_dot's (one sum per block instead of eight lanes), so results match
+ * it to float rounding, not bit for bit. */
+#include "kernels/x86/simd.h"
+
+enum {
+    TILE_ROWS = 16,                     /* weight rows of a tile; activation rows of a group */
+    BLOCK_Q8_0 = 34,                    /* f16 scale + 32 quants */
+    GROUP_Q = 8 * 64,                   /* one group's quants of one block */
+    GROUP_BLOCK = GROUP_Q + 16 * 4,     /* ... and its 16 scales */
+    MAX_GROUPS = SYN_AMX_MAX_ROWS / 16, /* activation groups one call takes */
+    K_CHUNK = 128,                      /* blocks whose weight scales are converted at a time */
+};
+
+/* tiles 0-1: sums (16 x 16 int32), 2-3: activations (8 x 64 bytes),
+ * 4-5: weights (16 x 32 bytes); two of each so one block's epilogue can
+ * overlap the next block's multiply */
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tile_config;
+
+static const tile_config amx_config = {
+    .palette = 1,
+    .colsb = {64, 64, 64, 64, 32, 32},
+    .rows = {16, 16, 8, 8, 16, 16},
+};
+
+void syn_amx_pack_tiles_q8_0(int64_t n, const void *a, size_t a_stride, int m, void *tiles)
+{
+    const int64_t nb = n / SYN_QK;
+    const int groups = (m + TILE_ROWS - 1) / TILE_ROWS;
+    for (int g = 0; g < groups; g++)
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *t = (uint8_t *)tiles + ((size_t)g * (size_t)nb + (size_t)b) * GROUP_BLOCK;
+            float *d = (float *)(void *)(t + GROUP_Q);
+            for (int r = 0; r < TILE_ROWS; r++) {
+                int row = g * TILE_ROWS + r;
+                if (row >= m) { /* rows past m multiply as zeros */
+                    d[r] = 0;
+                    for (int k = 0; k < 8; k++)
+                        memset(t + k * 64 + r * 4, 0, 4);
+                    continue;
+                }
+                const uint8_t *yb = (const uint8_t *)a + (size_t)row * a_stride + (size_t)b * BLOCK_Q8_0;
+                uint16_t h;
+                memcpy(&h, yb, 2);
+                d[r] = syn_h2f(h);
+                for (int k = 0; k < 8; k++)
+                    memcpy(t + k * 64 + r * 4, yb + 2 + k * 4, 4);
+            }
+        }
+}
+
+/* acc[o] += (dw[o] * da) * sums[o] for the 16 weight rows o */
+SYN_INLINE void scale_sums(const int32_t sums[16][16], const float *dw, __m512 da, __m512 *acc)
+{
+#pragma GCC unroll 16
+    for (int o = 0; o < TILE_ROWS; o++)
+        acc[o] = _mm512_fmadd_ps(_mm512_mul_ps(da, _mm512_set1_ps(dw[o])),
+                                 _mm512_cvtepi32_ps(_mm512_load_si512(sums[o])), acc[o]);
+}
+
+/* 16 weight rows from w against the groups' activation rows, blocks
+ * b0..b1 (with dw their weight scales), into acc[group][o] */
+static void tile_blocks(const uint8_t *w, size_t w_stride, const uint8_t *tiles, int64_t nb, int groups, int64_t b0,
+                        int64_t b1, const float (*dw)[16], float (*acc)[16][16])
+{
+    _Alignas(64) int32_t sums[2][16][16];
+    for (int g = 0; g < groups; g++) {
+        __m512 v[TILE_ROWS];
+        for (int o = 0; o < TILE_ROWS; o++)
+            v[o] = _mm512_loadu_ps(acc[g][o]);
+        const uint8_t *tg = tiles + (size_t)g * (size_t)nb * GROUP_BLOCK;
+        int64_t b = b0;
+        for (; b + 2 <= b1; b += 2) {
+            const uint8_t *t0 = tg + (size_t)b * GROUP_BLOCK, *t1 = t0 + GROUP_BLOCK;
+            _tile_loadd(2, t0, 64);
+            _tile_loadd(4, w + (size_t)b * BLOCK_Q8_0 + 2, (long)w_stride);
+            _tile_zero(0);
+            _tile_dpbssd(0, 4, 2);
+            _tile_loadd(3, t1, 64);
+            _tile_loadd(5, w + (size_t)(b + 1) * BLOCK_Q8_0 + 2, (long)w_stride);
+            _tile_zero(1);
+            _tile_dpbssd(1, 5, 3);
+            _tile_stored(0, sums[0], 64);
+            scale_sums(sums[0], dw[b - b0], _mm512_loadu_ps((const float *)(const void *)(t0 + GROUP_Q)), v);
+            _tile_stored(1, sums[1], 64);
+            scale_sums(sums[1], dw[b + 1 - b0], _mm512_loadu_ps((const float *)(const void *)(t1 + GROUP_Q)), v);
+        }
+        if (b < b1) {
+            const uint8_t *t0 = tg + (size_t)b * GROUP_BLOCK;
+            _tile_loadd(2, t0, 64);
+            _tile_loadd(4, w + (size_t)b * BLOCK_Q8_0 + 2, (long)w_stride);
+            _tile_zero(0);
+            _tile_dpbssd(0, 4, 2);
+            _tile_stored(0, sums[0], 64);
+            scale_sums(sums[0], dw[b - b0], _mm512_loadu_ps((const float *)(const void *)(t0 + GROUP_Q)), v);
+        }
+        for (int o = 0; o < TILE_ROWS; o++)
+            _mm512_storeu_ps(acc[g][o], v[o]);
+    }
+}
+
+void syn_amx_gemm_q8_0(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m, float *out,
+                       int64_t out_stride)
+{
+    const int64_t nb = n / SYN_QK;
+    const int groups = (m + TILE_ROWS - 1) / TILE_ROWS;
+    _tile_loadconfig(&amx_config);
+    float acc[MAX_GROUPS][16][16];
+    float dw[K_CHUNK][16];
+    for (int o0 = 0; o0 + TILE_ROWS <= nw; o0 += TILE_ROWS) {
+        const uint8_t *wt = (const uint8_t *)w + (size_t)o0 * w_stride;
+        memset(acc, 0, sizeof acc[0] * (size_t)groups);
+        for (int64_t b0 = 0; b0 < nb; b0 += K_CHUNK) {
+            int64_t b1 = b0 + K_CHUNK < nb ? b0 + K_CHUNK : nb;
+            for (int o = 0; o < TILE_ROWS; o++)
+                for (int64_t b = b0; b < b1; b++) {
+                    uint16_t h;
+                    memcpy(&h, wt + (size_t)o * w_stride + (size_t)b * BLOCK_Q8_0, 2);
+                    dw[b - b0][o] = syn_h2f(h);
+                }
+            tile_blocks(wt, w_stride, tiles, nb, groups, b0, b1, (const float(*)[16])dw, acc);
+        }
+        for (int r = 0; r < m; r++)
+            for (int o = 0; o < TILE_ROWS; o++)
+                out[(int64_t)r * out_stride + o0 + o] = acc[r / TILE_ROWS][o][r % TILE_ROWS];
+    }
+    _tile_release();
+}

@@ -1,0 +1,30 @@
+/* The amx kernel set: the avx512 set plus AMX tiles for prefill (amx_q8.c).
+ * Reaching it is only safe after syn_cpu_has_amx(), which checks the
+ * avx512 set's requirements too. Any thread. */
+#include <pthread.h>
+
+#include "kernels/x86/simd.h"
+
+void syn_amx_pack_tiles_q8_0(int64_t n, const void *a, size_t a_stride, int m, void *tiles);
+void syn_amx_gemm_q8_0(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m, float *out,
+                       int64_t out_stride);
+
+static syn_kernel_set amx_set;
+static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
+
+static void amx_init(void)
+{
+    amx_set = *syn_kernels_avx512();
+    amx_set.isa = "amx";
+    amx_set.pack_tiles[SYN_TYPE_Q8_0] = syn_amx_pack_tiles_q8_0;
+    amx_set.gemm[SYN_TYPE_Q8_0] = syn_amx_gemm_q8_0;
+}
+
+const syn_kernel_set *syn_kernels_amx(void)
+{
+    /* the avx512 set is this one's base: without it there is no amx set */
+    if (!syn_kernels_avx512())
+        return NULL;
+    pthread_once(&amx_once, amx_init);
+    return &amx_set;
+}
