@@ -41,10 +41,9 @@ static inline size_t syn_panel_bytes(int act, int64_t n)
     return ((size_t)n / 32 + 1) / 2 * 2 * (SYN_PANEL_ROWS * (sizeof(float) + 32));
 }
 
-/* Activation rows one AMX gemm call takes, and the bytes of n-element
- * rows packed for it (per 16 rows and 32-element block: 512 bytes of
- * quants and 16 float scales; see kernels/x86/amx_q8.c). */
-#define SYN_AMX_MAX_ROWS 64
+/* Bytes of m activation rows of n elements packed for the AMX gemm (per
+ * 16 rows and 32-element block: 512 bytes of quants and 16 float scales;
+ * see kernels/x86/amx_q8.c). */
 static inline size_t syn_tiles_bytes(int64_t n, int m) { return (size_t)((m + 15) / 16) * (size_t)(n / 32) * 576; }
 /* Most activation rows one vec_dot_rows call takes. */
 #define SYN_DOT_ROWS_MAX 4
@@ -114,10 +113,9 @@ typedef struct syn_kernel_set {
      * repacks m rows of activations of type A (a_stride bytes apart) into
      * syn_tiles_bytes(n, m) bytes, once per matmul; gemm[T] then sets
      * out[r * out_stride + j] to the dot product of weight row j (w_stride
-     * bytes apart, j < nw, nw a multiple of 16) with activation row r, for
-     * r < m <= SYN_AMX_MAX_ROWS; more rows take a call per
-     * SYN_AMX_MAX_ROWS, with tiles advanced by syn_tiles_bytes(n, r0).
-     * Each block's integer sums are exact, but they are scaled and added
+     * bytes apart, j < nw, nw a multiple of 16) with activation row r < m.
+     * A call sets up the tile unit once, so it should take many rows. Each
+     * block's integer sums are exact, but they are scaled and added
      * in another order than vec_dot's, so results agree with it to float
      * rounding, not bit for bit. */
     void (*pack_tiles[SYN_TYPE_COUNT])(int64_t n, const void *a, size_t a_stride, int m, void *tiles);

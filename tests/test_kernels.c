@@ -865,41 +865,41 @@ static int cpu_has_avx512_vnni(void)
 
 /* The AMX tiles against the exact dot of the dequantised rows, to the same
  * bound vec_dot meets (they add each block's exact sum in another order):
- * two 16-row weight tiles, activation rows from 1 to SYN_AMX_MAX_ROWS
- * (partial groups of 16 included), rows longer than the kernel's chunk of
+ * two 16-row weight tiles, activation rows from 1 to 100 (partial groups
+ * of 16, more than one pass of 64 rows), rows longer than the kernel's chunk of
  * weight scales, an output stride wider than the tiles with nothing
  * written past them. */
 static void check_amx_type(const syn_kernel_set *ref, const syn_kernel_set *amx, int type)
 {
     static const int64_t blocks[] = {1, 3, 28, 153, 300};
-    static const int ms[] = {1, 7, 16, 17, 33, SYN_AMX_MAX_ROWS};
-    enum { NW = 32, OS = NW + 3 };
+    static const int ms[] = {1, 7, 16, 17, 33, 64, 100};
+    enum { NW = 32, OS = NW + 3, M_MAX = 100 };
     int act = ref->type[type].act_type, bs = syn_type_block_size(type);
     for (size_t bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
         int64_t n = blocks[bi] * 32 / bs * bs; /* that many 32-element blocks, in whole type blocks */
         if (n < bs)
             n = bs;
         size_t wbytes = syn_type_row_bytes(type, n), abytes = syn_type_row_bytes(act, n);
-        uint8_t *w = xmalloc(wbytes * NW), *arows = xmalloc(abytes * SYN_AMX_MAX_ROWS);
+        uint8_t *w = xmalloc(wbytes * NW), *arows = xmalloc(abytes * M_MAX);
         float *x = xmalloc(sizeof(float) * (size_t)n), *dw = xmalloc(sizeof(float) * (size_t)n * NW),
               *da = xmalloc(sizeof(float) * (size_t)n);
-        void *tiles = xmalloc(syn_tiles_bytes(n, SYN_AMX_MAX_ROWS));
-        float *out = xmalloc(sizeof(float) * SYN_AMX_MAX_ROWS * OS);
+        void *tiles = xmalloc(syn_tiles_bytes(n, M_MAX));
+        float *out = xmalloc(sizeof(float) * M_MAX * OS);
         for (int j = 0; j < NW; j++) {
             fill_weights(type, w + j * wbytes, n);
             ref->type[type].dequant(w + j * wbytes, dw + (size_t)j * n, n);
         }
-        for (int r = 0; r < SYN_AMX_MAX_ROWS; r++) {
+        for (int r = 0; r < M_MAX; r++) {
             fill_x(x, n);
             ref->quant[act](x, arows + r * abytes, n);
         }
         for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
             int m = ms[mi], bad = 0;
-            for (int i = 0; i < SYN_AMX_MAX_ROWS * OS; i++)
+            for (int i = 0; i < M_MAX * OS; i++)
                 out[i] = -1;
             amx->pack_tiles[act](n, arows, abytes, m, tiles);
             amx->gemm[type](n, w, wbytes, NW, tiles, m, out, OS);
-            for (int r = 0; r < SYN_AMX_MAX_ROWS; r++) {
+            for (int r = 0; r < M_MAX; r++) {
                 if (r < m)
                     ref->type[act].dequant(arows + r * abytes, da, n);
                 for (int j = 0; j < OS; j++) {

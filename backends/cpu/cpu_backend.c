@@ -1,7 +1,7 @@
 /* The CPU backend plugin: the model graph's ops on host memory, run by a
- * persistent thread pool over the kernel table (AVX-512, AVX-VNNI, AVX2 or the
- * plain-C reference, chosen from what the CPU and OS support;
- * SYNAPSE_CPU_ISA=ref, avx2 or avx-vnni caps the choice at that set).
+ * persistent thread pool over the kernel table (AMX, AVX-512, AVX-VNNI, AVX2
+ * or the plain-C reference, chosen from what the CPU and OS support;
+ * SYNAPSE_CPU_ISA=ref, avx2, avx-vnni or avx512 caps the choice at that set).
  * Weights are used in place from the model's mmap. One thread drives a
  * backend instance; the ops fan out to the pool. */
 #include <math.h>
@@ -22,8 +22,9 @@
 #define INLINE_ELEMENTS 32768
 /* Fewest activation rows the AMX tiles take (they compute 16 at a time) */
 #define MM_AMX_MIN_ROWS 16
-/* floats of one thread's AMX results: 16 weight rows x SYN_AMX_MAX_ROWS */
-#define MM_WORK (16 * SYN_AMX_MAX_ROWS)
+/* floats of one thread's AMX results: 16 weight rows x MM_WORK_ROWS */
+#define MM_WORK_ROWS 256
+#define MM_WORK (16 * MM_WORK_ROWS)
 
 /* A matmul thread's share of output rows: the next row not yet taken and
  * the end. One per cache line: the owner takes from it all the time, the
@@ -335,26 +336,24 @@ static void mm_store(const struct mm_task *t, const float *v, int64_t o, int nw,
         }
 }
 
-/* AMX: output rows o0.. in whole tiles of 16 weight rows, all activation
- * rows; returns the first row it left (fewer than 16 before o1) */
-static int64_t mm_tiles(struct mm_task *t, const char *wbase, int64_t o0, int64_t o1, float *work)
+/* AMX: output rows o0..o1 (whole tiles of 16 weight rows), all activation
+ * rows; with bias, scale or accumulation, 16 weight rows at a time through
+ * the thread's work buffer */
+static void mm_tiles(struct mm_task *t, const char *wbase, int64_t o0, int64_t o1, float *work)
 {
     int64_t in = t->w->ne[0], out = t->w->ne[1];
-    int plain = !t->bias && t->alpha == 1.0f && !t->accumulate;
-    int64_t o = o0;
-    for (; o + 16 <= o1; o += 16)
-        for (int32_t r = 0; r < t->n; r += SYN_AMX_MAX_ROWS) {
-            int m = t->n - r < SYN_AMX_MAX_ROWS ? t->n - r : SYN_AMX_MAX_ROWS;
-            const char *tiles = t->panels + syn_tiles_bytes(in, r);
-            if (plain) {
-                t->gemm(in, wbase + (size_t)o * t->w->row_bytes, t->w->row_bytes, 16, tiles, m,
-                        t->y + (size_t)r * out + o, out);
-            } else {
-                t->gemm(in, wbase + (size_t)o * t->w->row_bytes, t->w->row_bytes, 16, tiles, m, work, 16);
-                mm_store(t, work, o, 16, r, m);
-            }
+    if (!t->bias && t->alpha == 1.0f && !t->accumulate) {
+        t->gemm(in, wbase + (size_t)o0 * t->w->row_bytes, t->w->row_bytes, (int)(o1 - o0), t->panels, t->n, t->y + o0,
+                out);
+        return;
+    }
+    for (int64_t o = o0; o < o1; o += 16)
+        for (int32_t r = 0; r < t->n; r += MM_WORK_ROWS) {
+            int m = t->n - r < MM_WORK_ROWS ? t->n - r : MM_WORK_ROWS;
+            t->gemm(in, wbase + (size_t)o * t->w->row_bytes, t->w->row_bytes, 16, t->panels + syn_tiles_bytes(in, r),
+                    m, work, 16);
+            mm_store(t, work, o, 16, r, m);
         }
-    return o;
 }
 
 /* output rows o0..o1 of the task, in blocks of ob weight rows */

@@ -23,13 +23,14 @@ enum {
     BLOCK_Q8_0 = 34,                    /* f16 scale + 32 quants */
     GROUP_Q = 8 * 64,                   /* one group's quants of one block */
     GROUP_BLOCK = GROUP_Q + 16 * 4,     /* ... and its 16 scales */
-    MAX_GROUPS = SYN_AMX_MAX_ROWS / 16, /* activation groups one call takes */
+    MAX_GROUPS = 4,                     /* activation groups one pass takes */
     K_CHUNK = 128,                      /* blocks whose weight scales are converted at a time */
 };
 
-/* tiles 0-1: sums (16 x 16 int32), 2-3: activations (8 x 64 bytes),
- * 4-5: weights (16 x 32 bytes); two of each so one block's epilogue can
- * overlap the next block's multiply */
+/* tiles 0-3: the sums of up to four activation groups (16 x 16 int32),
+ * 4: the weights (16 x 32 bytes), 5-7: activations (8 x 64 bytes). One
+ * weight tile load serves four groups, and four independent sums keep
+ * the tile unit busy while earlier ones are stored and scaled. */
 typedef struct {
     uint8_t palette, start_row, reserved[14];
     uint16_t colsb[16];
@@ -38,8 +39,8 @@ typedef struct {
 
 static const tile_config amx_config = {
     .palette = 1,
-    .colsb = {64, 64, 64, 64, 32, 32},
-    .rows = {16, 16, 8, 8, 16, 16},
+    .colsb = {64, 64, 64, 64, 32, 64, 64, 64},
+    .rows = {16, 16, 16, 16, 16, 8, 8, 8},
 };
 
 void syn_amx_pack_tiles_q8_0(int64_t n, const void *a, size_t a_stride, int m, void *tiles)
@@ -69,52 +70,58 @@ void syn_amx_pack_tiles_q8_0(int64_t n, const void *a, size_t a_stride, int m, v
 }
 
 /* acc[o] += (dw[o] * da) * sums[o] for the 16 weight rows o */
-SYN_INLINE void scale_sums(const int32_t sums[16][16], const float *dw, __m512 da, __m512 *acc)
+SYN_INLINE void scale_sums(const int32_t sums[16][16], const float *dw, const uint8_t *group_block, float acc[16][16])
 {
+    __m512 da = _mm512_loadu_ps((const float *)(const void *)(group_block + GROUP_Q));
 #pragma GCC unroll 16
     for (int o = 0; o < TILE_ROWS; o++)
-        acc[o] = _mm512_fmadd_ps(_mm512_mul_ps(da, _mm512_set1_ps(dw[o])),
-                                 _mm512_cvtepi32_ps(_mm512_load_si512(sums[o])), acc[o]);
+        _mm512_storeu_ps(acc[o], _mm512_fmadd_ps(_mm512_mul_ps(da, _mm512_set1_ps(dw[o])),
+                                                 _mm512_cvtepi32_ps(_mm512_load_si512(sums[o])),
+                                                 _mm512_loadu_ps(acc[o])));
 }
 
-/* 16 weight rows from w against the groups' activation rows, blocks
- * b0..b1 (with dw their weight scales), into acc[group][o] */
+/* 16 weight rows from w against the groups' activation rows (at most
+ * four), blocks b0..b1 (dw: their weight scales), into acc[group][o] */
 static void tile_blocks(const uint8_t *w, size_t w_stride, const uint8_t *tiles, int64_t nb, int groups, int64_t b0,
                         int64_t b1, const float (*dw)[16], float (*acc)[16][16])
 {
-    _Alignas(64) int32_t sums[2][16][16];
-    for (int g = 0; g < groups; g++) {
-        __m512 v[TILE_ROWS];
-        for (int o = 0; o < TILE_ROWS; o++)
-            v[o] = _mm512_loadu_ps(acc[g][o]);
-        const uint8_t *tg = tiles + (size_t)g * (size_t)nb * GROUP_BLOCK;
-        int64_t b = b0;
-        for (; b + 2 <= b1; b += 2) {
-            const uint8_t *t0 = tg + (size_t)b * GROUP_BLOCK, *t1 = t0 + GROUP_BLOCK;
-            _tile_loadd(2, t0, 64);
-            _tile_loadd(4, w + (size_t)b * BLOCK_Q8_0 + 2, (long)w_stride);
-            _tile_zero(0);
-            _tile_dpbssd(0, 4, 2);
-            _tile_loadd(3, t1, 64);
-            _tile_loadd(5, w + (size_t)(b + 1) * BLOCK_Q8_0 + 2, (long)w_stride);
+    _Alignas(64) int32_t sums[4][16][16];
+    const size_t gs = (size_t)nb * GROUP_BLOCK; /* from one group's tiles to the next */
+    for (int64_t b = b0; b < b1; b++) {
+        const uint8_t *t = tiles + (size_t)b * GROUP_BLOCK;
+        _tile_loadd(4, w + (size_t)b * BLOCK_Q8_0 + 2, (long)w_stride);
+        _tile_loadd(5, t, 64);
+        _tile_zero(0);
+        _tile_dpbssd(0, 4, 5);
+        if (groups > 1) {
+            _tile_loadd(6, t + gs, 64);
             _tile_zero(1);
-            _tile_dpbssd(1, 5, 3);
-            _tile_stored(0, sums[0], 64);
-            scale_sums(sums[0], dw[b - b0], _mm512_loadu_ps((const float *)(const void *)(t0 + GROUP_Q)), v);
+            _tile_dpbssd(1, 4, 6);
+        }
+        if (groups > 2) {
+            _tile_loadd(7, t + 2 * gs, 64);
+            _tile_zero(2);
+            _tile_dpbssd(2, 4, 7);
+        }
+        if (groups > 3) {
+            _tile_loadd(5, t + 3 * gs, 64);
+            _tile_zero(3);
+            _tile_dpbssd(3, 4, 5);
+        }
+        _tile_stored(0, sums[0], 64);
+        scale_sums(sums[0], dw[b - b0], t, acc[0]);
+        if (groups > 1) {
             _tile_stored(1, sums[1], 64);
-            scale_sums(sums[1], dw[b + 1 - b0], _mm512_loadu_ps((const float *)(const void *)(t1 + GROUP_Q)), v);
+            scale_sums(sums[1], dw[b - b0], t + gs, acc[1]);
         }
-        if (b < b1) {
-            const uint8_t *t0 = tg + (size_t)b * GROUP_BLOCK;
-            _tile_loadd(2, t0, 64);
-            _tile_loadd(4, w + (size_t)b * BLOCK_Q8_0 + 2, (long)w_stride);
-            _tile_zero(0);
-            _tile_dpbssd(0, 4, 2);
-            _tile_stored(0, sums[0], 64);
-            scale_sums(sums[0], dw[b - b0], _mm512_loadu_ps((const float *)(const void *)(t0 + GROUP_Q)), v);
+        if (groups > 2) {
+            _tile_stored(2, sums[2], 64);
+            scale_sums(sums[2], dw[b - b0], t + 2 * gs, acc[2]);
         }
-        for (int o = 0; o < TILE_ROWS; o++)
-            _mm512_storeu_ps(acc[g][o], v[o]);
+        if (groups > 3) {
+            _tile_stored(3, sums[3], 64);
+            scale_sums(sums[3], dw[b - b0], t + 3 * gs, acc[3]);
+        }
     }
 }
 
@@ -122,26 +129,33 @@ void syn_amx_gemm_q8_0(int64_t n, const void *w, size_t w_stride, int nw, const 
                        int64_t out_stride)
 {
     const int64_t nb = n / SYN_QK;
-    const int groups = (m + TILE_ROWS - 1) / TILE_ROWS;
+    /* the configuration costs about as much as a block of tile work, so
+     * once per call, which takes all the rows it can */
     _tile_loadconfig(&amx_config);
+    const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i row_offsets = _mm512_mullo_epi32(lanes, _mm512_set1_epi32((int)w_stride)),
+                  column = _mm512_slli_epi32(lanes, 4);
     float acc[MAX_GROUPS][16][16];
     float dw[K_CHUNK][16];
     for (int o0 = 0; o0 + TILE_ROWS <= nw; o0 += TILE_ROWS) {
         const uint8_t *wt = (const uint8_t *)w + (size_t)o0 * w_stride;
-        memset(acc, 0, sizeof acc[0] * (size_t)groups);
-        for (int64_t b0 = 0; b0 < nb; b0 += K_CHUNK) {
-            int64_t b1 = b0 + K_CHUNK < nb ? b0 + K_CHUNK : nb;
-            for (int o = 0; o < TILE_ROWS; o++)
-                for (int64_t b = b0; b < b1; b++) {
-                    uint16_t h;
-                    memcpy(&h, wt + (size_t)o * w_stride + (size_t)b * BLOCK_Q8_0, 2);
-                    dw[b - b0][o] = syn_h2f(h);
-                }
-            tile_blocks(wt, w_stride, tiles, nb, groups, b0, b1, (const float(*)[16])dw, acc);
+        for (int r0 = 0; r0 < m; r0 += MAX_GROUPS * TILE_ROWS) {
+            int rows = m - r0 < MAX_GROUPS * TILE_ROWS ? m - r0 : MAX_GROUPS * TILE_ROWS;
+            int groups = (rows + TILE_ROWS - 1) / TILE_ROWS;
+            const uint8_t *tg = (const uint8_t *)tiles + (size_t)(r0 / TILE_ROWS) * (size_t)nb * GROUP_BLOCK;
+            memset(acc, 0, sizeof acc[0] * (size_t)groups);
+            for (int64_t b0 = 0; b0 < nb; b0 += K_CHUNK) {
+                int64_t b1 = b0 + K_CHUNK < nb ? b0 + K_CHUNK : nb;
+                for (int64_t b = b0; b < b1; b++) /* each lane: a row's f16 scale (and 2 bytes after it) */
+                    _mm512_storeu_ps(dw[b - b0], _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(
+                                                     row_offsets, wt + (size_t)b * BLOCK_Q8_0, 1))));
+                tile_blocks(wt, w_stride, tg, nb, groups, b0, b1, (const float(*)[16])dw, acc);
+            }
+            /* acc[g][o][i] is row r0 + 16 g + i's result for weight row o0 + o */
+            for (int r = 0; r < rows; r++)
+                _mm512_storeu_ps(out + (int64_t)(r0 + r) * out_stride + o0,
+                                 _mm512_i32gather_ps(column, &acc[r / TILE_ROWS][0][r % TILE_ROWS], 4));
         }
-        for (int r = 0; r < m; r++)
-            for (int o = 0; o < TILE_ROWS; o++)
-                out[(int64_t)r * out_stride + o0 + o] = acc[r / TILE_ROWS][o][r % TILE_ROWS];
     }
     _tile_release();
 }
