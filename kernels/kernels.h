@@ -41,10 +41,16 @@ static inline size_t syn_panel_bytes(int act, int64_t n)
     return ((size_t)n / 32 + 1) / 2 * 2 * (SYN_PANEL_ROWS * (sizeof(float) + 32));
 }
 
-/* Bytes of m activation rows of n elements packed for the AMX gemm (per
- * 16 rows and 32-element block: 512 bytes of quants and 16 float scales;
- * see kernels/x86/amx_q8.c). */
-static inline size_t syn_tiles_bytes(int64_t n, int m) { return (size_t)((m + 15) / 16) * (size_t)(n / 32) * 576; }
+/* Bytes of m activation rows of n elements, of type act (Q8_0 or Q8_K),
+ * packed for the AMX gemm: per 16 rows and Q8_0 block, 512 bytes of quants
+ * and 16 float scales (kernels/x86/amx_q8.c); per 16 rows and Q8_K
+ * superblock, 4096 bytes of quants, 16 scales and 16 x 16 scaled sums
+ * (kernels/x86/amx_k.c). */
+static inline size_t syn_tiles_bytes(int act, int64_t n, int m)
+{
+    size_t groups = (size_t)((m + 15) / 16);
+    return act == SYN_TYPE_Q8_K ? groups * (size_t)(n / 256) * (4096 + 64 + 1024) : groups * (size_t)(n / 32) * 576;
+}
 /* Most activation rows one vec_dot_rows call takes. */
 #define SYN_DOT_ROWS_MAX 4
 /* out[r * out_stride] = dot(w, (const char *)a + r * a_stride) for
@@ -111,7 +117,7 @@ typedef struct syn_kernel_set {
     uint8_t panel_decode[SYN_TYPE_COUNT];
     /* Prefill on AMX tiles (the amx set; NULL elsewhere). pack_tiles[A]
      * repacks m rows of activations of type A (a_stride bytes apart) into
-     * syn_tiles_bytes(n, m) bytes, once per matmul; gemm[T] then sets
+     * syn_tiles_bytes(A, n, m) bytes, once per matmul; gemm[T] then sets
      * out[r * out_stride + j] to the dot product of weight row j (w_stride
      * bytes apart, j < nw, nw a multiple of 16) with activation row r < m.
      * A call sets up the tile unit once, so it should take many rows. Each

@@ -883,7 +883,7 @@ static void check_amx_type(const syn_kernel_set *ref, const syn_kernel_set *amx,
         uint8_t *w = xmalloc(wbytes * NW), *arows = xmalloc(abytes * M_MAX);
         float *x = xmalloc(sizeof(float) * (size_t)n), *dw = xmalloc(sizeof(float) * (size_t)n * NW),
               *da = xmalloc(sizeof(float) * (size_t)n);
-        void *tiles = xmalloc(syn_tiles_bytes(n, M_MAX));
+        void *tiles = xmalloc(syn_tiles_bytes(act, n, M_MAX));
         float *out = xmalloc(sizeof(float) * M_MAX * OS);
         for (int j = 0; j < NW; j++) {
             fill_weights(type, w + j * wbytes, n);
@@ -940,7 +940,9 @@ static const syn_kernel_set *check_amx_set(const syn_kernel_set *ref, const syn_
         printf("SKIP: amx part (the CPU or OS lacks it)\n");
         return NULL;
     }
-    CHECK(strcmp(amx->isa, "amx") == 0 && amx->gemm[SYN_TYPE_Q8_0] && amx->pack_tiles[SYN_TYPE_Q8_0]);
+    CHECK(strcmp(amx->isa, "amx") == 0 && amx->gemm[SYN_TYPE_Q8_0] && amx->pack_tiles[SYN_TYPE_Q8_0] &&
+          amx->gemm[SYN_TYPE_Q4_K] && amx->gemm[SYN_TYPE_Q5_K] && amx->gemm[SYN_TYPE_Q6_K] &&
+          amx->pack_tiles[SYN_TYPE_Q8_K]);
     for (int type = 0; type < SYN_TYPE_COUNT; type++) {
         CHECK_MSG(amx->type[type].vec_dot == avx512->type[type].vec_dot, "amx: %s vec_dot is not avx512's",
                   syn_type_name(type));

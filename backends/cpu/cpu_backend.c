@@ -314,6 +314,7 @@ struct mm_task {
     void (*gemm)(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m, float *out,
                  int64_t out_stride);
     void (*pack_tiles)(int64_t n, const void *a, size_t a_stride, int m, void *tiles);
+    int act_type; /* of the tiles */
 };
 
 static inline void prefetch_ahead(const char *row, size_t bytes)
@@ -350,8 +351,8 @@ static void mm_tiles(struct mm_task *t, const char *wbase, int64_t o0, int64_t o
     for (int64_t o = o0; o < o1; o += 16)
         for (int32_t r = 0; r < t->n; r += MM_WORK_ROWS) {
             int m = t->n - r < MM_WORK_ROWS ? t->n - r : MM_WORK_ROWS;
-            t->gemm(in, wbase + (size_t)o * t->w->row_bytes, t->w->row_bytes, 16, t->panels + syn_tiles_bytes(in, r),
-                    m, work, 16);
+            t->gemm(in, wbase + (size_t)o * t->w->row_bytes, t->w->row_bytes, 16,
+                    t->panels + syn_tiles_bytes(t->act_type, in, r), m, work, 16);
             mm_store(t, work, o, 16, r, m);
         }
 }
@@ -409,7 +410,7 @@ static void mm_worker(void *arg, int ith, int nth)
     if (t->gemm) {
         for (int32_t r = ith * 16; r < t->n; r += nth * 16)
             t->pack_tiles(in, t->xq + (size_t)r * t->xq_row, t->xq_row, t->n - r < 16 ? t->n - r : 16,
-                          t->panels + syn_tiles_bytes(in, r));
+                          t->panels + syn_tiles_bytes(t->act_type, in, r));
         syn_pool_barrier(t->b->pool);
     } else if (t->dot_panel) {
         for (int32_t r = ith * SYN_PANEL_ROWS; r < t->n; r += nth * SYN_PANEL_ROWS)
@@ -475,7 +476,8 @@ static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bi
     if (n_rows >= MM_AMX_MIN_ROWS && w->ne[1] % 16 == 0 && b->k->gemm[w->type] && b->k->pack_tiles[tk->act_type]) {
         t.gemm = b->k->gemm[w->type];
         t.pack_tiles = b->k->pack_tiles[tk->act_type];
-        b->panels = grow(b->panels, &b->panels_cap, syn_tiles_bytes(in, n_rows));
+        t.act_type = tk->act_type;
+        b->panels = grow(b->panels, &b->panels_cap, syn_tiles_bytes(tk->act_type, in, n_rows));
         t.panels = b->panels;
     } else if ((n_rows > 1 || b->k->panel_decode[w->type]) && b->k->dot_panel[w->type] &&
                b->k->pack_panel[tk->act_type]) {

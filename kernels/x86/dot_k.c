@@ -12,19 +12,6 @@ SYN_INLINE __m256i bcast_i16(__m256i v, const int g)
     return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)(((2 * g + 1) << 8) | (2 * g))));
 }
 
-/* 8 scales then 8 mins, 6 bits each, as 16 bytes (the packing is described
- * at syn_k4_scale_min) */
-SYN_INLINE __m128i k4_scales_mins(const uint8_t *s)
-{
-    uint32_t u[3], v[4];
-    memcpy(u, s, 12);
-    v[0] = u[0] & 0x3f3f3f3f;
-    v[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
-    v[2] = u[1] & 0x3f3f3f3f;
-    v[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
-    return _mm_set_epi32((int)v[3], (int)v[2], (int)v[1], (int)v[0]);
-}
-
 /* Where a tile's Q8_K activation rows come from: rows a_stride bytes apart
  * (vec_dot, vec_dot_rows), or rows r0.. of a Q8_K panel (panel_k.c), which
  * holds per superblock the rows' scales, their 32-element sums and their

@@ -27,6 +27,19 @@ SYN_INLINE void syn_prefetch_weights(const void *p, const int bytes)
         _mm_prefetch((const char *)p + SYN_PANEL_PREFETCH + off, _MM_HINT_T0);
 }
 
+/* A Q4_K/Q5_K superblock's 8 scales then 8 mins, 6 bits each, as 16 bytes
+ * (the packing is described at syn_k4_scale_min) */
+SYN_INLINE __m128i k4_scales_mins(const uint8_t *s)
+{
+    uint32_t u[3], v[4];
+    memcpy(u, s, 12);
+    v[0] = u[0] & 0x3f3f3f3f;
+    v[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+    v[2] = u[1] & 0x3f3f3f3f;
+    v[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
+    return _mm_set_epi32((int)v[3], (int)v[2], (int)v[1], (int)v[0]);
+}
+
 SYN_INLINE float syn_hsum_ps(__m256 v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
