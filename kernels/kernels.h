@@ -43,7 +43,7 @@ static inline size_t syn_panel_bytes(int act, int64_t n)
 
 /* Bytes of m activation rows of n elements, of type act (Q8_0 or Q8_K),
  * packed for the AMX gemm: per 16 rows and Q8_0 block, 512 bytes of quants
- * and 16 float scales (kernels/x86/amx_q8.c); per 16 rows and Q8_K
+ * and 16 float scales (kernels/x86/amx_legacy.c); per 16 rows and Q8_K
  * superblock, 4096 bytes of quants, 16 scales and 16 x 16 scaled sums
  * (kernels/x86/amx_k.c). */
 static inline size_t syn_tiles_bytes(int act, int64_t n, int m)

@@ -941,6 +941,7 @@ static const syn_kernel_set *check_amx_set(const syn_kernel_set *ref, const syn_
         return NULL;
     }
     CHECK(strcmp(amx->isa, "amx") == 0 && amx->gemm[SYN_TYPE_Q8_0] && amx->pack_tiles[SYN_TYPE_Q8_0] &&
+          amx->gemm[SYN_TYPE_Q4_0] && amx->gemm[SYN_TYPE_Q5_0] &&
           amx->gemm[SYN_TYPE_Q4_K] && amx->gemm[SYN_TYPE_Q5_K] && amx->gemm[SYN_TYPE_Q6_K] &&
           amx->pack_tiles[SYN_TYPE_Q8_K]);
     for (int type = 0; type < SYN_TYPE_COUNT; type++) {

@@ -1,5 +1,5 @@
 /* Prefill on Intel AMX for the K-quants Q4_K, Q5_K and Q6_K against Q8_K
- * activations (the amx set; see amx_q8.c for the tile unit and why).
+ * activations (the amx set; see amx_legacy.c for the tile unit and why).
  * Built with the avx512 set's flags plus -mamx-tile -mamx-int8; only
  * reached after syn_cpu_has_amx(). Any thread.
  *

@@ -1,5 +1,5 @@
-/* The amx kernel set: the avx512 set plus AMX tiles for prefill of Q8_0
- * (amx_q8.c) and Q4_K, Q5_K, Q6_K (amx_k.c) weights.
+/* The amx kernel set: the avx512 set plus AMX tiles for prefill of Q8_0,
+ * Q4_0, Q5_0 (amx_legacy.c) and Q4_K, Q5_K, Q6_K (amx_k.c) weights.
  * Reaching it is only safe after syn_cpu_has_amx(), which checks the
  * avx512 set's requirements too. Any thread. */
 #include <pthread.h>
@@ -11,6 +11,8 @@ void syn_amx_pack_tiles_q8_0(int64_t n, const void *a, size_t a_stride, int m, v
     void syn_amx_gemm_##name(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m, float *out, \
                              int64_t out_stride);
 GEMM_FN(q8_0)
+GEMM_FN(q4_0)
+GEMM_FN(q5_0)
 GEMM_FN(q4_k)
 GEMM_FN(q5_k)
 GEMM_FN(q6_k)
@@ -25,6 +27,8 @@ static void amx_init(void)
     amx_set.isa = "amx";
     amx_set.pack_tiles[SYN_TYPE_Q8_0] = syn_amx_pack_tiles_q8_0;
     amx_set.gemm[SYN_TYPE_Q8_0] = syn_amx_gemm_q8_0;
+    amx_set.gemm[SYN_TYPE_Q4_0] = syn_amx_gemm_q4_0;
+    amx_set.gemm[SYN_TYPE_Q5_0] = syn_amx_gemm_q5_0;
     amx_set.pack_tiles[SYN_TYPE_Q8_K] = syn_amx_pack_tiles_q8_k;
     amx_set.gemm[SYN_TYPE_Q4_K] = syn_amx_gemm_q4_k;
     amx_set.gemm[SYN_TYPE_Q5_K] = syn_amx_gemm_q5_k;
