@@ -40,7 +40,7 @@ static int32_t argmax(const float *v, int32_t n)
 
 /* P sequences decoded together after slot 0's prompt is copied to slots
  * 1..P: n_gen steps of P rows, the aggregate tok/s in *tok_s. Each row
- * follows its own greedy continuation. 0 or 1 like syn_cli_prefill. */
+ * follows its own greedy continuation. 0 or 1 like syn_cli_step. */
 static int decode_parallel(syn_cli_model *cm, int32_t n_par, int32_t n_prompt, int32_t n_gen, float *logits,
                            double *tok_s)
 {
@@ -142,7 +142,7 @@ int syn_cmd_bench(int argc, char **argv)
     double t1 = now();
     int32_t tok = argmax(logits, nv);
     for (int32_t i = 0; i < n_gen && !rc; i++) {
-        rc = syn_cli_prefill("bench", &cm, &tok, 1, (int32_t)n_prompt + i, logits);
+        rc = syn_cli_step("bench", &cm, tok, (int32_t)n_prompt + i, logits);
         tok = argmax(logits, nv);
     }
     double t2 = now();

@@ -129,7 +129,7 @@ int syn_cmd_logits(int argc, char **argv)
         if (s + 1 == steps)
             break;
         int32_t next = s < n_force ? force[s] : top[0];
-        rc = syn_cli_prefill("logits", &cm, &next, 1, n_prompt + s, logits);
+        rc = syn_cli_step("logits", &cm, next, n_prompt + s, logits);
     }
     free(logits);
     free(prompt);

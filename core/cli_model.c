@@ -111,7 +111,8 @@ int syn_cli_parse_ids(const char *cmd, const char *flag, const char *text, int32
     return 0;
 }
 
-int syn_cli_prefill(const char *cmd, syn_cli_model *cm, const int32_t *tokens, int32_t n, int32_t start, float *logits)
+static int run_tokens(const char *cmd, syn_cli_model *cm, const int32_t *tokens, int32_t n, int32_t start, int prompt,
+                      float *logits)
 {
     const syn_ctx_params *p = syn_ctx_get_params(cm->ctx);
     int32_t *pos = malloc(sizeof *pos * (size_t)p->max_rows);
@@ -127,11 +128,21 @@ int syn_cli_prefill(const char *cmd, syn_cli_model *cm, const int32_t *tokens, i
         int32_t m = n - i < p->max_rows ? n - i : p->max_rows;
         for (int32_t j = 0; j < m; j++)
             pos[j] = start + i + j;
-        syn_batch bt = {.n = m, .token = tokens + i, .pos = pos, .adapter = adapter};
+        syn_batch bt = {.n = m, .token = tokens + i, .pos = pos, .adapter = adapter, .n_prompt = prompt ? m : 0};
         if (syn_forward(cm->ctx, &bt, logits, &err))
             rc = syn_cli_error(cmd, "%s", err.msg);
     }
     free(pos);
     free(adapter);
     return rc;
+}
+
+int syn_cli_prefill(const char *cmd, syn_cli_model *cm, const int32_t *tokens, int32_t n, int32_t start, float *logits)
+{
+    return run_tokens(cmd, cm, tokens, n, start, 1, logits);
+}
+
+int syn_cli_step(const char *cmd, syn_cli_model *cm, int32_t token, int32_t pos, float *logits)
+{
+    return run_tokens(cmd, cm, &token, 1, pos, 0, logits);
 }

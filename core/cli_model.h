@@ -27,8 +27,10 @@ long syn_cli_parse_int(const char *cmd, const char *flag, const char *value, lon
 /* Parses "ID ID ..." (spaces or commas) into a malloc'ed array; -1 on error. */
 int syn_cli_parse_ids(const char *cmd, const char *flag, const char *text, int32_t **ids, int32_t *n);
 
-/* Runs the tokens through the context in chunks of max_rows at positions
+/* Runs prompt tokens through the context in chunks of max_rows at positions
  * start..; the last row's logits land in logits. 0 or 1 like the above. */
 int syn_cli_prefill(const char *cmd, syn_cli_model *cm, const int32_t *tokens, int32_t n, int32_t start, float *logits);
+/* One sampled token fed back at pos (a decode step), its logits in logits. */
+int syn_cli_step(const char *cmd, syn_cli_model *cm, int32_t token, int32_t pos, float *logits);
 
 #endif

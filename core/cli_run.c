@@ -294,7 +294,7 @@ int syn_cmd_run(int argc, char **argv)
         emit(out, out_len);
         if (stopped || n_gen == o.max_tokens)
             break;
-        if ((rc = syn_cli_prefill("run", &cm, &t, 1, pos++, logits)))
+        if ((rc = syn_cli_step("run", &cm, t, pos++, logits)))
             goto done;
     }
     if (!stopped) {

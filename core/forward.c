@@ -165,7 +165,10 @@ static void project(syn_ctx *c, const syn_batch *bt, int il, int proj, const syn
 {
     const syn_backend_ref *be = &c->m->be;
     const syn_tensor *w = &c->m->layers[il].proj[proj];
-    be->ops->matmul(be->b, w, bias, x, bt->n, y, 1.0f, accumulate);
+    if (bt->n_prompt && be->ops->matmul_prompt)
+        be->ops->matmul_prompt(be->b, w, bias, x, bt->n, bt->n - bt->n_prompt, y, 1.0f, accumulate);
+    else
+        be->ops->matmul(be->b, w, bias, x, bt->n, y, 1.0f, accumulate);
     if (!bt->adapter)
         return;
     int64_t in = w->ne[0], out = w->ne[1];
@@ -191,6 +194,8 @@ static int check_batch(const syn_ctx *c, const syn_batch *bt, syn_error *err)
 {
     if (bt->n < 1 || bt->n > c->p.max_rows)
         return syn_fail(err, SYN_ERR_RANGE, "batch of %d rows (this context takes 1 to %d)", bt->n, c->p.max_rows);
+    if (bt->n_prompt < 0 || bt->n_prompt > bt->n)
+        return syn_fail(err, SYN_ERR_INVALID, "%d prompt rows in a batch of %d", bt->n_prompt, bt->n);
     int32_t n_logits = 0;
     for (int32_t r = 0; r < bt->n; r++) {
         if (bt->token[r] < 0 || bt->token[r] >= c->m->cfg.n_vocab)

@@ -87,6 +87,12 @@ typedef struct syn_batch {
     const int32_t *slot;
     const int32_t *adapter;     /* NULL: no adapter for any row */
     const uint8_t *want_logits; /* NULL: only the last row */
+    /* The last n_prompt rows are prompt tokens (0: none, every row is a
+     * sampled token fed back). Their projections may run on faster kernels
+     * that round otherwise (see matmul_prompt in plugin.h), so a token's
+     * results depend on whether it came in a prompt, never on what else
+     * the step held. */
+    int32_t n_prompt;
 } syn_batch;
 
 /* Makes positions 0..n_pos-1 of slot dst hold what slot src holds there

@@ -427,7 +427,8 @@ static void run_embed(syn_sched *s, syn_job *j, int slot)
                 s->b_slot[r] = slot;
                 s->b_want[r] = 1;
             }
-            syn_batch b = {.n = m, .token = s->b_tok, .pos = s->b_pos, .slot = s->b_slot, .want_logits = s->b_want};
+            syn_batch b = {.n = m, .token = s->b_tok, .pos = s->b_pos, .slot = s->b_slot, .want_logits = s->b_want,
+                           .n_prompt = m};
             if (syn_forward_hidden(s->ctx, &b, hidden, &err)) {
                 job_fail(j, err.msg);
                 goto done;
@@ -626,6 +627,7 @@ static int step(syn_sched *s)
         rows++;
     }
     /* prefill chunks, oldest prompt first, in what is left of the step */
+    int32_t n_decode = rows;
     for (;;) {
         seq *best = NULL;
         for (int i = 0; i < s->p.n_slots; i++) {
@@ -659,7 +661,8 @@ static int step(syn_sched *s)
     if (!rows)
         return 0;
     syn_error err = {0};
-    syn_batch b = {.n = rows, .token = s->b_tok, .pos = s->b_pos, .slot = s->b_slot, .want_logits = s->b_want};
+    syn_batch b = {.n = rows, .token = s->b_tok, .pos = s->b_pos, .slot = s->b_slot, .want_logits = s->b_want,
+                   .n_prompt = rows - n_decode};
     int rc = syn_forward(s->ctx, &b, s->logits, &err);
     for (int k = 0; k < n_logit; k++) {
         seq *q = &s->seqs[s->b_seq[k]];

@@ -41,16 +41,9 @@ static inline size_t syn_panel_bytes(int act, int64_t n)
     return ((size_t)n / 32 + 1) / 2 * 2 * (SYN_PANEL_ROWS * (sizeof(float) + 32));
 }
 
-/* Bytes of m activation rows of n elements, of type act (Q8_0 or Q8_K),
- * packed for the AMX gemm: per 16 rows and Q8_0 block, 512 bytes of quants
- * and 16 float scales (kernels/x86/amx_legacy.c); per 16 rows and Q8_K
- * superblock, 4096 bytes of quants, 16 scales and 16 x 16 scaled sums
- * (kernels/x86/amx_k.c). */
-static inline size_t syn_tiles_bytes(int act, int64_t n, int m)
-{
-    size_t groups = (size_t)((m + 15) / 16);
-    return act == SYN_TYPE_Q8_K ? groups * (size_t)(n / 256) * (4096 + 64 + 1024) : groups * (size_t)(n / 32) * 576;
-}
+/* Bytes of m float rows of n elements packed for the AMX gemm: per 16 rows
+ * and 32 elements, 16 x 64 bytes of bf16 pairs (kernels/x86/amx_bf16.c). */
+static inline size_t syn_tiles_bytes(int64_t n, int m) { return (size_t)((m + 15) / 16) * (size_t)(n / 32) * 1024; }
 /* Most activation rows one vec_dot_rows call takes. */
 #define SYN_DOT_ROWS_MAX 4
 /* out[r * out_stride] = dot(w, (const char *)a + r * a_stride) for
@@ -115,16 +108,17 @@ typedef struct syn_kernel_set {
      * the activation's scales converted once per matmul instead of once per
      * weight block). Results are the same either way. */
     uint8_t panel_decode[SYN_TYPE_COUNT];
-    /* Prefill on AMX tiles (the amx set; NULL elsewhere). pack_tiles[A]
-     * repacks m rows of activations of type A (a_stride bytes apart) into
-     * syn_tiles_bytes(A, n, m) bytes, once per matmul; gemm[T] then sets
-     * out[r * out_stride + j] to the dot product of weight row j (w_stride
-     * bytes apart, j < nw, nw a multiple of 16) with activation row r < m.
-     * A call sets up the tile unit once, so it should take many rows. Each
-     * block's integer sums are exact, but they are scaled and added
-     * in another order than vec_dot's, so results agree with it to float
-     * rounding, not bit for bit. */
-    void (*pack_tiles[SYN_TYPE_COUNT])(int64_t n, const void *a, size_t a_stride, int m, void *tiles);
+    /* Prefill on AMX tiles in bf16 (the amx set; NULL elsewhere).
+     * pack_tiles rounds m float rows (x_stride floats apart) to bf16 in
+     * the tiles' layout, syn_tiles_bytes(n, m) bytes, once per matmul;
+     * gemm[T] then sets out[r * out_stride + j] to the dot product of
+     * weight row j (w_stride bytes apart, j < nw, nw a multiple of 16),
+     * dequantised to bf16, with activation row r < m. A call sets up the
+     * tile unit once, so it should take many rows. The products are of
+     * bf16-rounded values, added in float: results agree with the exact
+     * dot of those (kernels/x86/amx_bf16.c says why that is as close as
+     * vec_dot's quantised activations). */
+    void (*pack_tiles)(int64_t n, const float *x, size_t x_stride, int m, void *tiles);
     void (*gemm[SYN_TYPE_COUNT])(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m,
                                  float *out, int64_t out_stride);
 } syn_kernel_set;
@@ -144,7 +138,7 @@ const syn_kernel_set *syn_kernels_vnni(void);
  * F/BW/VL/VNNI with the ZMM state enabled, AVX-VNNI, and everything avx2
  * needs. */
 const syn_kernel_set *syn_kernels_avx512(void);
-/* NULL when this build has no AMX kernels: the avx512 set plus AMX-INT8
+/* NULL when this build has no AMX kernels: the avx512 set plus AMX-BF16
  * tiles for prefill (gemm). The caller checks syn_cpu_has_amx(). */
 const syn_kernel_set *syn_kernels_amx(void);
 

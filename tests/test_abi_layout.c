@@ -26,7 +26,7 @@ int main(void)
     return 77;
 #endif
     CHECK(SYN_ABI_MAJOR == 1);
-    CHECK(SYN_ABI_MINOR == 1);
+    CHECK(SYN_ABI_MINOR == 2);
     CHECK(SYN_PLUGIN_MAGIC == 0x504e5953u);
     CHECK(SYN_PLUGIN_BACKEND == 1);
     CHECK(SYN_PLUGIN_CAPABILITY == 2);
@@ -75,7 +75,7 @@ int main(void)
     FIELD(syn_attn_params, k_cache, 24, 8);
     FIELD(syn_attn_params, v_cache, 32, 8);
 
-    SIZE(syn_backend_ops, 160);
+    SIZE(syn_backend_ops, 168);
     FIELD(syn_backend_ops, struct_size, 0, 4);
     FIELD(syn_backend_ops, create, 8, 8);
     FIELD(syn_backend_ops, destroy, 16, 8);
@@ -95,7 +95,8 @@ int main(void)
     FIELD(syn_backend_ops, kv_store, 128, 8);
     FIELD(syn_backend_ops, attention, 136, 8);
     FIELD(syn_backend_ops, swiglu, 144, 8);
-    FIELD(syn_backend_ops, kv_copy, 152, 8); /* 1.1 */
+    FIELD(syn_backend_ops, kv_copy, 152, 8);       /* 1.1 */
+    FIELD(syn_backend_ops, matmul_prompt, 160, 8); /* 1.2 */
 
     SIZE(syn_capability_ops, 40);
     FIELD(syn_capability_ops, struct_size, 0, 4);

@@ -151,7 +151,7 @@ static float run_case(const syn_backend_ref *be, const struct golden_case *gc)
             int n = s == 0 ? r->n_tokens : 1, start = s == 0 ? 0 : r->n_tokens + s - 1;
             for (int i = 0; i < n; i++)
                 pos[i] = start + i;
-            syn_batch bt = {.n = n, .token = tok, .pos = pos, .adapter = lora ? adapter : NULL};
+            syn_batch bt = {.n = n, .token = tok, .pos = pos, .adapter = lora ? adapter : NULL, .n_prompt = s == 0 ? n : 0};
             if ((rc = syn_forward(ctx, &bt, logits, &err))) {
                 CHECK_MSG(rc == 0, "forward: %s", err.msg);
                 break;

@@ -20,8 +20,6 @@
 /* Below this many elements an elementwise op runs on the calling thread:
  * waking the pool costs more than the work. */
 #define INLINE_ELEMENTS 32768
-/* Fewest activation rows the AMX tiles take (they compute 16 at a time) */
-#define MM_AMX_MIN_ROWS 16
 /* floats of one thread's AMX results: 16 weight rows x MM_WORK_ROWS */
 #define MM_WORK_ROWS 256
 #define MM_WORK (16 * MM_WORK_ROWS)
@@ -308,13 +306,12 @@ struct mm_task {
     void (*pack_panel)(int64_t n, const void *a, size_t a_stride, int nr, void *panel);
     char *panels;
     size_t panel_bytes;
-    /* AMX tiles (see pack_tiles), when the set has them for this weight
-     * type and the batch is big enough; rows past the last whole tile of
-     * 16 weight rows take the panels */
+    /* AMX tiles (see pack_tiles) of the float rows, when the set has them
+     * for this weight type, the batch is big enough and the weight rows
+     * come in whole tiles of 16 */
     void (*gemm)(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m, float *out,
                  int64_t out_stride);
-    void (*pack_tiles)(int64_t n, const void *a, size_t a_stride, int m, void *tiles);
-    int act_type; /* of the tiles */
+    void (*pack_tiles)(int64_t n, const float *x, size_t x_stride, int m, void *tiles);
 };
 
 static inline void prefetch_ahead(const char *row, size_t bytes)
@@ -352,7 +349,7 @@ static void mm_tiles(struct mm_task *t, const char *wbase, int64_t o0, int64_t o
         for (int32_t r = 0; r < t->n; r += MM_WORK_ROWS) {
             int m = t->n - r < MM_WORK_ROWS ? t->n - r : MM_WORK_ROWS;
             t->gemm(in, wbase + (size_t)o * t->w->row_bytes, t->w->row_bytes, 16,
-                    t->panels + syn_tiles_bytes(t->act_type, in, r), m, work, 16);
+                    t->panels + syn_tiles_bytes(in, r), m, work, 16);
             mm_store(t, work, o, 16, r, m);
         }
 }
@@ -409,8 +406,8 @@ static void mm_worker(void *arg, int ith, int nth)
     }
     if (t->gemm) {
         for (int32_t r = ith * 16; r < t->n; r += nth * 16)
-            t->pack_tiles(in, t->xq + (size_t)r * t->xq_row, t->xq_row, t->n - r < 16 ? t->n - r : 16,
-                          t->panels + syn_tiles_bytes(t->act_type, in, r));
+            t->pack_tiles(in, t->x + (size_t)r * in, (size_t)in, t->n - r < 16 ? t->n - r : 16,
+                          t->panels + syn_tiles_bytes(in, r));
         syn_pool_barrier(t->b->pool);
     } else if (t->dot_panel) {
         for (int32_t r = ith * SYN_PANEL_ROWS; r < t->n; r += nth * SYN_PANEL_ROWS)
@@ -454,8 +451,10 @@ static void mm_worker(void *arg, int ith, int nth)
     }
 }
 
-static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, const float *x, int32_t n_rows,
-                       float *y, float alpha, int accumulate)
+/* y (+)= alpha (W x + bias) for n_rows rows; `tiles`: on the AMX tiles,
+ * which the caller has checked the set has for w */
+static void mm_run(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, const float *x, int32_t n_rows,
+                   float *y, float alpha, int accumulate, int tiles)
 {
     const syn_type_kernels *tk = &b->k->type[w->type];
     int64_t in = w->ne[0];
@@ -464,7 +463,13 @@ static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bi
         .alpha = alpha, .accumulate = accumulate, .dot = tk->vec_dot,
         .dot_rows = b->k->vec_dot_rows[w->type],
     };
-    if (tk->act_type == SYN_TYPE_F32) {
+    /* AMX tiles take the float rows (rounded to bf16 as they are packed) */
+    if (tiles) {
+        t.gemm = b->k->gemm[w->type];
+        t.pack_tiles = b->k->pack_tiles;
+        b->panels = grow(b->panels, &b->panels_cap, syn_tiles_bytes(in, n_rows));
+        t.panels = b->panels;
+    } else if (tk->act_type == SYN_TYPE_F32) {
         t.xq = (char *)x;
         t.xq_row = (size_t)in * sizeof(float);
     } else {
@@ -473,14 +478,8 @@ static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bi
         b->act = grow(b->act, &b->act_cap, t.xq_row * (size_t)n_rows);
         t.xq = b->act;
     }
-    if (n_rows >= MM_AMX_MIN_ROWS && w->ne[1] % 16 == 0 && b->k->gemm[w->type] && b->k->pack_tiles[tk->act_type]) {
-        t.gemm = b->k->gemm[w->type];
-        t.pack_tiles = b->k->pack_tiles[tk->act_type];
-        t.act_type = tk->act_type;
-        b->panels = grow(b->panels, &b->panels_cap, syn_tiles_bytes(tk->act_type, in, n_rows));
-        t.panels = b->panels;
-    } else if ((n_rows > 1 || b->k->panel_decode[w->type]) && b->k->dot_panel[w->type] &&
-               b->k->pack_panel[tk->act_type]) {
+    if (!tiles && (n_rows > 1 || b->k->panel_decode[w->type]) && b->k->dot_panel[w->type] &&
+        b->k->pack_panel[tk->act_type]) {
         t.dot_panel = b->k->dot_panel[w->type];
         t.dot_panel2 = b->k->dot_panel2[w->type];
         t.pack_panel = b->k->pack_panel[tk->act_type];
@@ -497,6 +496,28 @@ static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bi
         b->shares[i].end = units * (i + 1) / nth * unit;
     }
     syn_pool_run(b->pool, mm_worker, &t);
+}
+
+static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, const float *x, int32_t n_rows,
+                       float *y, float alpha, int accumulate)
+{
+    mm_run(b, w, bias, x, n_rows, y, alpha, accumulate, 0);
+}
+
+/* Prompt rows go to the AMX tiles where the set has them for w (whole
+ * tiles of 16 weight rows); a tile's results for a row depend on nothing
+ * but that row, whatever else it is packed with. */
+static void cpu_matmul_prompt(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, const float *x,
+                              int32_t n_rows, int32_t n_exact, float *y, float alpha, int accumulate)
+{
+    if (!b->k->gemm[w->type] || w->ne[1] % 16 || n_exact >= n_rows) {
+        mm_run(b, w, bias, x, n_rows, y, alpha, accumulate, 0);
+        return;
+    }
+    if (n_exact > 0)
+        mm_run(b, w, bias, x, n_exact, y, alpha, accumulate, 0);
+    mm_run(b, w, bias, x + (size_t)n_exact * (size_t)w->ne[0], n_rows - n_exact, y + (size_t)n_exact * (size_t)w->ne[1],
+           alpha, accumulate, 1);
 }
 
 /* -------------------------------------------------------------------- rope */
@@ -681,6 +702,7 @@ static const syn_backend_ops cpu_ops = {
     .attention = cpu_attention,
     .swiglu = cpu_swiglu,
     .kv_copy = cpu_kv_copy,
+    .matmul_prompt = cpu_matmul_prompt,
 };
 
 /* Always usable (the reference kernels run anywhere); AVX2 scores higher so a

@@ -75,11 +75,13 @@ int syn_cpu_has_amx(void)
         return 0;
     unsigned a, b, c, d;
     __cpuid_count(7, 0, a, b, c, d);
-    int tile = (d >> 24) & 1, int8 = (d >> 25) & 1;
+    int tile = (d >> 24) & 1, bf16 = (d >> 22) & 1;
+    __cpuid_count(7, 1, a, b, c, d);
+    int avx512_bf16 = (a >> 5) & 1;
     /* the OS must save the tile configuration and data */
     unsigned lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if (!tile || !int8 || (lo & 0x60000) != 0x60000)
+    if (!tile || !bf16 || !avx512_bf16 || (lo & 0x60000) != 0x60000)
         return 0;
     /* Linux hands out the 8 KiB of tile state per process on request
      * (5.16+); a refusal leaves the avx512 set */

@@ -13,8 +13,9 @@ int syn_cpu_has_avx_vnni(void);
  * (CPUID leaf 7 EBX bits 16, 30, 31, 8, ECX bits 11, 1) and the opmask and
  * ZMM state enabled (XCR0 bits 5-7). */
 int syn_cpu_has_avx512_vnni(void);
-/* syn_cpu_has_avx512_vnni() and AMX-TILE + AMX-INT8 (CPUID leaf 7 EDX bits
- * 24, 25) with the tile state enabled (XCR0 bits 17, 18), and Linux's
+/* syn_cpu_has_avx512_vnni() and AMX-TILE + AMX-BF16 (CPUID leaf 7 EDX bits
+ * 24, 22) with AVX512-BF16 (leaf 7 subleaf 1 EAX bit 5) and the tile state
+ * enabled (XCR0 bits 17, 18), and Linux's
  * permission for this process to use it, requested here (arch_prctl
  * ARCH_REQ_XCOMP_PERM). */
 int syn_cpu_has_amx(void);

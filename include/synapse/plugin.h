@@ -16,6 +16,7 @@
  *  1.0  first version: backend ops (memory, weights, get_rows, rms_norm, matmul,
  *       rope, kv_store, attention, swiglu), capability ops (create/call/destroy).
  *  1.1  backend kv_copy (a sequence's cached prefix reused by another).
+ *  1.2  backend matmul_prompt (prompt rows on faster kernels, e.g. AMX tiles).
  */
 #ifndef SYNAPSE_PLUGIN_H
 #define SYNAPSE_PLUGIN_H
@@ -28,7 +29,7 @@ extern "C" {
 
 #define SYN_PLUGIN_MAGIC 0x504e5953u /* "SYNP" read as little-endian bytes */
 #define SYN_ABI_MAJOR 1
-#define SYN_ABI_MINOR 1
+#define SYN_ABI_MINOR 2
 #define SYN_PLUGIN_ENTRY "synapse_plugin_v1"
 
 typedef enum syn_plugin_kind {
@@ -124,6 +125,16 @@ typedef struct syn_backend_ops {
     /* 1.1: copy positions 0..n_pos-1 of slot src's K and V to slot dst (src
      * != dst). Optional: without it the core recomputes the prefix. */
     void (*kv_copy)(syn_backend *b, const syn_attn_params *a, int32_t src, int32_t dst, int32_t n_pos);
+
+    /* 1.2: matmul of a batch whose rows from n_exact on are prompt tokens.
+     * Rows before n_exact get exactly what matmul gives them; a prompt row
+     * may get a result of other kernels (rounded otherwise, e.g. AMX tiles
+     * in bf16), but one that depends only on that row and w, never on the
+     * other rows or their number, so a sequence's results do not depend on
+     * what it was batched with. Optional: without it the core calls
+     * matmul for all rows. */
+    void (*matmul_prompt)(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, const float *x, int32_t n_rows,
+                          int32_t n_exact, float *y, float alpha, int accumulate);
 } syn_backend_ops;
 
 /* --------------------------------------------------------------- capability */

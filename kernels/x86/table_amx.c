@@ -1,5 +1,5 @@
-/* The amx kernel set: the avx512 set plus AMX tiles for prefill of Q8_0,
- * Q4_0, Q5_0 (amx_legacy.c) and Q4_K, Q5_K, Q6_K (amx_k.c) weights.
+/* The amx kernel set: the avx512 set plus AMX-BF16 tiles for the prefill of
+ * Q4_0, Q5_0, Q8_0, Q4_K, Q5_K and Q6_K weights (amx_bf16.c).
  * Reaching it is only safe after syn_cpu_has_amx(), which checks the
  * avx512 set's requirements too. Any thread. */
 #include <pthread.h>
@@ -10,13 +10,13 @@ void syn_amx_pack_tiles_q8_0(int64_t n, const void *a, size_t a_stride, int m, v
 #define GEMM_FN(name)                                                                                                \
     void syn_amx_gemm_##name(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m, float *out, \
                              int64_t out_stride);
-GEMM_FN(q8_0)
 GEMM_FN(q4_0)
 GEMM_FN(q5_0)
+GEMM_FN(q8_0)
 GEMM_FN(q4_k)
 GEMM_FN(q5_k)
 GEMM_FN(q6_k)
-void syn_amx_pack_tiles_q8_k(int64_t n, const void *a, size_t a_stride, int m, void *tiles);
+void syn_amx_pack_bf16(int64_t n, const float *x, size_t x_stride, int m, void *tiles);
 
 static syn_kernel_set amx_set;
 static pthread_once_t amx_once = PTHREAD_ONCE_INIT;
@@ -25,11 +25,10 @@ static void amx_init(void)
 {
     amx_set = *syn_kernels_avx512();
     amx_set.isa = "amx";
-    amx_set.pack_tiles[SYN_TYPE_Q8_0] = syn_amx_pack_tiles_q8_0;
-    amx_set.gemm[SYN_TYPE_Q8_0] = syn_amx_gemm_q8_0;
+    amx_set.pack_tiles = syn_amx_pack_bf16;
     amx_set.gemm[SYN_TYPE_Q4_0] = syn_amx_gemm_q4_0;
     amx_set.gemm[SYN_TYPE_Q5_0] = syn_amx_gemm_q5_0;
-    amx_set.pack_tiles[SYN_TYPE_Q8_K] = syn_amx_pack_tiles_q8_k;
+    amx_set.gemm[SYN_TYPE_Q8_0] = syn_amx_gemm_q8_0;
     amx_set.gemm[SYN_TYPE_Q4_K] = syn_amx_gemm_q4_k;
     amx_set.gemm[SYN_TYPE_Q5_K] = syn_amx_gemm_q5_k;
     amx_set.gemm[SYN_TYPE_Q6_K] = syn_amx_gemm_q6_k;

@@ -1,0 +1,269 @@
+/* Prefill on Intel AMX in BF16 (the amx kernel set): 16 weight rows at a
+ * time are dequantised to bf16, the float activations are rounded to bf16
+ * once per matmul, and TDPBF16PS multiplies a 16 x 32 tile of one by a
+ * 32 x 16 tile of the other, adding into 16 x 16 floats that stay in the
+ * tile unit for the whole row. Built with the avx512 set's flags plus
+ * -mavx512bf16 -mamx-tile -mamx-bf16; only reached after syn_cpu_has_amx().
+ * Any thread: each call loads its own tile configuration.
+ *
+ * Why BF16 and not the integer tiles: every quantised format scales each
+ * block of 16 or 32 weights on its own, so integer sums must leave the tile
+ * unit after every block to be scaled (a tile store and a vector epilogue
+ * per 16 x 16 x 32 multiply, which made them 3-4 times slower than the
+ * unit's peak). Dequantised to bf16, a row's scales are already in its
+ * weights. bf16 keeps 8 bits of mantissa: each weight and each activation
+ * is rounded by at most 2^-9 of itself, which is finer than the Q8_0/Q8_K
+ * quantisation of activations that the integer kernels use (a step of
+ * max|x| / 127), so these results are at least as close to the exact dot
+ * as vec_dot's, though not equal to them.
+ *
+ * Activation tiles: per 16 rows and 32 elements, 16 rows of 64 bytes, row
+ * k holding elements 2k and 2k + 1 of each of the 16 activation rows (the
+ * pairs TDPBF16PS takes). */
+#include "kernels/x86/legacy_blocks.h"
+
+enum {
+    TILE_ROWS = 16,
+    K_STEP = 32,                   /* elements one multiply takes */
+    ACT_TILE = TILE_ROWS * 64,     /* bytes of one activation tile */
+    MAX_GROUPS = 4,                /* activation groups of 16 rows one pass takes */
+    K_CHUNK = 2048,                /* elements of 16 weight rows dequantised at a time */
+};
+
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tile_config;
+
+/* tiles 0-3: results of up to four activation groups (16 x 16 floats),
+ * 4: weights (16 rows x 32 bf16), 5-6: activations (16 x 64 bytes) */
+static const tile_config amx_config = {
+    .palette = 1,
+    .colsb = {64, 64, 64, 64, 64, 64, 64},
+    .rows = {16, 16, 16, 16, 16, 16, 16},
+};
+
+void syn_amx_pack_bf16(int64_t n, const float *x, size_t x_stride, int m, void *tiles)
+{
+    const int64_t steps = n / K_STEP;
+    const int groups = (m + TILE_ROWS - 1) / TILE_ROWS;
+    /* dword lane c of row k takes row c's pair k: a 16 x 16 dword transpose
+     * per step, done with gathers from the float rows */
+    const __m512i rows = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                            _mm512_set1_epi32((int)x_stride));
+    for (int g = 0; g < groups; g++) {
+        int nr = m - g * TILE_ROWS < TILE_ROWS ? m - g * TILE_ROWS : TILE_ROWS;
+        __mmask16 live = (__mmask16)((1u << nr) - 1);
+        const float *xg = x + (size_t)g * TILE_ROWS * x_stride;
+        for (int64_t s = 0; s < steps; s++) {
+            __m512i *t = (__m512i *)(void *)((uint8_t *)tiles + ((size_t)g * (size_t)steps + (size_t)s) * ACT_TILE);
+            for (int k = 0; k < TILE_ROWS; k++) {
+                const float *e = xg + s * K_STEP + 2 * k;
+                __m512 lo = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, rows, e, 4);
+                __m512 hi = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, rows, e + 1, 4);
+                /* vcvtne2ps2bf16 puts its second source in the low halves */
+                __m512i pairs = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+                /* low half of dword c: bf16(lo[c]), high half: bf16(hi[c]) */
+                _mm512_storeu_si512(t + k, _mm512_permutexvar_epi16(
+                                              _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
+                                                               24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1,
+                                                               16, 0),
+                                              pairs));
+            }
+        }
+    }
+}
+
+/* 32 floats (two vectors) to 32 bf16 at dst */
+SYN_INLINE void store_bf16(uint16_t *dst, __m512 lo, __m512 hi)
+{
+    _mm512_storeu_si512(dst, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+}
+
+/* elements k0..k1 of one weight row as bf16 (k0, k1 multiples of the
+ * type's block) */
+SYN_INLINE void dequant_legacy(const int T, const uint8_t *row, int64_t k0, int64_t k1, uint16_t *dst)
+{
+    for (int64_t k = k0; k < k1; k += SYN_QK, dst += SYN_QK) {
+        const uint8_t *b = row + (size_t)(k / SYN_QK) * (size_t)wbytes[T];
+        __m256i q = unpack(T, b);
+        __m512 d = _mm512_set1_ps(syn_h2f(load_u16(b)));
+        __m512 lo = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q))));
+        __m512 hi = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1))));
+        store_bf16(dst, lo, hi);
+    }
+}
+
+/* 32 unsigned quants times a scale minus an offset */
+SYN_INLINE void store_scaled_u8(uint16_t *dst, __m256i q, __m512 d, __m512 off)
+{
+    __m512 lo = _mm512_fmsub_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm256_castsi256_si128(q))), off);
+    __m512 hi = _mm512_fmsub_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm256_extracti128_si256(q, 1))), off);
+    store_bf16(dst, lo, hi);
+}
+
+/* Q4_K / Q5_K: group g of 32 (chunk g / 2's low or high nibbles, Q5_K's
+ * fifth bit g of qh) is d * scale_g * q - dmin * min_g */
+SYN_INLINE void dequant_k45(const int five, const uint8_t *row, int64_t k0, int64_t k1, uint16_t *dst)
+{
+    const __m256i m4 = _mm256_set1_epi8(15), sixteen = _mm256_set1_epi8(16);
+    const size_t bytes = five ? sizeof(syn_block_q5_k) : sizeof(syn_block_q4_k);
+    for (int64_t k = k0; k < k1; k += SYN_QK_K, dst += SYN_QK_K) {
+        const uint8_t *blk = row + (size_t)(k / SYN_QK_K) * bytes;
+        uint16_t dd[2];
+        memcpy(dd, blk, 4);
+        const uint8_t *scales = blk + 4, *qh = five ? blk + 16 : NULL, *qs = blk + (five ? 48 : 16);
+        _Alignas(16) uint8_t sm[16];
+        _mm_store_si128((__m128i *)(void *)sm, k4_scales_mins(scales));
+        float d = syn_h2f(dd[0]), dmin = syn_h2f(dd[1]);
+        __m256i h = five ? _mm256_loadu_si256((const __m256i *)(const void *)qh) : _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * j));
+            __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            if (five) {
+                lo = _mm256_mask_add_epi8(lo, _mm256_test_epi8_mask(h, _mm256_set1_epi8((char)(1 << (2 * j)))), lo,
+                                          sixteen);
+                hi = _mm256_mask_add_epi8(hi, _mm256_test_epi8_mask(h, _mm256_set1_epi8((char)(2 << (2 * j)))), hi,
+                                          sixteen);
+            }
+            store_scaled_u8(dst + 64 * j, lo, _mm512_set1_ps(d * sm[2 * j]), _mm512_set1_ps(dmin * sm[8 + 2 * j]));
+            store_scaled_u8(dst + 64 * j + 32, hi, _mm512_set1_ps(d * sm[2 * j + 1]),
+                            _mm512_set1_ps(dmin * sm[8 + 2 * j + 1]));
+        }
+    }
+}
+
+/* Q6_K: in half h, element 32k + l is nibble k / 2 of ql[64h + 32(k % 2) + l]
+ * with bits 2k..2k+1 of qh[32h + l] above it, minus 32, times d * scale of
+ * its 16 */
+SYN_INLINE void dequant_q6_k(const uint8_t *row, int64_t k0, int64_t k1, uint16_t *dst)
+{
+    const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
+    for (int64_t k = k0; k < k1; k += SYN_QK_K, dst += SYN_QK_K) {
+        const syn_block_q6_k *x = (const syn_block_q6_k *)(const void *)row + k / SYN_QK_K;
+        float d = syn_h2f(x->d);
+        for (int h = 0; h < 2; h++) {
+            __m256i ql0 = _mm256_loadu_si256((const __m256i *)(const void *)(x->ql + 64 * h)),
+                    ql1 = _mm256_loadu_si256((const __m256i *)(const void *)(x->ql + 64 * h + 32)),
+                    qh = _mm256_loadu_si256((const __m256i *)(const void *)(x->qh + 32 * h));
+            for (int j = 0; j < 4; j++) {
+                __m256i lo = _mm256_and_si256(_mm256_srli_epi16(j % 2 ? ql1 : ql0, 4 * (j / 2)), m4);
+                __m256i hi = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), m2), 4);
+                __m256i q = _mm256_sub_epi8(_mm256_or_si256(lo, hi), _mm256_set1_epi8(32));
+                const int s = 8 * h + 2 * j; /* the two 16s of these 32 */
+                __m512 v0 = _mm512_mul_ps(_mm512_set1_ps(d * (float)x->scales[s]),
+                                          _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q))));
+                __m512 v1 = _mm512_mul_ps(_mm512_set1_ps(d * (float)x->scales[s + 1]),
+                                          _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1))));
+                store_bf16(dst + 128 * h + 32 * j, v0, v1);
+            }
+        }
+    }
+}
+
+/* weight type T; elements k0..k1 of 16 rows w_stride bytes apart into wq,
+ * a row every K_CHUNK bf16 */
+SYN_INLINE void dequant_rows(const int T, const uint8_t *w, size_t w_stride, int64_t k0, int64_t k1, uint16_t *wq)
+{
+    for (int o = 0; o < TILE_ROWS; o++) {
+        const uint8_t *row = w + (size_t)o * w_stride;
+        uint16_t *dst = wq + (size_t)o * K_CHUNK;
+        switch (T) {
+        case SYN_TYPE_Q4_0:
+            dequant_legacy(K_Q4_0, row, k0, k1, dst);
+            break;
+        case SYN_TYPE_Q5_0:
+            dequant_legacy(K_Q5_0, row, k0, k1, dst);
+            break;
+        case SYN_TYPE_Q8_0:
+            dequant_legacy(K_Q8_0, row, k0, k1, dst);
+            break;
+        case SYN_TYPE_Q4_K:
+            dequant_k45(0, row, k0, k1, dst);
+            break;
+        case SYN_TYPE_Q5_K:
+            dequant_k45(1, row, k0, k1, dst);
+            break;
+        default:
+            dequant_q6_k(row, k0, k1, dst);
+            break;
+        }
+    }
+}
+
+/* results of a pass: tile g's row o, column i is activation row 16 g + i
+ * against weight row o; out row r gets its 16 weight rows' results */
+SYN_INLINE void store_pass(int groups, int rows, float *out, int64_t out_stride)
+{
+    _Alignas(64) float res[MAX_GROUPS][16][16];
+    _tile_stored(0, res[0], 64);
+    if (groups > 1)
+        _tile_stored(1, res[1], 64);
+    if (groups > 2)
+        _tile_stored(2, res[2], 64);
+    if (groups > 3)
+        _tile_stored(3, res[3], 64);
+    const __m512i column = _mm512_slli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 4);
+    for (int r = 0; r < rows; r++)
+        _mm512_storeu_ps(out + (int64_t)r * out_stride, _mm512_i32gather_ps(column, &res[r / 16][0][r % 16], 4));
+}
+
+SYN_INLINE void gemm_bf16(const int T, int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m,
+                          float *out, int64_t out_stride)
+{
+    const int64_t steps = n / K_STEP;
+    _tile_loadconfig(&amx_config);
+    _Alignas(64) uint16_t wq[TILE_ROWS * K_CHUNK];
+    for (int o0 = 0; o0 + TILE_ROWS <= nw; o0 += TILE_ROWS) {
+        const uint8_t *wt = (const uint8_t *)w + (size_t)o0 * w_stride;
+        for (int r0 = 0; r0 < m; r0 += MAX_GROUPS * TILE_ROWS) {
+            int rows = m - r0 < MAX_GROUPS * TILE_ROWS ? m - r0 : MAX_GROUPS * TILE_ROWS;
+            int groups = (rows + TILE_ROWS - 1) / TILE_ROWS;
+            const uint8_t *tg = (const uint8_t *)tiles + (size_t)(r0 / TILE_ROWS) * (size_t)steps * ACT_TILE;
+            const size_t gs = (size_t)steps * ACT_TILE; /* one group's tiles to the next */
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+            for (int64_t k0 = 0; k0 < n; k0 += K_CHUNK) {
+                int64_t k1 = k0 + K_CHUNK < n ? k0 + K_CHUNK : n;
+                dequant_rows(T, wt, w_stride, k0, k1, wq);
+                for (int64_t k = k0; k < k1; k += K_STEP) {
+                    const uint8_t *t = tg + (size_t)(k / K_STEP) * ACT_TILE;
+                    _tile_loadd(4, wq + (k - k0), K_CHUNK * 2);
+                    _tile_loadd(5, t, 64);
+                    _tile_dpbf16ps(0, 4, 5);
+                    if (groups > 1) {
+                        _tile_loadd(6, t + gs, 64);
+                        _tile_dpbf16ps(1, 4, 6);
+                    }
+                    if (groups > 2) {
+                        _tile_loadd(5, t + 2 * gs, 64);
+                        _tile_dpbf16ps(2, 4, 5);
+                    }
+                    if (groups > 3) {
+                        _tile_loadd(6, t + 3 * gs, 64);
+                        _tile_dpbf16ps(3, 4, 6);
+                    }
+                }
+            }
+            store_pass(groups, rows, out + (int64_t)r0 * out_stride + o0, out_stride);
+        }
+    }
+    _tile_release();
+}
+
+#define GEMM(name, T)                                                                                                 \
+    void syn_amx_gemm_##name(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m, float *out, \
+                             int64_t out_stride)                                                                      \
+    {                                                                                                                 \
+        gemm_bf16(T, n, w, w_stride, nw, tiles, m, out, out_stride);                                                  \
+    }
+
+GEMM(q4_0, SYN_TYPE_Q4_0)
+GEMM(q5_0, SYN_TYPE_Q5_0)
+GEMM(q8_0, SYN_TYPE_Q8_0)
+GEMM(q4_k, SYN_TYPE_Q4_K)
+GEMM(q5_k, SYN_TYPE_Q5_K)
+GEMM(q6_k, SYN_TYPE_Q6_K)
