@@ -278,9 +278,9 @@ static void cpu_rms_norm(syn_backend *b, const float *x, const syn_tensor *w, in
 /* Decode asks for weight rows this many bytes ahead of the row it reads.
  * The hardware prefetcher stops at every 4 KiB and a vec_dot spends too
  * many instructions per cache line for out-of-order execution to cover
- * the restart: on this 2-core VM in a phase where memory was slow, a Q8_0
- * or Q6_K mat-vec over 150 MB ran at 6.5 GB/s per thread without and
- * 10-10.5 with (the panels ask for their own, see syn_prefetch_weights). */
+ * the restart: on a 2-core Sapphire Rapids-class VM, a Q8_0 or Q6_K
+ * mat-vec over 150 MB ran at 6.5 GB/s per thread without and 10-10.5 with
+ * (the panels ask for their own, see syn_prefetch_weights). */
 #define MM_DECODE_PREFETCH 2048
 
 struct mm_task {
@@ -306,9 +306,9 @@ struct mm_task {
     void (*pack_panel)(int64_t n, const void *a, size_t a_stride, int nr, void *panel);
     char *panels;
     size_t panel_bytes;
-    /* AMX tiles (see pack_tiles) of the float rows, when the set has them
-     * for this weight type, the batch is big enough and the weight rows
-     * come in whole tiles of 16 */
+    /* AMX tiles (see pack_tiles) of the float rows: prompt rows (see
+     * cpu_matmul_prompt), where the set has tiles for this weight type and
+     * the weight rows come in whole tiles of 16 */
     void (*gemm)(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m, float *out,
                  int64_t out_stride);
     void (*pack_tiles)(int64_t n, const float *x, size_t x_stride, int m, void *tiles);
@@ -423,9 +423,11 @@ static void mm_worker(void *arg, int ith, int nth)
      * activation rows from L2/L3. Tiling never changes a result (see
      * vec_dot_rows and dot_panel). One row has nothing to block; an even
      * block lets dot_panel2 take its weight rows in pairs. */
-    int64_t ob = t->n > 1 ? (int64_t)(MM_BLOCK_BYTES / t->w->row_bytes) : MM_CHUNK_MIN;
-    if (ob < 1 || t->gemm) /* AMX: chunks of whole 16-row tiles */
-        ob = t->gemm ? 16 : 1;
+    int64_t ob = t->gemm     ? 16 /* AMX: chunks of whole 16-row tiles */
+                 : t->n > 1 ? (int64_t)(MM_BLOCK_BYTES / t->w->row_bytes)
+                            : MM_CHUNK_MIN;
+    if (ob < 1)
+        ob = 1;
     /* activation rows one call takes: a panel, or a row tile */
     int group = t->dot_panel ? SYN_PANEL_ROWS : SYN_DOT_ROWS_MAX;
     /* Each thread owns a contiguous share of the output rows and takes it

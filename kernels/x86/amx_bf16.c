@@ -192,63 +192,93 @@ SYN_INLINE void dequant_rows(const int T, const uint8_t *w, size_t w_stride, int
     }
 }
 
-/* results of a pass: tile g's row o, column i is activation row 16 g + i
- * against weight row o; out row r gets its 16 weight rows' results */
-SYN_INLINE void store_pass(int groups, int rows, float *out, int64_t out_stride)
+/* a pass's results into acc: tile g's row o, column i is activation row
+ * 16 g + i against weight row o */
+SYN_INLINE void save_pass(int groups, float (*acc)[16][16])
 {
-    _Alignas(64) float res[MAX_GROUPS][16][16];
-    _tile_stored(0, res[0], 64);
+    _tile_stored(0, acc[0], 64);
     if (groups > 1)
-        _tile_stored(1, res[1], 64);
+        _tile_stored(1, acc[1], 64);
     if (groups > 2)
-        _tile_stored(2, res[2], 64);
+        _tile_stored(2, acc[2], 64);
     if (groups > 3)
-        _tile_stored(3, res[3], 64);
-    const __m512i column = _mm512_slli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 4);
-    for (int r = 0; r < rows; r++)
-        _mm512_storeu_ps(out + (int64_t)r * out_stride, _mm512_i32gather_ps(column, &res[r / 16][0][r % 16], 4));
+        _tile_stored(3, acc[3], 64);
 }
 
+SYN_INLINE void load_pass(int groups, float (*acc)[16][16])
+{
+    _tile_loadd(0, acc[0], 64);
+    if (groups > 1)
+        _tile_loadd(1, acc[1], 64);
+    if (groups > 2)
+        _tile_loadd(2, acc[2], 64);
+    if (groups > 3)
+        _tile_loadd(3, acc[3], 64);
+}
+
+/* K-steps k0..k1 of a pass: the weight tile of each step (from wq, whose
+ * first step is kw) meets up to four activation groups from tg */
+SYN_INLINE void pass_steps(int groups, const uint16_t *wq, int64_t kw, const uint8_t *tg, size_t gs, int64_t k0,
+                           int64_t k1)
+{
+    for (int64_t k = k0; k < k1; k += K_STEP) {
+        const uint8_t *t = tg + (size_t)(k / K_STEP) * ACT_TILE;
+        _tile_loadd(4, wq + (k - kw), K_CHUNK * 2);
+        _tile_loadd(5, t, 64);
+        _tile_dpbf16ps(0, 4, 5);
+        if (groups > 1) {
+            _tile_loadd(6, t + gs, 64);
+            _tile_dpbf16ps(1, 4, 6);
+        }
+        if (groups > 2) {
+            _tile_loadd(5, t + 2 * gs, 64);
+            _tile_dpbf16ps(2, 4, 5);
+        }
+        if (groups > 3) {
+            _tile_loadd(6, t + 3 * gs, 64);
+            _tile_dpbf16ps(3, 4, 6);
+        }
+    }
+}
+
+/* Rows are taken ROW_BLOCK at a time: each chunk of dequantised weights
+ * serves all of them, four groups of 16 per pass through the tiles, whose
+ * sums wait in acc between chunks. */
 SYN_INLINE void gemm_bf16(const int T, int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m,
                           float *out, int64_t out_stride)
 {
+    enum { ROW_BLOCK = 256 };
     const int64_t steps = n / K_STEP;
+    const size_t gs = (size_t)steps * ACT_TILE; /* one group's tiles to the next */
+    const __m512i column = _mm512_slli_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 4);
     _tile_loadconfig(&amx_config);
     _Alignas(64) uint16_t wq[TILE_ROWS * K_CHUNK];
-    for (int o0 = 0; o0 + TILE_ROWS <= nw; o0 += TILE_ROWS) {
-        const uint8_t *wt = (const uint8_t *)w + (size_t)o0 * w_stride;
-        for (int r0 = 0; r0 < m; r0 += MAX_GROUPS * TILE_ROWS) {
-            int rows = m - r0 < MAX_GROUPS * TILE_ROWS ? m - r0 : MAX_GROUPS * TILE_ROWS;
-            int groups = (rows + TILE_ROWS - 1) / TILE_ROWS;
-            const uint8_t *tg = (const uint8_t *)tiles + (size_t)(r0 / TILE_ROWS) * (size_t)steps * ACT_TILE;
-            const size_t gs = (size_t)steps * ACT_TILE; /* one group's tiles to the next */
-            _tile_zero(0);
-            _tile_zero(1);
-            _tile_zero(2);
-            _tile_zero(3);
+    _Alignas(64) float acc[ROW_BLOCK / TILE_ROWS][16][16];
+    for (int rb = 0; rb < m; rb += ROW_BLOCK) {
+        int rows = m - rb < ROW_BLOCK ? m - rb : ROW_BLOCK, groups = (rows + TILE_ROWS - 1) / TILE_ROWS;
+        const uint8_t *tb = (const uint8_t *)tiles + (size_t)(rb / TILE_ROWS) * gs;
+        for (int o0 = 0; o0 + TILE_ROWS <= nw; o0 += TILE_ROWS) {
+            const uint8_t *wt = (const uint8_t *)w + (size_t)o0 * w_stride;
             for (int64_t k0 = 0; k0 < n; k0 += K_CHUNK) {
                 int64_t k1 = k0 + K_CHUNK < n ? k0 + K_CHUNK : n;
                 dequant_rows(T, wt, w_stride, k0, k1, wq);
-                for (int64_t k = k0; k < k1; k += K_STEP) {
-                    const uint8_t *t = tg + (size_t)(k / K_STEP) * ACT_TILE;
-                    _tile_loadd(4, wq + (k - k0), K_CHUNK * 2);
-                    _tile_loadd(5, t, 64);
-                    _tile_dpbf16ps(0, 4, 5);
-                    if (groups > 1) {
-                        _tile_loadd(6, t + gs, 64);
-                        _tile_dpbf16ps(1, 4, 6);
+                for (int g = 0; g < groups; g += MAX_GROUPS) {
+                    int pg = groups - g < MAX_GROUPS ? groups - g : MAX_GROUPS;
+                    if (k0 == 0) {
+                        _tile_zero(0);
+                        _tile_zero(1);
+                        _tile_zero(2);
+                        _tile_zero(3);
+                    } else {
+                        load_pass(pg, acc + g);
                     }
-                    if (groups > 2) {
-                        _tile_loadd(5, t + 2 * gs, 64);
-                        _tile_dpbf16ps(2, 4, 5);
-                    }
-                    if (groups > 3) {
-                        _tile_loadd(6, t + 3 * gs, 64);
-                        _tile_dpbf16ps(3, 4, 6);
-                    }
+                    pass_steps(pg, wq, k0, tb + (size_t)g * gs, gs, k0, k1);
+                    save_pass(pg, acc + g);
                 }
             }
-            store_pass(groups, rows, out + (int64_t)r0 * out_stride + o0, out_stride);
+            for (int r = 0; r < rows; r++)
+                _mm512_storeu_ps(out + (int64_t)(rb + r) * out_stride + o0,
+                                 _mm512_i32gather_ps(column, &acc[r / 16][0][r % 16], 4));
         }
     }
     _tile_release();
