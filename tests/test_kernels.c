@@ -942,7 +942,7 @@ static const syn_kernel_set *check_amx_set(const syn_kernel_set *ref, const syn_
     }
     CHECK(strcmp(amx->isa, "amx") == 0 && amx->pack_tiles && amx->gemm[SYN_TYPE_Q8_0] && amx->gemm[SYN_TYPE_Q4_0] &&
           amx->gemm[SYN_TYPE_Q5_0] && amx->gemm[SYN_TYPE_Q4_K] && amx->gemm[SYN_TYPE_Q5_K] &&
-          amx->gemm[SYN_TYPE_Q6_K]);
+          amx->gemm[SYN_TYPE_Q6_K] && !amx->gemm[SYN_TYPE_F16] && amx->gemm[SYN_TYPE_BF16]);
     for (int type = 0; type < SYN_TYPE_COUNT; type++) {
         CHECK_MSG(amx->type[type].vec_dot == avx512->type[type].vec_dot, "amx: %s vec_dot is not avx512's",
                   syn_type_name(type));

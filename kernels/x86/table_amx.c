@@ -1,5 +1,5 @@
 /* The amx kernel set: the avx512 set plus AMX-BF16 tiles for the prefill of
- * Q4_0, Q5_0, Q8_0, Q4_K, Q5_K and Q6_K weights (amx_bf16.c).
+ * BF16, Q4_0, Q5_0, Q8_0, Q4_K, Q5_K and Q6_K weights (amx_bf16.c).
  * Reaching it is only safe after syn_cpu_has_amx(), which checks the
  * avx512 set's requirements too. Any thread. */
 #include <pthread.h>
@@ -10,6 +10,7 @@ void syn_amx_pack_tiles_q8_0(int64_t n, const void *a, size_t a_stride, int m, v
 #define GEMM_FN(name)                                                                                                \
     void syn_amx_gemm_##name(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m, float *out, \
                              int64_t out_stride);
+GEMM_FN(bf16)
 GEMM_FN(q4_0)
 GEMM_FN(q5_0)
 GEMM_FN(q8_0)
@@ -26,6 +27,7 @@ static void amx_init(void)
     amx_set = *syn_kernels_avx512();
     amx_set.isa = "amx";
     amx_set.pack_tiles = syn_amx_pack_bf16;
+    amx_set.gemm[SYN_TYPE_BF16] = syn_amx_gemm_bf16;
     amx_set.gemm[SYN_TYPE_Q4_0] = syn_amx_gemm_q4_0;
     amx_set.gemm[SYN_TYPE_Q5_0] = syn_amx_gemm_q5_0;
     amx_set.gemm[SYN_TYPE_Q8_0] = syn_amx_gemm_q8_0;
