@@ -865,7 +865,7 @@ static int cpu_has_avx512_vnni(void)
 
 /* The AMX tiles against the exact dot of the bf16-rounded weights
  * (dequantised first) and activations, which leaves only the order of the
- * float additions: two 16-row weight tiles, activation rows from 1 to 100
+ * float additions: three 16-row weight tiles, activation rows from 1 to 100
  * (partial groups of 16, more than one pass of 64 rows), rows longer than
  * the kernel's chunk of dequantised weights, an output stride wider than
  * the tiles with nothing written past them. */
@@ -875,7 +875,7 @@ static void check_amx_type(const syn_kernel_set *ref, const syn_kernel_set *amx,
 {
     static const int64_t blocks[] = {1, 3, 28, 153, 300};
     static const int ms[] = {1, 7, 16, 17, 33, 64, 100};
-    enum { NW = 32, OS = NW + 3, M_MAX = 100 };
+    enum { NW = 48, OS = NW + 3, M_MAX = 100 };
     int bs = syn_type_block_size(type);
     for (size_t bi = 0; bi < sizeof blocks / sizeof blocks[0]; bi++) {
         int64_t n = blocks[bi] * 32 / bs * bs; /* that many 32-element blocks, in whole type blocks */
