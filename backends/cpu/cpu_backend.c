@@ -325,13 +325,24 @@ static inline void prefetch_ahead(const char *row, size_t bytes)
 static void mm_store(const struct mm_task *t, const float *v, int64_t o, int nw, int32_t r0, int nr)
 {
     int64_t out = t->w->ne[1];
-    for (int j = 0; j < nr; j++)
-        for (int i = 0; i < nw; i++) {
-            float bo = t->bias ? t->bias[o + i] : 0.0f;
-            float *dst = t->y + (size_t)(r0 + j) * out + o + i;
-            float y = t->alpha * (v[j * nw + i] + bo);
-            *dst = t->accumulate ? *dst + y : y;
-        }
+    const float *bias = t->bias ? t->bias + o : NULL, alpha = t->alpha;
+    /* the cases apart, so each inner loop is plain enough to vectorise */
+    for (int j = 0; j < nr; j++) {
+        float *dst = t->y + (size_t)(r0 + j) * out + o;
+        const float *src = v + (size_t)j * nw;
+        if (bias && t->accumulate)
+            for (int i = 0; i < nw; i++)
+                dst[i] += alpha * (src[i] + bias[i]);
+        else if (bias)
+            for (int i = 0; i < nw; i++)
+                dst[i] = alpha * (src[i] + bias[i]);
+        else if (t->accumulate)
+            for (int i = 0; i < nw; i++)
+                dst[i] += alpha * (src[i] + 0.0f);
+        else
+            for (int i = 0; i < nw; i++)
+                dst[i] = alpha * (src[i] + 0.0f);
+    }
 }
 
 /* AMX: output rows o0..o1 (whole tiles of 16 weight rows), all activation
