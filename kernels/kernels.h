@@ -112,7 +112,8 @@ typedef struct syn_kernel_set {
      * pack_tiles rounds m float rows (x_stride floats apart) to bf16 in
      * the tiles' layout, syn_tiles_bytes(n, m) bytes, once per matmul;
      * gemm[T] then sets out[r * out_stride + j] to the dot product of
-     * weight row j (w_stride bytes apart, j < nw, nw a multiple of 16),
+     * weight row j (w_stride bytes apart, j < nw, nw a multiple of 16, n
+     * a multiple of 32),
      * dequantised to bf16, with activation row r < m. A call sets up the
      * tile unit once, so it should take many rows. The products are of
      * bf16-rounded values, added in float: results agree with the exact

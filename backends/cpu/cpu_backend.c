@@ -518,12 +518,12 @@ static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bi
 }
 
 /* Prompt rows go to the AMX tiles where the set has them for w (whole
- * tiles of 16 weight rows); a tile's results for a row depend on nothing
- * but that row, whatever else it is packed with. */
+ * tiles of 16 weight rows of whole 32-element steps); a tile's results for
+ * a row depend on nothing but that row, whatever else it is packed with. */
 static void cpu_matmul_prompt(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, const float *x,
                               int32_t n_rows, int32_t n_exact, float *y, float alpha, int accumulate)
 {
-    if (!b->k->gemm[w->type] || w->ne[1] % 16 || n_exact >= n_rows) {
+    if (!b->k->gemm[w->type] || w->ne[1] % 16 || w->ne[0] % 32 || n_exact >= n_rows) {
         mm_run(b, w, bias, x, n_rows, y, alpha, accumulate, 0);
         return;
     }
