@@ -1,21 +1,24 @@
 /* Prefill on Intel AMX in BF16 (the amx kernel set): 16 weight rows at a
- * time are dequantised to bf16, the float activations are rounded to bf16
- * once per matmul, and TDPBF16PS multiplies a 16 x 32 tile of one by a
- * 32 x 16 tile of the other, adding into 16 x 16 floats that stay in the
- * tile unit for the whole row (BF16 weights are copied). Built with the avx512 set's flags plus
- * -mavx512bf16 -mamx-tile -mamx-bf16; only reached after syn_cpu_has_amx().
- * Any thread: each call loads its own tile configuration.
+ * time are dequantised to bf16 (BF16 weights are copied), the float
+ * activations are rounded to bf16 once per matmul, and TDPBF16PS
+ * multiplies a 16 x 32 tile of one by a 32 x 16 tile of the other, adding
+ * into 16 x 16 floats that stay in the tile unit for the whole row. Built
+ * with the avx512 set's flags plus -mavx512bf16 -mamx-tile -mamx-bf16;
+ * only reached after syn_cpu_has_amx(). Any thread: each call loads its
+ * own tile configuration.
  *
  * Why BF16 and not the integer tiles: every quantised format scales each
  * block of 16 or 32 weights on its own, so integer sums must leave the tile
  * unit after every block to be scaled (a tile store and a vector epilogue
  * per 16 x 16 x 32 multiply, which made an int8 version of these kernels
  * 1.1-2 times slower than this one on the same data). Dequantised to bf16,
- * a row's scales are already in its weights. bf16 keeps 8 bits of mantissa: each weight and each activation
- * is rounded by at most 2^-9 of itself, which is finer than the Q8_0/Q8_K
- * quantisation of activations that the integer kernels use (a step of
- * max|x| / 127), so these results are at least as close to the exact dot
- * as vec_dot's, though not equal to them.
+ * a row's scales are already in its weights. bf16 keeps 8 bits of
+ * mantissa: each weight and each activation is rounded by at most 2^-9 of
+ * itself, which is finer than the Q8_0/Q8_K quantisation of activations
+ * that the integer kernels use (a step of max|x| / 127), so these results
+ * are at least as close to the exact dot as vec_dot's, though not equal to
+ * them. The dequantisation is the floor of a call's cost (about 0.15 ns
+ * per weight), whatever the number of rows.
  *
  * Activation tiles: per 16 rows and 32 elements, 16 rows of 64 bytes, row
  * k holding elements 2k and 2k + 1 of each of the 16 activation rows (the
