@@ -864,12 +864,12 @@ static int cpu_has_avx512_vnni(void)
 }
 
 /* The AMX tiles against the exact dot of the bf16-rounded weights
- * (dequantised first; dw holds them) and activations (xb), which leaves only the order of the
- * float additions: three 16-row weight tiles, activation rows from 1 to 260
- * (partial groups of 16, more than one pass of 64 rows and more than one
- * block of 256), rows longer than
- * the kernel's chunk of dequantised weights, an output stride wider than
- * the tiles with nothing written past them. */
+ * (dequantised first; dw holds them) and activations (xb), which leaves
+ * only the order of the float additions: three 16-row weight tiles,
+ * activation rows from 1 to 260 (partial groups of 16, more than one pass
+ * of 64 rows and more than one block of 256), rows longer than the
+ * kernel's chunk of dequantised weights, an output stride wider than the
+ * tiles with nothing written past them. */
 static double bf16_rounded(float v) { return syn_bf16_to_f32(syn_f32_to_bf16(v)); }
 
 static void check_amx_type(const syn_kernel_set *ref, const syn_kernel_set *amx, int type)

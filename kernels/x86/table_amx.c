@@ -6,7 +6,6 @@
 
 #include "kernels/x86/simd.h"
 
-void syn_amx_pack_tiles_q8_0(int64_t n, const void *a, size_t a_stride, int m, void *tiles);
 #define GEMM_FN(name)                                                                                                \
     void syn_amx_gemm_##name(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m, float *out, \
                              int64_t out_stride);
