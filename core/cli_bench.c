@@ -1,7 +1,9 @@
 /* `synapse bench`: prefill of N tokens, then N single-token decodes, timed the
  * way llama.cpp's llama-bench (and tools/peer.c) measure them, so the figures
  * can be compared side by side; with --parallel P, also P sequences decoded
- * together, one row each per step, as the server's scheduler batches them.
+ * together, one row each per step, as the server's scheduler batches them;
+ * with --mixed N as well, those steps again with N rows of a new prompt
+ * behind the P rows, as the server runs them while a request comes in.
  * Main thread only. */
 #include <getopt.h>
 #include <stdio.h>
@@ -13,13 +15,15 @@
 #include "core/cli_model.h"
 
 static const char usage_text[] =
-    "usage: synapse bench -m MODEL [-t THREADS] [--prompt N] [--gen N] [--parallel P] [--json]\n"
+    "usage: synapse bench -m MODEL [-t THREADS] [--prompt N] [--gen N] [--parallel P [--mixed N]] [--json]\n"
     "  -m, --model FILE   GGUF model\n"
     "  -t, --threads N    CPU threads (default: all cores)\n"
     "      --prompt N     prompt tokens to prefill (default 128)\n"
     "      --gen N        tokens to decode one at a time (default 64)\n"
     "      --parallel P   also decode P sequences at once, each after a copy\n"
     "                     of the prompt, and report their total tok/s (default 1: off)\n"
+    "      --mixed N      with --parallel, also time those steps with N rows of\n"
+    "                     another prompt after the P rows, and report ms per step\n"
     "      --json         one JSON object on one line\n";
 
 static double now(void)
@@ -39,21 +43,28 @@ static int32_t argmax(const float *v, int32_t n)
 }
 
 /* P sequences decoded together after slot 0's prompt is copied to slots
- * 1..P: n_gen steps of P rows, the aggregate tok/s in *tok_s. Each row
- * follows its own greedy continuation. 0 or 1 like syn_cli_step. */
-static int decode_parallel(syn_cli_model *cm, int32_t n_par, int32_t n_prompt, int32_t n_gen, float *logits,
-                           double *tok_s)
+ * 1..P: n_gen steps of P rows, each row following its own greedy
+ * continuation; with n_mixed, each step also holds n_mixed prompt rows
+ * (positions 0.. of slot P + 1, the same each step). The seconds per step
+ * in *step_s. 0 or 1 like syn_cli_step. */
+static int decode_parallel(syn_cli_model *cm, int32_t n_par, int32_t n_mixed, int32_t n_prompt, int32_t n_gen,
+                           float *logits, double *step_s)
 {
-    int32_t nv = syn_model_get_config(cm->model)->n_vocab;
-    int32_t *tok = malloc(sizeof *tok * (size_t)n_par * 3);
-    uint8_t *want = malloc((size_t)n_par);
+    int32_t nv = syn_model_get_config(cm->model)->n_vocab, n_rows = n_par + n_mixed;
+    int32_t *tok = malloc(sizeof *tok * (size_t)n_rows * 3);
+    uint8_t *want = calloc((size_t)n_rows, 1);
     if (!tok || !want) {
         free(tok);
         free(want);
         return syn_cli_error("bench", "out of memory");
     }
     memset(want, 1, (size_t)n_par);
-    int32_t *pos = tok + n_par, *slot = pos + n_par;
+    int32_t *pos = tok + n_rows, *slot = pos + n_rows;
+    for (int32_t i = 0; i < n_mixed; i++) {
+        tok[n_par + i] = (2000 + i) % nv;
+        pos[n_par + i] = i;
+        slot[n_par + i] = n_par + 1;
+    }
     syn_error err = {0};
     int rc = 0;
     for (int32_t i = 0; i < n_par && !rc; i++) {
@@ -66,7 +77,9 @@ static int decode_parallel(syn_cli_model *cm, int32_t n_par, int32_t n_prompt, i
     for (int32_t g = 0; g < n_gen && !rc; g++) {
         for (int32_t i = 0; i < n_par; i++)
             pos[i] = n_prompt + g;
-        syn_batch b = {.n = n_par, .token = tok, .pos = pos, .slot = slot, .want_logits = want};
+        syn_batch b = {
+            .n = n_rows, .token = tok, .pos = pos, .slot = slot, .want_logits = want, .n_prompt = n_mixed,
+        };
         if (syn_forward(cm->ctx, &b, logits, &err)) {
             rc = syn_cli_error("bench", "%s", err.msg);
             break;
@@ -74,7 +87,7 @@ static int decode_parallel(syn_cli_model *cm, int32_t n_par, int32_t n_prompt, i
         for (int32_t i = 0; i < n_par; i++)
             tok[i] = argmax(logits + (size_t)i * (size_t)nv, nv);
     }
-    *tok_s = (double)n_par * n_gen / (now() - t0);
+    *step_s = (now() - t0) / n_gen;
     free(tok);
     free(want);
     return rc;
@@ -85,12 +98,13 @@ int syn_cmd_bench(int argc, char **argv)
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"threads", required_argument, 0, 't'},
         {"prompt", required_argument, 0, 'p'}, {"gen", required_argument, 0, 'g'},
-        {"parallel", required_argument, 0, 'P'}, {"json", no_argument, 0, 'j'},
+        {"parallel", required_argument, 0, 'P'}, {"mixed", required_argument, 0, 'x'},
+        {"json", no_argument, 0, 'j'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *model = NULL;
-    long threads = 0, n_prompt = 128, n_gen = 64, n_par = 1;
+    long threads = 0, n_prompt = 128, n_gen = 64, n_par = 1, n_mixed = 0;
     int json = 0, c;
     optind = 1;
     opterr = 0; /* one line of our own instead of getopt's plus usage */
@@ -101,6 +115,7 @@ int syn_cmd_bench(int argc, char **argv)
         case 'p': if ((n_prompt = syn_cli_parse_int("bench", "--prompt", optarg, 1, 1 << 20)) < 0) return 2; break;
         case 'g': if ((n_gen = syn_cli_parse_int("bench", "--gen", optarg, 1, 1 << 20)) < 0) return 2; break;
         case 'P': if ((n_par = syn_cli_parse_int("bench", "--parallel", optarg, 1, 256)) < 0) return 2; break;
+        case 'x': if ((n_mixed = syn_cli_parse_int("bench", "--mixed", optarg, 1, 256)) < 0) return 2; break;
         case 'j': json = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return syn_cli_bad_option("bench", c, argv);
@@ -114,9 +129,17 @@ int syn_cmd_bench(int argc, char **argv)
         syn_cli_error("bench", "-m MODEL is required (see --help)");
         return 2;
     }
-    /* slot 0 runs the single sequence, slots 1..P the parallel ones */
-    syn_ctx_params cp = {.n_ctx = (int32_t)(n_prompt + n_gen + 1), .n_slots = n_par > 1 ? (int32_t)n_par + 1 : 1,
-                         .max_rows = n_par > 512 ? (int32_t)n_par : 512, .max_logit_rows = (int32_t)n_par};
+    if (n_mixed && n_par < 2) {
+        syn_cli_error("bench", "--mixed needs --parallel 2 or more");
+        return 2;
+    }
+    /* slot 0 runs the single sequence, slots 1..P the parallel ones, slot
+     * P + 1 the mixed steps' prompt rows */
+    int32_t n_ctx = (int32_t)(n_prompt + n_gen + 1);
+    syn_ctx_params cp = {.n_ctx = n_ctx > n_mixed ? n_ctx : (int32_t)n_mixed,
+                         .n_slots = n_par > 1 ? (int32_t)(n_par + 1 + (n_mixed > 0)) : 1,
+                         .max_rows = (int32_t)(n_par + n_mixed > 512 ? n_par + n_mixed : 512),
+                         .max_logit_rows = (int32_t)n_par};
     syn_cli_model cm;
     double t_load = now();
     int rc = syn_cli_model_open("bench", model, (int)threads, NULL, 1.0f, &cp, &cm);
@@ -148,8 +171,12 @@ int syn_cmd_bench(int argc, char **argv)
     double t2 = now();
     if (rc)
         goto done;
-    double pp = (double)n_prompt / (t1 - t0), tg = (double)n_gen / (t2 - t1), ptg = 0;
-    if (n_par > 1 && (rc = decode_parallel(&cm, (int32_t)n_par, (int32_t)n_prompt, (int32_t)n_gen, logits, &ptg)))
+    double pp = (double)n_prompt / (t1 - t0), tg = (double)n_gen / (t2 - t1), ptg = 0, mixed_s = 0;
+    if (n_par > 1 && (rc = decode_parallel(&cm, (int32_t)n_par, 0, (int32_t)n_prompt, (int32_t)n_gen, logits, &ptg)))
+        goto done;
+    ptg = n_par > 1 ? (double)n_par / ptg : 0;
+    if (n_mixed && (rc = decode_parallel(&cm, (int32_t)n_par, (int32_t)n_mixed, (int32_t)n_prompt, (int32_t)n_gen,
+                                         logits, &mixed_s)))
         goto done;
     const char *desc = cm.be.ops->describe ? cm.be.ops->describe(cm.be.b) : cm.be.plugin_name;
     if (json) {
@@ -158,12 +185,16 @@ int syn_cmd_bench(int argc, char **argv)
                cfg->name, desc, n_prompt, n_gen, t_load, pp, tg);
         if (n_par > 1)
             printf(",\"parallel\":%ld,\"parallel_decode_tok_s\":%.2f", n_par, ptg);
+        if (n_mixed)
+            printf(",\"mixed\":%ld,\"mixed_step_ms\":%.2f", n_mixed, mixed_s * 1e3);
         printf("}\n");
     } else {
         printf("model    %s\nbackend  %s\nload     %.1f ms\nprefill  %ld tokens, %.2f tok/s\ndecode   %ld tokens, %.2f tok/s\n",
                cfg->name, desc, t_load * 1e3, n_prompt, pp, n_gen, tg);
         if (n_par > 1)
             printf("decode   %ld sequences x %ld tokens, %.2f tok/s in all\n", n_par, n_gen, ptg);
+        if (n_mixed)
+            printf("mixed    %ld decode rows + %ld prompt rows, %.2f ms per step\n", n_par, n_mixed, mixed_s * 1e3);
     }
 done:
     free(logits);

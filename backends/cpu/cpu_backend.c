@@ -40,8 +40,10 @@ struct syn_backend {
     /* activation rows converted for vec_dot; grown on demand, reused */
     void *act;
     size_t act_cap;
-    char *panels; /* activation panels (or AMX tiles) of the current matmul */
+    char *panels; /* activation panels of the current matmul */
     size_t panels_cap;
+    char *tiles; /* AMX tiles of the current matmul's prompt rows */
+    size_t tiles_cap;
     float *mm_work; /* AMX results before bias/scale/accumulation, MM_WORK floats per pool thread */
     float *attn_work; /* attend_f16 scratch, one share per pool thread */
     size_t attn_work_per_thread;
@@ -113,6 +115,7 @@ static void cpu_destroy(syn_backend *b)
     free(b->shares);
     free(b->act);
     free(b->panels);
+    free(b->tiles);
     free(b->mm_work);
     free(b->attn_work);
     free(b->inv_freq);
@@ -287,11 +290,12 @@ struct mm_task {
     syn_backend *b;
     const syn_tensor *w;
     const float *bias;
+    float alpha;
+    int accumulate;
+    /* the exact rows: x, n of them, results to y */
     const float *x;
     int32_t n;
     float *y;
-    float alpha;
-    int accumulate;
     syn_quant_fn quant;
     syn_vec_dot_fn dot;
     syn_vec_dot_rows_fn dot_rows;
@@ -306,12 +310,16 @@ struct mm_task {
     void (*pack_panel)(int64_t n, const void *a, size_t a_stride, int nr, void *panel);
     char *panels;
     size_t panel_bytes;
-    /* AMX tiles (see pack_tiles) of the float rows: prompt rows (see
-     * cpu_matmul_prompt), where the set has tiles for this weight type and
-     * the weight rows come in whole tiles of 16 */
+    /* the prompt rows on the AMX tiles (see cpu_matmul_prompt): tx, tn of
+     * them, results to ty; the set has tiles for this weight type and the
+     * weight rows come in whole tiles of 16 */
+    const float *tx;
+    int32_t tn;
+    float *ty;
     void (*gemm)(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m, float *out,
                  int64_t out_stride);
     void (*pack_tiles)(int64_t n, const float *x, size_t x_stride, int m, void *tiles);
+    char *tiles;
 };
 
 static inline void prefetch_ahead(const char *row, size_t bytes)
@@ -320,15 +328,15 @@ static inline void prefetch_ahead(const char *row, size_t bytes)
         __builtin_prefetch(row + MM_DECODE_PREFETCH + off, 0, 3);
 }
 
-/* y (+)= alpha (v + bias) for output rows o..o+nw of all activation rows,
- * v[r * nw + j] holding row r's result for weight row o + j */
-static void mm_store(const struct mm_task *t, const float *v, int64_t o, int nw, int32_t r0, int nr)
+/* y (+)= alpha (v + bias) for output rows o..o+nw of activation rows
+ * r0..r0+nr, v[r * nw + j] holding row r's result for weight row o + j */
+static void mm_store(const struct mm_task *t, float *y, const float *v, int64_t o, int nw, int32_t r0, int nr)
 {
     int64_t out = t->w->ne[1];
     const float *bias = t->bias ? t->bias + o : NULL, alpha = t->alpha;
     /* the cases apart, so each inner loop is plain enough to vectorise */
     for (int j = 0; j < nr; j++) {
-        float *dst = t->y + (size_t)(r0 + j) * out + o;
+        float *dst = y + (size_t)(r0 + j) * out + o;
         const float *src = v + (size_t)j * nw;
         if (bias && t->accumulate)
             for (int i = 0; i < nw; i++)
@@ -345,28 +353,28 @@ static void mm_store(const struct mm_task *t, const float *v, int64_t o, int nw,
     }
 }
 
-/* AMX: output rows o0..o1 (whole tiles of 16 weight rows), all activation
+/* AMX: output rows o0..o1 (whole tiles of 16 weight rows) of the tile
  * rows; with bias, scale or accumulation, 16 weight rows at a time through
  * the thread's work buffer */
-static void mm_tiles(struct mm_task *t, const char *wbase, int64_t o0, int64_t o1, float *work)
+static void mm_tiles(const struct mm_task *t, const char *wbase, int64_t o0, int64_t o1, float *work)
 {
     int64_t in = t->w->ne[0], out = t->w->ne[1];
     if (!t->bias && t->alpha == 1.0f && !t->accumulate) {
-        t->gemm(in, wbase + (size_t)o0 * t->w->row_bytes, t->w->row_bytes, (int)(o1 - o0), t->panels, t->n, t->y + o0,
+        t->gemm(in, wbase + (size_t)o0 * t->w->row_bytes, t->w->row_bytes, (int)(o1 - o0), t->tiles, t->tn, t->ty + o0,
                 out);
         return;
     }
     for (int64_t o = o0; o < o1; o += 16)
-        for (int32_t r = 0; r < t->n; r += MM_WORK_ROWS) {
-            int m = t->n - r < MM_WORK_ROWS ? t->n - r : MM_WORK_ROWS;
-            t->gemm(in, wbase + (size_t)o * t->w->row_bytes, t->w->row_bytes, 16,
-                    t->panels + syn_tiles_bytes(in, r), m, work, 16);
-            mm_store(t, work, o, 16, r, m);
+        for (int32_t r = 0; r < t->tn; r += MM_WORK_ROWS) {
+            int m = t->tn - r < MM_WORK_ROWS ? t->tn - r : MM_WORK_ROWS;
+            t->gemm(in, wbase + (size_t)o * t->w->row_bytes, t->w->row_bytes, 16, t->tiles + syn_tiles_bytes(in, r),
+                    m, work, 16);
+            mm_store(t, t->ty, work, o, 16, r, m);
         }
 }
 
-/* output rows o0..o1 of the task, in blocks of ob weight rows */
-static void mm_rows(struct mm_task *t, const char *wbase, int64_t o0, int64_t o1, int64_t ob, int group)
+/* output rows o0..o1 of the exact rows, in blocks of ob weight rows */
+static void mm_rows(const struct mm_task *t, const char *wbase, int64_t o0, int64_t o1, int64_t ob, int group)
 {
     int64_t in = t->w->ne[0], out = t->w->ne[1];
     /* without bias, scale or accumulation the kernels write y directly */
@@ -396,17 +404,19 @@ static void mm_rows(struct mm_task *t, const char *wbase, int64_t o0, int64_t o1
                 else
                     t->dot_rows(in, wrow, xr, t->xq_row, nr, res, res_stride);
                 if (!plain)
-                    mm_store(t, v, o, 1 + two, r, nr);
+                    mm_store(t, t->y, v, o, 1 + two, r, nr);
                 o += 1 + two;
             }
         }
     }
 }
 
-static void mm_worker(void *arg, int ith, int nth)
+/* Converts the task's activation rows for the kernels: quantized rows,
+ * their panels, the AMX tiles; one barrier before any thread reads them. */
+static void mm_prepare(const struct mm_task *t, int ith, int nth)
 {
-    struct mm_task *t = arg;
-    int64_t in = t->w->ne[0], out = t->w->ne[1];
+    int64_t in = t->w->ne[0];
+    int barrier = 0;
     if (t->quant) {
         for (int32_t r = ith; r < t->n; r += nth)
             t->quant(t->x + (size_t)r * in, t->xq + (size_t)r * t->xq_row, in);
@@ -415,26 +425,40 @@ static void mm_worker(void *arg, int ith, int nth)
         if (!(t->n == 1 && t->dot_panel))
             syn_pool_barrier(t->b->pool);
     }
-    if (t->gemm) {
-        for (int32_t r = ith * 16; r < t->n; r += nth * 16)
-            t->pack_tiles(in, t->x + (size_t)r * in, (size_t)in, t->n - r < 16 ? t->n - r : 16,
-                          t->panels + syn_tiles_bytes(in, r));
-        syn_pool_barrier(t->b->pool);
-    } else if (t->dot_panel) {
+    if (t->dot_panel) {
         for (int32_t r = ith * SYN_PANEL_ROWS; r < t->n; r += nth * SYN_PANEL_ROWS)
             t->pack_panel(in, t->xq + (size_t)r * t->xq_row, t->xq_row,
                           t->n - r < SYN_PANEL_ROWS ? t->n - r : SYN_PANEL_ROWS,
                           t->panels + (size_t)(r / SYN_PANEL_ROWS) * t->panel_bytes);
-        syn_pool_barrier(t->b->pool);
+        barrier = 1;
     }
+    if (t->tn) {
+        for (int32_t r = ith * 16; r < t->tn; r += nth * 16)
+            t->pack_tiles(in, t->tx + (size_t)r * in, (size_t)in, t->tn - r < 16 ? t->tn - r : 16,
+                          t->tiles + syn_tiles_bytes(in, r));
+        barrier = 1;
+    }
+    if (barrier)
+        syn_pool_barrier(t->b->pool);
+}
+
+static void mm_worker(void *arg, int ith, int nth)
+{
+    struct mm_task *t = arg;
+    int64_t out = t->w->ne[1];
+    mm_prepare(t, ith, nth);
     const char *wbase = t->w->data;
+    float *work = t->b->mm_work + (size_t)ith * MM_WORK;
     /* Cache blocking for prefill: a block of weight rows (about half of L1)
      * meets each group of activation rows (a panel or a row tile) in turn,
      * so both stay in L1 instead of every weight row streaming all
      * activation rows from L2/L3. Tiling never changes a result (see
      * vec_dot_rows and dot_panel). One row has nothing to block; an even
-     * block lets dot_panel2 take its weight rows in pairs. */
-    int64_t ob = t->gemm     ? 16 /* AMX: chunks of whole 16-row tiles */
+     * block lets dot_panel2 take its weight rows in pairs. With tile rows,
+     * blocks are whole 16-row tiles, and the exact rows read each block
+     * just before the tiles do, so a mixed step reads its weights from
+     * memory once. */
+    int64_t ob = t->tn      ? 16
                  : t->n > 1 ? (int64_t)(MM_BLOCK_BYTES / t->w->row_bytes)
                             : MM_CHUNK_MIN;
     if (ob < 1)
@@ -456,54 +480,62 @@ static void mm_worker(void *arg, int ith, int nth)
             if (o0 >= sh->end)
                 break;
             int64_t o1 = o0 + chunk < sh->end ? o0 + chunk : sh->end;
-            if (t->gemm)
-                mm_tiles(t, wbase, o0, o1, t->b->mm_work + (size_t)ith * MM_WORK);
-            else
+            if (!t->tn)
                 mm_rows(t, wbase, o0, o1, ob, group);
+            else if (!t->n)
+                mm_tiles(t, wbase, o0, o1, work);
+            else
+                for (int64_t o = o0; o < o1; o += 16) {
+                    mm_rows(t, wbase, o, o + 16, 16, group);
+                    mm_tiles(t, wbase, o, o + 16, work);
+                }
         }
     }
 }
 
-/* y (+)= alpha (W x + bias) for n_rows rows; `tiles`: on the AMX tiles,
- * which the caller has checked the set has for w */
-static void mm_run(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, const float *x, int32_t n_rows,
-                   float *y, float alpha, int accumulate, int tiles)
+/* y (+)= alpha (W x + bias) for n_exact + n_tiles rows: the first n_exact
+ * by the exact kernels, the rest on the AMX tiles, which the caller has
+ * checked the set has for w */
+static void mm_run(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, const float *x, int32_t n_exact,
+                   int32_t n_tiles, float *y, float alpha, int accumulate)
 {
     const syn_type_kernels *tk = &b->k->type[w->type];
-    int64_t in = w->ne[0];
+    int64_t in = w->ne[0], out = w->ne[1];
     struct mm_task t = {
-        .b = b, .w = w, .bias = bias ? bias->data : NULL, .x = x, .n = n_rows, .y = y,
-        .alpha = alpha, .accumulate = accumulate, .dot = tk->vec_dot,
-        .dot_rows = b->k->vec_dot_rows[w->type],
+        .b = b, .w = w, .bias = bias ? bias->data : NULL, .alpha = alpha, .accumulate = accumulate,
+        .x = x, .n = n_exact, .y = y, .dot = tk->vec_dot, .dot_rows = b->k->vec_dot_rows[w->type],
     };
-    /* AMX tiles take the float rows (rounded to bf16 as they are packed) */
-    if (tiles) {
+    if (n_tiles) {
+        t.tx = x + (size_t)n_exact * (size_t)in;
+        t.tn = n_tiles;
+        t.ty = y + (size_t)n_exact * (size_t)out;
         t.gemm = b->k->gemm[w->type];
         t.pack_tiles = b->k->pack_tiles;
-        b->panels = grow(b->panels, &b->panels_cap, syn_tiles_bytes(in, n_rows));
-        t.panels = b->panels;
-    } else if (tk->act_type == SYN_TYPE_F32) {
+        b->tiles = grow(b->tiles, &b->tiles_cap, syn_tiles_bytes(in, n_tiles));
+        t.tiles = b->tiles;
+    }
+    if (n_exact && tk->act_type == SYN_TYPE_F32) {
         t.xq = (char *)x;
         t.xq_row = (size_t)in * sizeof(float);
-    } else {
+    } else if (n_exact) {
         t.quant = b->k->quant[tk->act_type];
         t.xq_row = syn_type_row_bytes(tk->act_type, in);
-        b->act = grow(b->act, &b->act_cap, t.xq_row * (size_t)n_rows);
+        b->act = grow(b->act, &b->act_cap, t.xq_row * (size_t)n_exact);
         t.xq = b->act;
     }
-    if (!tiles && (n_rows > 1 || b->k->panel_decode[w->type]) && b->k->dot_panel[w->type] &&
+    if (n_exact && (n_exact > 1 || b->k->panel_decode[w->type]) && b->k->dot_panel[w->type] &&
         b->k->pack_panel[tk->act_type]) {
         t.dot_panel = b->k->dot_panel[w->type];
         t.dot_panel2 = b->k->dot_panel2[w->type];
         t.pack_panel = b->k->pack_panel[tk->act_type];
         t.panel_bytes = syn_panel_bytes(tk->act_type, in);
-        size_t n_panels = (size_t)(n_rows + SYN_PANEL_ROWS - 1) / SYN_PANEL_ROWS;
+        size_t n_panels = (size_t)(n_exact + SYN_PANEL_ROWS - 1) / SYN_PANEL_ROWS;
         b->panels = grow(b->panels, &b->panels_cap, t.panel_bytes * n_panels);
         t.panels = b->panels;
     }
     int nth = syn_pool_size(b->pool);
-    /* AMX shares start at whole tiles of 16 rows */
-    int64_t unit = t.gemm ? 16 : 1, units = w->ne[1] / unit;
+    /* with tile rows, shares start at whole tiles of 16 rows */
+    int64_t unit = n_tiles ? 16 : 1, units = out / unit;
     for (int i = 0; i < nth; i++) {
         atomic_store_explicit(&b->shares[i].next, units * i / nth * unit, memory_order_relaxed);
         b->shares[i].end = units * (i + 1) / nth * unit;
@@ -514,23 +546,20 @@ static void mm_run(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, 
 static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, const float *x, int32_t n_rows,
                        float *y, float alpha, int accumulate)
 {
-    mm_run(b, w, bias, x, n_rows, y, alpha, accumulate, 0);
+    mm_run(b, w, bias, x, n_rows, 0, y, alpha, accumulate);
 }
 
 /* Prompt rows go to the AMX tiles where the set has them for w (whole
  * tiles of 16 weight rows of whole 32-element steps); a tile's results for
- * a row depend on nothing but that row, whatever else it is packed with. */
+ * a row depend on nothing but that row, whatever else it is packed with.
+ * A mixed step's exact and tile rows share one pass over the weights. */
 static void cpu_matmul_prompt(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, const float *x,
                               int32_t n_rows, int32_t n_exact, float *y, float alpha, int accumulate)
 {
-    if (!b->k->gemm[w->type] || w->ne[1] % 16 || w->ne[0] % 32 || n_exact >= n_rows) {
-        mm_run(b, w, bias, x, n_rows, y, alpha, accumulate, 0);
-        return;
-    }
-    if (n_exact > 0)
-        mm_run(b, w, bias, x, n_exact, y, alpha, accumulate, 0);
-    mm_run(b, w, bias, x + (size_t)n_exact * (size_t)w->ne[0], n_rows - n_exact, y + (size_t)n_exact * (size_t)w->ne[1],
-           alpha, accumulate, 1);
+    if (!b->k->gemm[w->type] || w->ne[1] % 16 || w->ne[0] % 32 || n_exact >= n_rows)
+        mm_run(b, w, bias, x, n_rows, 0, y, alpha, accumulate);
+    else
+        mm_run(b, w, bias, x, n_exact, n_rows - n_exact, y, alpha, accumulate);
 }
 
 /* -------------------------------------------------------------------- rope */
