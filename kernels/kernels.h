@@ -41,9 +41,13 @@ static inline size_t syn_panel_bytes(int act, int64_t n)
     return ((size_t)n / 32 + 1) / 2 * 2 * (SYN_PANEL_ROWS * (sizeof(float) + 32));
 }
 
-/* Bytes of m float rows of n elements packed for the AMX gemm: per 16 rows
- * and 32 elements, 16 x 64 bytes of bf16 pairs (kernels/x86/amx_bf16.c). */
-static inline size_t syn_tiles_bytes(int64_t n, int m) { return (size_t)((m + 15) / 16) * (size_t)(n / 32) * 1024; }
+/* Bytes of m float rows of n elements packed for the AMX gemm of weight
+ * type T: per 16 rows and 32 elements, 16 x 64 bytes of bf16 pairs, and
+ * for F16 as many again for the rows' low parts (kernels/x86/amx_bf16.c). */
+static inline size_t syn_tiles_bytes(int type, int64_t n, int m)
+{
+    return (size_t)((m + 15) / 16) * (size_t)(n / 32) * (type == SYN_TYPE_F16 ? 2048 : 1024);
+}
 /* Most activation rows one vec_dot_rows call takes. */
 #define SYN_DOT_ROWS_MAX 4
 /* out[r * out_stride] = dot(w, (const char *)a + r * a_stride) for
@@ -109,8 +113,9 @@ typedef struct syn_kernel_set {
      * weight block). Results are the same either way. */
     uint8_t panel_decode[SYN_TYPE_COUNT];
     /* Prefill on AMX tiles in bf16 (the amx set; NULL elsewhere).
-     * pack_tiles rounds m float rows (x_stride floats apart) to bf16 in
-     * the tiles' layout, syn_tiles_bytes(n, m) bytes, once per matmul;
+     * pack_tiles[T] rounds m float rows (x_stride floats apart) to bf16 in
+     * the tiles' layout for weight type T, syn_tiles_bytes(T, n, m) bytes,
+     * once per matmul;
      * gemm[T] then sets out[r * out_stride + j] to the dot product of
      * weight row j (w_stride bytes apart, j < nw, nw a multiple of 16, n
      * a multiple of 32),
@@ -118,8 +123,10 @@ typedef struct syn_kernel_set {
      * tile unit once, so it should take many rows. The products are of
      * bf16-rounded values, added in float: results agree with the exact
      * dot of those (kernels/x86/amx_bf16.c says why that is as close as
-     * vec_dot's quantised activations). */
-    void (*pack_tiles)(int64_t n, const float *x, size_t x_stride, int m, void *tiles);
+     * vec_dot's quantised activations). F16 weights and their activations
+     * are each split into two bf16 parts, which keeps about 16 bits of
+     * both. */
+    void (*pack_tiles[SYN_TYPE_COUNT])(int64_t n, const float *x, size_t x_stride, int m, void *tiles);
     void (*gemm[SYN_TYPE_COUNT])(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m,
                                  float *out, int64_t out_stride);
 } syn_kernel_set;

@@ -863,7 +863,9 @@ static int cpu_has_avx512_vnni(void)
 #endif
 }
 
-/* The AMX tiles against the exact dot of the bf16-rounded weights
+/* F16 weights and activations are split into two bf16 parts each, so they
+ * are compared unrounded, with the split's own error allowed for.
+ * The AMX tiles against the exact dot of the bf16-rounded weights
  * (dequantised first; dw holds them) and activations (xb), which leaves
  * only the order of the float additions: three 16-row weight tiles,
  * activation rows from 1 to 260 (partial groups of 16, more than one pass
@@ -885,19 +887,20 @@ static void check_amx_type(const syn_kernel_set *ref, const syn_kernel_set *amx,
         size_t wbytes = syn_type_row_bytes(type, n);
         uint8_t *w = xmalloc(wbytes * NW);
         float *x = xmalloc(sizeof(float) * (size_t)n * M_MAX), *dw = xmalloc(sizeof(float) * (size_t)n * NW);
-        void *tiles = xmalloc(syn_tiles_bytes(n, M_MAX));
+        void *tiles = xmalloc(syn_tiles_bytes(type, n, M_MAX));
         float *out = xmalloc(sizeof(float) * M_MAX * OS);
         float *xb = xmalloc(sizeof(float) * (size_t)n * M_MAX); /* x rounded to bf16 */
         for (int j = 0; j < NW; j++) {
             fill_weights(type, w + j * wbytes, n);
             ref->type[type].dequant(w + j * wbytes, dw + (size_t)j * n, n);
             for (int64_t i = 0; i < n; i++)
-                dw[(size_t)j * n + i] = (float)bf16_rounded(dw[(size_t)j * n + i]);
+                if (type != SYN_TYPE_F16)
+                    dw[(size_t)j * n + i] = (float)bf16_rounded(dw[(size_t)j * n + i]);
         }
         for (int r = 0; r < M_MAX; r++) {
             fill_x(x + (size_t)r * n, n);
             for (int64_t i = 0; i < n; i++)
-                xb[(size_t)r * n + i] = (float)bf16_rounded(x[(size_t)r * n + i]);
+                xb[(size_t)r * n + i] = type == SYN_TYPE_F16 ? x[(size_t)r * n + i] : (float)bf16_rounded(x[(size_t)r * n + i]);
         }
         for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
             int m = ms[mi], bad = 0;
@@ -905,7 +908,7 @@ static void check_amx_type(const syn_kernel_set *ref, const syn_kernel_set *amx,
                 continue;
             for (int i = 0; i < M_MAX * OS; i++)
                 out[i] = -1;
-            amx->pack_tiles(n, x, (size_t)n, m, tiles);
+            amx->pack_tiles[type](n, x, (size_t)n, m, tiles);
             amx->gemm[type](n, w, wbytes, NW, tiles, m, out, OS);
             for (int r = 0; r < M_MAX; r++)
                 for (int j = 0; j < OS; j++) {
@@ -917,7 +920,8 @@ static void check_amx_type(const syn_kernel_set *ref, const syn_kernel_set *amx,
                     /* the kernel dequantises with other roundings than
                      * ref (an FMA, say), which can move a weight across a
                      * bf16 rounding boundary: one such step of the
-                     * largest product is allowed for */
+                     * largest product is allowed for (F16 weights are
+                     * not rounded: none) */
                     double want = 0, mag = 0, top = 0;
                     for (int64_t i = 0; i < n; i++) {
                         double p = (double)dw[(size_t)j * n + i] * xb[(size_t)r * n + i];
@@ -925,7 +929,11 @@ static void check_amx_type(const syn_kernel_set *ref, const syn_kernel_set *amx,
                         mag += fabs(p);
                         top = fabs(p) > top ? fabs(p) : top;
                     }
-                    bad += !(fabs(got - want) <= 2e-6 * mag + top / 128 + 1e-12);
+                    /* F16: the split leaves the activations' second
+                     * rounding (2^-17 of each) and the low parts' product
+                     * (under 2^-16) */
+                    double slack = type == SYN_TYPE_F16 ? 3e-5 * mag : top / 128;
+                    bad += !(fabs(got - want) <= 2e-6 * mag + slack + 1e-12);
                 }
             CHECK_MSG(bad == 0, "%s amx gemm n=%lld m=%d: %d results off or written past the tiles",
                       syn_type_name(type), (long long)n, m, bad);
@@ -950,9 +958,9 @@ static const syn_kernel_set *check_amx_set(const syn_kernel_set *ref, const syn_
         printf("SKIP: amx part (the CPU or OS lacks it)\n");
         return NULL;
     }
-    CHECK(strcmp(amx->isa, "amx") == 0 && amx->pack_tiles && amx->gemm[SYN_TYPE_Q8_0] && amx->gemm[SYN_TYPE_Q4_0] &&
+    CHECK(strcmp(amx->isa, "amx") == 0 && amx->pack_tiles[SYN_TYPE_F16] && amx->gemm[SYN_TYPE_Q8_0] && amx->gemm[SYN_TYPE_Q4_0] &&
           amx->gemm[SYN_TYPE_Q5_0] && amx->gemm[SYN_TYPE_Q4_K] && amx->gemm[SYN_TYPE_Q5_K] &&
-          amx->gemm[SYN_TYPE_Q6_K] && !amx->gemm[SYN_TYPE_F16] && amx->gemm[SYN_TYPE_BF16]);
+          amx->gemm[SYN_TYPE_Q6_K] && amx->gemm[SYN_TYPE_F16] && amx->gemm[SYN_TYPE_BF16]);
     for (int type = 0; type < SYN_TYPE_COUNT; type++) {
         CHECK_MSG(amx->type[type].vec_dot == avx512->type[type].vec_dot, "amx: %s vec_dot is not avx512's",
                   syn_type_name(type));

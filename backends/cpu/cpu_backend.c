@@ -367,7 +367,8 @@ static void mm_tiles(const struct mm_task *t, const char *wbase, int64_t o0, int
     for (int64_t o = o0; o < o1; o += 16)
         for (int32_t r = 0; r < t->tn; r += MM_WORK_ROWS) {
             int m = t->tn - r < MM_WORK_ROWS ? t->tn - r : MM_WORK_ROWS;
-            t->gemm(in, wbase + (size_t)o * t->w->row_bytes, t->w->row_bytes, 16, t->tiles + syn_tiles_bytes(in, r),
+            t->gemm(in, wbase + (size_t)o * t->w->row_bytes, t->w->row_bytes, 16,
+                    t->tiles + syn_tiles_bytes(t->w->type, in, r),
                     m, work, 16);
             mm_store(t, t->ty, work, o, 16, r, m);
         }
@@ -435,7 +436,7 @@ static void mm_prepare(const struct mm_task *t, int ith, int nth)
     if (t->tn) {
         for (int32_t r = ith * 16; r < t->tn; r += nth * 16)
             t->pack_tiles(in, t->tx + (size_t)r * in, (size_t)in, t->tn - r < 16 ? t->tn - r : 16,
-                          t->tiles + syn_tiles_bytes(in, r));
+                          t->tiles + syn_tiles_bytes(t->w->type, in, r));
         barrier = 1;
     }
     if (barrier)
@@ -510,8 +511,8 @@ static void mm_run(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, 
         t.tn = n_tiles;
         t.ty = y + (size_t)n_exact * (size_t)out;
         t.gemm = b->k->gemm[w->type];
-        t.pack_tiles = b->k->pack_tiles;
-        b->tiles = grow(b->tiles, &b->tiles_cap, syn_tiles_bytes(in, n_tiles));
+        t.pack_tiles = b->k->pack_tiles[w->type];
+        b->tiles = grow(b->tiles, &b->tiles_cap, syn_tiles_bytes(w->type, in, n_tiles));
         t.tiles = b->tiles;
     }
     if (n_exact && tk->act_type == SYN_TYPE_F32) {
