@@ -368,8 +368,7 @@ static void mm_tiles(const struct mm_task *t, const char *wbase, int64_t o0, int
         for (int32_t r = 0; r < t->tn; r += MM_WORK_ROWS) {
             int m = t->tn - r < MM_WORK_ROWS ? t->tn - r : MM_WORK_ROWS;
             t->gemm(in, wbase + (size_t)o * t->w->row_bytes, t->w->row_bytes, 16,
-                    t->tiles + syn_tiles_bytes(t->w->type, in, r),
-                    m, work, 16);
+                    t->tiles + syn_tiles_bytes(t->w->type, in, r), m, work, 16);
             mm_store(t, t->ty, work, o, 16, r, m);
         }
 }
