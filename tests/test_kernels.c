@@ -841,28 +841,6 @@ static void test_int_matches_avx2(const syn_kernel_set *ref, const syn_kernel_se
     }
 }
 
-static int cpu_has_avx_vnni(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avxvnni");
-#else
-    return 0;
-#endif
-}
-
-static int cpu_has_avx512_vnni(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init(); /* libgcc also checks that the OS saves the ZMM state */
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
-           __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("bmi2");
-#else
-    return 0;
-#endif
-}
-
 /* F16 weights and activations are split into two bf16 parts each, so they
  * are compared unrounded, with the split's own error allowed for.
  * The AMX tiles against the exact dot of the bf16-rounded weights
@@ -1032,22 +1010,12 @@ static void test_attend(const syn_kernel_set *ref, const syn_kernel_set *avx)
             }
 }
 
-static int cpu_has_avx2(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-#else
-    return 0;
-#endif
-}
-
 int main(void)
 {
     const syn_kernel_set *ref = syn_kernels_ref();
     CHECK(ref && strcmp(ref->isa, "ref") == 0);
     const syn_kernel_set *avx = syn_kernels_avx2();
-    if (avx && !cpu_has_avx2()) {
+    if (avx && !syn_cpu_has_avx2()) {
         printf("SKIP: avx2 half (CPU lacks AVX2/FMA/F16C)\n");
         avx = NULL;
     }
@@ -1067,9 +1035,9 @@ int main(void)
         test_attend(ref, avx);
     }
     const syn_kernel_set *vnni = check_int_set(ref, avx, avx ? syn_kernels_vnni() : NULL, "avx-vnni",
-                                               cpu_has_avx_vnni());
+                                               syn_cpu_has_avx_vnni());
     const syn_kernel_set *avx512 = check_int_set(ref, avx, vnni ? syn_kernels_avx512() : NULL, "avx512",
-                                                 cpu_has_avx512_vnni());
+                                                 syn_cpu_has_avx512_vnni());
     const syn_kernel_set *amx = check_amx_set(ref, avx512);
     printf("kernels: ref%s%s%s%s checked\n", avx ? " and avx2" : "", vnni ? " and avx-vnni" : "",
            avx512 ? " and avx512" : "", amx ? " and amx" : "");

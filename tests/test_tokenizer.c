@@ -523,7 +523,8 @@ static int open_synthetic(const char *model, const char *pre, syn_gguf **g, char
         syn_gguf_set_str(w, "tokenizer.ggml.model", model);
     if (pre)
         syn_gguf_set_str(w, "tokenizer.ggml.pre", pre);
-    const char *tokens[] = {"a", "b", "ab", "\xc4\xa0", "\xc4\xa0" "ab"};
+    /* U+0120 then "ab"; an octal escape stops after three digits, a hex one would take the "ab" */
+    const char *tokens[] = {"a", "b", "ab", "\xc4\xa0", "\xc4\240ab"};
     syn_gguf_set_arr_str(w, "tokenizer.ggml.tokens", tokens, 5);
     const char *merges[] = {"a b", "\xc4\xa0 ab"};
     syn_gguf_set_arr_str(w, "tokenizer.ggml.merges", merges, 2);
