@@ -75,6 +75,11 @@ assert b['prefill_tok_s'] > 0 and b['decode_tok_s'] > 0, b" || bad "bench json"
 "$PY" -c "
 import json; b=json.load(open('$tmp/p.json'))
 assert b['parallel'] == 3 and b['parallel_decode_tok_s'] > 0, b" || bad "bench --parallel json"
+# --mixed: those steps with N prompt rows behind the P rows, ms per step
+"$S" bench -m "$T/models/qwen2-Q8_0.gguf" -t 2 --prompt 16 --gen 4 --parallel 2 --mixed 20 --json > "$tmp/m.json" || bad "bench --mixed exit"
+"$PY" -c "
+import json; b=json.load(open('$tmp/m.json'))
+assert b['parallel'] == 2 and b['mixed'] == 20 and b['mixed_step_ms'] > 0, b" || bad "bench --mixed json"
 
 # --- bad input: one line on stderr, non-zero exit
 expect_error() { # expect_error WHAT PATTERN CMD...
@@ -90,6 +95,7 @@ expect_error "not gguf" "not.gguf" "$S" logits -m "$tmp/not.gguf" --tokens 1
 expect_error "bad flag" "unrecognized\|unknown\|invalid" "$S" bench -m "$CHAT" --frobnicate
 expect_error "bad number" "integer" "$S" bench -m "$CHAT" --gen many
 expect_error "bad parallel" "parallel" "$S" bench -m "$CHAT" --parallel 0
+expect_error "mixed alone" "needs --parallel" "$S" bench -m "$CHAT" --mixed 4
 expect_error "bad token" "outside the vocabulary" "$S" logits -m "$CHAT" --tokens "99999999"
 expect_error "missing model" "required" "$S" run -p hi
 "$PY" - "$tmp" <<'PYEOF'
