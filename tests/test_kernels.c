@@ -632,6 +632,51 @@ static void test_actq_semantics(const syn_kernel_set *ref)
 /* ---- (f) float helpers ---- */
 
 
+/* dot_narrow_f32 (LoRA B rows): ref against the exact dot, every other
+ * set bit for bit against ref (both are fmaf chains over k), and a row's
+ * results the same whatever nr is and wherever it sits among the rows;
+ * short blocks of weight rows write nothing past nw. */
+static void test_narrow(const syn_kernel_set *ref, const syn_kernel_set *set)
+{
+    static const int64_t ns[] = {1, 7, 16, 33, SYN_NARROW_MAX};
+    enum { NR = 19, XS = SYN_NARROW_MAX + 5 };
+    float w[SYN_NARROW_ROWS * SYN_NARROW_MAX], x[NR * XS];
+    float want[NR * SYN_NARROW_ROWS], got[NR * SYN_NARROW_ROWS + 8], one[SYN_NARROW_ROWS + 8];
+    for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+        int64_t n = ns[ni];
+        for (int i = 0; i < SYN_NARROW_ROWS * n; i++)
+            w[i] = rnd_normal();
+        for (int i = 0; i < NR * XS; i++)
+            x[i] = rnd_normal();
+        for (int nw = 1; nw <= SYN_NARROW_ROWS; nw += nw < 8 ? 7 : 1) {
+            ref->dot_narrow_f32(n, w, nw, x, XS, NR, want);
+            int bad = 0;
+            for (int r = 0; r < NR; r++)
+                for (int j = 0; j < nw; j++) {
+                    double e = 0, mag = 0;
+                    for (int64_t k = 0; k < n; k++) {
+                        e += (double)w[j * n + k] * x[r * XS + k];
+                        mag += fabs((double)w[j * n + k] * x[r * XS + k]);
+                    }
+                    bad += !(fabs(want[r * nw + j] - e) <= 1e-6 * mag + 1e-30);
+                }
+            CHECK_MSG(bad == 0, "ref dot_narrow_f32 n=%lld nw=%d: %d sums off", (long long)n, nw, bad);
+            for (int i = 0; i < NR * SYN_NARROW_ROWS + 8; i++)
+                got[i] = -1234.5f;
+            set->dot_narrow_f32(n, w, nw, x, XS, NR, got);
+            CHECK_MSG(memcmp(got, want, sizeof(float) * (size_t)(NR * nw)) == 0 && got[NR * nw] == -1234.5f,
+                      "%s dot_narrow_f32 n=%lld nw=%d: not ref's, or written past", set->isa, (long long)n, nw);
+            for (int r = 0; r < NR; r += 5) {
+                for (int j = 0; j < SYN_NARROW_ROWS + 8; j++)
+                    one[j] = -1234.5f;
+                set->dot_narrow_f32(n, w, nw, x + r * XS, XS, 1, one);
+                CHECK_MSG(memcmp(one, want + r * nw, sizeof(float) * (size_t)nw) == 0 && one[nw] == -1234.5f,
+                          "%s dot_narrow_f32 n=%lld nw=%d: row %d alone differs", set->isa, (long long)n, nw, r);
+            }
+        }
+    }
+}
+
 static void test_float_helpers(const syn_kernel_set *ref, const syn_kernel_set *avx)
 {
     for (int si = 0; si < (int)(sizeof sizes_elems / sizeof sizes_elems[0]); si++) {
@@ -1029,10 +1074,12 @@ int main(void)
     CHECK(ref->type[SYN_TYPE_COUNT - 1].act_type == -1 && ref->type[4].vec_dot == NULL);
     for (int t = 0; t < N_WEIGHT_TYPES; t++)
         test_type(ref, avx, weight_types[t]);
+    test_narrow(ref, ref);
     if (avx) {
         test_quantisers(ref, avx);
         test_float_helpers(ref, avx);
         test_attend(ref, avx);
+        test_narrow(ref, avx);
     }
     const syn_kernel_set *vnni = check_int_set(ref, avx, avx ? syn_kernels_vnni() : NULL, "avx-vnni",
                                                syn_cpu_has_avx_vnni());

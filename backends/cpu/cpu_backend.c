@@ -285,6 +285,10 @@ static void cpu_rms_norm(syn_backend *b, const float *x, const syn_tensor *w, in
  * mat-vec over 150 MB ran at 6.5 GB/s per thread without and 10-10.5 with
  * (the panels ask for their own, see syn_prefetch_weights). */
 #define MM_DECODE_PREFETCH 2048
+/* A matmul of fewer multiply-adds than this (a LoRA adapter's, mostly:
+ * rank x 896 for one row) runs on the calling thread: waking the pool and
+ * meeting at its barriers costs more than the second thread saves. */
+#define MM_INLINE_MACS 65536
 
 struct mm_task {
     syn_backend *b;
@@ -320,6 +324,8 @@ struct mm_task {
                  int64_t out_stride);
     void (*pack_tiles)(int64_t n, const float *x, size_t x_stride, int m, void *tiles);
     char *tiles;
+    /* short F32 rows (see dot_narrow_f32): set instead of dot and panels */
+    void (*narrow)(int64_t n, const float *w, int nw, const float *x, size_t x_stride, int nr, float *v);
 };
 
 static inline void prefetch_ahead(const char *row, size_t bytes)
@@ -411,8 +417,26 @@ static void mm_rows(const struct mm_task *t, const char *wbase, int64_t o0, int6
     }
 }
 
+/* output rows o0..o1 of short F32 weight rows (see dot_narrow_f32), up
+ * to SYN_NARROW_ROWS weight rows and 16 activation rows a call */
+static void mm_narrow(const struct mm_task *t, int64_t o0, int64_t o1)
+{
+    int64_t in = t->w->ne[0];
+    const float *w = t->w->data;
+    float v[SYN_NARROW_ROWS * 16];
+    for (int64_t o = o0; o < o1; o += SYN_NARROW_ROWS) {
+        int nw = o1 - o < SYN_NARROW_ROWS ? (int)(o1 - o) : SYN_NARROW_ROWS;
+        for (int32_t r = 0; r < t->n; r += 16) {
+            int nr = t->n - r < 16 ? t->n - r : 16;
+            t->narrow(in, w + (size_t)o * (size_t)in, nw, t->x + (size_t)r * (size_t)in, (size_t)in, nr, v);
+            mm_store(t, t->y, v, o, nw, r, nr);
+        }
+    }
+}
+
 /* Converts the task's activation rows for the kernels: quantized rows,
- * their panels, the AMX tiles; one barrier before any thread reads them. */
+ * their panels, the AMX tiles; one barrier before any thread reads them
+ * (none when the calling thread runs the task alone). */
 static void mm_prepare(const struct mm_task *t, int ith, int nth)
 {
     int64_t in = t->w->ne[0];
@@ -422,7 +446,7 @@ static void mm_prepare(const struct mm_task *t, int ith, int nth)
             t->quant(t->x + (size_t)r * in, t->xq + (size_t)r * t->xq_row, in);
         /* one row with a panel: thread 0 quantizes it and packs it, so only
          * the barrier after the packing is needed */
-        if (!(t->n == 1 && t->dot_panel))
+        if (!(t->n == 1 && t->dot_panel) && nth > 1)
             syn_pool_barrier(t->b->pool);
     }
     if (t->dot_panel) {
@@ -438,7 +462,7 @@ static void mm_prepare(const struct mm_task *t, int ith, int nth)
                           t->tiles + syn_tiles_bytes(t->w->type, in, r));
         barrier = 1;
     }
-    if (barrier)
+    if (barrier && nth > 1)
         syn_pool_barrier(t->b->pool);
 }
 
@@ -458,9 +482,10 @@ static void mm_worker(void *arg, int ith, int nth)
      * blocks are whole 16-row tiles, and the exact rows read each block
      * just before the tiles do, so a mixed step reads its weights from
      * memory once. */
-    int64_t ob = t->tn      ? 16
-                 : t->n > 1 ? (int64_t)(MM_BLOCK_BYTES / t->w->row_bytes)
-                            : MM_CHUNK_MIN;
+    int64_t ob = t->tn       ? 16
+                 : t->narrow ? SYN_NARROW_ROWS
+                 : t->n > 1  ? (int64_t)(MM_BLOCK_BYTES / t->w->row_bytes)
+                             : MM_CHUNK_MIN;
     if (ob < 1)
         ob = 1;
     /* activation rows one call takes: a panel, or a row tile */
@@ -480,7 +505,9 @@ static void mm_worker(void *arg, int ith, int nth)
             if (o0 >= sh->end)
                 break;
             int64_t o1 = o0 + chunk < sh->end ? o0 + chunk : sh->end;
-            if (!t->tn)
+            if (t->narrow)
+                mm_narrow(t, o0, o1);
+            else if (!t->tn)
                 mm_rows(t, wbase, o0, o1, ob, group);
             else if (!t->n)
                 mm_tiles(t, wbase, o0, o1, work);
@@ -523,8 +550,10 @@ static void mm_run(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, 
         b->act = grow(b->act, &b->act_cap, t.xq_row * (size_t)n_exact);
         t.xq = b->act;
     }
-    if (n_exact && (n_exact > 1 || b->k->panel_decode[w->type]) && b->k->dot_panel[w->type] &&
-        b->k->pack_panel[tk->act_type]) {
+    if (n_exact && !n_tiles && w->type == SYN_TYPE_F32 && in <= SYN_NARROW_MAX && b->k->dot_narrow_f32)
+        t.narrow = b->k->dot_narrow_f32;
+    else if (n_exact && (n_exact > 1 || b->k->panel_decode[w->type]) && b->k->dot_panel[w->type] &&
+             b->k->pack_panel[tk->act_type]) {
         t.dot_panel = b->k->dot_panel[w->type];
         t.dot_panel2 = b->k->dot_panel2[w->type];
         t.pack_panel = b->k->pack_panel[tk->act_type];
@@ -533,14 +562,17 @@ static void mm_run(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, 
         b->panels = grow(b->panels, &b->panels_cap, t.panel_bytes * n_panels);
         t.panels = b->panels;
     }
-    int nth = syn_pool_size(b->pool);
+    int nth = in * out * (n_exact + n_tiles) < MM_INLINE_MACS ? 1 : syn_pool_size(b->pool);
     /* with tile rows, shares start at whole tiles of 16 rows */
     int64_t unit = n_tiles ? 16 : 1, units = out / unit;
     for (int i = 0; i < nth; i++) {
         atomic_store_explicit(&b->shares[i].next, units * i / nth * unit, memory_order_relaxed);
         b->shares[i].end = units * (i + 1) / nth * unit;
     }
-    syn_pool_run(b->pool, mm_worker, &t);
+    if (nth == 1)
+        mm_worker(&t, 0, 1);
+    else
+        syn_pool_run(b->pool, mm_worker, &t);
 }
 
 static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, const float *x, int32_t n_rows,

@@ -61,6 +61,17 @@ void syn_ref_swiglu(int64_t n, const float *gate, const float *up, float *out)
     }
 }
 
+void syn_ref_dot_narrow_f32(int64_t n, const float *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+{
+    for (int r = 0; r < nr; r++)
+        for (int j = 0; j < nw; j++) {
+            float s = 0.0f;
+            for (int64_t k = 0; k < n; k++)
+                s = fmaf(w[(size_t)j * (size_t)n + (size_t)k], x[(size_t)r * x_stride + (size_t)k], s);
+            v[r * nw + j] = s;
+        }
+}
+
 float syn_ref_exp_sum(int64_t n, float *x, float max)
 {
     double sum = 0;

@@ -99,6 +99,32 @@ void syn_avx2_swiglu(int64_t n, const float *gate, const float *up, float *out)
         out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
+/* Eight weight rows per vector: lane j gathers element k of row j, and
+ * each of up to four x rows adds it times its element k to its sums, so
+ * lane j of row r is fmaf's chain over k, as in ref. */
+void syn_avx2_dot_narrow_f32(int64_t n, const float *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+{
+    const __m256i lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+    const __m256i idx = _mm256_mullo_epi32(lane, _mm256_set1_epi32((int)n));
+    for (int j0 = 0; j0 < nw; j0 += 8) {
+        /* lanes past the last weight row: gathered as 0, never stored */
+        const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(nw - j0), lane);
+        const float *wj = w + (size_t)j0 * (size_t)n;
+        for (int r0 = 0; r0 < nr; r0 += 4) {
+            const int rows = nr - r0 < 4 ? nr - r0 : 4;
+            const float *xr = x + (size_t)r0 * x_stride;
+            __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+            for (int64_t k = 0; k < n; k++) {
+                __m256 col = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), wj + k, idx, _mm256_castsi256_ps(live), 4);
+                for (int r = 0; r < rows; r++)
+                    acc[r] = _mm256_fmadd_ps(col, _mm256_broadcast_ss(xr + (size_t)r * x_stride + (size_t)k), acc[r]);
+            }
+            for (int r = 0; r < rows; r++)
+                _mm256_maskstore_ps(v + (r0 + r) * nw + j0, live, acc[r]);
+        }
+    }
+}
+
 float syn_avx2_exp_sum(int64_t n, float *x, float max)
 {
     const __m256 m = _mm256_set1_ps(max);
