@@ -3,7 +3,8 @@
  * can be compared side by side; with --parallel P, also P sequences decoded
  * together, one row each per step, as the server's scheduler batches them;
  * with --mixed N as well, those steps again with N rows of a new prompt
- * behind the P rows, as the server runs them while a request comes in.
+ * behind the P rows, as the server runs them while a request comes in;
+ * with --lora, the P rows take the adapters in turn (a swarm's step).
  * Main thread only. */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,7 +16,8 @@
 #include "core/cli_model.h"
 
 static const char usage_text[] =
-    "usage: synapse bench -m MODEL [-t THREADS] [--prompt N] [--gen N] [--parallel P [--mixed N]] [--json]\n"
+    "usage: synapse bench -m MODEL [-t THREADS] [--prompt N] [--gen N] [--parallel P [--mixed N] [--lora FILE]...]\n"
+    "                     [--json]\n"
     "  -m, --model FILE   GGUF model\n"
     "  -t, --threads N    CPU threads (default: all cores)\n"
     "      --prompt N     prompt tokens to prefill (default 128)\n"
@@ -24,6 +26,8 @@ static const char usage_text[] =
     "                     of the prompt, and report their total tok/s (default 1: off)\n"
     "      --mixed N      with --parallel, also time those steps with N rows of\n"
     "                     another prompt after the P rows, and report ms per step\n"
+    "      --lora FILE    with --parallel, a LoRA adapter the P rows take in turn\n"
+    "                     (row i the (i mod count)-th); up to 16, each once per --lora\n"
     "      --json         one JSON object on one line\n";
 
 static double now(void)
@@ -47,11 +51,11 @@ static int32_t argmax(const float *v, int32_t n)
  * continuation; with n_mixed, each step also holds n_mixed prompt rows
  * (positions 0.. of slot P + 1, the same each step). The seconds per step
  * in *step_s. 0 or 1 like syn_cli_step. */
-static int decode_parallel(syn_cli_model *cm, int32_t n_par, int32_t n_mixed, int32_t n_prompt, int32_t n_gen,
-                           float *logits, double *step_s)
+static int decode_parallel(syn_cli_model *cm, int32_t n_par, int32_t n_mixed, int32_t n_adapters, int32_t n_prompt,
+                           int32_t n_gen, float *logits, double *step_s)
 {
     int32_t nv = syn_model_get_config(cm->model)->n_vocab, n_rows = n_par + n_mixed;
-    int32_t *tok = malloc(sizeof *tok * (size_t)n_rows * 3);
+    int32_t *tok = malloc(sizeof *tok * (size_t)n_rows * 4);
     uint8_t *want = calloc((size_t)n_rows, 1);
     if (!tok || !want) {
         free(tok);
@@ -59,7 +63,9 @@ static int decode_parallel(syn_cli_model *cm, int32_t n_par, int32_t n_mixed, in
         return syn_cli_error("bench", "out of memory");
     }
     memset(want, 1, (size_t)n_par);
-    int32_t *pos = tok + n_rows, *slot = pos + n_rows;
+    int32_t *pos = tok + n_rows, *slot = pos + n_rows, *adapter = slot + n_rows;
+    for (int32_t i = 0; i < n_rows; i++)
+        adapter[i] = i < n_par && n_adapters ? i % n_adapters : -1;
     for (int32_t i = 0; i < n_mixed; i++) {
         tok[n_par + i] = (2000 + i) % nv;
         pos[n_par + i] = i;
@@ -79,6 +85,7 @@ static int decode_parallel(syn_cli_model *cm, int32_t n_par, int32_t n_mixed, in
             pos[i] = n_prompt + g;
         syn_batch b = {
             .n = n_rows, .token = tok, .pos = pos, .slot = slot, .want_logits = want, .n_prompt = n_mixed,
+            .adapter = n_adapters ? adapter : NULL,
         };
         if (syn_forward(cm->ctx, &b, logits, &err)) {
             rc = syn_cli_error("bench", "%s", err.msg);
@@ -93,17 +100,31 @@ static int decode_parallel(syn_cli_model *cm, int32_t n_par, int32_t n_mixed, in
     return rc;
 }
 
+/* The context borrows the adapters and they use the model's backend: the
+ * context goes first, the model after them. */
+static void close_bench_model(syn_cli_model *cm, syn_lora **adapters, int32_t n)
+{
+    syn_ctx_free(cm->ctx);
+    cm->ctx = NULL;
+    for (int32_t i = 0; i < n; i++)
+        syn_lora_free(adapters[i]);
+    syn_cli_model_close(cm);
+}
+
 int syn_cmd_bench(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'}, {"threads", required_argument, 0, 't'},
         {"prompt", required_argument, 0, 'p'}, {"gen", required_argument, 0, 'g'},
         {"parallel", required_argument, 0, 'P'}, {"mixed", required_argument, 0, 'x'},
-        {"json", no_argument, 0, 'j'},
+        {"lora", required_argument, 0, 'l'}, {"json", no_argument, 0, 'j'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    const char *model = NULL;
+    enum { MAX_ADAPTERS = 16 };
+    const char *model = NULL, *lora_path[MAX_ADAPTERS];
+    int32_t n_adapters = 0;
+    syn_lora *adapters[MAX_ADAPTERS] = {0};
     long threads = 0, n_prompt = 128, n_gen = 64, n_par = 1, n_mixed = 0;
     int json = 0, c;
     optind = 1;
@@ -116,6 +137,13 @@ int syn_cmd_bench(int argc, char **argv)
         case 'g': if ((n_gen = syn_cli_parse_int("bench", "--gen", optarg, 1, 1 << 20)) < 0) return 2; break;
         case 'P': if ((n_par = syn_cli_parse_int("bench", "--parallel", optarg, 1, 256)) < 0) return 2; break;
         case 'x': if ((n_mixed = syn_cli_parse_int("bench", "--mixed", optarg, 1, 256)) < 0) return 2; break;
+        case 'l':
+            if (n_adapters == MAX_ADAPTERS) {
+                syn_cli_error("bench", "at most %d --lora adapters", MAX_ADAPTERS);
+                return 2;
+            }
+            lora_path[n_adapters++] = optarg;
+            break;
         case 'j': json = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: return syn_cli_bad_option("bench", c, argv);
@@ -129,8 +157,8 @@ int syn_cmd_bench(int argc, char **argv)
         syn_cli_error("bench", "-m MODEL is required (see --help)");
         return 2;
     }
-    if (n_mixed && n_par < 2) {
-        syn_cli_error("bench", "--mixed needs --parallel 2 or more");
+    if ((n_mixed || n_adapters) && n_par < 2) {
+        syn_cli_error("bench", "%s needs --parallel 2 or more", n_mixed ? "--mixed" : "--lora");
         return 2;
     }
     /* slot 0 runs the single sequence, slots 1..P the parallel ones, slot
@@ -147,6 +175,21 @@ int syn_cmd_bench(int argc, char **argv)
         return rc;
     t_load = now() - t_load;
     const syn_model_config *cfg = syn_model_get_config(cm.model);
+    if (n_adapters) {
+        syn_error err = {0};
+        float scales[MAX_ADAPTERS];
+        for (int32_t i = 0; i < n_adapters && !rc; i++) {
+            scales[i] = 1.0f;
+            if (syn_lora_load(cm.model, lora_path[i], &adapters[i], &err))
+                rc = syn_cli_error("bench", "%s", err.msg);
+        }
+        if (!rc && syn_ctx_set_adapters(cm.ctx, adapters, scales, n_adapters, &err))
+            rc = syn_cli_error("bench", "%s", err.msg);
+        if (rc) {
+            close_bench_model(&cm, adapters, n_adapters);
+            return rc;
+        }
+    }
     int32_t nv = cfg->n_vocab;
     float *logits = malloc(sizeof *logits * (size_t)nv * (size_t)n_par);
     int32_t *prompt = malloc(sizeof *prompt * (size_t)n_prompt);
@@ -172,11 +215,12 @@ int syn_cmd_bench(int argc, char **argv)
     if (rc)
         goto done;
     double pp = (double)n_prompt / (t1 - t0), tg = (double)n_gen / (t2 - t1), ptg = 0, mixed_s = 0;
-    if (n_par > 1 && (rc = decode_parallel(&cm, (int32_t)n_par, 0, (int32_t)n_prompt, (int32_t)n_gen, logits, &ptg)))
+    if (n_par > 1 &&
+        (rc = decode_parallel(&cm, (int32_t)n_par, 0, n_adapters, (int32_t)n_prompt, (int32_t)n_gen, logits, &ptg)))
         goto done;
     ptg = n_par > 1 ? (double)n_par / ptg : 0;
-    if (n_mixed && (rc = decode_parallel(&cm, (int32_t)n_par, (int32_t)n_mixed, (int32_t)n_prompt, (int32_t)n_gen,
-                                         logits, &mixed_s)))
+    if (n_mixed && (rc = decode_parallel(&cm, (int32_t)n_par, (int32_t)n_mixed, n_adapters, (int32_t)n_prompt,
+                                         (int32_t)n_gen, logits, &mixed_s)))
         goto done;
     const char *desc = cm.be.ops->describe ? cm.be.ops->describe(cm.be.b) : cm.be.plugin_name;
     if (json) {
@@ -187,18 +231,21 @@ int syn_cmd_bench(int argc, char **argv)
             printf(",\"parallel\":%ld,\"parallel_decode_tok_s\":%.2f", n_par, ptg);
         if (n_mixed)
             printf(",\"mixed\":%ld,\"mixed_step_ms\":%.2f", n_mixed, mixed_s * 1e3);
+        if (n_adapters)
+            printf(",\"adapters\":%d", n_adapters);
         printf("}\n");
     } else {
         printf("model    %s\nbackend  %s\nload     %.1f ms\nprefill  %ld tokens, %.2f tok/s\ndecode   %ld tokens, %.2f tok/s\n",
                cfg->name, desc, t_load * 1e3, n_prompt, pp, n_gen, tg);
         if (n_par > 1)
-            printf("decode   %ld sequences x %ld tokens, %.2f tok/s in all\n", n_par, n_gen, ptg);
+            printf("decode   %ld sequences x %ld tokens, %.2f tok/s in all%s\n", n_par, n_gen, ptg,
+                   n_adapters ? " (with the adapters in turn)" : "");
         if (n_mixed)
             printf("mixed    %ld decode rows + %ld prompt rows, %.2f ms per step\n", n_par, n_mixed, mixed_s * 1e3);
     }
 done:
     free(logits);
     free(prompt);
-    syn_cli_model_close(&cm);
+    close_bench_model(&cm, adapters, n_adapters);
     return rc;
 }

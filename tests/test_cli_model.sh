@@ -80,6 +80,12 @@ assert b['parallel'] == 3 and b['parallel_decode_tok_s'] > 0, b" || bad "bench -
 "$PY" -c "
 import json; b=json.load(open('$tmp/m.json'))
 assert b['parallel'] == 2 and b['mixed'] == 20 and b['mixed_step_ms'] > 0, b" || bad "bench --mixed json"
+# --lora: the parallel rows take the adapters in turn
+"$S" bench -m "$T/models/qwen2-f16.gguf" -t 2 --prompt 8 --gen 4 --parallel 3 --lora "$T/models/lora-a.gguf" \
+    --lora "$T/models/lora-b.gguf" --json > "$tmp/l.json" || bad "bench --lora exit"
+"$PY" -c "
+import json; b=json.load(open('$tmp/l.json'))
+assert b['adapters'] == 2 and b['parallel_decode_tok_s'] > 0, b" || bad "bench --lora json"
 
 # --- bad input: one line on stderr, non-zero exit
 expect_error() { # expect_error WHAT PATTERN CMD...
@@ -96,6 +102,8 @@ expect_error "bad flag" "unrecognized\|unknown\|invalid" "$S" bench -m "$CHAT" -
 expect_error "bad number" "integer" "$S" bench -m "$CHAT" --gen many
 expect_error "bad parallel" "parallel" "$S" bench -m "$CHAT" --parallel 0
 expect_error "mixed alone" "needs --parallel" "$S" bench -m "$CHAT" --mixed 4
+expect_error "lora alone" "needs --parallel" "$S" bench -m "$CHAT" --lora "$T/models/lora-a.gguf"
+expect_error "lora missing" "no-such-lora" "$S" bench -m "$T/models/qwen2-f16.gguf" --parallel 2 --lora "$tmp/no-such-lora.gguf"
 expect_error "bad token" "outside the vocabulary" "$S" logits -m "$CHAT" --tokens "99999999"
 expect_error "missing model" "required" "$S" run -p hi
 "$PY" - "$tmp" <<'PYEOF'
