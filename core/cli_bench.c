@@ -27,7 +27,7 @@ static const char usage_text[] =
     "      --mixed N      with --parallel, also time those steps with N rows of\n"
     "                     another prompt after the P rows, and report ms per step\n"
     "      --lora FILE    with --parallel, a LoRA adapter the P rows take in turn\n"
-    "                     (row i the (i mod count)-th); up to 16, each once per --lora\n"
+    "                     (row i takes adapter i mod count); once per adapter, up to 16\n"
     "      --json         one JSON object on one line\n";
 
 static double now(void)
