@@ -50,7 +50,7 @@ static inline size_t syn_tiles_bytes(int type, int64_t n, int m)
 }
 /* Most activation rows one vec_dot_rows call takes. */
 #define SYN_DOT_ROWS_MAX 4
-/* Longest F32 weight rows, and most of them per call, for dot_narrow_f32. */
+/* Longest weight rows, and most of them per call, for dot_narrow. */
 #define SYN_NARROW_MAX 64
 #define SYN_NARROW_ROWS 16
 /* out[r * out_stride] = dot(w, (const char *)a + r * a_stride) for
@@ -132,14 +132,17 @@ typedef struct syn_kernel_set {
     void (*pack_tiles[SYN_TYPE_COUNT])(int64_t n, const float *x, size_t x_stride, int m, void *tiles);
     void (*gemm[SYN_TYPE_COUNT])(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m,
                                  float *out, int64_t out_stride);
-    /* Short F32 weight rows (n <= SYN_NARROW_MAX: a LoRA adapter's B
-     * matrix, whose rows are its rank long), where a dot per row would be
-     * mostly call and horizontal sum: v[r * nw + j] = dot(weight row j,
-     * row r of x) for nw <= SYN_NARROW_ROWS weight rows n floats apart and
-     * nr rows of x x_stride floats apart. Each sum is one chain of fused
-     * multiply-adds over k in order (the ref set uses fmaf), so results are
-     * the same in every set and do not depend on nr. */
-    void (*dot_narrow_f32)(int64_t n, const float *w, int nw, const float *x, size_t x_stride, int nr, float *v);
+    /* Short F32, F16 or BF16 weight rows (n <= SYN_NARROW_MAX: a LoRA
+     * adapter's B matrix, whose rows are its rank long), where a dot per
+     * row would be mostly call and horizontal sum: v[r * nw + j] =
+     * dot(weight row j, row r of x) for nw <= SYN_NARROW_ROWS weight rows
+     * n elements apart and nr float rows of x, x_stride floats apart (the
+     * activations are not rounded to the weights' type). Each sum is one
+     * chain of fused multiply-adds over k in order (the ref set uses
+     * fmaf), so results are the same in every set and do not depend on nr.
+     * NULL for the other types. */
+    void (*dot_narrow[SYN_TYPE_COUNT])(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr,
+                                       float *v);
 } syn_kernel_set;
 
 const syn_kernel_set *syn_kernels_ref(void);

@@ -632,49 +632,64 @@ static void test_actq_semantics(const syn_kernel_set *ref)
 /* ---- (f) float helpers ---- */
 
 
-/* dot_narrow_f32 (LoRA B rows): ref against the exact dot, every other
- * set bit for bit against ref (both are fmaf chains over k), and a row's
- * results the same whatever nr is and wherever it sits among the rows;
- * short blocks of weight rows write nothing past nw. */
+/* dot_narrow (LoRA B rows) for F32, F16 and BF16 weights: ref against the
+ * exact dot, every other set bit for bit against ref (both are fmaf chains
+ * over k), and a row's results the same whatever nr is and wherever it
+ * sits among the rows; short blocks of weight rows write nothing past nw. */
 static void test_narrow(const syn_kernel_set *ref, const syn_kernel_set *set)
 {
+    static const int types[] = {SYN_TYPE_F32, SYN_TYPE_F16, SYN_TYPE_BF16};
     static const int64_t ns[] = {1, 7, 16, 33, SYN_NARROW_MAX};
-    enum { NR = 19, XS = SYN_NARROW_MAX + 5 };
-    float w[SYN_NARROW_ROWS * SYN_NARROW_MAX], x[NR * XS];
+    enum { NR = 19, XS = SYN_NARROW_MAX + 5, NWMAX = SYN_NARROW_ROWS * SYN_NARROW_MAX };
+    float wf[NWMAX], x[NR * XS];
+    uint16_t wh[NWMAX];
     float want[NR * SYN_NARROW_ROWS], got[NR * SYN_NARROW_ROWS + 8], one[SYN_NARROW_ROWS + 8];
-    for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
-        int64_t n = ns[ni];
-        for (int i = 0; i < SYN_NARROW_ROWS * n; i++)
-            w[i] = rnd_normal();
-        for (int i = 0; i < NR * XS; i++)
-            x[i] = rnd_normal();
-        for (int nw = 1; nw <= SYN_NARROW_ROWS; nw += nw < 8 ? 7 : 1) {
-            ref->dot_narrow_f32(n, w, nw, x, XS, NR, want);
-            int bad = 0;
-            for (int r = 0; r < NR; r++)
-                for (int j = 0; j < nw; j++) {
-                    double e = 0, mag = 0;
-                    for (int64_t k = 0; k < n; k++) {
-                        e += (double)w[j * n + k] * x[r * XS + k];
-                        mag += fabs((double)w[j * n + k] * x[r * XS + k]);
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
+        for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+            int type = types[ti];
+            int64_t n = ns[ni];
+            /* wf: the weights as floats, exactly; wh: their 16-bit form */
+            for (int i = 0; i < SYN_NARROW_ROWS * n; i++) {
+                float r = rnd_normal();
+                if (type == SYN_TYPE_F16)
+                    r = syn_f16_to_f32(wh[i] = syn_f32_to_f16(r));
+                else if (type == SYN_TYPE_BF16)
+                    r = syn_bf16_to_f32(wh[i] = syn_f32_to_bf16(r));
+                wf[i] = r;
+            }
+            const void *w = type == SYN_TYPE_F32 ? (const void *)wf : (const void *)wh;
+            for (int i = 0; i < NR * XS; i++)
+                x[i] = rnd_normal();
+            for (int nw = 1; nw <= SYN_NARROW_ROWS; nw += nw < 8 ? 7 : 1) {
+                const char *name = syn_type_name(type);
+                ref->dot_narrow[type](n, w, nw, x, XS, NR, want);
+                int bad = 0;
+                for (int r = 0; r < NR; r++)
+                    for (int j = 0; j < nw; j++) {
+                        double e = 0, mag = 0;
+                        for (int64_t k = 0; k < n; k++) {
+                            e += (double)wf[j * n + k] * x[r * XS + k];
+                            mag += fabs((double)wf[j * n + k] * x[r * XS + k]);
+                        }
+                        bad += !(fabs(want[r * nw + j] - e) <= 1e-6 * mag + 1e-30);
                     }
-                    bad += !(fabs(want[r * nw + j] - e) <= 1e-6 * mag + 1e-30);
+                CHECK_MSG(bad == 0, "ref dot_narrow %s n=%lld nw=%d: %d sums off", name, (long long)n, nw, bad);
+                for (int i = 0; i < NR * SYN_NARROW_ROWS + 8; i++)
+                    got[i] = -1234.5f;
+                set->dot_narrow[type](n, w, nw, x, XS, NR, got);
+                CHECK_MSG(memcmp(got, want, sizeof(float) * (size_t)(NR * nw)) == 0 && got[NR * nw] == -1234.5f,
+                          "%s dot_narrow %s n=%lld nw=%d: not ref's, or written past", set->isa, name, (long long)n,
+                          nw);
+                for (int r = 0; r < NR; r += 5) {
+                    for (int j = 0; j < SYN_NARROW_ROWS + 8; j++)
+                        one[j] = -1234.5f;
+                    set->dot_narrow[type](n, w, nw, x + r * XS, XS, 1, one);
+                    CHECK_MSG(memcmp(one, want + r * nw, sizeof(float) * (size_t)nw) == 0 && one[nw] == -1234.5f,
+                              "%s dot_narrow %s n=%lld nw=%d: row %d alone differs", set->isa, name, (long long)n,
+                              nw, r);
                 }
-            CHECK_MSG(bad == 0, "ref dot_narrow_f32 n=%lld nw=%d: %d sums off", (long long)n, nw, bad);
-            for (int i = 0; i < NR * SYN_NARROW_ROWS + 8; i++)
-                got[i] = -1234.5f;
-            set->dot_narrow_f32(n, w, nw, x, XS, NR, got);
-            CHECK_MSG(memcmp(got, want, sizeof(float) * (size_t)(NR * nw)) == 0 && got[NR * nw] == -1234.5f,
-                      "%s dot_narrow_f32 n=%lld nw=%d: not ref's, or written past", set->isa, (long long)n, nw);
-            for (int r = 0; r < NR; r += 5) {
-                for (int j = 0; j < SYN_NARROW_ROWS + 8; j++)
-                    one[j] = -1234.5f;
-                set->dot_narrow_f32(n, w, nw, x + r * XS, XS, 1, one);
-                CHECK_MSG(memcmp(one, want + r * nw, sizeof(float) * (size_t)nw) == 0 && one[nw] == -1234.5f,
-                          "%s dot_narrow_f32 n=%lld nw=%d: row %d alone differs", set->isa, (long long)n, nw, r);
             }
         }
-    }
 }
 
 static void test_float_helpers(const syn_kernel_set *ref, const syn_kernel_set *avx)

@@ -324,8 +324,9 @@ struct mm_task {
                  int64_t out_stride);
     void (*pack_tiles)(int64_t n, const float *x, size_t x_stride, int m, void *tiles);
     char *tiles;
-    /* short F32 rows (see dot_narrow_f32): set instead of dot and panels */
-    void (*narrow)(int64_t n, const float *w, int nw, const float *x, size_t x_stride, int nr, float *v);
+    /* short F32/F16/BF16 rows (see dot_narrow): set instead of quant, dot
+     * and panels, on the float rows */
+    void (*narrow)(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v);
 };
 
 static inline void prefetch_ahead(const char *row, size_t bytes)
@@ -417,18 +418,18 @@ static void mm_rows(const struct mm_task *t, const char *wbase, int64_t o0, int6
     }
 }
 
-/* output rows o0..o1 of short F32 weight rows (see dot_narrow_f32), up
- * to SYN_NARROW_ROWS weight rows and 16 activation rows a call */
+/* output rows o0..o1 of short weight rows (see dot_narrow), up to
+ * SYN_NARROW_ROWS weight rows and 16 activation rows a call */
 static void mm_narrow(const struct mm_task *t, int64_t o0, int64_t o1)
 {
     int64_t in = t->w->ne[0];
-    const float *w = t->w->data;
+    const char *w = t->w->data;
     float v[SYN_NARROW_ROWS * 16];
     for (int64_t o = o0; o < o1; o += SYN_NARROW_ROWS) {
         int nw = o1 - o < SYN_NARROW_ROWS ? (int)(o1 - o) : SYN_NARROW_ROWS;
         for (int32_t r = 0; r < t->n; r += 16) {
             int nr = t->n - r < 16 ? t->n - r : 16;
-            t->narrow(in, w + (size_t)o * (size_t)in, nw, t->x + (size_t)r * (size_t)in, (size_t)in, nr, v);
+            t->narrow(in, w + (size_t)o * t->w->row_bytes, nw, t->x + (size_t)r * (size_t)in, (size_t)in, nr, v);
             mm_store(t, t->y, v, o, nw, r, nr);
         }
     }
@@ -505,7 +506,7 @@ static void mm_worker(void *arg, int ith, int nth)
             if (o0 >= sh->end)
                 break;
             int64_t o1 = o0 + chunk < sh->end ? o0 + chunk : sh->end;
-            if (t->narrow)
+            if (!t->tn && t->narrow)
                 mm_narrow(t, o0, o1);
             else if (!t->tn)
                 mm_rows(t, wbase, o0, o1, ob, group);
@@ -513,7 +514,10 @@ static void mm_worker(void *arg, int ith, int nth)
                 mm_tiles(t, wbase, o0, o1, work);
             else
                 for (int64_t o = o0; o < o1; o += 16) {
-                    mm_rows(t, wbase, o, o + 16, 16, group);
+                    if (t->narrow)
+                        mm_narrow(t, o, o + 16);
+                    else
+                        mm_rows(t, wbase, o, o + 16, 16, group);
                     mm_tiles(t, wbase, o, o + 16, work);
                 }
         }
@@ -541,7 +545,10 @@ static void mm_run(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, 
         b->tiles = grow(b->tiles, &b->tiles_cap, syn_tiles_bytes(w->type, in, n_tiles));
         t.tiles = b->tiles;
     }
-    if (n_exact && tk->act_type == SYN_TYPE_F32) {
+    /* short rows take the float activations as they are */
+    if (n_exact && in <= SYN_NARROW_MAX && b->k->dot_narrow[w->type])
+        t.narrow = b->k->dot_narrow[w->type];
+    else if (n_exact && tk->act_type == SYN_TYPE_F32) {
         t.xq = (char *)x;
         t.xq_row = (size_t)in * sizeof(float);
     } else if (n_exact) {
@@ -550,10 +557,8 @@ static void mm_run(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, 
         b->act = grow(b->act, &b->act_cap, t.xq_row * (size_t)n_exact);
         t.xq = b->act;
     }
-    if (n_exact && !n_tiles && w->type == SYN_TYPE_F32 && in <= SYN_NARROW_MAX && b->k->dot_narrow_f32)
-        t.narrow = b->k->dot_narrow_f32;
-    else if (n_exact && (n_exact > 1 || b->k->panel_decode[w->type]) && b->k->dot_panel[w->type] &&
-             b->k->pack_panel[tk->act_type]) {
+    if (!t.narrow && n_exact && (n_exact > 1 || b->k->panel_decode[w->type]) && b->k->dot_panel[w->type] &&
+        b->k->pack_panel[tk->act_type]) {
         t.dot_panel = b->k->dot_panel[w->type];
         t.dot_panel2 = b->k->dot_panel2[w->type];
         t.pack_panel = b->k->pack_panel[tk->act_type];

@@ -61,15 +61,41 @@ void syn_ref_swiglu(int64_t n, const float *gate, const float *up, float *out)
     }
 }
 
-void syn_ref_dot_narrow_f32(int64_t n, const float *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+/* element i of a row of type T (F32, F16 or BF16), exactly as a float */
+static float narrow_weight(int type, const void *w, size_t i)
+{
+    if (type == SYN_TYPE_F16)
+        return syn_f16_to_f32(((const uint16_t *)w)[i]);
+    if (type == SYN_TYPE_BF16)
+        return syn_bf16_to_f32(((const uint16_t *)w)[i]);
+    return ((const float *)w)[i];
+}
+
+static void dot_narrow(int type, int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v)
 {
     for (int r = 0; r < nr; r++)
         for (int j = 0; j < nw; j++) {
             float s = 0.0f;
             for (int64_t k = 0; k < n; k++)
-                s = fmaf(w[(size_t)j * (size_t)n + (size_t)k], x[(size_t)r * x_stride + (size_t)k], s);
+                s = fmaf(narrow_weight(type, w, (size_t)j * (size_t)n + (size_t)k), x[(size_t)r * x_stride + (size_t)k],
+                         s);
             v[r * nw + j] = s;
         }
+}
+
+void syn_ref_dot_narrow_f32(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+{
+    dot_narrow(SYN_TYPE_F32, n, w, nw, x, x_stride, nr, v);
+}
+
+void syn_ref_dot_narrow_f16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+{
+    dot_narrow(SYN_TYPE_F16, n, w, nw, x, x_stride, nr, v);
+}
+
+void syn_ref_dot_narrow_bf16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+{
+    dot_narrow(SYN_TYPE_BF16, n, w, nw, x, x_stride, nr, v);
 }
 
 float syn_ref_exp_sum(int64_t n, float *x, float max)

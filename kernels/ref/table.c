@@ -43,7 +43,12 @@ static const syn_kernel_set ref_set = {
     .swiglu = syn_ref_swiglu,
     .exp_sum = syn_ref_exp_sum,
     .attend_f16 = syn_ref_attend_f16,
-    .dot_narrow_f32 = syn_ref_dot_narrow_f32,
+    .dot_narrow =
+        {
+            [SYN_TYPE_F32] = syn_ref_dot_narrow_f32,
+            [SYN_TYPE_F16] = syn_ref_dot_narrow_f16,
+            [SYN_TYPE_BF16] = syn_ref_dot_narrow_bf16,
+        },
     .vec_dot_rows =
         {
             [SYN_TYPE_F32] = syn_ref_dot_rows_f32,

@@ -102,8 +102,9 @@ void syn_avx2_swiglu(int64_t n, const float *gate, const float *up, float *out)
 /* Eight weight rows per vector: lane j gathers element k of row j, and
  * each of up to four x rows adds it times its element k to its sums, so
  * lane j of row r is fmaf's chain over k, as in ref. */
-void syn_avx2_dot_narrow_f32(int64_t n, const float *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+void syn_avx2_dot_narrow_f32(int64_t n, const void *wv, int nw, const float *x, size_t x_stride, int nr, float *v)
 {
+    const float *w = wv;
     const __m256i lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
     const __m256i idx = _mm256_mullo_epi32(lane, _mm256_set1_epi32((int)n));
     for (int j0 = 0; j0 < nw; j0 += 8) {
@@ -123,6 +124,35 @@ void syn_avx2_dot_narrow_f32(int64_t n, const float *w, int nw, const float *x, 
                 _mm256_maskstore_ps(v + (r0 + r) * nw + j0, live, acc[r]);
         }
     }
+}
+
+/* F16 and BF16 rows: the nw x n block (at most SYN_NARROW_ROWS x
+ * SYN_NARROW_MAX, contiguous) is widened to floats, exactly, then taken as
+ * F32 rows */
+void syn_avx2_dot_narrow_f16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+{
+    float block[SYN_NARROW_ROWS * SYN_NARROW_MAX];
+    const uint16_t *h = w;
+    int64_t i = 0, count = (int64_t)nw * n;
+    for (; i + 8 <= count; i += 8)
+        _mm256_storeu_ps(block + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(h + i))));
+    for (; i < count; i++)
+        block[i] = syn_h2f(h[i]);
+    syn_avx2_dot_narrow_f32(n, block, nw, x, x_stride, nr, v);
+}
+
+void syn_avx2_dot_narrow_bf16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+{
+    float block[SYN_NARROW_ROWS * SYN_NARROW_MAX];
+    const uint16_t *h = w;
+    int64_t i = 0, count = (int64_t)nw * n;
+    for (; i + 8 <= count; i += 8) {
+        __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(h + i)));
+        _mm256_storeu_ps(block + i, _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16)));
+    }
+    for (; i < count; i++)
+        block[i] = syn_bf16_to_f32(h[i]);
+    syn_avx2_dot_narrow_f32(n, block, nw, x, x_stride, nr, v);
 }
 
 float syn_avx2_exp_sum(int64_t n, float *x, float max)

@@ -47,7 +47,12 @@ static const syn_kernel_set avx2_set = {
     .swiglu = syn_avx2_swiglu,
     .exp_sum = syn_avx2_exp_sum,
     .attend_f16 = syn_avx2_attend_f16,
-    .dot_narrow_f32 = syn_avx2_dot_narrow_f32,
+    .dot_narrow =
+        {
+            [SYN_TYPE_F32] = syn_avx2_dot_narrow_f32,
+            [SYN_TYPE_F16] = syn_avx2_dot_narrow_f16,
+            [SYN_TYPE_BF16] = syn_avx2_dot_narrow_bf16,
+        },
     .vec_dot_rows =
         {
             [SYN_TYPE_F32] = syn_avx2_dot_rows_f32,
