@@ -4,7 +4,8 @@
  * generated rows those of a decode step, the prompt rows those of a prompt
  * step. The backend may fuse the two kinds into one pass over the weights
  * (on AMX, tiles for the prompt rows, exact kernels for the others); this
- * checks it never lets one kind change the other's results. */
+ * checks it never lets one kind change the other's results. With an
+ * adapter, some rows of each kind run it and others do not. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +22,23 @@ typedef struct {
     syn_ctx *c;
     int32_t nv;
     float *logits; /* ROWS rows of n_vocab */
+    int lora;      /* an adapter is set: the slots in with_lora run it */
 } fixture;
+
+/* the slots whose rows run the adapter: decode sequences 0 and 2 (alone
+ * and in the mixed step) and prompt A's two slots */
+static int with_lora(int32_t slot) { return slot % N_DEC != 1 || slot >= 2 * N_DEC; }
 
 /* One step: rows [0, n) of tok at pos in slot; the last n_prompt are prompt
  * rows; every row in want gets logits, in row order. */
 static int step(fixture *f, int32_t n, const int32_t *tok, const int32_t *pos, const int32_t *slot, int32_t n_prompt,
                 const uint8_t *want)
 {
-    syn_batch b = {.n = n, .token = tok, .pos = pos, .slot = slot, .want_logits = want, .n_prompt = n_prompt};
+    int32_t adapter[ROWS];
+    for (int32_t i = 0; i < n; i++)
+        adapter[i] = with_lora(slot[i]) ? 0 : -1;
+    syn_batch b = {.n = n, .token = tok, .pos = pos, .slot = slot, .want_logits = want, .n_prompt = n_prompt,
+                   .adapter = f->lora ? adapter : NULL};
     syn_error err = {0};
     int rc = syn_forward(f->c, &b, f->logits, &err);
     CHECK_MSG(rc == SYN_OK, "forward: %s", err.msg);
@@ -46,7 +56,7 @@ static int prompt(fixture *f, const int32_t *tok, int32_t n, int32_t slot)
     return step(f, n, tok, pos, slots, n, NULL);
 }
 
-static void check_model(const char *name)
+static void check_model(const char *name, const char *lora_name)
 {
     syn_backend_ref be;
     syn_error err = {0};
@@ -60,14 +70,22 @@ static void check_model(const char *name)
         syn_backend_close(&be);
         return;
     }
-    fixture f = {.nv = syn_model_get_config(m)->n_vocab};
+    fixture f = {.nv = syn_model_get_config(m)->n_vocab, .lora = lora_name != NULL};
     syn_ctx_params p = {.n_ctx = 64, .n_slots = 2 * N_DEC + 2, .max_rows = ROWS, .max_logit_rows = ROWS};
     CHECK_MSG(syn_ctx_new(m, &p, &f.c, &err) == SYN_OK, "ctx: %s", err.msg);
     size_t row = (size_t)f.nv;
     float *want = malloc(sizeof(float) * row * (N_DEC + 1));
     f.logits = malloc(sizeof(float) * row * ROWS);
+    syn_lora *lora = NULL;
     if (!f.c || !want || !f.logits)
         goto done;
+    if (lora_name) {
+        float one = 1.0f;
+        CHECK_MSG(syn_lora_load(m, testdata(lora_name), &lora, &err) == SYN_OK, "%s: %s", lora_name, err.msg);
+        if (!lora)
+            goto done;
+        CHECK_MSG(syn_ctx_set_adapters(f.c, &lora, &one, 1, &err) == SYN_OK, "adapters: %s", err.msg);
+    }
 
     int32_t pb[N_DEC][PB], next[N_DEC], pa[PA];
     for (int s = 0; s < N_DEC; s++) {
@@ -118,17 +136,20 @@ done:
     free(want);
     free(f.logits);
     syn_ctx_free(f.c);
+    syn_lora_free(lora); /* after the context, which borrows it */
     syn_model_free(m);
     syn_backend_close(&be);
 }
 
 int main(void)
 {
-    /* each type with AMX tiles, and one (f16) without */
+    /* each type the AMX tiles take */
     const char *models[] = {"models/qwen2-Q8_0.gguf", "models/qwen2-Q4_0.gguf", "models/qwen2-Q4_K_M.gguf",
                             "models/qwen2-Q5_K_M.gguf", "models/qwen2-Q6_K.gguf", "models/qwen2-BF16.gguf",
                             "models/qwen2-f16.gguf"};
     for (size_t i = 0; i < sizeof models / sizeof *models; i++)
-        check_model(models[i]);
+        check_model(models[i], NULL);
+    check_model("models/qwen2-f16.gguf", "models/lora-a.gguf");
+    check_model("models/qwen2-Q4_K_M.gguf", "models/lora-b.gguf");
     return CHECK_DONE();
 }
