@@ -251,11 +251,10 @@ SYN_INLINE void copy_bf16(const uint8_t *row, int64_t k0, int64_t k1, uint16_t *
 }
 
 /* An F16 weight rounded to bf16 would lose 3 of its 11 bits, so each is
- * split into a high part, its float
- * with the low 16 bits cleared, and the rest, which holds at most the 3
- * low bits of the f16 mantissa: both are exact in bf16 and add up to the
- * weight exactly. The high parts go to dst, the low ones to lo; every
- * step multiplies both. */
+ * split into a high part, its float with the low 16 bits cleared, and the
+ * rest, which holds at most the 3 low bits of the f16 mantissa: both are
+ * exact in bf16 and add up to the weight exactly. The high parts go to
+ * dst, the low ones to lo; every step multiplies both. */
 SYN_INLINE void split_f16(const uint8_t *row, int64_t k0, int64_t k1, uint16_t *dst, uint16_t *lo)
 {
     const uint16_t *h = (const uint16_t *)(const void *)row;
@@ -336,15 +335,15 @@ SYN_INLINE void load_pass(int groups, float (*acc)[16][16])
  * parts (7) times X, and the weights times the activations' low parts,
  * loaded into tile XL from t + ACT_TILE. (The low parts' product, under
  * 2^-16 of the whole, is left out.) */
-#define GROUP_STEP(split, A, X, XL, t)         \
-    do {                                       \
-        _tile_loadd(X, t, 64);                 \
-        _tile_dpbf16ps(A, 4, X);               \
-        if (split) {                           \
-            _tile_dpbf16ps(A, 7, X);           \
+#define GROUP_STEP(split, A, X, XL, t)           \
+    do {                                         \
+        _tile_loadd(X, t, 64);                   \
+        _tile_dpbf16ps(A, 4, X);                 \
+        if (split) {                             \
+            _tile_dpbf16ps(A, 7, X);             \
             _tile_loadd(XL, (t) + ACT_TILE, 64); \
-            _tile_dpbf16ps(A, 4, XL);          \
-        }                                      \
+            _tile_dpbf16ps(A, 4, XL);            \
+        }                                        \
     } while (0)
 
 /* K-steps k0..k1 of a pass: the weight tile of each step (from wq, whose
