@@ -1,6 +1,6 @@
 /* The avx512 kernel set: the avx2 set with the integer dot products swapped
  * for their AVX-512 builds (avx512_int.c), whose prefill panels use 512-bit
- * vectors. Reaching it is only safe after the caller has checked for
+ * vectors, and the F16/BF16 dots in 512-bit vectors (dot_half512.c). Reaching it is only safe after the caller has checked for
  * AVX-512 F/BW/VL/VNNI/VBMI and BMI2 (and the OS's saved ZMM state) as well
  * as AVX-VNNI and AVX2/FMA/F16C. Any thread. */
 #include <pthread.h>
@@ -18,6 +18,12 @@
 void syn_avx512_dot1_q4_k(int64_t n, const void *w, const void *a, float *out);
 void syn_avx512_dot1_q5_k(int64_t n, const void *w, const void *a, float *out);
 void syn_avx512_dot1_q6_k(int64_t n, const void *w, const void *a, float *out);
+#define HALF_FNS(name)                                                                                               \
+    void syn_avx512_dot_##name##_512(int64_t n, const void *w, const void *a, float *out);                        \
+    void syn_avx512_dot_rows_##name##_512(int64_t n, const void *w, const void *a, size_t a_stride, int nr,      \
+                                             float *out, int64_t out_stride);
+HALF_FNS(f16)
+HALF_FNS(bf16)
 SYN_DEFINE_INT_SET(avx512, "avx512",
                    SYN_INT_TYPES(DECLARE) SYN_PANEL_DECLARE(avx512) SYN_PANEL_FN(avx512, q6_k) PANEL2_FN(q4_0)
                        PANEL2_FN(q5_0) PANEL2_FN(q8_0),
@@ -31,4 +37,8 @@ SYN_DEFINE_INT_SET(avx512, "avx512",
                    avx512_set.panel_decode[SYN_TYPE_Q8_0] = 1;
                    avx512_set.type[SYN_TYPE_Q4_K].vec_dot = syn_avx512_dot1_q4_k;
                    avx512_set.type[SYN_TYPE_Q5_K].vec_dot = syn_avx512_dot1_q5_k;
-                   avx512_set.type[SYN_TYPE_Q6_K].vec_dot = syn_avx512_dot1_q6_k;)
+                   avx512_set.type[SYN_TYPE_Q6_K].vec_dot = syn_avx512_dot1_q6_k;
+                   avx512_set.type[SYN_TYPE_F16].vec_dot = syn_avx512_dot_f16_512;
+                   avx512_set.vec_dot_rows[SYN_TYPE_F16] = syn_avx512_dot_rows_f16_512;
+                   avx512_set.type[SYN_TYPE_BF16].vec_dot = syn_avx512_dot_bf16_512;
+                   avx512_set.vec_dot_rows[SYN_TYPE_BF16] = syn_avx512_dot_rows_bf16_512;)
