@@ -7,6 +7,7 @@
  * a core keep more reads in flight. Each row has four accumulator chains,
  * added in the same order for every row count, so dot_rows gives vec_dot's
  * result bit for bit. Built with the avx512 set's flags; any thread. */
+#define SYN_KSET avx512
 #include "kernels/x86/simd.h"
 
 SYN_INLINE __m512 load_f16x16(const uint16_t *p)
@@ -22,8 +23,8 @@ SYN_INLINE __m512 load_bf16x16(const uint16_t *p)
 }
 
 #define HALF512_TILE(name, load, scalar)                                                                             \
-    SYN_INLINE void name##_tile512(int64_t n, const void *w, const void *a, size_t a_stride, const int NR, float *out, \
-                                   int64_t out_stride)                                                               \
+    SYN_INLINE void name##_tile(int64_t n, const void *w, const void *a, size_t a_stride, const int NR, float *out,   \
+                                int64_t out_stride)                                                                  \
     {                                                                                                                \
         const uint16_t *x = w;                                                                                       \
         __m512 acc[4][4];                                                                                            \
@@ -61,29 +62,6 @@ static float bf16_scalar(uint16_t h) { return syn_bf16_to_f32(h); }
 HALF512_TILE(f16, load_f16x16, syn_h2f)
 HALF512_TILE(bf16, load_bf16x16, bf16_scalar)
 
-#define HALF512_ENTRIES(name)                                                                                        \
-    void syn_avx512_dot_##name##_512(int64_t n, const void *w, const void *a, float *out)                        \
-    {                                                                                                                \
-        name##_tile512(n, w, a, 0, 1, out, 0);                                                                       \
-    }                                                                                                                \
-    void syn_avx512_dot_rows_##name##_512(int64_t n, const void *w, const void *a, size_t a_stride, int nr,      \
-                                             float *out, int64_t out_stride)                                        \
-    {                                                                                                                \
-        switch (nr) {                                                                                                \
-        case 1:                                                                                                      \
-            name##_tile512(n, w, a, a_stride, 1, out, out_stride);                                                   \
-            break;                                                                                                   \
-        case 2:                                                                                                      \
-            name##_tile512(n, w, a, a_stride, 2, out, out_stride);                                                   \
-            break;                                                                                                   \
-        case 3:                                                                                                      \
-            name##_tile512(n, w, a, a_stride, 3, out, out_stride);                                                   \
-            break;                                                                                                   \
-        default:                                                                                                     \
-            name##_tile512(n, w, a, a_stride, 4, out, out_stride);                                                   \
-            break;                                                                                                   \
-        }                                                                                                            \
-    }
-
-HALF512_ENTRIES(f16)
-HALF512_ENTRIES(bf16)
+/* syn_avx512_dot_f16 and syn_avx512_dot_rows_f16, the same for bf16 */
+SYN_AVX2_TILED(f16)
+SYN_AVX2_TILED(bf16)

@@ -18,12 +18,9 @@
 void syn_avx512_dot1_q4_k(int64_t n, const void *w, const void *a, float *out);
 void syn_avx512_dot1_q5_k(int64_t n, const void *w, const void *a, float *out);
 void syn_avx512_dot1_q6_k(int64_t n, const void *w, const void *a, float *out);
-#define HALF_FNS(name)                                                                                               \
-    void syn_avx512_dot_##name##_512(int64_t n, const void *w, const void *a, float *out);                        \
-    void syn_avx512_dot_rows_##name##_512(int64_t n, const void *w, const void *a, size_t a_stride, int nr,      \
-                                             float *out, int64_t out_stride);
-HALF_FNS(f16)
-HALF_FNS(bf16)
+/* and the F16/BF16 dots are 512-bit (dot_half512.c) */
+SYN_INT_DECLARE(avx512, f16)
+SYN_INT_DECLARE(avx512, bf16)
 SYN_DEFINE_INT_SET(avx512, "avx512",
                    SYN_INT_TYPES(DECLARE) SYN_PANEL_DECLARE(avx512) SYN_PANEL_FN(avx512, q6_k) PANEL2_FN(q4_0)
                        PANEL2_FN(q5_0) PANEL2_FN(q8_0),
@@ -38,7 +35,4 @@ SYN_DEFINE_INT_SET(avx512, "avx512",
                    avx512_set.type[SYN_TYPE_Q4_K].vec_dot = syn_avx512_dot1_q4_k;
                    avx512_set.type[SYN_TYPE_Q5_K].vec_dot = syn_avx512_dot1_q5_k;
                    avx512_set.type[SYN_TYPE_Q6_K].vec_dot = syn_avx512_dot1_q6_k;
-                   avx512_set.type[SYN_TYPE_F16].vec_dot = syn_avx512_dot_f16_512;
-                   avx512_set.vec_dot_rows[SYN_TYPE_F16] = syn_avx512_dot_rows_f16_512;
-                   avx512_set.type[SYN_TYPE_BF16].vec_dot = syn_avx512_dot_bf16_512;
-                   avx512_set.vec_dot_rows[SYN_TYPE_BF16] = syn_avx512_dot_rows_bf16_512;)
+                   SYN_INT_SET_ENTRY(avx512, SYN_TYPE_F16, f16) SYN_INT_SET_ENTRY(avx512, SYN_TYPE_BF16, bf16))
