@@ -306,28 +306,25 @@ SYN_INLINE void dequant_rows(const int T, const uint8_t *w, size_t w_stride, int
     }
 }
 
-/* a pass's results into acc: tile g's row o, column i is activation row
- * 16 g + i against weight row o */
-SYN_INLINE void save_pass(int groups, float (*acc)[16][16])
+/* a pass's results into acc (save) or back out of it: tile g's row o,
+ * column i is activation row 16 g + i against weight row o. (The tile
+ * number must be a constant, hence one line per tile.) */
+#define MOVE_TILE(save, g, acc)          \
+    do {                                 \
+        if (save)                        \
+            _tile_stored(g, acc[g], 64); \
+        else                             \
+            _tile_loadd(g, acc[g], 64);  \
+    } while (0)
+SYN_INLINE void move_pass(const int save, int groups, float (*acc)[16][16])
 {
-    _tile_stored(0, acc[0], 64);
+    MOVE_TILE(save, 0, acc);
     if (groups > 1)
-        _tile_stored(1, acc[1], 64);
+        MOVE_TILE(save, 1, acc);
     if (groups > 2)
-        _tile_stored(2, acc[2], 64);
+        MOVE_TILE(save, 2, acc);
     if (groups > 3)
-        _tile_stored(3, acc[3], 64);
-}
-
-SYN_INLINE void load_pass(int groups, float (*acc)[16][16])
-{
-    _tile_loadd(0, acc[0], 64);
-    if (groups > 1)
-        _tile_loadd(1, acc[1], 64);
-    if (groups > 2)
-        _tile_loadd(2, acc[2], 64);
-    if (groups > 3)
-        _tile_loadd(3, acc[3], 64);
+        MOVE_TILE(save, 3, acc);
 }
 
 /* One step of one activation group into accumulator tile A: the weight
@@ -400,10 +397,10 @@ SYN_INLINE void gemm_bf16(const int T, int64_t n, const void *w, size_t w_stride
                         _tile_zero(2);
                         _tile_zero(3);
                     } else {
-                        load_pass(pg, acc + g);
+                        move_pass(0, pg, acc + g);
                     }
                     pass_steps(T == SYN_TYPE_F16, pg, wq, k0, tb + (size_t)g * gs, gs, k0, k1);
-                    save_pass(pg, acc + g);
+                    move_pass(1, pg, acc + g);
                 }
             }
             for (int r = 0; r < rows; r++)

@@ -35,45 +35,15 @@ SYN_INLINE __m256 load_bf16x8(const uint16_t *p)
     return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
 }
 
-/* Four accumulator chains per row, so one row is not bound by FMA latency;
- * with four rows a couple of them spill, which costs less than converting
- * the weights four times. */
-#define HALF_TILE(name, load, scalar)                                                                                \
-    SYN_INLINE void name##_tile(int64_t n, const void *w, const void *a, size_t a_stride, const int NR, float *out,   \
-                                int64_t out_stride)                                                                  \
-    {                                                                                                                \
-        const uint16_t *x = w;                                                                                       \
-        __m256 acc[4][4];                                                                                            \
-        _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++)      \
-            acc[r][k] = _mm256_setzero_ps();                                                                         \
-        int64_t i = 0;                                                                                               \
-        for (; i + 32 <= n; i += 32) {                                                                               \
-            _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++)                                                      \
-            {                                                                                                        \
-                __m256 wk = load(x + i + 8 * k);                                                                     \
-                _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) acc[r][k] =                                      \
-                    _mm256_fmadd_ps(wk, load(SYN_ROW(a, r, a_stride, uint16_t) + i + 8 * k), acc[r][k]);              \
-            }                                                                                                        \
-        }                                                                                                            \
-        for (; i + 8 <= n; i += 8) {                                                                                 \
-            __m256 w0 = load(x + i);                                                                                 \
-            _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) acc[r][0] =                                          \
-                _mm256_fmadd_ps(w0, load(SYN_ROW(a, r, a_stride, uint16_t) + i), acc[r][0]);                          \
-        }                                                                                                            \
-        _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++)                                                         \
-        {                                                                                                            \
-            const uint16_t *y = SYN_ROW(a, r, a_stride, uint16_t);                                                   \
-            __m256 s4 = _mm256_add_ps(_mm256_add_ps(acc[r][0], acc[r][1]), _mm256_add_ps(acc[r][2], acc[r][3]));     \
-            float s = syn_hsum_ps(s4);                                                                               \
-            for (int64_t j = i; j < n; j++)                                                                          \
-                s += scalar(x[j]) * scalar(y[j]);                                                                    \
-            out[r * out_stride] = s;                                                                                 \
-        }                                                                                                            \
-    }
+/* the four chains' sums of a row, in the order both widths use */
+SYN_INLINE float reduce4_256(__m256 a0, __m256 a1, __m256 a2, __m256 a3)
+{
+    return syn_hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+}
 
-static float bf16_scalar(uint16_t h) { return syn_bf16_to_f32(h); }
-
-HALF_TILE(f16, load_f16x8, syn_h2f)
-HALF_TILE(bf16, load_bf16x8, bf16_scalar)
+/* with four rows a couple of the 16 accumulators spill, which costs less
+ * than converting the weights four times */
+SYN_HALF_TILE(f16, __m256, 8, load_f16x8, _mm256_fmadd_ps, _mm256_setzero_ps, reduce4_256, syn_h2f)
+SYN_HALF_TILE(bf16, __m256, 8, load_bf16x8, _mm256_fmadd_ps, _mm256_setzero_ps, reduce4_256, syn_bf16_to_f32)
 SYN_AVX2_TILED(f16)
 SYN_AVX2_TILED(bf16)

@@ -22,45 +22,16 @@ SYN_INLINE __m512 load_bf16x16(const uint16_t *p)
     return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
 }
 
-#define HALF512_TILE(name, load, scalar)                                                                             \
-    SYN_INLINE void name##_tile(int64_t n, const void *w, const void *a, size_t a_stride, const int NR, float *out,   \
-                                int64_t out_stride)                                                                  \
-    {                                                                                                                \
-        const uint16_t *x = w;                                                                                       \
-        __m512 acc[4][4];                                                                                            \
-        _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++)      \
-            acc[r][k] = _mm512_setzero_ps();                                                                         \
-        int64_t i = 0;                                                                                               \
-        for (; i + 64 <= n; i += 64) {                                                                               \
-            _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++)                                                      \
-            {                                                                                                        \
-                __m512 wk = load(x + i + 16 * k);                                                                    \
-                _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) acc[r][k] =                                      \
-                    _mm512_fmadd_ps(wk, load(SYN_ROW(a, r, a_stride, uint16_t) + i + 16 * k), acc[r][k]);             \
-            }                                                                                                        \
-        }                                                                                                            \
-        for (; i + 16 <= n; i += 16) {                                                                               \
-            __m512 w0 = load(x + i);                                                                                 \
-            _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) acc[r][0] =                                          \
-                _mm512_fmadd_ps(w0, load(SYN_ROW(a, r, a_stride, uint16_t) + i), acc[r][0]);                          \
-        }                                                                                                            \
-        _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++)                                                         \
-        {                                                                                                            \
-            const uint16_t *y = SYN_ROW(a, r, a_stride, uint16_t);                                                   \
-            __m512 s16 = _mm512_add_ps(_mm512_add_ps(acc[r][0], acc[r][1]), _mm512_add_ps(acc[r][2], acc[r][3]));   \
-            __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(s16),                                                   \
-                                      _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s16), 1)));           \
-            float s = syn_hsum_ps(s8);                                                                               \
-            for (int64_t j = i; j < n; j++)                                                                          \
-                s += scalar(x[j]) * scalar(y[j]);                                                                    \
-            out[r * out_stride] = s;                                                                                 \
-        }                                                                                                            \
-    }
+/* the four chains' sums of a row: folded to 256 bits, then as there */
+SYN_INLINE float reduce4_512(__m512 a0, __m512 a1, __m512 a2, __m512 a3)
+{
+    __m512 s16 = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+    return syn_hsum_ps(_mm256_add_ps(_mm512_castps512_ps256(s16),
+                                     _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s16), 1))));
+}
 
-static float bf16_scalar(uint16_t h) { return syn_bf16_to_f32(h); }
-
-HALF512_TILE(f16, load_f16x16, syn_h2f)
-HALF512_TILE(bf16, load_bf16x16, bf16_scalar)
+SYN_HALF_TILE(f16, __m512, 16, load_f16x16, _mm512_fmadd_ps, _mm512_setzero_ps, reduce4_512, syn_h2f)
+SYN_HALF_TILE(bf16, __m512, 16, load_bf16x16, _mm512_fmadd_ps, _mm512_setzero_ps, reduce4_512, syn_bf16_to_f32)
 
 /* syn_avx512_dot_f16 and syn_avx512_dot_rows_f16, the same for bf16 */
 SYN_AVX2_TILED(f16)

@@ -129,30 +129,30 @@ void syn_avx2_dot_narrow_f32(int64_t n, const void *wv, int nw, const float *x, 
 /* F16 and BF16 rows: the nw x n block (at most SYN_NARROW_ROWS x
  * SYN_NARROW_MAX, contiguous) is widened to floats, exactly, then taken as
  * F32 rows */
-void syn_avx2_dot_narrow_f16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v)
-{
-    float block[SYN_NARROW_ROWS * SYN_NARROW_MAX];
-    const uint16_t *h = w;
-    int64_t i = 0, count = (int64_t)nw * n;
-    for (; i + 8 <= count; i += 8)
-        _mm256_storeu_ps(block + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(h + i))));
-    for (; i < count; i++)
-        block[i] = syn_h2f(h[i]);
-    syn_avx2_dot_narrow_f32(n, block, nw, x, x_stride, nr, v);
-}
-
-void syn_avx2_dot_narrow_bf16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+SYN_INLINE void dot_narrow_half(const int bf16, int64_t n, const void *w, int nw, const float *x, size_t x_stride,
+                                int nr, float *v)
 {
     float block[SYN_NARROW_ROWS * SYN_NARROW_MAX];
     const uint16_t *h = w;
     int64_t i = 0, count = (int64_t)nw * n;
     for (; i + 8 <= count; i += 8) {
-        __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(h + i)));
-        _mm256_storeu_ps(block + i, _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16)));
+        __m128i eight = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
+        _mm256_storeu_ps(block + i, bf16 ? _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(eight), 16))
+                                         : _mm256_cvtph_ps(eight));
     }
     for (; i < count; i++)
-        block[i] = syn_bf16_to_f32(h[i]);
+        block[i] = bf16 ? syn_bf16_to_f32(h[i]) : syn_h2f(h[i]);
     syn_avx2_dot_narrow_f32(n, block, nw, x, x_stride, nr, v);
+}
+
+void syn_avx2_dot_narrow_f16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+{
+    dot_narrow_half(0, n, w, nw, x, x_stride, nr, v);
+}
+
+void syn_avx2_dot_narrow_bf16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+{
+    dot_narrow_half(1, n, w, nw, x, x_stride, nr, v);
 }
 
 float syn_avx2_exp_sum(int64_t n, float *x, float max)

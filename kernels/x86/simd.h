@@ -252,6 +252,44 @@ void syn_avx2_dot_narrow_bf16(int64_t n, const void *w, int nw, const float *x, 
 #define SYN_KPASTE(set, x) syn_##set##_##x
 #define SYN_KNAME(set, x) SYN_KPASTE(set, x)
 
+/* The tiled F16/BF16 dot NAME_tile (for SYN_AVX2_TILED below) in vectors
+ * of type V, L floats wide (dot_float.c: 256-bit, dot_half512.c: 512-bit):
+ * four accumulator chains per row, so one row is not bound by FMA latency,
+ * and each weight vector widened (load: L halves to V) once for all NR
+ * activation rows of the same type. reduce4 adds a row's four chains; the
+ * scalar tail follows. Every row runs the same sequence whatever NR is. */
+#define SYN_HALF_TILE(name, V, L, load, fma, zero, reduce4, scalar)                                                  \
+    SYN_INLINE void name##_tile(int64_t n, const void *w, const void *a, size_t a_stride, const int NR, float *out,   \
+                                int64_t out_stride)                                                                  \
+    {                                                                                                                \
+        const uint16_t *x = w;                                                                                       \
+        V acc[4][4];                                                                                                 \
+        _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++)      \
+            acc[r][k] = zero();                                                                                      \
+        int64_t i = 0;                                                                                               \
+        for (; i + 4 * (L) <= n; i += 4 * (L)) {                                                                     \
+            _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++)                                                      \
+            {                                                                                                        \
+                V wk = load(x + i + (L) * k);                                                                        \
+                _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) acc[r][k] =                                      \
+                    fma(wk, load(SYN_ROW(a, r, a_stride, uint16_t) + i + (L) * k), acc[r][k]);                       \
+            }                                                                                                        \
+        }                                                                                                            \
+        for (; i + (L) <= n; i += (L)) {                                                                             \
+            V w0 = load(x + i);                                                                                      \
+            _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++) acc[r][0] =                                          \
+                fma(w0, load(SYN_ROW(a, r, a_stride, uint16_t) + i), acc[r][0]);                                     \
+        }                                                                                                            \
+        _Pragma("GCC unroll 4") for (int r = 0; r < NR; r++)                                                         \
+        {                                                                                                            \
+            const uint16_t *y = SYN_ROW(a, r, a_stride, uint16_t);                                                   \
+            float s = reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);                                           \
+            for (int64_t j = i; j < n; j++)                                                                          \
+                s += scalar(x[j]) * scalar(y[j]);                                                                    \
+            out[r * out_stride] = s;                                                                                 \
+        }                                                                                                            \
+    }
+
 /* A tiled kernel `static void NAME_tile(n, w, a, a_stride, NR, out,
  * out_stride)` (always inlined, NR a constant) becomes the pair of entry
  * points; nr == 1 runs the very same code as vec_dot, which is what makes
