@@ -118,12 +118,11 @@ typedef struct syn_kernel_set {
     /* Prefill on AMX tiles in bf16 (the amx set; NULL elsewhere).
      * pack_tiles[T] rounds m float rows (x_stride floats apart) to bf16 in
      * the tiles' layout for weight type T, syn_tiles_bytes(T, n, m) bytes,
-     * once per matmul;
-     * gemm[T] then sets out[r * out_stride + j] to the dot product of
-     * weight row j (w_stride bytes apart, j < nw, nw a multiple of 16, n
-     * a multiple of 32),
-     * dequantised to bf16, with activation row r < m. A call sets up the
-     * tile unit once, so it should take many rows. The products are of
+     * once per matmul; gemm[T] then sets out[r * out_stride + j] to the
+     * dot product of weight row j (w_stride bytes apart, j < nw, nw a
+     * multiple of 16, n a multiple of 32), dequantised to bf16, with
+     * activation row r < m. A call sets up the tile unit once, so it
+     * should take many rows. The products are of
      * bf16-rounded values, added in float: results agree with the exact
      * dot of those (kernels/x86/amx_bf16.c says why that is as close as
      * vec_dot's quantised activations). F16 weights and their activations

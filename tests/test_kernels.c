@@ -901,16 +901,19 @@ static void test_int_matches_avx2(const syn_kernel_set *ref, const syn_kernel_se
     }
 }
 
-/* F16 weights and activations are split into two bf16 parts each, so they
- * are compared unrounded, with the split's own error allowed for.
- * The AMX tiles against the exact dot of the bf16-rounded weights
+/* The AMX tiles against the exact dot of the bf16-rounded weights
  * (dequantised first; dw holds them) and activations (xb), which leaves
  * only the order of the float additions: three 16-row weight tiles,
  * activation rows from 1 to 260 (partial groups of 16, more than one pass
  * of 64 rows and more than one block of 256), rows longer than the
  * kernel's chunk of dequantised weights, an output stride wider than the
- * tiles with nothing written past them. */
-static double bf16_rounded(float v) { return syn_bf16_to_f32(syn_f32_to_bf16(v)); }
+ * tiles with nothing written past them. F16 weights and activations are
+ * split into two bf16 parts each, so they are compared unrounded, with the
+ * split's own error allowed for. */
+static float tile_rounded(int type, float v)
+{
+    return type == SYN_TYPE_F16 ? v : syn_bf16_to_f32(syn_f32_to_bf16(v));
+}
 
 static void check_amx_type(const syn_kernel_set *ref, const syn_kernel_set *amx, int type)
 {
@@ -932,13 +935,12 @@ static void check_amx_type(const syn_kernel_set *ref, const syn_kernel_set *amx,
             fill_weights(type, w + j * wbytes, n);
             ref->type[type].dequant(w + j * wbytes, dw + (size_t)j * n, n);
             for (int64_t i = 0; i < n; i++)
-                if (type != SYN_TYPE_F16)
-                    dw[(size_t)j * n + i] = (float)bf16_rounded(dw[(size_t)j * n + i]);
+                dw[(size_t)j * n + i] = tile_rounded(type, dw[(size_t)j * n + i]);
         }
         for (int r = 0; r < M_MAX; r++) {
             fill_x(x + (size_t)r * n, n);
             for (int64_t i = 0; i < n; i++)
-                xb[(size_t)r * n + i] = type == SYN_TYPE_F16 ? x[(size_t)r * n + i] : (float)bf16_rounded(x[(size_t)r * n + i]);
+                xb[(size_t)r * n + i] = tile_rounded(type, x[(size_t)r * n + i]);
         }
         for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
             int m = ms[mi], bad = 0;
