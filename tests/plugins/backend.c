@@ -161,7 +161,8 @@ static void tb_rope(syn_backend *b, float *x, int32_t n_rows, int32_t n_heads, i
 
 /* The cache holds 16 bits an element, as the core sizes it; bf16 (the top
  * half of the float, rounded to nearest even) needs no compiler support for
- * a half type. NaN is not expected in this fixture. */
+ * a half type. Written here rather than taken from the kernels: a plugin
+ * sees only the ABI header. NaN is not expected in this fixture. */
 static uint16_t to_bf16(float f)
 {
     uint32_t u;
