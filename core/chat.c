@@ -149,13 +149,16 @@ const char *syn_chat_template_eot(syn_chat_template t)
 
 /* ------------------------------------------------------------ rendering */
 
+/* The rendered text and, when asked for, a mask of it: 1 for each byte that
+ * came from a message's content, 0 for the template's own text. */
 typedef struct strbuf {
     char *s;
+    unsigned char *mask; /* NULL when not tracked */
     size_t len, cap;
-    bool failed;
+    bool failed, track;
 } strbuf;
 
-static void sb_add(strbuf *b, const char *s, size_t n)
+static void sb_write(strbuf *b, const char *s, size_t n, unsigned char from_content)
 {
     if (b->failed)
         return;
@@ -164,19 +167,27 @@ static void sb_add(strbuf *b, const char *s, size_t n)
         while (cap < b->len + n + 1)
             cap *= 2;
         char *p = realloc(b->s, cap);
-        if (!p) {
+        if (p)
+            b->s = p;
+        unsigned char *m = b->track && p ? realloc(b->mask, cap) : NULL;
+        if (m)
+            b->mask = m;
+        if (!p || (b->track && !m)) {
             b->failed = true;
             return;
         }
-        b->s = p;
         b->cap = cap;
     }
     memcpy(b->s + b->len, s, n);
+    if (b->track)
+        memset(b->mask + b->len, from_content, n + 1);
     b->len += n;
     b->s[b->len] = '\0';
 }
 
+static void sb_add(strbuf *b, const char *s, size_t n) { sb_write(b, s, n, 0); }
 static void sb_puts(strbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+static void sb_content(strbuf *b, const char *s, size_t n) { sb_write(b, s, n, 1); }
 
 /* Python's str.isspace() for one code point, which is what Jinja's trim uses. */
 static bool is_py_space(unsigned cp)
@@ -234,7 +245,15 @@ static bool role_ok(const char *role)
 int syn_chat_render(syn_chat_template t, const syn_chat_msg *msgs, size_t n, int add_generation_prompt, char **out,
                     syn_error *err)
 {
+    return syn_chat_render_masked(t, msgs, n, add_generation_prompt, out, NULL, err);
+}
+
+int syn_chat_render_masked(syn_chat_template t, const syn_chat_msg *msgs, size_t n, int add_generation_prompt,
+                           char **out, unsigned char **content_mask, syn_error *err)
+{
     *out = NULL;
+    if (content_mask)
+        *content_mask = NULL;
     if (t.kind != SYN_CHAT_CHATML && t.kind != SYN_CHAT_LLAMA3)
         return syn_fail(err, SYN_ERR_INVALID, "no chat template chosen; name one with --chat-template chatml|llama3");
     if (n && !msgs)
@@ -247,7 +266,7 @@ int syn_chat_render(syn_chat_template t, const syn_chat_msg *msgs, size_t n, int
             return syn_fail(err, SYN_ERR_INVALID, "chat message %zu has no content", i);
     }
 
-    strbuf b = {0};
+    strbuf b = {.track = content_mask != NULL};
     if (t.kind == SYN_CHAT_CHATML) {
         bool has_system = n > 0 && !strcmp(msgs[0].role, "system");
         if (!has_system && t.default_system[0]) {
@@ -259,7 +278,7 @@ int syn_chat_render(syn_chat_template t, const syn_chat_msg *msgs, size_t n, int
             sb_puts(&b, "<|im_start|>");
             sb_puts(&b, msgs[i].role);
             sb_puts(&b, "\n");
-            sb_puts(&b, msgs[i].content);
+            sb_content(&b, msgs[i].content, strlen(msgs[i].content));
             sb_puts(&b, CHATML_END "\n");
         }
         if (add_generation_prompt)
@@ -271,7 +290,7 @@ int syn_chat_render(syn_chat_template t, const syn_chat_msg *msgs, size_t n, int
             sb_puts(&b, "<|start_header_id|>");
             sb_puts(&b, msgs[i].role);
             sb_puts(&b, "<|end_header_id|>\n\n");
-            sb_add(&b, msgs[i].content + s, e - s);
+            sb_content(&b, msgs[i].content + s, e - s);
             sb_puts(&b, "<|eot_id|>");
         }
         if (add_generation_prompt)
@@ -280,8 +299,11 @@ int syn_chat_render(syn_chat_template t, const syn_chat_msg *msgs, size_t n, int
     sb_add(&b, "", 0); /* a zero-message, no-prompt render is still a string */
     if (b.failed) {
         free(b.s);
+        free(b.mask);
         return syn_fail(err, SYN_ERR_NOMEM, "chat: out of memory rendering %zu messages", n);
     }
     *out = b.s;
+    if (content_mask)
+        *content_mask = b.mask;
     return 0;
 }

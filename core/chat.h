@@ -53,6 +53,13 @@ int syn_chat_template_detect(const char *jinja, const char *user_choice, syn_cha
 int syn_chat_render(syn_chat_template t, const syn_chat_msg *msgs, size_t n, int add_generation_prompt, char **out,
                     syn_error *err);
 
+/* The same, and *content_mask (malloc'ed, strlen(*out) + 1 bytes, caller
+ * frees) is 1 for each byte copied from a message's content and 0 for the
+ * template's text. Tokenize with syn_tokenize_masked so that control tokens
+ * written inside content stay text: only the template opens and closes turns. */
+int syn_chat_render_masked(syn_chat_template t, const syn_chat_msg *msgs, size_t n, int add_generation_prompt,
+                           char **out, unsigned char **content_mask, syn_error *err);
+
 /* "chatml", "llama3" ("none" for SYN_CHAT_NONE). */
 const char *syn_chat_template_name(syn_chat_template t);
 

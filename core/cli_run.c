@@ -151,9 +151,13 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
     return 0;
 }
 
-/* The text to tokenize: the prompt itself, or rendered by the chat template. */
-static int build_prompt(const struct run_opts *o, const char *prompt, const syn_gguf *g, char **out, int *special)
+/* The text to tokenize: the prompt itself, or rendered by the chat template
+ * with *content marking the messages' bytes, whose control tokens stay text
+ * as the server keeps them. */
+static int build_prompt(const struct run_opts *o, const char *prompt, const syn_gguf *g, char **out,
+                        unsigned char **content, int *special)
 {
+    *content = NULL;
     *special = 0;
     if (!o->chat) {
         *out = strdup(prompt);
@@ -176,7 +180,7 @@ static int build_prompt(const struct run_opts *o, const char *prompt, const syn_
     if (o->system)
         msgs[n++] = (syn_chat_msg){"system", o->system};
     msgs[n++] = (syn_chat_msg){"user", prompt};
-    if (syn_chat_render(t, msgs, n, 1, out, &err))
+    if (syn_chat_render_masked(t, msgs, n, 1, out, content, &err))
         return syn_cli_error("run", "%s", err.msg);
     *special = 1;
     return 0;
@@ -225,6 +229,7 @@ int syn_cmd_run(int argc, char **argv)
     int32_t *ids = NULL;
     float *logits = NULL;
     char *text = NULL;
+    unsigned char *content = NULL;
     syn_error err = {0};
     int have_detok = 0, have_stop = 0;
 
@@ -237,10 +242,10 @@ int syn_cmd_run(int argc, char **argv)
         goto done;
     }
     int special;
-    if ((rc = build_prompt(&o, prompt, syn_model_get_gguf(cm.model), &text, &special)))
+    if ((rc = build_prompt(&o, prompt, syn_model_get_gguf(cm.model), &text, &content, &special)))
         goto done;
     size_t n_ids;
-    if (syn_tokenize(tok, text, strlen(text), special, 1, &ids, &n_ids, &err)) {
+    if (syn_tokenize_masked(tok, text, strlen(text), special, content, 1, &ids, &n_ids, &err)) {
         rc = syn_cli_error("run", "%s", err.msg);
         goto done;
     }
@@ -326,6 +331,7 @@ done:
     free(logits);
     free(ids);
     free(text);
+    free(content);
     free(file_text);
     return rc;
 }

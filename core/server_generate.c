@@ -36,14 +36,19 @@ static int build_prompt(const syn_server *s, const syn_gen_request *r, int32_t *
         memcpy(*ids, r->prompt_ids, r->n_prompt_ids * sizeof **ids);
         *n = r->n_prompt_ids;
     } else {
+        /* A chat's content is text: control tokens in it stay text, only the
+         * template's own markers are tokens. A raw completion prompt is the
+         * client's to shape, specials included. */
         char *text = NULL;
+        unsigned char *content = NULL;
         if (r->kind == SYN_REQ_CHAT) {
-            if (syn_chat_render(s->tmpl, r->msgs, r->n_msgs, 1, &text, &err))
+            if (syn_chat_render_masked(s->tmpl, r->msgs, r->n_msgs, 1, &text, &content, &err))
                 return syn_http_fail(e, 400, "invalid_request_error", NULL, "messages", "%s", err.msg);
         } else if (!(text = strdup(r->prompt)))
             return syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
-        int rc = syn_tokenize(s->tok, text, strlen(text), 1, 1, ids, n, &err);
+        int rc = syn_tokenize_masked(s->tok, text, strlen(text), 1, content, 1, ids, n, &err);
         free(text);
+        free(content);
         if (rc)
             return syn_http_fail(e, 400, "invalid_request_error", NULL, NULL, "cannot tokenize the prompt: %s",
                                  err.msg);

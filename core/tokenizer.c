@@ -704,6 +704,14 @@ static int frag_order(const void *a, const void *b)
     return (x->off > y->off) - (x->off < y->off);
 }
 
+static int any_set(const unsigned char *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (m[i])
+            return 1;
+    return 0;
+}
+
 static int special_allowed(const syn_tokenizer *t, int32_t id, int parse_special)
 {
     return parse_special || t->type[id] == SYN_TOKEN_USER_DEFINED;
@@ -713,8 +721,10 @@ static int special_allowed(const syn_tokenizer *t, int32_t id, int parse_special
  * each special token in priority order takes every non-overlapping occurrence
  * (leftmost first) that lies wholly in text not yet taken. One trie pass finds
  * all candidate occurrences; they are then accepted in that same order. */
-static int partition(const syn_tokenizer *t, const char *text, size_t len, int parse_special, struct frag **out,
-                     size_t *n_out)
+/* literal: NULL, or 1 for each byte where control tokens are text (an
+ * occurrence touching such a byte is matched only as a user-defined token). */
+static int partition(const syn_tokenizer *t, const char *text, size_t len, int parse_special,
+                     const unsigned char *literal, struct frag **out, size_t *n_out)
 {
     const unsigned char *s = (const unsigned char *)text;
     struct occ *occ = NULL;
@@ -723,7 +733,7 @@ static int partition(const syn_tokenizer *t, const char *text, size_t len, int p
         int32_t node = t->trie_root[s[p]];
         for (size_t d = 1; node >= 0; d++) {
             int32_t k = t->trie[node].special;
-            if (k >= 0 && special_allowed(t, t->specials[k], parse_special)) {
+            if (k >= 0 && special_allowed(t, t->specials[k], parse_special && !(literal && any_set(literal + p, d)))) {
                 if (n_occ == cap_occ) {
                     cap_occ = cap_occ ? 2 * cap_occ : 64;
                     struct occ *o = realloc(occ, cap_occ * sizeof *o);
@@ -835,6 +845,12 @@ static char *spm_escape(const char *text, size_t len, int prefix, size_t *out_le
 int syn_tokenize(const syn_tokenizer *t, const char *text, size_t len, int parse_special, int add_special,
                  int32_t **ids, size_t *n_ids, syn_error *err)
 {
+    return syn_tokenize_masked(t, text, len, parse_special, NULL, add_special, ids, n_ids, err);
+}
+
+int syn_tokenize_masked(const syn_tokenizer *t, const char *text, size_t len, int parse_special,
+                        const unsigned char *literal, int add_special, int32_t **ids, size_t *n_ids, syn_error *err)
+{
     *ids = NULL;
     *n_ids = 0;
     if (!text && len)
@@ -845,7 +861,7 @@ int syn_tokenize(const syn_tokenizer *t, const char *text, size_t len, int parse
     syn_bpe_scratch scratch = {0};
     int rc = syn_idvec_reserve(&out, len / 3 + 8);
     if (!rc && len)
-        rc = partition(t, text, len, parse_special, &fr, &nf);
+        rc = partition(t, text, len, parse_special, literal, &fr, &nf);
     if (!rc && add_special && t->add_bos && t->bos >= 0)
         rc = syn_idvec_push(&out, t->bos);
     int prev_special = 1; /* SPM prefixes a space to text at the start or after a special */

@@ -48,6 +48,14 @@ void syn_tokenizer_free(syn_tokenizer *t);
 int syn_tokenize(const syn_tokenizer *t, const char *text, size_t len, int parse_special, int add_special,
                  int32_t **ids, size_t *n_ids, syn_error *err);
 
+/* syn_tokenize with parse_special limited by literal (NULL: no limit): a
+ * control token is matched only where none of its bytes has literal[i] set,
+ * so text from a chat message's content (syn_chat_render_masked) can never
+ * forge a turn. The text between the matched tokens is tokenized whole, as
+ * syn_tokenize does, so benign content gives the same ids. */
+int syn_tokenize_masked(const syn_tokenizer *t, const char *text, size_t len, int parse_special,
+                        const unsigned char *literal, int add_special, int32_t **ids, size_t *n_ids, syn_error *err);
+
 syn_tokenizer_kind syn_tokenizer_get_kind(const syn_tokenizer *t);
 /* Pre-tokenizer in use: "qwen2", "llama3", "gpt-2" (BPE) or "spm". */
 const char *syn_tokenizer_pre_name(const syn_tokenizer *t);
