@@ -767,6 +767,8 @@ int syn_sched_new(syn_model *m, const syn_tokenizer *tok, const syn_sched_params
     s->n_vocab = cfg->n_vocab;
     s->n_embd = cfg->n_embd;
     s->logit_rows = s->p.n_slots > 32 ? s->p.n_slots : 32;
+    if (s->logit_rows > s->p.max_rows)
+        s->logit_rows = s->p.max_rows; /* a step never holds more rows than that */
     size_t rows = (size_t)s->p.max_rows, ns = (size_t)s->p.n_slots;
     s->seqs = calloc(ns, sizeof *s->seqs);
     s->hist = calloc(ns, sizeof *s->hist);

@@ -2,6 +2,7 @@
  * `limits:` (mapping), `api_keys:` (sequence) and the swarm's `specialists:`
  * (accepted as any sequence; the swarm reads it). Every error names the file
  * and line. Main thread only. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -194,6 +195,16 @@ static int get_bool(struct loader *l, yaml_node_t *v, const char *key, int *out)
     return 0;
 }
 
+int syn_config_check_host(const char *host, syn_error *err)
+{
+    unsigned char addr[16];
+    if (host && (inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1))
+        return 0;
+    return syn_fail(err, SYN_ERR_INVALID,
+                    "host '%s' is not an IP address (use IPv4 like 127.0.0.1 or 0.0.0.0, or IPv6 like ::1 or ::)",
+                    host ? host : "");
+}
+
 /* A string value; "~" and an empty plain scalar (YAML null) clear it. */
 static int get_str(struct loader *l, yaml_node_t *v, const char *key, char **out)
 {
@@ -252,7 +263,9 @@ static int load_keys(struct loader *l, syn_config *c, yaml_node_t *v)
         return bad(l, v, "'%s' must be a list of strings", "api_keys");
     for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
         yaml_node_t *e = yaml_document_get_node(l->doc, *it);
-        if (!scalar(e) || !*scalar(e))
+        /* a plain ~ or null is YAML's null, not the key "~" */
+        const char *k = scalar(e);
+        if (!k || !*k || (e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && (!strcmp(k, "~") || !strcmp(k, "null"))))
             return bad(l, e, "'%s' entries must be non-empty strings", "api_keys");
         if (c->n_api_keys == SYN_CONFIG_MAX_KEYS)
             return bad(l, e, "'%s' holds at most 16 keys", "api_keys");
@@ -276,9 +289,13 @@ static int load_root(struct loader *l, syn_config *c, yaml_node_t *root)
         int rc = 0;
         if (!key)
             return bad(l, k, "keys must be plain names%s", "");
-        if (!strcmp(key, "host"))
-            rc = get_str(l, v, key, &c->host);
-        else if (!strcmp(key, "port")) {
+        if (!strcmp(key, "host")) {
+            if (!(rc = get_str(l, v, key, &c->host)) && (rc = syn_config_check_host(c->host, l->err))) {
+                char where[PATH_MAX + 32];
+                snprintf(where, sizeof where, "%s:%lu", l->path, (unsigned long)v->start_mark.line + 1);
+                syn_error_prefix(l->err, where);
+            }
+        } else if (!strcmp(key, "port")) {
             if (!(rc = get_int(l, v, key, 0, 65535, &x)))
                 c->port = (int)x;
         } else if (!strcmp(key, "data_dir"))

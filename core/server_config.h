@@ -49,4 +49,10 @@ int syn_config_write_default(const char *path, int *created, syn_error *err);
 /* Replaces a string field (strdup). */
 int syn_config_set_str(char **field, const char *value, syn_error *err);
 
+/* 0 when host is an address the server can listen on: an IPv4 address in
+ * dotted form (127.0.0.1, 0.0.0.0) or an IPv6 one (::1, ::). Anything else
+ * (999.1.1.1, 127.0.0.300, a host name) fails with a message naming it, as
+ * the listener would otherwise read it as some other address. */
+int syn_config_check_host(const char *host, syn_error *err);
+
 #endif

@@ -39,7 +39,10 @@ static const struct route {
 static int authorized(const syn_server *s, struct mg_connection *c)
 {
     const char *env = getenv("SYNAPSE_API_KEY");
-    if (!s->cfg.n_api_keys && !(env && *env))
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&s->keys_lock);
+    int open_server = !s->cfg.n_api_keys;
+    pthread_rwlock_unlock((pthread_rwlock_t *)&s->keys_lock);
+    if (open_server && !(env && *env))
         return 1;
     const char *h = mg_get_header(c, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7))
@@ -49,10 +52,12 @@ static int authorized(const syn_server *s, struct mg_connection *c)
         h++;
     if (env && *env && !strcmp(h, env))
         return 1;
-    for (int i = 0; i < s->cfg.n_api_keys; i++)
-        if (!strcmp(h, s->cfg.api_keys[i]))
-            return 1;
-    return 0;
+    int ok = 0;
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&s->keys_lock);
+    for (int i = 0; !ok && i < s->cfg.n_api_keys; i++)
+        ok = !strcmp(h, s->cfg.api_keys[i]);
+    pthread_rwlock_unlock((pthread_rwlock_t *)&s->keys_lock);
+    return ok;
 }
 
 /* Reads the whole body; 413 past the limit. */
@@ -287,6 +292,7 @@ int syn_server_start(const syn_config *cfg, const char *model_path, syn_server *
     if (!s)
         return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
     syn_metrics_init(&s->metrics);
+    pthread_rwlock_init(&s->keys_lock, NULL);
     s->t_start = now_s();
     int rc = copy_config(&s->cfg, cfg, err);
     if (!rc && model_path) {
@@ -298,8 +304,20 @@ int syn_server_start(const syn_config *cfg, const char *model_path, syn_server *
         syn_server_stop(s);
         return rc;
     }
+    if ((rc = syn_config_check_host(s->cfg.host, err))) {
+        syn_server_stop(s);
+        return rc;
+    }
     char ports[300], threads[16];
     int ipv6 = strchr(s->cfg.host, ':') != NULL;
+    if (ipv6 && !mg_check_feature(8)) {
+        rc = syn_fail(err, SYN_ERR_UNSUPPORTED,
+                      "host '%s': the civetweb library this server is linked with has no IPv6 support; "
+                      "listen on an IPv4 address (127.0.0.1, 0.0.0.0)",
+                      s->cfg.host);
+        syn_server_stop(s);
+        return rc;
+    }
     snprintf(ports, sizeof ports, ipv6 ? "[%s]:%d" : "%s:%d", s->cfg.host, s->cfg.port);
     /* every streaming client holds a thread; leave room for the queue too */
     int n_threads = s->cfg.parallel + s->cfg.max_queue + 8;
@@ -325,6 +343,56 @@ int syn_server_start(const syn_config *cfg, const char *model_path, syn_server *
 
 int syn_server_port(const syn_server *s) { return s->port; }
 
+static int same_str(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
+
+void syn_server_reload(syn_server *s, const syn_config *fresh)
+{
+    char *keys[SYN_CONFIG_MAX_KEYS] = {0};
+    int n = 0;
+    for (; n < fresh->n_api_keys; n++)
+        if (!(keys[n] = strdup(fresh->api_keys[n]))) {
+            for (int i = 0; i < n; i++)
+                free(keys[i]);
+            syn_log(SYN_LOG_ERROR, "reload: out of memory; the API keys stay as they were");
+            return;
+        }
+    pthread_rwlock_wrlock(&s->keys_lock);
+    char *old[SYN_CONFIG_MAX_KEYS];
+    int n_old = s->cfg.n_api_keys;
+    memcpy(old, s->cfg.api_keys, sizeof old);
+    memcpy(s->cfg.api_keys, keys, sizeof keys);
+    s->cfg.n_api_keys = n;
+    pthread_rwlock_unlock(&s->keys_lock);
+    for (int i = 0; i < n_old; i++)
+        free(old[i]);
+    syn_log(SYN_LOG_WARN, "reload: %d API key%s in effect", n, n == 1 ? "" : "s");
+
+    /* the rest is fixed at start: the listener, the model and its context,
+     * the scheduler's slots and buffers */
+    const syn_config *c = &s->cfg, *f = fresh;
+    struct { const char *name; int changed; } fixed[] = {
+        {"host", !same_str(c->host, f->host)},
+        {"port", c->port != f->port},
+        {"model", !same_str(c->model, f->model)},
+        {"models_dir", !same_str(c->models_dir, f->models_dir)},
+        {"data_dir", !same_str(c->data_dir, f->data_dir)},
+        {"chat_template", !same_str(c->chat_template, f->chat_template)},
+        {"cors", !same_str(c->cors, f->cors)},
+        {"threads", c->threads != f->threads},
+        {"context_size", c->ctx_size != f->ctx_size},
+        {"parallel", c->parallel != f->parallel},
+        {"learning", c->learning != f->learning},
+        {"cloud", c->cloud != f->cloud},
+        {"limits.max_body_bytes", c->max_body != f->max_body},
+        {"limits.max_queue", c->max_queue != f->max_queue},
+        {"limits.max_tokens", c->max_tokens != f->max_tokens},
+        {"limits.batch_rows", c->batch_rows != f->batch_rows},
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        if (fixed[i].changed)
+            syn_log(SYN_LOG_WARN, "reload: '%s' changed; it takes effect at the next restart", fixed[i].name);
+}
+
 void syn_server_stop(syn_server *s)
 {
     if (!s)
@@ -343,5 +411,6 @@ void syn_server_stop(syn_server *s)
         syn_backend_close(&s->be);
     syn_config_free(&s->cfg);
     syn_metrics_destroy(&s->metrics);
+    pthread_rwlock_destroy(&s->keys_lock);
     free(s);
 }

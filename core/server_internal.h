@@ -6,6 +6,7 @@
 #define SYN_CORE_SERVER_INTERNAL_H
 
 #include <civetweb.h>
+#include <pthread.h>
 #include <json-c/json.h>
 
 #include "core/chat.h"
@@ -19,6 +20,7 @@
 
 struct syn_server {
     syn_config cfg;
+    pthread_rwlock_t keys_lock; /* cfg.api_keys, which a reload replaces */
     syn_backend_ref be;
     int have_backend;
     syn_model *model; /* NULL: no model, inference routes answer 503 */

@@ -25,6 +25,28 @@ int syn_http_fail(syn_http_error *e, int status, const char *type, const char *c
 
 #define BAD(param, ...) syn_http_fail(e, 400, "invalid_request_error", NULL, param, __VA_ARGS__)
 
+/* Whether valid JSON text holds a \u0000 escape in a string or key. The
+ * strings reach C as NUL-terminated, so one would silently cut the text
+ * ("synapse\u0000evil" read as "synapse"); such requests are refused. */
+static int has_nul_escape(const char *s, size_t n)
+{
+    int in_string = 0;
+    if (memchr(s, 0, n))
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!in_string) {
+            in_string = s[i] == '"';
+        } else if (s[i] == '"') {
+            in_string = 0;
+        } else if (s[i] == '\\' && i + 1 < n) {
+            if (s[i + 1] == 'u' && i + 5 < n && !memcmp(s + i + 2, "0000", 4))
+                return 1;
+            i++; /* the escaped character, which may be a quote */
+        }
+    }
+    return 0;
+}
+
 int syn_request_parse_json(const char *body, size_t len, json_object **root, syn_http_error *e)
 {
     *root = NULL;
@@ -51,6 +73,10 @@ int syn_request_parse_json(const char *body, size_t len, json_object **root, syn
     if (!json_object_is_type(o, json_type_object)) {
         json_object_put(o);
         return BAD(NULL, "the request body must be a JSON object");
+    }
+    if (has_nul_escape(body, len)) {
+        json_object_put(o);
+        return BAD(NULL, "the request body holds a NUL character (\\u0000) in a string; strings must not contain it");
     }
     *root = o;
     return 0;

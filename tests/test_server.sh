@@ -10,16 +10,7 @@ model="${SYN_TESTDATA:-$src/../shared/testdata}/models/qwen2-chat-Q8_0.gguf"
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { echo "node/npm not found: skipped"; exit 77; }
 command -v curl >/dev/null 2>&1 || { echo "curl not found"; exit 1; }
 
-work=$(mktemp -d) || exit 99
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-fail=0
-bad() { echo "FAIL: $*" >&2; fail=1; }
+. "$src/tests/server/lib.sh"
 
 # node_modules lives in the build tree, installed once
 mods="$(cd "$top" && pwd)/tests/server-node/node_modules"
@@ -28,52 +19,6 @@ if [ ! -d "$mods/openai" ]; then
     (cd "$top/tests/server-node" && timeout 180 npm install --no-save --no-audit --no-fund openai >/dev/null 2>&1) ||
         { echo "npm install openai failed" >&2; exit 1; }
 fi
-
-# start NAME ARGS...: runs the server on a free port, sets $port
-start() {
-    name=$1; shift
-    SYNAPSE_HOME="$work/home-$name" timeout 300 "$synapse" serve --port 0 "$@" >"$work/$name.log" 2>&1 &
-    last=$!
-    pids="$pids $last"
-    i=0
-    while ! grep -q 'listening on' "$work/$name.log" 2>/dev/null; do
-        i=$((i + 1))
-        if [ $i -gt 100 ] || ! kill -0 $last 2>/dev/null; then
-            cat "$work/$name.log" >&2
-            echo "server $name did not start" >&2
-            exit 1
-        fi
-        sleep 0.1
-    done
-    port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/$name.log")
-}
-
-# stop PID NAME: SIGTERM must end the server cleanly (exit 0, no sanitizer report)
-stop() {
-    kill -TERM "$1"
-    i=0
-    while kill -0 "$1" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
-    wait "$1"; rc=$?
-    [ $rc -eq 0 ] || { bad "server $2 exited $rc on SIGTERM"; cat "$work/$2.log" >&2; }
-    grep -q 'shutting down' "$work/$2.log" || bad "server $2: no shutdown message"
-}
-
-# status METHOD PATH BODY -> prints "STATUS BODY"
-req() {
-    curl -s -m 60 -o "$work/body" -w '%{http_code}' -X "$1" -H 'Content-Type: application/json' \
-        -H 'Authorization: Bearer test-key' "http://127.0.0.1:$port$2" ${3:+--data-binary "$3"}
-}
-expect() { # STATUS METHOD PATH BODY [CODE]
-    got=$(req "$2" "$3" "$4")
-    if [ "$got" != "$1" ]; then
-        bad "$2 $3 $(echo "$4" | cut -c1-60): status $got, wanted $1: $(cat "$work/body")"
-    elif [ "$1" -ge 400 ] && ! node -e '
-        const e = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).error;
-        if (typeof e.message !== "string" || typeof e.type !== "string" || !("param" in e) || !("code" in e)) process.exit(1);
-        if (process.argv[2] && e.code !== process.argv[2]) process.exit(1);' "$work/body" "$5"; then
-        bad "$2 $3: not an OpenAI error${5:+ with code $5}: $(cat "$work/body")"
-    fi
-}
 
 # --- configuration
 mkdir -p "$work/cfg"
@@ -144,8 +89,4 @@ grep -q '^200$' "$work/codes" || bad "no request served while the queue was full
 
 # --- clean shutdown on SIGTERM
 stop $last busy
-if grep -q 'ERROR: \(AddressSanitizer\|LeakSanitizer\)' "$work"/*.log; then
-    bad "sanitizer report"; cat "$work"/*.log >&2
-fi
-[ $fail -eq 0 ] && echo "server tests passed"
-exit $fail
+finish "server tests"

@@ -1,0 +1,91 @@
+#!/bin/sh
+# `synapse serve` against careless and hostile input (issue 24): addresses
+# it cannot listen on, null API keys, NUL characters in requests, signals
+# that used to kill it, and a configuration reloaded on SIGHUP.
+top=${top_builddir:-.}
+src=${top_srcdir:-.}
+synapse="$top/synapse"
+model="${SYN_TESTDATA:-$src/../shared/testdata}/models/qwen2-chat-Q8_0.gguf"
+command -v curl >/dev/null 2>&1 || { echo "curl not found: skipped"; exit 77; }
+. "$src/tests/server/lib.sh"
+
+# refused FILE PATTERN WHAT: the server must not start, and must say why
+refused() {
+    if SYNAPSE_HOME="$work/home-cfg" timeout 20 "$synapse" serve --port 0 --config "$1" 2>"$work/err"; then
+        bad "$3 was accepted"
+    elif ! grep -q "$2" "$work/err"; then
+        bad "$3: wrong message: $(cat "$work/err")"
+    fi
+}
+mkdir -p "$work/cfg"
+for h in 999.1.1.1 127.0.0.300 localhost 1.2.3; do
+    printf 'host: %s\n' "$h" >"$work/cfg/host.yaml"
+    refused "$work/cfg/host.yaml" "host.yaml:1: host '$h' is not an IP address" "host $h"
+done
+SYNAPSE_HOME="$work/home-cfg" "$synapse" serve --port 0 --host 999.1.1.1 2>"$work/err" && bad "--host 999.1.1.1 accepted"
+grep -q "host '999.1.1.1' is not an IP address" "$work/err" || bad "--host message: $(cat "$work/err")"
+printf 'api_keys: [~]\n' >"$work/cfg/keys.yaml"
+refused "$work/cfg/keys.yaml" "keys.yaml:1: 'api_keys' entries must be non-empty strings" "api_keys: [~]"
+printf 'api_keys: [null]\n' >"$work/cfg/keys.yaml"
+refused "$work/cfg/keys.yaml" "'api_keys' entries must be non-empty strings" "api_keys: [null]"
+
+# batch_rows below the 32 logit rows the scheduler used to want
+printf 'limits:\n  batch_rows: 20\napi_keys: [first-key]\n' >"$work/cfg/serve.yaml"
+start main --config "$work/cfg/serve.yaml" --model "$model" --parallel 2 --ctx-size 256 --threads 1
+srv=$(ps -o pid= --ppid "$last" | tr -d ' ') # synapse itself, under timeout(1)
+[ -n "$srv" ] || { bad "no server process under $last"; srv=$last; }
+key() { # KEY PATH BODY -> status
+    curl -s -m 60 -o "$work/body" -w '%{http_code}' -H "Authorization: Bearer $1" \
+        ${3:+-H 'Content-Type: application/json' --data-binary "$3"} "http://127.0.0.1:$port$2"
+}
+chat='{"model":"synapse","messages":[{"role":"user","content":"hi"}],"max_tokens":3,"temperature":0}'
+[ "$(key first-key /v1/chat/completions "$chat")" = 200 ] || bad "batch_rows 20: chat failed: $(cat "$work/body")"
+
+# NUL characters would cut a string short in C: refused wherever they are
+for body in '{"model":"synapse\u0000evil","messages":[{"role":"user","content":"hi"}]}' \
+            '{"model":"synapse","messages":[{"role":"user","content":"hi\u0000there"}]}' \
+            '{"model":"synapse","messages":[{"role":"user","content":"hi"}],"stop":["a\u0000"]}' \
+            '{"model":"synapse","messages":[{"role":"user","content":"hi","na\u0000me":1}]}'; do
+    got=$(key first-key /v1/chat/completions "$body")
+    { [ "$got" = 400 ] && grep -q 'NUL character' "$work/body"; } || bad "NUL in $body: $got $(cat "$work/body")"
+done
+got=$(key first-key /v1/completions '{"model":"synapse","prompt":"x\u0000y","max_tokens":1}')
+[ "$got" = 400 ] || bad "NUL in a prompt: $got"
+got=$(key first-key /v1/embeddings '{"model":"synapse","input":"x\u0000y"}')
+[ "$got" = 400 ] || bad "NUL in an embedding input: $got"
+# an escaped backslash before u0000 is just text
+got=$(key first-key /v1/chat/completions \
+      '{"model":"synapse","messages":[{"role":"user","content":"C:\\u0000"}],"max_tokens":1}')
+[ "$got" = 200 ] || bad "an escaped backslash + u0000 was refused: $got $(cat "$work/body")"
+
+# signals that used to end the process are logged and ignored
+for sig in USR1 USR2 ALRM; do
+    kill -"$sig" "$srv"
+    sleep 0.3
+    kill -0 "$srv" 2>/dev/null || { bad "SIG$sig killed the server"; break; }
+    [ "$(key first-key /health)" = 200 ] || bad "after SIG$sig: /health failed"
+done
+grep -q 'ignoring signal' "$work/main.log" || bad "no log line for the ignored signals"
+
+# SIGHUP: new keys take effect, a changed queue limit needs a restart,
+# a broken file changes nothing
+printf 'limits:\n  batch_rows: 20\n  max_queue: 7\napi_keys: [second-key]\ncontext_size: 512\n' >"$work/cfg/serve.yaml"
+kill -HUP "$srv"
+i=0
+while ! grep -q 'API key' "$work/main.log" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+[ "$(key first-key /v1/models)" = 401 ] || bad "the old key still works after SIGHUP"
+[ "$(key second-key /v1/models)" = 200 ] || bad "the new key does not work after SIGHUP"
+grep -q "'limits.batch_rows' changed" "$work/main.log" && bad "an unchanged setting was reported as changed"
+grep -q "reload: 'limits.max_queue' changed; it takes effect at the next restart" "$work/main.log" ||
+    bad "a changed queue limit was not reported: $(cat "$work/main.log")"
+# --ctx-size on the command line still wins over the file
+grep -q "'context_size' changed" "$work/main.log" && bad "a setting the flags fix was reported as changed"
+printf 'api_keys: [third-key\n' >"$work/cfg/serve.yaml"
+kill -HUP "$srv"
+i=0
+while ! grep -q 'configuration is unchanged' "$work/main.log" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+grep -q 'configuration is unchanged' "$work/main.log" || bad "a broken file on SIGHUP was not reported"
+[ "$(key second-key /v1/models)" = 200 ] || bad "a broken file on SIGHUP changed the keys"
+[ "$(key second-key /v1/chat/completions "$chat")" = 200 ] || bad "chat after the reloads failed"
+stop $last main
+finish "server hardening tests"
