@@ -110,6 +110,52 @@ static int compile_props(syn_jschema *s, syn_jnode *n, json_object *props, json_
     return 0;
 }
 
+/* The SYN_JT_* types a JSON value has (an int is a number too). */
+static int value_types(json_object *v)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_null: return SYN_JT_NULL;
+    case json_type_boolean: return SYN_JT_BOOL;
+    case json_type_int: return SYN_JT_INT | SYN_JT_NUM;
+    case json_type_double: return SYN_JT_NUM;
+    case json_type_string: return SYN_JT_STR;
+    case json_type_array: return SYN_JT_ARR;
+    default: return SYN_JT_OBJ;
+    }
+}
+
+/* 'enum' (is_enum) or 'const': the values the node may take, kept only
+ * where they also have one of its types ({"type": "integer", "enum": ["a"]}
+ * allows nothing, and is refused rather than answered with "a"). */
+static int compile_literals(syn_jnode *n, json_object *val, int is_enum, syn_error *err)
+{
+    const char *key = is_enum ? "enum" : "const";
+    size_t k = is_enum ? (json_object_is_type(val, json_type_array) ? json_object_array_length(val) : 0) : 1;
+    if (!k || k > SYN_JMAX_CAND)
+        return syn_fail(err, SYN_ERR_UNSUPPORTED, "response_format schema: 'enum' needs 1 to %d values",
+                        SYN_JMAX_CAND);
+    if (!(n->lits = calloc(k, sizeof *n->lits)))
+        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < k; i++) {
+        json_object *v = is_enum ? json_object_array_get_idx(val, i) : val;
+        if (!(value_types(v) & n->types))
+            continue;
+        if (!(n->lits[n->n_lits] = json_text(v)))
+            return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+        n->n_lits++;
+    }
+    if (!n->n_lits)
+        return syn_fail(err, SYN_ERR_INVALID,
+                        "response_format schema: no value of '%s' has the schema's 'type', so nothing can match", key);
+    return 0;
+}
+
+/* {} (any value) */
+static int is_true_schema(json_object *o)
+{
+    return json_object_is_type(o, json_type_object) && json_object_object_length(o) == 0;
+}
+
 static int compile(syn_jschema *s, json_object *o, int depth, syn_jnode **out, syn_error *err)
 {
     if (depth > SYN_JMAX_DEPTH - 2)
@@ -125,8 +171,9 @@ static int compile(syn_jschema *s, json_object *o, int depth, syn_jnode **out, s
     if (!json_object_is_type(o, json_type_object))
         return syn_fail(err, SYN_ERR_INVALID, "response_format schema: a schema must be a JSON object");
     static const char *const annotations[] = {"title", "description", "$schema", "default", "examples", "$comment",
-                                              "strict", "additionalProperties", NULL};
-    json_object *props = NULL, *req = NULL, *items = NULL;
+                                              "strict", NULL};
+    json_object *props = NULL, *req = NULL, *items = NULL, *addl = NULL, *lit_src = NULL;
+    int is_enum = 0;
     json_object_object_foreach(o, key, val)
     {
         int known = 0;
@@ -157,34 +204,41 @@ static int compile(syn_jschema *s, json_object *o, int depth, syn_jnode **out, s
             req = val;
         else if (!strcmp(key, "items"))
             items = val;
+        else if (!strcmp(key, "additionalProperties"))
+            addl = val;
         else if (!strcmp(key, "enum") || !strcmp(key, "const")) {
-            int is_enum = key[0] == 'e';
-            size_t k = is_enum ? (json_object_is_type(val, json_type_array) ? json_object_array_length(val) : 0) : 1;
-            if (!k || k > SYN_JMAX_CAND)
-                return syn_fail(err, SYN_ERR_UNSUPPORTED, "response_format schema: 'enum' needs 1 to %d values",
-                                SYN_JMAX_CAND);
-            if (!(n->lits = calloc(k, sizeof *n->lits)))
-                return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
-            for (size_t i = 0; i < k; i++) {
-                if (!(n->lits[i] = json_text(is_enum ? json_object_array_get_idx(val, i) : val)))
-                    return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
-                n->n_lits++;
-            }
+            is_enum = key[0] == 'e';
+            lit_src = val;
         } else
             return syn_fail(err, SYN_ERR_UNSUPPORTED,
                             "response_format schema: keyword '%s' is not supported by constrained decoding", key);
     }
     if (!n->types)
         n->types = props ? SYN_JT_OBJ : items ? SYN_JT_ARR : SYN_JT_ANY;
+    int rc = lit_src ? compile_literals(n, lit_src, is_enum, err) : 0;
+    if (rc)
+        return rc;
+    /* Objects with 'properties' take only those keys, which satisfies any
+     * additionalProperties. Without them, false means the empty object; a
+     * schema for the other values cannot be enforced yet. */
+    int closed_empty = 0;
+    if (addl && !props && (n->types & SYN_JT_OBJ)) {
+        if (json_object_is_type(addl, json_type_boolean) && !json_object_get_boolean(addl))
+            closed_empty = 1;
+        else if (!(json_object_is_type(addl, json_type_boolean) || is_true_schema(addl)))
+            return syn_fail(err, SYN_ERR_UNSUPPORTED,
+                            "response_format schema: 'additionalProperties' as a schema needs 'properties' "
+                            "(values of unlisted keys cannot be constrained yet)");
+    }
     if ((n->types & SYN_JT_OBJ) && props) {
-        int rc = compile_props(s, n, props, req, depth, err);
+        rc = compile_props(s, n, props, req, depth, err);
         if (rc)
             return rc;
     } else if (req && json_object_is_type(req, json_type_array) && json_object_array_length(req))
         return syn_fail(err, SYN_ERR_UNSUPPORTED, "response_format schema: 'required' without 'properties'");
-    n->generic_obj = !props;
+    n->generic_obj = !props && !closed_empty;
     if (items) {
-        int rc = compile(s, items, depth + 1, &n->items, err);
+        rc = compile(s, items, depth + 1, &n->items, err);
         if (rc)
             return rc;
     }

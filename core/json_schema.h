@@ -22,9 +22,12 @@ typedef struct syn_jmatch syn_jmatch;
 
 /* schema NULL: any JSON object (json_object mode). Supported keywords: type
  * (a name or a list of names), properties, required, additionalProperties
- * (false, or absent with properties given), items, enum, const, and
- * annotations (title, description, $schema, default, examples, strict).
- * Anything else fails with SYN_ERR_UNSUPPORTED naming the keyword. */
+ * (objects with properties take only those keys, whatever it says; without
+ * properties, false allows only {} and a schema is refused), items, enum and
+ * const (values without one of the schema's types are dropped; none left is
+ * refused), and annotations (title, description, $schema, default,
+ * examples, strict). Anything else fails with SYN_ERR_UNSUPPORTED naming
+ * the keyword. */
 int syn_jschema_compile(json_object *schema, syn_jschema **out, syn_error *err);
 void syn_jschema_free(syn_jschema *s);
 
