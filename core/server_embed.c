@@ -66,11 +66,12 @@ int syn_route_embeddings(struct mg_connection *c, syn_server *s, const char *bod
                                      : syn_send_error_msg(c, s, 503, "server_error", NULL, "%s", err.msg);
         goto done;
     }
-    pthread_mutex_lock(&j->mu);
-    while (!syn_job_finished_locked(j))
-        pthread_cond_wait(&j->cv, &j->mu);
-    pthread_mutex_unlock(&j->mu);
-    if (j->failed) {
+    int w = syn_wait_watching(c, j);
+    if (w < 0) {
+        status = 499; /* the client left; the job is cancelled */
+        goto done;
+    }
+    if (w) {
         status = syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", j->msg);
         goto done;
     }

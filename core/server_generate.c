@@ -167,20 +167,41 @@ static json_object *envelope(const gen_ctx *g, int chunk)
     return o;
 }
 
-static int wait_all(syn_job *j)
+/* How often a waiting handler looks at its client: well under one step. */
+#define SYN_WATCH_MS 20
+
+/* Waits for the job to finish while watching the client: one that leaves
+ * cancels the job (its slot is free at the scheduler's next step) and makes
+ * this return -1. Otherwise 1 if the job failed, 0 if it finished. */
+int syn_wait_watching(struct mg_connection *c, syn_job *j)
 {
+    int fd = syn_conn_socket(c);
     pthread_mutex_lock(&j->mu);
-    while (!syn_job_finished_locked(j))
-        pthread_cond_wait(&j->cv, &j->mu);
+    while (!syn_job_finished_locked(j)) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_nsec += SYN_WATCH_MS * 1000000L;
+        if (t.tv_nsec >= 1000000000L)
+            t.tv_sec++, t.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&j->cv, &j->mu, &t);
+        if (!syn_job_finished_locked(j) && syn_conn_gone(fd)) {
+            pthread_mutex_unlock(&j->mu);
+            syn_job_cancel(j);
+            return -1;
+        }
+    }
     int failed = j->failed;
     pthread_mutex_unlock(&j->mu);
-    return failed;
+    return failed ? 1 : 0;
 }
 
 static int answer_once(struct mg_connection *c, gen_ctx *g)
 {
     syn_job *j = g->job;
-    if (wait_all(j))
+    int w = syn_wait_watching(c, j);
+    if (w < 0)
+        return 499; /* client closed the request (nginx's convention) */
+    if (w)
         return syn_send_error_msg(c, g->s, 500, "server_error", NULL, "%s", j->msg);
     json_object *o = envelope(g, 0), *choices = json_object_new_array();
     int64_t gen = 0;

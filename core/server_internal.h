@@ -35,6 +35,18 @@ struct syn_server {
     long created; /* unix time the model was loaded, for /v1/models */
 };
 
+/* ---- the client's connection (server_conn.c) */
+/* The socket of c, -1 if it cannot be found (then the client is assumed to
+ * stay). */
+int syn_conn_socket(const struct mg_connection *c);
+/* 1 when the peer of socket fd has closed or reset it; never blocks. */
+int syn_conn_gone(int fd);
+
+/* Waits for job j while watching c's client (server_generate.c): -1 when
+ * the client left (the job is then cancelled), 1 when the job failed, 0
+ * when it finished. */
+int syn_wait_watching(struct mg_connection *c, syn_job *j);
+
 /* ---- responses (server_response.c) */
 /* Sends a complete response; body is JSON text. Returns status. */
 int syn_send_json(struct mg_connection *c, const syn_server *s, int status, const char *body);

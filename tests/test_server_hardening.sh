@@ -31,7 +31,7 @@ refused "$work/cfg/keys.yaml" "'api_keys' entries must be non-empty strings" "ap
 
 # batch_rows below the 32 logit rows the scheduler used to want
 printf 'limits:\n  batch_rows: 20\napi_keys: [first-key]\n' >"$work/cfg/serve.yaml"
-start main --config "$work/cfg/serve.yaml" --model "$model" --parallel 2 --ctx-size 256 --threads 1
+start main --config "$work/cfg/serve.yaml" --model "$model" --parallel 2 --ctx-size 4096 --threads 1
 srv=$(ps -o pid= --ppid "$last" | tr -d ' ') # synapse itself, under timeout(1)
 [ -n "$srv" ] || { bad "no server process under $last"; srv=$last; }
 key() { # KEY PATH BODY -> status
@@ -40,6 +40,26 @@ key() { # KEY PATH BODY -> status
 }
 chat='{"model":"synapse","messages":[{"role":"user","content":"hi"}],"max_tokens":3,"temperature":0}'
 [ "$(key first-key /v1/chat/completions "$chat")" = 200 ] || bad "batch_rows 20: chat failed: $(cat "$work/body")"
+
+# abandoned requests: a client that leaves a non-streamed request (which,
+# without max_tokens, would run to the 4096-token context) frees its slot
+clients=""
+for i in 1 2 3 4; do
+    curl -s -m 0.3 -o /dev/null -H 'Authorization: Bearer first-key' --data-binary \
+        '{"model":"synapse","prompt":"x","temperature":1}' "http://127.0.0.1:$port/v1/completions" &
+    clients="$clients $!"
+done
+wait $clients
+i=0
+while ! { key first-key /api/status >/dev/null && grep -q '"active":0,"queued":0' "$work/body"; } && [ $i -lt 20 ]; do
+    sleep 0.1; i=$((i + 1))
+done
+grep -q '"active":0,"queued":0' "$work/body" || bad "abandoned requests still hold slots 2 s later: $(cat "$work/body")"
+got=$(key first-key /v1/completions '{"model":"synapse","prompt":"x","max_tokens":2}')
+[ "$got" = 200 ] || bad "a request after abandoned ones: $got"
+key first-key /metrics >/dev/null
+grep -q 'synapse_requests_total{route="/v1/completions",status="499"} 4' "$work/body" ||
+    bad "the abandoned requests are not counted as 499: $(grep 'completions' "$work/body")"
 
 # NUL characters would cut a string short in C: refused wherever they are
 for body in '{"model":"synapse\u0000evil","messages":[{"role":"user","content":"hi"}]}' \
