@@ -29,7 +29,9 @@ static const char usage_text[] =
     "      --api-key KEY       require this Bearer key (repeatable; also SYNAPSE_API_KEY)\n"
     "      --cors ORIGIN       allowed CORS origin (\"*\" for any)\n"
     "      --max-queue N       waiting requests before 429\n"
-    "  -v, --verbose           log requests\n";
+    "  -v, --verbose           log requests\n"
+    "signals: TERM or INT stop; HUP reloads the config file (api_keys apply at once, other changes are\n"
+    "logged as needing a restart)\n";
 
 enum { OPT_PORT = 256, OPT_HOST, OPT_CONFIG, OPT_PARALLEL, OPT_TEMPLATE, OPT_KEY, OPT_CORS, OPT_QUEUE };
 

@@ -173,9 +173,17 @@ static int handle(struct mg_connection *c, void *data)
     int status;
     char *body = NULL;
     size_t len = 0;
-    if (!r)
-        status = syn_send_error_msg(c, s, 404, "invalid_request_error", "unknown_url", "Unknown route %s %s",
-                                    ri->request_method, ri->local_uri);
+    double t0 = now_s();
+    if (!r) {
+        /* echo the path as printable ASCII only: it may be any bytes */
+        char path[129];
+        size_t k = 0;
+        for (const char *p = ri->local_uri; p && *p && k < sizeof path - 1; p++)
+            path[k++] = (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f ? *p : '?';
+        path[k] = 0;
+        status = syn_send_error_msg(c, s, 404, "invalid_request_error", "unknown_url", "Unknown route %.16s %s",
+                                    ri->request_method, path);
+    }
     else if (!strcmp(ri->request_method, "OPTIONS") && s->cfg.cors) {
         char cors[512];
         mg_printf(c, "HTTP/1.1 204 No Content\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -221,6 +229,9 @@ static int handle(struct mg_connection *c, void *data)
     }
     free(body);
     syn_metrics_request(&s->metrics, label, status);
+    /* -v: one line a request (the route, not the raw path, which may be any bytes) */
+    syn_log(SYN_LOG_INFO, "%s %.16s %s %d %.1f ms", ri->remote_addr, r ? r->method : "-", label, status,
+            (now_s() - t0) * 1e3);
     return status < 100 ? 500 : status;
 }
 

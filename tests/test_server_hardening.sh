@@ -31,7 +31,7 @@ refused "$work/cfg/keys.yaml" "'api_keys' entries must be non-empty strings" "ap
 
 # batch_rows below the 32 logit rows the scheduler used to want
 printf 'limits:\n  batch_rows: 20\napi_keys: [first-key]\n' >"$work/cfg/serve.yaml"
-start main --config "$work/cfg/serve.yaml" --model "$model" --parallel 2 --ctx-size 4096 --threads 1
+start main --config "$work/cfg/serve.yaml" --model "$model" --parallel 2 --ctx-size 4096 --threads 1 -v
 srv=$(ps -o pid= --ppid "$last" | tr -d ' ') # synapse itself, under timeout(1)
 [ -n "$srv" ] || { bad "no server process under $last"; srv=$last; }
 key() { # KEY PATH BODY -> status
@@ -40,6 +40,12 @@ key() { # KEY PATH BODY -> status
 }
 chat='{"model":"synapse","messages":[{"role":"user","content":"hi"}],"max_tokens":3,"temperature":0}'
 [ "$(key first-key /v1/chat/completions "$chat")" = 200 ] || bad "batch_rows 20: chat failed: $(cat "$work/body")"
+
+# -v logs each request; a path of any bytes is echoed as printable ASCII
+grep -q 'POST /v1/chat/completions 200 ' "$work/main.log" || bad "-v logged no request line"
+got=$(key first-key '/%ff%fe%01x')
+[ "$got" = 404 ] || bad "a path of odd bytes: status $got"
+LC_ALL=C grep -q '[^ -~]' "$work/body" && bad "odd bytes of the path echoed into the error: $(od -c "$work/body" | head -3)"
 
 # abandoned requests: a client that leaves a non-streamed request (which,
 # without max_tokens, would run to the 4096-token context) frees its slot
