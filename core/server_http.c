@@ -161,6 +161,21 @@ static int route_metrics(struct mg_connection *c, syn_server *s)
     return rc;
 }
 
+/* A browser names the page's origin on cross-origin requests (and on
+ * preflights). Allowed: none named (not a browser, or same-origin GET), the
+ * server's own origin, or the configured 'cors' ("*": any). Everything else
+ * is refused before the request does anything, which also covers the
+ * "simple" POSTs (text/plain bodies) that a browser sends without asking. */
+static int origin_allowed(const syn_server *s, struct mg_connection *c)
+{
+    const char *origin = mg_get_header(c, "Origin"), *host = mg_get_header(c, "Host");
+    if (!origin)
+        return 1;
+    if (s->cfg.cors && (!strcmp(s->cfg.cors, "*") || !strcmp(s->cfg.cors, origin)))
+        return 1;
+    return host && !strncmp(origin, "http://", 7) && !strcmp(origin + 7, host);
+}
+
 static int handle(struct mg_connection *c, void *data)
 {
     syn_server *s = data;
@@ -184,6 +199,9 @@ static int handle(struct mg_connection *c, void *data)
         status = syn_send_error_msg(c, s, 404, "invalid_request_error", "unknown_url", "Unknown route %.16s %s",
                                     ri->request_method, path);
     }
+    else if (!origin_allowed(s, c))
+        status = syn_send_error_msg(c, s, 403, "invalid_request_error", "origin_not_allowed",
+                                    "Requests from this origin are not allowed (set 'cors' to allow one)");
     else if (!strcmp(ri->request_method, "OPTIONS") && s->cfg.cors) {
         char cors[512];
         mg_printf(c, "HTTP/1.1 204 No Content\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -334,7 +352,10 @@ int syn_server_start(const syn_config *cfg, const char *model_path, syn_server *
     int n_threads = s->cfg.parallel + s->cfg.max_queue + 8;
     snprintf(threads, sizeof threads, "%d", n_threads > 256 ? 256 : n_threads);
     const char *options[] = {"listening_ports", ports, "num_threads", threads, "enable_keep_alive", "no",
-                             "request_timeout_ms", "60000", NULL};
+                             "request_timeout_ms", "60000",
+                             /* civetweb answers every preflight with "*" unless told not to:
+                              * origins are decided by origin_allowed() */
+                             "access_control_allow_origin", "", NULL};
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
     cb.log_message = log_message;

@@ -47,6 +47,18 @@ got=$(key first-key '/%ff%fe%01x')
 [ "$got" = 404 ] || bad "a path of odd bytes: status $got"
 LC_ALL=C grep -q '[^ -~]' "$work/body" && bad "odd bytes of the path echoed into the error: $(od -c "$work/body" | head -3)"
 
+# CORS: no origin is allowed unless configured, and a refused origin gets
+# nothing done, preflight or "simple" text/plain POST alike
+origin() { # ORIGIN METHOD PATH [BODY] -> status, headers in $work/hdr
+    curl -s -m 30 -o "$work/body" -D "$work/hdr" -w '%{http_code}' -X "$2" -H "Origin: $1" \
+        -H 'Authorization: Bearer first-key' -H 'Access-Control-Request-Method: POST' \
+        ${4:+-H 'Content-Type: text/plain' --data-binary "$4"} "http://127.0.0.1:$port$3"
+}
+[ "$(origin https://evil.example OPTIONS /v1/chat/completions)" = 403 ] || bad "preflight from any origin passes"
+grep -qi 'Access-Control-Allow-Origin' "$work/hdr" && bad "a refused preflight carries Allow-Origin"
+[ "$(origin https://evil.example POST /v1/chat/completions "$chat")" = 403 ] || bad "a text/plain cross-origin POST ran"
+[ "$(origin "http://127.0.0.1:$port" GET /health)" = 200 ] || bad "the server's own origin was refused"
+
 # abandoned requests: a client that leaves a non-streamed request (which,
 # without max_tokens, would run to the 4096-token context) frees its slot
 clients=""
@@ -114,4 +126,12 @@ grep -q 'configuration is unchanged' "$work/main.log" || bad "a broken file on S
 [ "$(key second-key /v1/models)" = 200 ] || bad "a broken file on SIGHUP changed the keys"
 [ "$(key second-key /v1/chat/completions "$chat")" = 200 ] || bad "chat after the reloads failed"
 stop $last main
+
+# cors: one origin allowed, the rest refused
+start cors --model "$model" --parallel 1 --ctx-size 256 --threads 1 --cors https://app.example --api-key first-key
+[ "$(origin https://app.example OPTIONS /v1/chat/completions)" = 204 ] || bad "the allowed origin's preflight failed"
+grep -qi '^Access-Control-Allow-Origin: https://app.example' "$work/hdr" || bad "no Allow-Origin for the allowed origin"
+[ "$(origin https://evil.example OPTIONS /v1/chat/completions)" = 403 ] || bad "another origin's preflight passed"
+[ "$(origin https://evil.example POST /v1/chat/completions "$chat")" = 403 ] || bad "another origin's POST ran"
+stop $last cors
 finish "server hardening tests"
