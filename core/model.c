@@ -144,6 +144,15 @@ static int read_config(const syn_gguf *g, const char *path, syn_model_config *c,
     int64_t nv = syn_gguf_tensor_at(g, te)->ne[1];
     if (nv <= 0 || nv > (1 << 24))
         return syn_fail(err, SYN_ERR_FORMAT, "vocabulary size %lld out of range", (long long)nv);
+    /* a tokenizer of another size would hand out ids the model has no rows
+     * for (or the model would sample ids it cannot spell) */
+    int tt;
+    uint64_t n_tokens;
+    const void *tdata;
+    if (!syn_gguf_get_arr(g, "tokenizer.ggml.tokens", &tt, &n_tokens, &tdata) && n_tokens != (uint64_t)nv)
+        return syn_fail(err, SYN_ERR_FORMAT,
+                        "the tokenizer has %llu tokens but token_embd.weight has %lld rows; they must match",
+                        (unsigned long long)n_tokens, (long long)nv);
     c->n_vocab = (int32_t)nv;
     c->tied_output = syn_gguf_find_tensor(g, "output.weight") < 0;
     return SYN_OK;
