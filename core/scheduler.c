@@ -75,17 +75,20 @@ void syn_job_cancel(syn_job *j)
 
 int syn_job_finished_locked(const syn_job *j) { return j->failed || j->n_done >= j->n_choices; }
 
-static void job_fail(syn_job *j, const char *msg)
+/* failed: 1 for an error, SYN_JOB_FAILED_STOPPING when the server stops */
+static void job_fail_as(syn_job *j, int failed, const char *msg)
 {
     pthread_mutex_lock(&j->mu);
     if (!j->failed && !syn_job_finished_locked(j)) {
-        j->failed = 1;
+        j->failed = failed;
         snprintf(j->msg, sizeof j->msg, "%s", msg);
     }
     j->version++;
     pthread_cond_broadcast(&j->cv);
     pthread_mutex_unlock(&j->mu);
 }
+
+static void job_fail(syn_job *j, const char *msg) { job_fail_as(j, 1, msg); }
 
 /* -------------------------------------------------------------- scheduler */
 
@@ -713,7 +716,7 @@ static void *sched_main(void *arg)
     /* shutting down: every job still here fails, so its waiter returns */
     for (int i = 0; i < s->p.n_slots; i++)
         if (s->seqs[i].job) {
-            job_fail(s->seqs[i].job, "the server is shutting down");
+            job_fail_as(s->seqs[i].job, SYN_JOB_FAILED_STOPPING, "the server is shutting down");
             seq_finish(s, &s->seqs[i], SYN_FINISH_ERROR);
         }
     pthread_mutex_lock(&s->mu);
@@ -722,7 +725,7 @@ static void *sched_main(void *arg)
         s->q_head = (s->q_head + 1) % s->p.max_queue;
         s->q_len--;
         pthread_mutex_unlock(&s->mu);
-        job_fail(j, "the server is shutting down");
+        job_fail_as(j, SYN_JOB_FAILED_STOPPING, "the server is shutting down");
         syn_job_release(j);
         pthread_mutex_lock(&s->mu);
     }

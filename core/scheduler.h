@@ -62,7 +62,7 @@ typedef struct syn_job {
     pthread_cond_t cv;
     int refs;
     int cancelled;
-    int failed;         /* the job ended in an error; msg holds it */
+    int failed;         /* the job ended in an error (msg holds it): 1, or SYN_JOB_FAILED_STOPPING */
     char msg[256];
     syn_choice_out *out; /* n_choices of them */
     int n_done;          /* choices finished */
@@ -71,6 +71,9 @@ typedef struct syn_job {
     double t_submit, t_first; /* CLOCK_MONOTONIC seconds; t_first 0 until the first token */
     uint64_t version;    /* bumped on every change, for waiters */
 } syn_job;
+
+/* job->failed when the job was dropped because the server stops (503, not 500) */
+#define SYN_JOB_FAILED_STOPPING 2
 
 /* A new job with one reference (the caller's), everything zeroed. */
 syn_job *syn_job_new(syn_job_kind kind);

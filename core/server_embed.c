@@ -72,7 +72,7 @@ int syn_route_embeddings(struct mg_connection *c, syn_server *s, const char *bod
         goto done;
     }
     if (w) {
-        status = syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", j->msg);
+        status = syn_send_job_error(c, s, j);
         goto done;
     }
     json_object *o = json_object_new_object(), *data = json_object_new_array();

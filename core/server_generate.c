@@ -192,7 +192,14 @@ int syn_wait_watching(struct mg_connection *c, syn_job *j)
     }
     int failed = j->failed;
     pthread_mutex_unlock(&j->mu);
-    return failed ? 1 : 0;
+    return failed;
+}
+
+int syn_send_job_error(struct mg_connection *c, const syn_server *s, const syn_job *j)
+{
+    if (j->failed == SYN_JOB_FAILED_STOPPING)
+        return syn_send_error_msg(c, s, 503, "server_error", "shutting_down", "%s; retry on another server", j->msg);
+    return syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", j->msg);
 }
 
 static int answer_once(struct mg_connection *c, gen_ctx *g)
@@ -202,7 +209,7 @@ static int answer_once(struct mg_connection *c, gen_ctx *g)
     if (w < 0)
         return 499; /* client closed the request (nginx's convention) */
     if (w)
-        return syn_send_error_msg(c, g->s, 500, "server_error", NULL, "%s", j->msg);
+        return syn_send_job_error(c, g->s, j);
     json_object *o = envelope(g, 0), *choices = json_object_new_array();
     int64_t gen = 0;
     for (int i = 0; i < j->n_choices; i++) {

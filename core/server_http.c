@@ -189,6 +189,7 @@ static int handle(struct mg_connection *c, void *data)
     char *body = NULL;
     size_t len = 0;
     double t0 = now_s();
+    __atomic_add_fetch(&s->in_flight, 1, __ATOMIC_SEQ_CST);
     if (!r) {
         /* echo the path as printable ASCII only: it may be any bytes */
         char path[129];
@@ -250,6 +251,7 @@ static int handle(struct mg_connection *c, void *data)
     /* -v: one line a request (the route, not the raw path, which may be any bytes) */
     syn_log(SYN_LOG_INFO, "%s %.16s %s %d %.1f ms", ri->remote_addr, r ? r->method : "-", label, status,
             (now_s() - t0) * 1e3);
+    __atomic_sub_fetch(&s->in_flight, 1, __ATOMIC_SEQ_CST);
     return status < 100 ? 500 : status;
 }
 
@@ -432,6 +434,11 @@ void syn_server_stop(syn_server *s)
     /* the scheduler first: it fails the running jobs, so handler threads
      * waiting on them return and civetweb can join them */
     syn_sched_stop(s->sched);
+    /* civetweb writes nothing once it is stopping: let the handlers whose
+     * jobs just failed send their 503 first (a client too slow to take it
+     * gets a few seconds) */
+    for (int i = 0; s->mg && i < 300 && __atomic_load_n(&s->in_flight, __ATOMIC_SEQ_CST); i++)
+        nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
     if (s->mg) {
         mg_stop(s->mg);
         mg_exit_library();

@@ -21,6 +21,7 @@
 struct syn_server {
     syn_config cfg;
     pthread_rwlock_t keys_lock; /* cfg.api_keys, which a reload replaces */
+    int in_flight;              /* handlers running (atomic), which a stop lets answer */
     syn_backend_ref be;
     int have_backend;
     syn_model *model; /* NULL: no model, inference routes answer 503 */
@@ -43,9 +44,11 @@ int syn_conn_socket(const struct mg_connection *c);
 int syn_conn_gone(int fd);
 
 /* Waits for job j while watching c's client (server_generate.c): -1 when
- * the client left (the job is then cancelled), 1 when the job failed, 0
- * when it finished. */
+ * the client left (the job is then cancelled), j->failed when the job
+ * failed, 0 when it finished. */
 int syn_wait_watching(struct mg_connection *c, syn_job *j);
+/* The error of failed job j: 503 when the server stopped it, else 500. */
+int syn_send_job_error(struct mg_connection *c, const syn_server *s, const syn_job *j);
 
 /* ---- responses (server_response.c) */
 /* Sends a complete response; body is JSON text. Returns status. */

@@ -134,4 +134,20 @@ grep -qi '^Access-Control-Allow-Origin: https://app.example' "$work/hdr" || bad 
 [ "$(origin https://evil.example OPTIONS /v1/chat/completions)" = 403 ] || bad "another origin's preflight passed"
 [ "$(origin https://evil.example POST /v1/chat/completions "$chat")" = 403 ] || bad "another origin's POST ran"
 stop $last cors
+
+# requests still running or queued when the server stops get 503, not 500
+start stopping --model "$model" --parallel 1 --ctx-size 4096 --threads 1
+clients=""
+for i in 1 2; do
+    curl -s -m 60 -o "$work/stop-$i" -w '%{http_code}' --data-binary \
+        '{"model":"synapse","prompt":"x","temperature":1}' "http://127.0.0.1:$port/v1/completions" >"$work/code-$i" &
+    clients="$clients $!"
+done
+sleep 0.5
+stop $last stopping
+wait $clients
+for i in 1 2; do
+    [ "$(cat "$work/code-$i")" = 503 ] && grep -q 'shutting_down' "$work/stop-$i" ||
+        bad "request $i at shutdown: $(cat "$work/code-$i") $(cat "$work/stop-$i")"
+done
 finish "server hardening tests"
