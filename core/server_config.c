@@ -53,6 +53,7 @@ int syn_config_defaults(syn_config *c, syn_error *err)
     c->max_body = 4u << 20;
     c->max_queue = 64;
     c->batch_rows = 256;
+    c->request_timeout_s = 10;
     snprintf(buf, sizeof buf, "%s/models", home);
     if ((rc = syn_config_set_str(&c->host, "127.0.0.1", err)) || (rc = syn_config_set_str(&c->data_dir, home, err)) ||
         (rc = syn_config_set_str(&c->models_dir, buf, err))) {
@@ -114,7 +115,8 @@ static const char default_text[] =
     "  max_body_bytes: 4194304   # larger requests get 413\n"
     "  max_queue: 64             # waiting requests beyond this get 429\n"
     "  max_tokens: 0             # per choice; 0 = up to the context size\n"
-    "  batch_rows: 256           # tokens per forward step\n";
+    "  batch_rows: 256           # tokens per forward step\n"
+    "  request_timeout_s: 10     # a client stalled this long (sending or receiving) is dropped\n";
 
 int syn_config_write_default(const char *path, int *created, syn_error *err)
 {
@@ -245,6 +247,10 @@ static int load_limits(struct loader *l, syn_config *c, yaml_node_t *m)
             if ((rc = get_int(l, v, key, 0, 1 << 24, &x)))
                 return rc;
             c->max_tokens = (int)x;
+        } else if (!strcmp(key, "request_timeout_s")) {
+            if ((rc = get_int(l, v, key, 1, 3600, &x)))
+                return rc;
+            c->request_timeout_s = (int)x;
         } else if (!strcmp(key, "batch_rows")) {
             if ((rc = get_int(l, v, key, 16, 8192, &x)))
                 return rc;

@@ -28,6 +28,7 @@ typedef struct syn_config {
     int max_queue;       /* waiting requests before 429 */
     int max_tokens;      /* cap on generated tokens per choice; 0 = context */
     int batch_rows;      /* tokens per forward step (decode rows + prefill chunk) */
+    int request_timeout_s; /* a connection stalled this long on a read or write is dropped */
 } syn_config;
 
 /* Fills built-in defaults (port 6900, host 127.0.0.1, ...). Strings malloc'ed. */

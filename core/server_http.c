@@ -339,7 +339,7 @@ int syn_server_start(const syn_config *cfg, const char *model_path, syn_server *
         syn_server_stop(s);
         return rc;
     }
-    char ports[300], threads[16];
+    char ports[300], threads[16], timeout[16];
     int ipv6 = strchr(s->cfg.host, ':') != NULL;
     if (ipv6 && !mg_check_feature(8)) {
         rc = syn_fail(err, SYN_ERR_UNSUPPORTED,
@@ -353,8 +353,12 @@ int syn_server_start(const syn_config *cfg, const char *model_path, syn_server *
     /* every streaming client holds a thread; leave room for the queue too */
     int n_threads = s->cfg.parallel + s->cfg.max_queue + 8;
     snprintf(threads, sizeof threads, "%d", n_threads > 256 ? 256 : n_threads);
+    /* civetweb applies it to each read and write of a connection: a client
+     * that stalls that long while sending its request (or taking a stream)
+     * is dropped. It is not a deadline for the whole request. */
+    snprintf(timeout, sizeof timeout, "%d", s->cfg.request_timeout_s * 1000);
     const char *options[] = {"listening_ports", ports, "num_threads", threads, "enable_keep_alive", "no",
-                             "request_timeout_ms", "60000",
+                             "request_timeout_ms", timeout,
                              /* civetweb answers every preflight with "*" unless told not to:
                               * origins are decided by origin_allowed() */
                              "access_control_allow_origin", "", NULL};
@@ -421,6 +425,7 @@ void syn_server_reload(syn_server *s, const syn_config *fresh)
         {"limits.max_queue", c->max_queue != f->max_queue},
         {"limits.max_tokens", c->max_tokens != f->max_tokens},
         {"limits.batch_rows", c->batch_rows != f->batch_rows},
+        {"limits.request_timeout_s", c->request_timeout_s != f->request_timeout_s},
     };
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         if (fixed[i].changed)

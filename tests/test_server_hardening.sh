@@ -135,6 +135,25 @@ grep -qi '^Access-Control-Allow-Origin: https://app.example' "$work/hdr" || bad 
 [ "$(origin https://evil.example POST /v1/chat/completions "$chat")" = 403 ] || bad "another origin's POST ran"
 stop $last cors
 
+# a client that stalls while sending its request is dropped after
+# limits.request_timeout_s
+printf 'limits:\n  request_timeout_s: 1\n' >"$work/cfg/slow.yaml"
+start slow --config "$work/cfg/slow.yaml"
+python3 - "$port" <<'PY' || bad "a stalled client was not dropped within 3 s"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+s.settimeout(5)
+t = time.time()
+try:
+    s.recv(1)
+except socket.timeout:
+    sys.exit(1)
+sys.exit(0 if time.time() - t < 3 else 1)
+PY
+[ "$(key x /health)" = 200 ] || bad "/health after a stalled client"
+stop $last slow
+
 # requests still running or queued when the server stops get 503, not 500
 start stopping --model "$model" --parallel 1 --ctx-size 4096 --threads 1
 clients=""
