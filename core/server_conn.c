@@ -6,10 +6,11 @@
  * holds the connection meanwhile, so the descriptor cannot be reused. */
 #include "config.h" /* _GNU_SOURCE, for POLLRDHUP */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,18 +36,24 @@ static int addr_is(const struct sockaddr_storage *a, const char *text)
 int syn_conn_socket(const struct mg_connection *c)
 {
     const struct mg_request_info *ri = mg_get_request_info(c);
-    struct rlimit rl;
-    int max_fd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
-    for (int fd = 3; ri && fd < max_fd; fd++) {
+    /* only the descriptors that are open, not every number up to the limit
+     * (which may be a million) */
+    DIR *d = ri ? opendir("/proc/self/fd") : NULL;
+    int found = -1;
+    for (struct dirent *e; d && found < 0 && (e = readdir(d));) {
+        int fd = atoi(e->d_name);
         struct sockaddr_storage peer, local;
         socklen_t lp = sizeof peer, ll = sizeof local;
-        if (getpeername(fd, (struct sockaddr *)&peer, &lp) || port_of(&peer) != ri->remote_port ||
-            getsockname(fd, (struct sockaddr *)&local, &ll) || port_of(&local) != ri->server_port)
+        if (fd < 3 || fd == dirfd(d) || getpeername(fd, (struct sockaddr *)&peer, &lp) ||
+            port_of(&peer) != ri->remote_port || getsockname(fd, (struct sockaddr *)&local, &ll) ||
+            port_of(&local) != ri->server_port)
             continue;
         if (addr_is(&peer, ri->remote_addr))
-            return fd;
+            found = fd;
     }
-    return -1;
+    if (d)
+        closedir(d);
+    return found;
 }
 
 int syn_conn_gone(int fd)

@@ -172,7 +172,8 @@ static json_object *envelope(const gen_ctx *g, int chunk)
 
 /* Waits for the job to finish while watching the client: one that leaves
  * cancels the job (its slot is free at the scheduler's next step) and makes
- * this return -1. Otherwise 1 if the job failed, 0 if it finished. */
+ * this return -1. Otherwise j->failed (0 when it finished). The socket is
+ * looked at without the job's lock, which the scheduler takes every step. */
 int syn_wait_watching(struct mg_connection *c, syn_job *j)
 {
     int fd = syn_conn_socket(c);
@@ -184,11 +185,14 @@ int syn_wait_watching(struct mg_connection *c, syn_job *j)
         if (t.tv_nsec >= 1000000000L)
             t.tv_sec++, t.tv_nsec -= 1000000000L;
         pthread_cond_timedwait(&j->cv, &j->mu, &t);
-        if (!syn_job_finished_locked(j) && syn_conn_gone(fd)) {
-            pthread_mutex_unlock(&j->mu);
+        if (syn_job_finished_locked(j))
+            break;
+        pthread_mutex_unlock(&j->mu);
+        if (syn_conn_gone(fd)) {
             syn_job_cancel(j);
             return -1;
         }
+        pthread_mutex_lock(&j->mu);
     }
     int failed = j->failed;
     pthread_mutex_unlock(&j->mu);
