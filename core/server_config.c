@@ -321,11 +321,14 @@ static int load_root(struct loader *l, syn_config *c, yaml_node_t *root)
         } else if (!strcmp(key, "parallel")) {
             if (!(rc = get_int(l, v, key, 1, 256, &x)))
                 c->parallel = (int)x;
-        } else if (!strcmp(key, "learning"))
-            rc = get_bool(l, v, key, &c->learning);
-        else if (!strcmp(key, "cloud"))
-            rc = get_bool(l, v, key, &c->cloud);
-        else if (!strcmp(key, "cors"))
+        } else if (!strcmp(key, "learning") || !strcmp(key, "cloud")) {
+            /* the learning loop and the cloud fallback are not built yet:
+             * false is what the server does, true would be ignored */
+            int *flag = key[0] == 'l' ? &c->learning : &c->cloud;
+            if (!(rc = get_bool(l, v, key, flag)) && *flag)
+                rc = bad(l, v, "'%s: true' is not supported yet (this server has no such feature); set it to false",
+                         key);
+        } else if (!strcmp(key, "cors"))
             rc = get_str(l, v, key, &c->cors);
         else if (!strcmp(key, "api_keys"))
             rc = load_keys(l, c, v);
@@ -334,6 +337,9 @@ static int load_root(struct loader *l, syn_config *c, yaml_node_t *root)
         else if (!strcmp(key, "specialists")) {
             if (v->type != YAML_SEQUENCE_NODE && !(v->type == YAML_SCALAR_NODE && !*scalar(v)))
                 rc = bad(l, v, "'%s' must be a list", key);
+            else if (v->type == YAML_SEQUENCE_NODE && v->data.sequence.items.top > v->data.sequence.items.start)
+                rc = bad(l, v, "'%s' entries are not supported yet (no specialist would be served); leave it []",
+                         key);
         } else
             rc = bad(l, k, "unknown key '%s'", key);
         if (rc)

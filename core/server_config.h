@@ -19,7 +19,7 @@ typedef struct syn_config {
     int threads;         /* 0 = all cores */
     int ctx_size;        /* positions per slot */
     int parallel;        /* sequence slots served together */
-    int learning;        /* accepted for the swarm work; unused by the server */
+    int learning;        /* only false is accepted until the learning loop exists */
     int cloud;
     char *api_keys[SYN_CONFIG_MAX_KEYS];
     int n_api_keys;
