@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/tokenizer.h"
-#include "formats/gguf.h"
+#include <synapse/tokenizer.h>
+#include <synapse/gguf.h>
 
 static double now(void)
 {

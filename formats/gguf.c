@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "formats/gguf.h"
+#include <synapse/gguf.h>
 #include "formats/file_map.h"
 
 #define GGUF_MAGIC "GGUF"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "formats/gguf.h"
+#include <synapse/gguf.h>
 
 #define GGUF_DEFAULT_ALIGNMENT 32u
 

@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""Writes core/unicode_tables.c: per-codepoint class and White_Space flags for the
+"""Writes core/tokenizer/unicode_tables.c: per-codepoint class and White_Space flags for the
 tokenizer's pre-tokenizers, from Python's unicodedata (brought up to Unicode 15.1,
 the version of llama.cpp's tables, when Python's is older). The output is committed
 so the build never needs Python; rerun only to change the Unicode version:
 
-    python3 scripts/gen-unicode-tables.py > core/unicode_tables.c
+    python3 scripts/gen-unicode-tables.py > core/tokenizer/unicode_tables.c
 """
 import sys
 import unicodedata
 
-# Must agree with the SYN_UCLASS_* / SYN_UFLAG_* values in core/unicode.h.
+# Must agree with the SYN_UCLASS_* / SYN_UFLAG_* values in core/tokenizer/unicode.h.
 CLASS = {'L': 1, 'N': 2, 'M': 3, 'P': 4, 'S': 5, 'Z': 6, 'C': 7}
 FLAG_SPACE = 0x08
 SHIFT = 7                      # codepoints per block: 128
@@ -73,7 +73,7 @@ def main():
               ' * flags of Unicode %s as a two-stage table (Python unicodedata %s%s).\n'
               ' * Do not edit. Read-only data, any thread. */\n'
               % (version, unicodedata.unidata_version, ' + 15.0/15.1 additions' if ADDED else ''))
-    out.write('#include "core/unicode.h"\n\n')
+    out.write('#include "core/tokenizer/unicode.h"\n\n')
     out.write('const char syn_unicode_version[] = "%s";\n\n' % version)
     out.write('const uint16_t syn_unicode_stage1[%d] = {\n' % len(index))
     for i in range(0, len(index), 16):

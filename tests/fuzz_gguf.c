@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "formats/gguf.h"
+#include <synapse/gguf.h>
 #include "tests/check.h"
 
 /* ------------------------------------------------------------ walking */

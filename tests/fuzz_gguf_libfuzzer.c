@@ -3,7 +3,7 @@
  * coverage instead of a fixed seed. Not built by make; by hand, from the
  * source root:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I. \
- *     tests/fuzz_gguf_libfuzzer.c formats/gguf.c formats/gguf_write.c core/common.c -o /tmp/fuzz-gguf
+ *     tests/fuzz_gguf_libfuzzer.c formats/gguf.c formats/gguf_write.c core/base/common.c -o /tmp/fuzz-gguf
  *   mkdir -p /tmp/gguf-corpus && /tmp/build/tests/fuzz_gguf --write-seeds /tmp/gguf-corpus
  *   /tmp/fuzz-gguf -max_len=65536 -max_total_time=600 /tmp/gguf-corpus
  * Runs on the libFuzzer thread only. */

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <synapse/plugin.h>
 
-#include "core/plugin_loader.h"
+#include <synapse/loader.h>
 #include "tests/check.h"
 
 #define FIELD(type, field, off, size)                                                                          \

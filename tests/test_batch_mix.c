@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/model.h"
+#include <synapse/model.h>
 #include "tests/check.h"
 
 #define N_DEC 3     /* sequences decoding a token */

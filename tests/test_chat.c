@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/chat.h"
-#include "formats/gguf.h"
+#include <synapse/chat.h>
+#include <synapse/gguf.h>
 #include "tests/check.h"
 
 /* Qwen2.5-Instruct's template, abridged to its non-tool path (as shipped, with

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "formats/gguf.h"
+#include <synapse/gguf.h>
 #include "tests/check.h"
 
 /* ------------------------------------------------------------ byte builder */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/model.h"
+#include <synapse/model.h>
 #include "tests/check.h"
 
 struct golden_case {

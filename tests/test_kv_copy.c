@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/model.h"
+#include <synapse/model.h>
 #include "tests/check.h"
 
 #define N_TOK 12

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/model.h"
-#include "formats/gguf.h"
+#include <synapse/model.h>
+#include <synapse/gguf.h>
 #include "tests/check.h"
 
 #define RANK 4

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/model.h"
-#include "formats/gguf.h"
+#include <synapse/model.h>
+#include <synapse/gguf.h>
 #include "tests/check.h"
 
 static char *dup_str(syn_gguf_str s)

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/plugin_loader.h"
+#include <synapse/loader.h>
 #include "tests/check.h"
 
 struct expect {

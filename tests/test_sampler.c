@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/sampler.h"
+#include <synapse/sampler.h>
 #include "tests/check.h"
 
 /* test-local PRNG for making logits */

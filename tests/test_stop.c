@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/stop.h"
+#include "core/sample/stop.h"
 #include "tests/check.h"
 
 typedef struct {

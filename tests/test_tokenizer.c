@@ -9,11 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/chat.h"
-#include "core/tokenizer.h"
-#include "core/tokenizer_internal.h"
-#include "core/unicode.h"
-#include "formats/gguf.h"
+#include <synapse/chat.h>
+#include <synapse/tokenizer.h>
+#include "core/tokenizer/tokenizer_internal.h"
+#include "core/tokenizer/unicode.h"
+#include <synapse/gguf.h>
 #include "tests/check.h"
 
 static syn_tokenizer *load(const char *rel)

@@ -19,6 +19,8 @@ extern "C" {
 #define SYN_PRINTF(f, a)
 #define SYN_EXPORT
 #endif
+/* libsynapse is built with -fvisibility=hidden: what it exports is marked */
+#define SYN_API SYN_EXPORT
 
 /* Status codes: 0 is success, every failure is negative. */
 enum {
@@ -40,10 +42,10 @@ typedef struct syn_error {
 } syn_error;
 
 /* Sets err (if not NULL) and returns code, so callers can `return syn_fail(...)`. */
-int syn_fail(syn_error *err, int code, const char *fmt, ...) SYN_PRINTF(3, 4);
+SYN_API int syn_fail(syn_error *err, int code, const char *fmt, ...) SYN_PRINTF(3, 4);
 
 /* Prepends "prefix: " to err's message (e.g. the file it concerns). */
-void syn_error_prefix(syn_error *err, const char *prefix);
+SYN_API void syn_error_prefix(syn_error *err, const char *prefix);
 
 /* Tensor element types. The numbers are GGUF's (ggml_type) so files map 1:1. */
 typedef enum syn_type {
@@ -67,17 +69,17 @@ typedef enum syn_type {
 
 /* Block geometry of a type: elements per block and bytes per block.
  * Returns 0 for types this build does not know. */
-int syn_type_block_size(int type);
-size_t syn_type_block_bytes(int type);
-const char *syn_type_name(int type);
+SYN_API int syn_type_block_size(int type);
+SYN_API size_t syn_type_block_bytes(int type);
+SYN_API const char *syn_type_name(int type);
 
 /* Reads all of f (or the file at path) into a malloc'ed, NUL-terminated
  * buffer; *len excludes the terminator. NULL when the file cannot be
  * opened, on a read error or out of memory. */
-char *syn_read_stream(FILE *f, size_t *len);
-char *syn_read_file(const char *path, size_t *len);
+SYN_API char *syn_read_stream(FILE *f, size_t *len);
+SYN_API char *syn_read_file(const char *path, size_t *len);
 /* Bytes of a row of n elements; 0 if n is not a whole number of blocks. */
-size_t syn_type_row_bytes(int type, int64_t n);
+SYN_API size_t syn_type_row_bytes(int type, int64_t n);
 
 typedef enum syn_log_level {
     SYN_LOG_ERROR = 0,
@@ -86,9 +88,9 @@ typedef enum syn_log_level {
     SYN_LOG_DEBUG = 3
 } syn_log_level;
 
-void syn_log(syn_log_level level, const char *fmt, ...) SYN_PRINTF(2, 3);
+SYN_API void syn_log(syn_log_level level, const char *fmt, ...) SYN_PRINTF(2, 3);
 /* Messages above this level are dropped; default SYN_LOG_WARN. */
-void syn_log_set_level(syn_log_level level);
+SYN_API void syn_log_set_level(syn_log_level level);
 
 #ifdef __cplusplus
 }

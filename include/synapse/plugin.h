@@ -1,6 +1,6 @@
 /* The plugin ABI: the one header a plugin needs. A plugin is a shared object
  * exporting `synapse_plugin_v1`, which returns a constant descriptor. The core
- * checks the descriptor before it calls anything else (see core/plugin_loader.c).
+ * checks the descriptor before it calls anything else (see core/plugin/plugin_loader.c).
  *
  * Rules
  *  - The first fields of syn_plugin never move: magic, abi_major, abi_minor,

@@ -1,0 +1,378 @@
+/* Server configuration from YAML (libyaml document API): a flat mapping plus
+ * `limits:` (mapping), `api_keys:` (sequence) and the swarm's `specialists:`
+ * (accepted as any sequence; the swarm reads it). Every error names the file
+ * and line. Main thread only. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "core/config/config.h"
+
+int syn_config_set_str(char **field, const char *value, syn_error *err)
+{
+    char *s = value ? strdup(value) : NULL;
+    if (value && !s)
+        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    free(*field);
+    *field = s;
+    return 0;
+}
+
+int syn_config_home(char *buf, size_t n, syn_error *err)
+{
+    const char *h = getenv("SYNAPSE_HOME");
+    int k;
+    if (h && *h)
+        k = snprintf(buf, n, "%s", h);
+    else {
+        const char *home = getenv("HOME");
+        if (!home || !*home)
+            return syn_fail(err, SYN_ERR_NOT_FOUND, "neither SYNAPSE_HOME nor HOME is set");
+        k = snprintf(buf, n, "%s/.synapse", home);
+    }
+    if (k < 0 || (size_t)k >= n)
+        return syn_fail(err, SYN_ERR_RANGE, "home directory path too long");
+    return 0;
+}
+
+int syn_config_defaults(syn_config *c, syn_error *err)
+{
+    memset(c, 0, sizeof *c);
+    char home[PATH_MAX - 16], buf[PATH_MAX];
+    int rc = syn_config_home(home, sizeof home, err);
+    if (rc)
+        return rc;
+    c->port = 6900;
+    c->ctx_size = 4096;
+    c->parallel = 8;
+    c->max_body = 4u << 20;
+    c->max_queue = 64;
+    c->batch_rows = 256;
+    c->request_timeout_s = 10;
+    snprintf(buf, sizeof buf, "%s/models", home);
+    if ((rc = syn_config_set_str(&c->host, "127.0.0.1", err)) || (rc = syn_config_set_str(&c->data_dir, home, err)) ||
+        (rc = syn_config_set_str(&c->models_dir, buf, err))) {
+        syn_config_free(c);
+        return rc;
+    }
+    return 0;
+}
+
+void syn_config_free(syn_config *c)
+{
+    free(c->host);
+    free(c->data_dir);
+    free(c->models_dir);
+    free(c->model);
+    free(c->chat_template);
+    free(c->cors);
+    for (int i = 0; i < c->n_api_keys; i++)
+        free(c->api_keys[i]);
+    memset(c, 0, sizeof *c);
+}
+
+static const char default_text[] =
+    "# Synapse configuration. Command-line flags override these values.\n"
+    "# Lines starting with '#' are comments; remove the '#' to change a value.\n"
+    "\n"
+    "# Address to listen on. 127.0.0.1 keeps the server private to this machine.\n"
+    "host: 127.0.0.1\n"
+    "port: 6900\n"
+    "\n"
+    "# Where Synapse keeps its data, and where model names are looked up.\n"
+    "# data_dir: ~/.synapse\n"
+    "# models_dir: ~/.synapse/models\n"
+    "\n"
+    "# The base model (a GGUF path, or a file name in models_dir). Without one the\n"
+    "# server starts and answers 503 on inference routes.\n"
+    "# model: qwen2.5-0.5b-instruct-q4_k_m.gguf\n"
+    "# chat_template: chatml      # or llama3; default: detected from the model\n"
+    "\n"
+    "# CPU threads (0 = all cores), context per sequence, sequences served together.\n"
+    "threads: 0\n"
+    "context_size: 4096\n"
+    "parallel: 8\n"
+    "\n"
+    "# Specialists sharing the base model (system prompt and optional LoRA adapter).\n"
+    "specialists: []\n"
+    "\n"
+    "# Learn from conversations (router, knowledge graph) and allow cloud fallback.\n"
+    "learning: false\n"
+    "cloud: false\n"
+    "\n"
+    "# Bearer keys required on /v1 routes (also SYNAPSE_API_KEY). Empty: no auth.\n"
+    "api_keys: []\n"
+    "\n"
+    "# Allowed CORS origin for browser clients (\"*\" or one origin). Unset: none.\n"
+    "# cors: \"*\"\n"
+    "\n"
+    "limits:\n"
+    "  max_body_bytes: 4194304   # larger requests get 413\n"
+    "  max_queue: 64             # waiting requests beyond this get 429\n"
+    "  max_tokens: 0             # per choice; 0 = up to the context size\n"
+    "  batch_rows: 256           # tokens per forward step\n"
+    "  request_timeout_s: 10     # a client stalled this long (sending or receiving) is dropped\n";
+
+int syn_config_write_default(const char *path, int *created, syn_error *err)
+{
+    *created = 0;
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return 0;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = 0;
+        for (char *p = dir + 1; *p; p++) {
+            if (*p == '/') {
+                *p = 0;
+                mkdir(dir, 0755);
+                *p = '/';
+            }
+        }
+        if (mkdir(dir, 0755) && errno != EEXIST)
+            return syn_fail(err, SYN_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+    }
+    FILE *f = fopen(path, "wx");
+    if (!f)
+        return errno == EEXIST ? 0 : syn_fail(err, SYN_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    int bad = fputs(default_text, f) < 0;
+    bad |= fclose(f) != 0;
+    if (bad)
+        return syn_fail(err, SYN_ERR_IO, "cannot write %s", path);
+    *created = 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ parsing */
+
+struct loader {
+    yaml_document_t *doc;
+    const char *path;
+    syn_error *err;
+};
+
+static int bad(struct loader *l, yaml_node_t *n, const char *fmt, const char *key)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, fmt, key);
+    return syn_fail(l->err, SYN_ERR_FORMAT, "%s:%lu: %s", l->path, (unsigned long)n->start_mark.line + 1, msg);
+}
+
+static const char *scalar(yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static int get_int(struct loader *l, yaml_node_t *v, const char *key, long lo, long hi, long *out)
+{
+    const char *s = scalar(v);
+    char *end;
+    errno = 0;
+    long x = s ? strtol(s, &end, 10) : 0;
+    if (!s || !*s || errno || *end || x < lo || x > hi) {
+        char fmt[128];
+        snprintf(fmt, sizeof fmt, "'%%s' must be an integer from %ld to %ld", lo, hi);
+        return bad(l, v, fmt, key);
+    }
+    *out = x;
+    return 0;
+}
+
+static int get_bool(struct loader *l, yaml_node_t *v, const char *key, int *out)
+{
+    const char *s = scalar(v);
+    if (s && (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on")))
+        *out = 1;
+    else if (s && (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off")))
+        *out = 0;
+    else
+        return bad(l, v, "'%s' must be true or false", key);
+    return 0;
+}
+
+int syn_config_check_host(const char *host, syn_error *err)
+{
+    unsigned char addr[16];
+    if (host && (inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1))
+        return 0;
+    return syn_fail(err, SYN_ERR_INVALID,
+                    "host '%s' is not an IP address (use IPv4 like 127.0.0.1 or 0.0.0.0, or IPv6 like ::1 or ::)",
+                    host ? host : "");
+}
+
+/* A string value; "~" and an empty plain scalar (YAML null) clear it. */
+static int get_str(struct loader *l, yaml_node_t *v, const char *key, char **out)
+{
+    const char *s = scalar(v);
+    if (!s)
+        return bad(l, v, "'%s' must be a string", key);
+    if (v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && (!*s || !strcmp(s, "~") || !strcmp(s, "null")))
+        return syn_config_set_str(out, NULL, l->err);
+    /* ~/ at the start of a path means the home directory, as in a shell */
+    if (s[0] == '~' && s[1] == '/' && getenv("HOME")) {
+        char buf[PATH_MAX];
+        snprintf(buf, sizeof buf, "%s%s", getenv("HOME"), s + 1);
+        return syn_config_set_str(out, buf, l->err);
+    }
+    return syn_config_set_str(out, s, l->err);
+}
+
+static int load_limits(struct loader *l, syn_config *c, yaml_node_t *m)
+{
+    if (m->type != YAML_MAPPING_NODE)
+        return bad(l, m, "'%s' must be a mapping", "limits");
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key), *v = yaml_document_get_node(l->doc, p->value);
+        const char *key = scalar(k);
+        long x;
+        int rc;
+        if (!key)
+            return bad(l, k, "%s: keys must be plain names", "limits");
+        if (!strcmp(key, "max_body_bytes")) {
+            if ((rc = get_int(l, v, key, 1024, 1L << 30, &x)))
+                return rc;
+            c->max_body = (size_t)x;
+        } else if (!strcmp(key, "max_queue")) {
+            if ((rc = get_int(l, v, key, 1, 100000, &x)))
+                return rc;
+            c->max_queue = (int)x;
+        } else if (!strcmp(key, "max_tokens")) {
+            if ((rc = get_int(l, v, key, 0, 1 << 24, &x)))
+                return rc;
+            c->max_tokens = (int)x;
+        } else if (!strcmp(key, "request_timeout_s")) {
+            if ((rc = get_int(l, v, key, 1, 3600, &x)))
+                return rc;
+            c->request_timeout_s = (int)x;
+        } else if (!strcmp(key, "batch_rows")) {
+            if ((rc = get_int(l, v, key, 16, 8192, &x)))
+                return rc;
+            c->batch_rows = (int)x;
+        } else
+            return bad(l, k, "unknown key 'limits.%s'", key);
+    }
+    return 0;
+}
+
+static int load_keys(struct loader *l, syn_config *c, yaml_node_t *v)
+{
+    if (v->type == YAML_SCALAR_NODE && !*scalar(v))
+        return 0;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return bad(l, v, "'%s' must be a list of strings", "api_keys");
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+        yaml_node_t *e = yaml_document_get_node(l->doc, *it);
+        /* a plain ~ or null is YAML's null, not the key "~" */
+        const char *k = scalar(e);
+        if (!k || !*k || (e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && (!strcmp(k, "~") || !strcmp(k, "null"))))
+            return bad(l, e, "'%s' entries must be non-empty strings", "api_keys");
+        if (c->n_api_keys == SYN_CONFIG_MAX_KEYS)
+            return bad(l, e, "'%s' holds at most 16 keys", "api_keys");
+        if (!(c->api_keys[c->n_api_keys] = strdup(scalar(e))))
+            return syn_fail(l->err, SYN_ERR_NOMEM, "out of memory");
+        c->n_api_keys++;
+    }
+    return 0;
+}
+
+static int load_root(struct loader *l, syn_config *c, yaml_node_t *root)
+{
+    if (root->type == YAML_SCALAR_NODE && !*scalar(root))
+        return 0; /* a file of comments only */
+    if (root->type != YAML_MAPPING_NODE)
+        return bad(l, root, "the file must be a mapping of %s", "key: value lines");
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key), *v = yaml_document_get_node(l->doc, p->value);
+        const char *key = scalar(k);
+        long x;
+        int rc = 0;
+        if (!key)
+            return bad(l, k, "keys must be plain names%s", "");
+        if (!strcmp(key, "host")) {
+            if (!(rc = get_str(l, v, key, &c->host)) && (rc = syn_config_check_host(c->host, l->err))) {
+                char where[PATH_MAX + 32];
+                snprintf(where, sizeof where, "%s:%lu", l->path, (unsigned long)v->start_mark.line + 1);
+                syn_error_prefix(l->err, where);
+            }
+        } else if (!strcmp(key, "port")) {
+            if (!(rc = get_int(l, v, key, 0, 65535, &x)))
+                c->port = (int)x;
+        } else if (!strcmp(key, "data_dir"))
+            rc = get_str(l, v, key, &c->data_dir);
+        else if (!strcmp(key, "models_dir"))
+            rc = get_str(l, v, key, &c->models_dir);
+        else if (!strcmp(key, "model"))
+            rc = get_str(l, v, key, &c->model);
+        else if (!strcmp(key, "chat_template"))
+            rc = get_str(l, v, key, &c->chat_template);
+        else if (!strcmp(key, "threads")) {
+            if (!(rc = get_int(l, v, key, 0, 1024, &x)))
+                c->threads = (int)x;
+        } else if (!strcmp(key, "context_size")) {
+            if (!(rc = get_int(l, v, key, 64, 1 << 20, &x)))
+                c->ctx_size = (int)x;
+        } else if (!strcmp(key, "parallel")) {
+            if (!(rc = get_int(l, v, key, 1, 256, &x)))
+                c->parallel = (int)x;
+        } else if (!strcmp(key, "learning") || !strcmp(key, "cloud")) {
+            /* the learning loop and the cloud fallback are not built yet:
+             * false is what the server does, true would be ignored */
+            int *flag = key[0] == 'l' ? &c->learning : &c->cloud;
+            if (!(rc = get_bool(l, v, key, flag)) && *flag)
+                rc = bad(l, v, "'%s: true' is not supported yet (this server has no such feature); set it to false",
+                         key);
+        } else if (!strcmp(key, "cors"))
+            rc = get_str(l, v, key, &c->cors);
+        else if (!strcmp(key, "api_keys"))
+            rc = load_keys(l, c, v);
+        else if (!strcmp(key, "limits"))
+            rc = load_limits(l, c, v);
+        else if (!strcmp(key, "specialists")) {
+            if (v->type != YAML_SEQUENCE_NODE && !(v->type == YAML_SCALAR_NODE && !*scalar(v)))
+                rc = bad(l, v, "'%s' must be a list", key);
+            else if (v->type == YAML_SEQUENCE_NODE && v->data.sequence.items.top > v->data.sequence.items.start)
+                rc = bad(l, v, "'%s' entries are not supported yet (no specialist would be served); leave it []",
+                         key);
+        } else
+            rc = bad(l, k, "unknown key '%s'", key);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int syn_config_load(syn_config *c, const char *path, syn_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return syn_fail(err, SYN_ERR_IO, "cannot open config %s: %s", path, strerror(errno));
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    if (!yaml_parser_initialize(&parser)) {
+        fclose(f);
+        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    }
+    yaml_parser_set_input_file(&parser, f);
+    int rc = 0;
+    if (!yaml_parser_load(&parser, &doc)) {
+        rc = syn_fail(err, SYN_ERR_FORMAT, "%s:%lu: %s%s%s", path,
+                      (unsigned long)(parser.problem_mark.line + 1), parser.problem ? parser.problem : "invalid YAML",
+                      parser.context ? " " : "", parser.context ? parser.context : "");
+    } else {
+        yaml_node_t *root = yaml_document_get_root_node(&doc);
+        struct loader l = {&doc, path, err};
+        if (root)
+            rc = load_root(&l, c, root);
+        yaml_document_delete(&doc);
+    }
+    yaml_parser_delete(&parser);
+    fclose(f);
+    return rc;
+}

@@ -1,0 +1,304 @@
+/* Inference contexts and the forward pass shared by llama, qwen2 and qwen3:
+ * RMSNorm -> QKV (+bias) -> [q/k RMSNorm] -> RoPE -> KV cache -> attention ->
+ * output projection, RMSNorm -> SwiGLU FFN, each projection optionally with
+ * the row's unmerged LoRA adapter. Every op goes through the backend's ops
+ * table. A context is driven by one thread at a time. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/model/model_internal.h"
+
+struct syn_ctx {
+    syn_model *m;
+    syn_ctx_params p;
+    void **k_cache, **v_cache; /* per layer, backend memory */
+    /* activations, backend memory, max_rows rows each */
+    float *x, *h, *q, *k, *v, *att, *gate, *up, *lora_tmp, *out_h, *logits;
+    int32_t lora_tmp_cols;
+    /* adapters rows may name */
+    syn_lora **adapters;
+    float *adapter_scale; /* user_scale * alpha / rank */
+    int32_t n_adapters;
+    int32_t *default_slot; /* host scratch: slot 0 for every row */
+};
+
+static void *balloc(syn_ctx *c, size_t bytes, syn_error *err)
+{
+    return c->m->be.ops->alloc(c->m->be.b, bytes, err);
+}
+
+int syn_ctx_new(syn_model *m, const syn_ctx_params *p, syn_ctx **out, syn_error *err)
+{
+    *out = NULL;
+    const syn_model_config *cfg = &m->cfg;
+    if (p->n_ctx < 1 || p->n_slots < 1 || p->max_rows < 1 || p->max_logit_rows < 1 ||
+        p->max_logit_rows > p->max_rows)
+        return syn_fail(err, SYN_ERR_INVALID, "context parameters out of range (n_ctx %d, slots %d, rows %d/%d)",
+                        p->n_ctx, p->n_slots, p->max_rows, p->max_logit_rows);
+    syn_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    c->m = m;
+    c->p = *p;
+    size_t R = (size_t)p->max_rows, E = (size_t)cfg->n_embd;
+    size_t qd = (size_t)cfg->n_head * cfg->head_dim, kvd = (size_t)cfg->n_head_kv * cfg->head_dim;
+    size_t cache_bytes = (size_t)p->n_slots * (size_t)p->n_ctx * kvd * sizeof(uint16_t);
+    int rc = SYN_ERR_NOMEM;
+    c->k_cache = calloc((size_t)cfg->n_layer, sizeof *c->k_cache);
+    c->v_cache = calloc((size_t)cfg->n_layer, sizeof *c->v_cache);
+    c->default_slot = calloc(R, sizeof *c->default_slot);
+    if (!c->k_cache || !c->v_cache || !c->default_slot) {
+        syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (int il = 0; il < cfg->n_layer; il++)
+        if (!(c->k_cache[il] = balloc(c, cache_bytes, err)) || !(c->v_cache[il] = balloc(c, cache_bytes, err)))
+            goto fail;
+    if (!(c->x = balloc(c, R * E * 4, err)) || !(c->h = balloc(c, R * E * 4, err)) ||
+        !(c->q = balloc(c, R * qd * 4, err)) || !(c->k = balloc(c, R * kvd * 4, err)) ||
+        !(c->v = balloc(c, R * kvd * 4, err)) || !(c->att = balloc(c, R * qd * 4, err)) ||
+        !(c->gate = balloc(c, R * (size_t)cfg->n_ff * 4, err)) || !(c->up = balloc(c, R * (size_t)cfg->n_ff * 4, err)) ||
+        !(c->out_h = balloc(c, (size_t)p->max_logit_rows * E * 4, err)) ||
+        !(c->logits = balloc(c, (size_t)p->max_logit_rows * (size_t)cfg->n_vocab * 4, err)))
+        goto fail;
+    *out = c;
+    return SYN_OK;
+fail:
+    syn_ctx_free(c);
+    return err && err->code ? err->code : rc;
+}
+
+void syn_ctx_free(syn_ctx *c)
+{
+    if (!c)
+        return;
+    const syn_backend_ref *be = &c->m->be;
+    for (int il = 0; il < c->m->cfg.n_layer; il++) {
+        if (c->k_cache && c->k_cache[il])
+            be->ops->release(be->b, c->k_cache[il]);
+        if (c->v_cache && c->v_cache[il])
+            be->ops->release(be->b, c->v_cache[il]);
+    }
+    float *bufs[] = {c->x, c->h, c->q, c->k, c->v, c->att, c->gate, c->up, c->lora_tmp, c->out_h, c->logits};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        if (bufs[i])
+            be->ops->release(be->b, bufs[i]);
+    free(c->k_cache);
+    free(c->v_cache);
+    free(c->default_slot);
+    free(c->adapters);
+    free(c->adapter_scale);
+    free(c);
+}
+
+const syn_ctx_params *syn_ctx_get_params(const syn_ctx *c) { return &c->p; }
+
+int syn_ctx_kv_copy(syn_ctx *c, int32_t src, int32_t dst, int32_t n_pos, syn_error *err)
+{
+    const syn_model_config *cfg = &c->m->cfg;
+    const syn_backend_ops *ops = c->m->be.ops;
+    if (src < 0 || src >= c->p.n_slots || dst < 0 || dst >= c->p.n_slots || src == dst || n_pos < 0 ||
+        n_pos > c->p.n_ctx)
+        return syn_fail(err, SYN_ERR_INVALID, "kv copy out of range (slots %d -> %d of %d, %d positions of %d)", src,
+                        dst, c->p.n_slots, n_pos, c->p.n_ctx);
+    /* NULL too for plugins built before ABI 1.1 (the loader zero-fills) */
+    if (!ops->kv_copy)
+        return syn_fail(err, SYN_ERR_UNSUPPORTED, "the backend cannot copy KV between slots");
+    syn_attn_params ap = {
+        .n_heads = cfg->n_head, .n_kv_heads = cfg->n_head_kv, .head_dim = cfg->head_dim, .n_ctx = c->p.n_ctx,
+        .scale = 1.0f / sqrtf((float)cfg->head_dim),
+    };
+    for (int il = 0; il < cfg->n_layer && n_pos > 0; il++) {
+        ap.k_cache = c->k_cache[il];
+        ap.v_cache = c->v_cache[il];
+        ops->kv_copy(c->m->be.b, &ap, src, dst, n_pos);
+    }
+    return SYN_OK;
+}
+
+int syn_ctx_set_adapters(syn_ctx *c, syn_lora *const *adapters, const float *user_scales, int32_t n, syn_error *err)
+{
+    int32_t max_rank = 0;
+    for (int32_t i = 0; i < n; i++) {
+        if (adapters[i]->model != c->m)
+            return syn_fail(err, SYN_ERR_INVALID, "adapter %d was loaded for another model", i);
+        if (adapters[i]->rank > max_rank)
+            max_rank = adapters[i]->rank;
+    }
+    syn_lora **list = n ? malloc(sizeof *list * (size_t)n) : NULL;
+    float *scale = n ? malloc(sizeof *scale * (size_t)n) : NULL;
+    if (n && (!list || !scale)) {
+        free(list);
+        free(scale);
+        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    }
+    if (max_rank > c->lora_tmp_cols) {
+        const syn_backend_ref *be = &c->m->be;
+        float *tmp = be->ops->alloc(be->b, (size_t)c->p.max_rows * (size_t)max_rank * 4, err);
+        if (!tmp) {
+            free(list);
+            free(scale);
+            return err->code;
+        }
+        if (c->lora_tmp)
+            be->ops->release(be->b, c->lora_tmp);
+        c->lora_tmp = tmp;
+        c->lora_tmp_cols = max_rank;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        list[i] = adapters[i];
+        scale[i] = user_scales[i] * adapters[i]->alpha / (float)adapters[i]->rank;
+    }
+    free(c->adapters);
+    free(c->adapter_scale);
+    c->adapters = list;
+    c->adapter_scale = scale;
+    c->n_adapters = n;
+    return SYN_OK;
+}
+
+/* y (+)= W x for all rows, then each run of rows sharing an adapter adds
+ * scale * B (A x) for that run. */
+static void project(syn_ctx *c, const syn_batch *bt, int il, int proj, const syn_tensor *bias, const float *x,
+                    float *y, int accumulate)
+{
+    const syn_backend_ref *be = &c->m->be;
+    const syn_tensor *w = &c->m->layers[il].proj[proj];
+    if (bt->n_prompt && be->ops->matmul_prompt)
+        be->ops->matmul_prompt(be->b, w, bias, x, bt->n, bt->n - bt->n_prompt, y, 1.0f, accumulate);
+    else
+        be->ops->matmul(be->b, w, bias, x, bt->n, y, 1.0f, accumulate);
+    if (!bt->adapter)
+        return;
+    int64_t in = w->ne[0], out = w->ne[1];
+    for (int32_t r0 = 0; r0 < bt->n;) {
+        int32_t a = bt->adapter[r0], r1 = r0 + 1;
+        while (r1 < bt->n && bt->adapter[r1] == a)
+            r1++;
+        if (a >= 0) {
+            const syn_lora_pair *pair = &c->adapters[a]->pairs[il * SYN_PROJ_COUNT + proj];
+            if (pair->a.data) {
+                be->ops->matmul(be->b, &pair->a, NULL, x + (size_t)r0 * in, r1 - r0, c->lora_tmp, 1.0f, 0);
+                be->ops->matmul(be->b, &pair->b, NULL, c->lora_tmp, r1 - r0, y + (size_t)r0 * out,
+                                c->adapter_scale[a], 1);
+            }
+        }
+        r0 = r1;
+    }
+}
+
+static int wants(const syn_batch *bt, int32_t r) { return bt->want_logits ? bt->want_logits[r] != 0 : r == bt->n - 1; }
+
+static int check_batch(const syn_ctx *c, const syn_batch *bt, syn_error *err)
+{
+    if (bt->n < 1 || bt->n > c->p.max_rows)
+        return syn_fail(err, SYN_ERR_RANGE, "batch of %d rows (this context takes 1 to %d)", bt->n, c->p.max_rows);
+    if (bt->n_prompt < 0 || bt->n_prompt > bt->n)
+        return syn_fail(err, SYN_ERR_INVALID, "%d prompt rows in a batch of %d", bt->n_prompt, bt->n);
+    int32_t n_logits = 0;
+    for (int32_t r = 0; r < bt->n; r++) {
+        if (bt->token[r] < 0 || bt->token[r] >= c->m->cfg.n_vocab)
+            return syn_fail(err, SYN_ERR_INVALID, "token id %d is outside the vocabulary (0..%d)", bt->token[r],
+                            c->m->cfg.n_vocab - 1);
+        if (bt->pos[r] < 0 || bt->pos[r] >= c->p.n_ctx)
+            return syn_fail(err, SYN_ERR_RANGE, "position %d is outside the context (%d tokens)", bt->pos[r], c->p.n_ctx);
+        if (bt->slot && (bt->slot[r] < 0 || bt->slot[r] >= c->p.n_slots))
+            return syn_fail(err, SYN_ERR_INVALID, "KV slot %d does not exist (%d slots)", bt->slot[r], c->p.n_slots);
+        if (bt->adapter && (bt->adapter[r] < -1 || bt->adapter[r] >= c->n_adapters))
+            return syn_fail(err, SYN_ERR_INVALID, "adapter %d does not exist (%d loaded)", bt->adapter[r], c->n_adapters);
+        n_logits += wants(bt, r);
+    }
+    if (n_logits > c->p.max_logit_rows)
+        return syn_fail(err, SYN_ERR_RANGE, "%d rows want logits (this context allows %d)", n_logits, c->p.max_logit_rows);
+    return SYN_OK;
+}
+
+/* Runs every layer over the batch; the residual stream ends in c->x. */
+static void run_layers(syn_ctx *c, const syn_batch *bt)
+{
+    const syn_model *m = c->m;
+    const syn_model_config *cfg = &m->cfg;
+    const syn_backend_ops *ops = m->be.ops;
+    syn_backend *b = m->be.b;
+    int32_t n = bt->n, E = cfg->n_embd, hd = cfg->head_dim;
+    syn_rows rows = {.n = n, .pos = bt->pos, .slot = bt->slot ? bt->slot : c->default_slot};
+    syn_attn_params ap = {
+        .n_heads = cfg->n_head, .n_kv_heads = cfg->n_head_kv, .head_dim = hd, .n_ctx = c->p.n_ctx,
+        .scale = 1.0f / sqrtf((float)hd),
+    };
+
+    ops->get_rows(b, &m->tok_embd, bt->token, n, c->x);
+    for (int il = 0; il < cfg->n_layer; il++) {
+        const syn_layer *L = &m->layers[il];
+        ops->rms_norm(b, c->x, &L->attn_norm, n, E, cfg->rms_eps, c->h);
+        project(c, bt, il, SYN_PROJ_Q, L->bq.data ? &L->bq : NULL, c->h, c->q, 0);
+        project(c, bt, il, SYN_PROJ_K, L->bk.data ? &L->bk : NULL, c->h, c->k, 0);
+        project(c, bt, il, SYN_PROJ_V, L->bv.data ? &L->bv : NULL, c->h, c->v, 0);
+        if (L->q_norm.data) {
+            ops->rms_norm(b, c->q, &L->q_norm, n * cfg->n_head, hd, cfg->rms_eps, c->q);
+            ops->rms_norm(b, c->k, &L->k_norm, n * cfg->n_head_kv, hd, cfg->rms_eps, c->k);
+        }
+        ops->rope(b, c->q, n, cfg->n_head, hd, bt->pos, cfg->rope_base, cfg->rope_neox);
+        ops->rope(b, c->k, n, cfg->n_head_kv, hd, bt->pos, cfg->rope_base, cfg->rope_neox);
+        ap.k_cache = c->k_cache[il];
+        ap.v_cache = c->v_cache[il];
+        ops->kv_store(b, &ap, c->k, c->v, &rows);
+        ops->attention(b, &ap, c->q, &rows, c->att);
+        project(c, bt, il, SYN_PROJ_O, NULL, c->att, c->x, 1);
+
+        ops->rms_norm(b, c->x, &L->ffn_norm, n, E, cfg->rms_eps, c->h);
+        project(c, bt, il, SYN_PROJ_GATE, NULL, c->h, c->gate, 0);
+        project(c, bt, il, SYN_PROJ_UP, NULL, c->h, c->up, 0);
+        ops->swiglu(b, c->gate, c->up, (int64_t)n * cfg->n_ff, c->gate);
+        project(c, bt, il, SYN_PROJ_DOWN, NULL, c->gate, c->x, 1);
+    }
+}
+
+/* The final norm of the rows that want output, gathered into c->out_h. */
+static int32_t final_norm(syn_ctx *c, const syn_batch *bt)
+{
+    const syn_model *m = c->m;
+    int32_t E = m->cfg.n_embd, n_out = 0;
+    for (int32_t r = 0; r < bt->n; r++) {
+        if (!wants(bt, r))
+            continue;
+        m->be.ops->rms_norm(m->be.b, c->x + (size_t)r * E, &m->out_norm, 1, E, m->cfg.rms_eps,
+                            c->out_h + (size_t)n_out * E);
+        n_out++;
+    }
+    return n_out;
+}
+
+/* One step; `out` receives either the logits or the final hidden rows of
+ * the rows that want output. */
+static int forward(syn_ctx *c, const syn_batch *bt, int logits, float *out, syn_error *err)
+{
+    int rc = check_batch(c, bt, err);
+    if (rc)
+        return rc;
+    const syn_model *m = c->m;
+    run_layers(c, bt);
+    int32_t n_out = final_norm(c, bt);
+    if (!n_out)
+        return SYN_OK;
+    const float *src = c->out_h;
+    size_t width = (size_t)m->cfg.n_embd;
+    if (logits) {
+        m->be.ops->matmul(m->be.b, &m->output, NULL, c->out_h, n_out, c->logits, 1.0f, 0);
+        src = c->logits;
+        width = (size_t)m->cfg.n_vocab;
+    }
+    m->be.ops->read(m->be.b, out, src, (size_t)n_out * width * sizeof(float));
+    return SYN_OK;
+}
+
+int syn_forward(syn_ctx *c, const syn_batch *bt, float *logits, syn_error *err)
+{
+    return forward(c, bt, 1, logits, err);
+}
+
+int syn_forward_hidden(syn_ctx *c, const syn_batch *bt, float *hidden, syn_error *err)
+{
+    return forward(c, bt, 0, hidden, err);
+}

@@ -1,0 +1,419 @@
+/* POST /v1/chat/completions and /v1/completions: validate, build the prompt,
+ * queue a job, then either wait for it and answer once, or stream its text
+ * as OpenAI's server-sent events while it is produced. A failed write means
+ * the client left: the job is cancelled and the scheduler frees its slot.
+ * Runs on civetweb's handler threads. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "core/server/internal.h"
+
+int syn_server_check_model(const syn_server *s, const char *name, syn_http_error *e)
+{
+    if (!strcmp(name, "synapse") || !strcmp(name, s->model_name))
+        return 0;
+    return syn_http_fail(e, 404, "invalid_request_error", "model_not_found", "model",
+                         "The model '%s' does not exist; this server has 'synapse' (%s)", name, s->model_name);
+}
+
+/* Prompt token ids for the request; the prompt must leave room for one
+ * generated token. */
+static int build_prompt(const syn_server *s, const syn_gen_request *r, int32_t **ids, size_t *n, syn_http_error *e)
+{
+    syn_error err = {0};
+    *ids = NULL;
+    if (r->prompt_ids) {
+        int32_t nv = syn_tokenizer_n_vocab(s->tok);
+        for (size_t i = 0; i < r->n_prompt_ids; i++)
+            if (r->prompt_ids[i] >= nv)
+                return syn_http_fail(e, 400, "invalid_request_error", NULL, "prompt",
+                                     "token id %d is outside the vocabulary (%d)", r->prompt_ids[i], nv);
+        if (!(*ids = malloc(r->n_prompt_ids * sizeof **ids)))
+            return syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
+        memcpy(*ids, r->prompt_ids, r->n_prompt_ids * sizeof **ids);
+        *n = r->n_prompt_ids;
+    } else {
+        /* A chat's content is text: control tokens in it stay text, only the
+         * template's own markers are tokens. A raw completion prompt is the
+         * client's to shape, specials included. */
+        char *text = NULL;
+        unsigned char *content = NULL;
+        if (r->kind == SYN_REQ_CHAT) {
+            if (syn_chat_render_masked(s->tmpl, r->msgs, r->n_msgs, 1, &text, &content, &err))
+                return syn_http_fail(e, 400, "invalid_request_error", NULL, "messages", "%s", err.msg);
+        } else if (!(text = strdup(r->prompt)))
+            return syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
+        int rc = syn_tokenize_masked(s->tok, text, strlen(text), 1, content, 1, ids, n, &err);
+        free(text);
+        free(content);
+        if (rc)
+            return syn_http_fail(e, 400, "invalid_request_error", NULL, NULL, "cannot tokenize the prompt: %s",
+                                 err.msg);
+        /* a template that writes BOS itself plus the tokenizer's own BOS */
+        if (*n >= 2 && (*ids)[0] == (*ids)[1] && (*ids)[0] == syn_tokenizer_bos(s->tok))
+            memmove(*ids, *ids + 1, --*n * sizeof **ids);
+    }
+    int32_t n_ctx = s->cfg.ctx_size;
+    if (*n == 0 || (int64_t)*n + 1 > n_ctx) {
+        free(*ids);
+        *ids = NULL;
+        return syn_http_fail(e, 400, "invalid_request_error", "context_length_exceeded",
+                             r->kind == SYN_REQ_CHAT ? "messages" : "prompt",
+                             *n ? "This model's maximum context length is %d tokens, the prompt has %zu"
+                                : "The prompt is empty after tokenization (%d, %zu)",
+                             n_ctx, *n);
+    }
+    return 0;
+}
+
+static const char *finish_name(syn_finish f)
+{
+    return f == SYN_FINISH_LENGTH ? "length" : f == SYN_FINISH_STOP ? "stop" : "error";
+}
+
+static json_object *token_json(const syn_server *s, int32_t id, float lp, int with_bytes)
+{
+    size_t len;
+    const char *p = syn_tokenizer_piece(s->tok, id, 0, &len);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "token", syn_json_string_utf8(p ? p : "", p ? len : 0));
+    json_object_object_add(o, "logprob", json_object_new_double(lp));
+    if (with_bytes) {
+        json_object *b = json_object_new_array();
+        for (size_t i = 0; i < len; i++)
+            json_object_array_add(b, json_object_new_int((unsigned char)p[i]));
+        json_object_object_add(o, "bytes", b);
+    }
+    return o;
+}
+
+/* Logprobs of lps[0..n): chat's {"content": [...]} or the legacy
+ * completions shape. text_offset counts from base. */
+static json_object *logprobs_json(const syn_server *s, syn_route_kind kind, const syn_token_lp *lps, size_t n,
+                                  size_t *text_offset)
+{
+    if (kind == SYN_REQ_CHAT) {
+        json_object *content = json_object_new_array();
+        for (size_t i = 0; i < n; i++) {
+            json_object *t = token_json(s, lps[i].id, lps[i].logprob, 1), *top = json_object_new_array();
+            for (int k = 0; k < lps[i].n_top; k++)
+                json_object_array_add(top, token_json(s, lps[i].top_id[k], lps[i].top_lp[k], 1));
+            json_object_object_add(t, "top_logprobs", top);
+            json_object_array_add(content, t);
+        }
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "content", content);
+        json_object_object_add(o, "refusal", NULL);
+        return o;
+    }
+    json_object *tokens = json_object_new_array(), *lp = json_object_new_array(), *top = json_object_new_array(),
+                *off = json_object_new_array();
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        const char *p = syn_tokenizer_piece(s->tok, lps[i].id, 0, &len);
+        json_object_array_add(tokens, syn_json_string_utf8(p ? p : "", p ? len : 0));
+        json_object_array_add(lp, json_object_new_double(lps[i].logprob));
+        json_object_array_add(off, json_object_new_int64((int64_t)*text_offset));
+        *text_offset += len;
+        json_object *m = json_object_new_object();
+        for (int k = 0; k < lps[i].n_top; k++) {
+            size_t l2;
+            const char *p2 = syn_tokenizer_piece(s->tok, lps[i].top_id[k], 0, &l2);
+            json_object *key = syn_json_string_utf8(p2 ? p2 : "", p2 ? l2 : 0);
+            json_object_object_add(m, json_object_get_string(key), json_object_new_double(lps[i].top_lp[k]));
+            json_object_put(key);
+        }
+        json_object_array_add(top, m);
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "tokens", tokens);
+    json_object_object_add(o, "token_logprobs", lp);
+    json_object_object_add(o, "top_logprobs", top);
+    json_object_object_add(o, "text_offset", off);
+    return o;
+}
+
+static json_object *usage_json(int64_t prompt, int64_t gen)
+{
+    json_object *u = json_object_new_object();
+    json_object_object_add(u, "prompt_tokens", json_object_new_int64(prompt));
+    json_object_object_add(u, "completion_tokens", json_object_new_int64(gen));
+    json_object_object_add(u, "total_tokens", json_object_new_int64(prompt + gen));
+    return u;
+}
+
+typedef struct gen_ctx {
+    syn_server *s;
+    const syn_gen_request *r;
+    syn_job *job;
+    char id[48];
+    long created;
+} gen_ctx;
+
+static json_object *envelope(const gen_ctx *g, int chunk)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(g->id));
+    json_object_object_add(o, "object",
+                           json_object_new_string(g->r->kind == SYN_REQ_CHAT
+                                                      ? (chunk ? "chat.completion.chunk" : "chat.completion")
+                                                      : "text_completion"));
+    json_object_object_add(o, "created", json_object_new_int64(g->created));
+    json_object_object_add(o, "model", json_object_new_string(g->r->model));
+    json_object_object_add(o, "system_fingerprint", json_object_new_string("synapse-" PACKAGE_VERSION));
+    return o;
+}
+
+/* How often a waiting handler looks at its client: well under one step. */
+#define SYN_WATCH_MS 20
+
+/* Waits for the job to finish while watching the client: one that leaves
+ * cancels the job (its slot is free at the scheduler's next step) and makes
+ * this return -1. Otherwise the state the job ended in. */
+int syn_wait_watching(struct mg_connection *c, syn_job *j)
+{
+    int fd = syn_conn_socket(c);
+    uint64_t seen = 0;
+    syn_job_state st;
+    while ((st = syn_job_wait(j, &seen, SYN_WATCH_MS)) == SYN_JOB_RUNNING)
+        if (syn_conn_gone(fd)) {
+            syn_job_cancel(j);
+            return -1;
+        }
+    return (int)st;
+}
+
+int syn_send_job_error(struct mg_connection *c, const syn_server *s, syn_job *j)
+{
+    char msg[256];
+    if (syn_job_status(j, msg, sizeof msg) == SYN_JOB_STOPPED)
+        return syn_send_error_msg(c, s, 503, "server_error", "shutting_down", "%s; retry on another server", msg);
+    return syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", msg);
+}
+
+static int answer_once(struct mg_connection *c, gen_ctx *g)
+{
+    syn_job *j = g->job;
+    int w = syn_wait_watching(c, j);
+    if (w < 0)
+        return 499; /* client closed the request (nginx's convention) */
+    if (w != SYN_JOB_DONE)
+        return syn_send_job_error(c, g->s, j);
+    json_object *o = envelope(g, 0), *choices = json_object_new_array();
+    int64_t gen = 0;
+    for (int i = 0; i < syn_job_n_choices(j); i++) {
+        syn_choice_cursor cur = {0};
+        syn_choice_delta d;
+        if (syn_job_read(j, i, &cur, &d)) {
+            json_object_put(o);
+            json_object_put(choices);
+            return syn_send_error_msg(c, g->s, 500, "server_error", NULL, "out of memory");
+        }
+        const syn_choice_delta *out = &d;
+        json_object *ch = json_object_new_object();
+        json_object_object_add(ch, "index", json_object_new_int(i));
+        json_object *text = json_object_new_string_len(out->text ? out->text : "", (int)out->len);
+        if (g->r->kind == SYN_REQ_CHAT) {
+            json_object *msg = json_object_new_object();
+            json_object_object_add(msg, "role", json_object_new_string("assistant"));
+            json_object_object_add(msg, "content", text);
+            json_object_object_add(msg, "refusal", NULL);
+            json_object_object_add(ch, "message", msg);
+        } else
+            json_object_object_add(ch, "text", text);
+        size_t off = 0;
+        json_object_object_add(ch, "logprobs",
+                               g->r->logprobs ? logprobs_json(g->s, g->r->kind, out->lps, out->n_lps, &off) : NULL);
+        json_object_object_add(ch, "finish_reason", json_object_new_string(finish_name(out->finish)));
+        json_object_array_add(choices, ch);
+        gen += out->n_gen;
+        syn_choice_delta_free(&d);
+    }
+    json_object_object_add(o, "choices", choices);
+    json_object_object_add(o, "usage", usage_json(syn_job_n_prompt(j), gen));
+    return syn_send_json_obj(c, g->s, 200, o);
+}
+
+/* Writes one SSE event; -1 when the client is gone. */
+static int sse(struct mg_connection *c, json_object *o)
+{
+    const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    size_t n = strlen(t);
+    char *buf = malloc(n + 9);
+    int rc = -1;
+    if (buf) {
+        memcpy(buf, "data: ", 6);
+        memcpy(buf + 6, t, n);
+        memcpy(buf + 6 + n, "\n\n", 2);
+        rc = mg_write(c, buf, n + 8) == (int)(n + 8) ? 0 : -1;
+        free(buf);
+    }
+    json_object_put(o);
+    return rc;
+}
+
+static json_object *chunk(const gen_ctx *g, int index, const char *text, size_t len, int role, json_object *lp,
+                          const char *finish)
+{
+    json_object *o = envelope(g, 1), *choices = json_object_new_array(), *ch = json_object_new_object();
+    json_object_object_add(ch, "index", json_object_new_int(index));
+    if (g->r->kind == SYN_REQ_CHAT) {
+        json_object *d = json_object_new_object();
+        if (role)
+            json_object_object_add(d, "role", json_object_new_string("assistant"));
+        if (text)
+            json_object_object_add(d, "content", json_object_new_string_len(text, (int)len));
+        json_object_object_add(ch, "delta", d);
+    } else
+        json_object_object_add(ch, "text", json_object_new_string_len(text ? text : "", (int)len));
+    json_object_object_add(ch, "logprobs", lp);
+    json_object_object_add(ch, "finish_reason", finish ? json_object_new_string(finish) : NULL);
+    json_object_array_add(choices, ch);
+    json_object_object_add(o, "choices", choices);
+    if (g->r->include_usage)
+        json_object_object_add(o, "usage", NULL);
+    return o;
+}
+
+/* What a stream has read of one choice. */
+typedef struct stream_choice {
+    syn_choice_cursor cur;
+    size_t lp_off; /* text offset of the next logprob (completions' text_offset) */
+    int finished;
+    int32_t n_gen;
+} stream_choice;
+
+/* Sends what choice i has produced since the last call: a chunk of text
+ * (with its logprobs), then a finish chunk once it is done; -1 when the
+ * client is gone. */
+static int stream_choice_send(struct mg_connection *c, gen_ctx *g, syn_job *j, int i, stream_choice *sc, int *n_fin)
+{
+    syn_choice_delta d;
+    if (syn_job_read(j, i, &sc->cur, &d))
+        return 0; /* out of memory: the text stays for the next round */
+    int gone = 0;
+    sc->n_gen = d.n_gen;
+    if (d.len || d.n_lps) {
+        json_object *lp = g->r->logprobs && d.n_lps ? logprobs_json(g->s, g->r->kind, d.lps, d.n_lps, &sc->lp_off)
+                                                    : NULL;
+        gone = sse(c, chunk(g, i, d.text ? d.text : "", d.len, 0, lp, NULL)) != 0;
+    }
+    if (!gone && d.finish && d.finish != SYN_FINISH_ERROR && !sc->finished) {
+        sc->finished = 1;
+        (*n_fin)++;
+        json_object *o = chunk(g, i, NULL, 0, 0, NULL, finish_name(d.finish));
+        if (g->r->kind == SYN_REQ_CHAT)
+            json_object_object_add(json_object_array_get_idx(json_object_object_get(o, "choices"), 0), "delta",
+                                   json_object_new_object());
+        gone = sse(c, o) != 0;
+    }
+    syn_choice_delta_free(&d);
+    return gone ? -1 : 0;
+}
+
+static int answer_stream(struct mg_connection *c, gen_ctx *g)
+{
+    syn_job *j = g->job;
+    int n = syn_job_n_choices(j), gone = 0;
+    char cors[512];
+    mg_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                 "%sConnection: close\r\n\r\n",
+              syn_cors_headers(g->s, cors, sizeof cors));
+    stream_choice sc[SYN_MAX_N];
+    memset(sc, 0, sizeof sc);
+    if (g->r->kind == SYN_REQ_CHAT)
+        for (int i = 0; i < n && !gone; i++)
+            gone = sse(c, chunk(g, i, "", 0, 1, NULL, NULL)) != 0;
+    uint64_t seen = 0;
+    syn_job_state st = SYN_JOB_RUNNING;
+    int n_fin = 0;
+    while (!gone && n_fin < n && st != SYN_JOB_FAILED && st != SYN_JOB_STOPPED) {
+        st = syn_job_wait(j, &seen, -1);
+        for (int i = 0; i < n && !gone; i++)
+            gone = stream_choice_send(c, g, j, i, &sc[i], &n_fin) != 0;
+    }
+    if (!gone && (st == SYN_JOB_FAILED || st == SYN_JOB_STOPPED)) {
+        char msg[256];
+        syn_job_status(j, msg, sizeof msg);
+        json_object *o = json_object_new_object(), *e = json_object_new_object();
+        json_object_object_add(e, "message", json_object_new_string(msg));
+        json_object_object_add(e, "type", json_object_new_string("server_error"));
+        json_object_object_add(e, "param", NULL);
+        json_object_object_add(e, "code", NULL);
+        json_object_object_add(o, "error", e);
+        gone = sse(c, o) != 0;
+    } else if (!gone && g->r->include_usage) {
+        int64_t gen = 0;
+        for (int i = 0; i < n; i++)
+            gen += sc[i].n_gen;
+        json_object *o = envelope(g, 1);
+        json_object_object_add(o, "choices", json_object_new_array());
+        json_object_object_add(o, "usage", usage_json(syn_job_n_prompt(j), gen));
+        gone = sse(c, o) != 0;
+    }
+    if (!gone)
+        gone = mg_write(c, "data: [DONE]\n\n", 14) != 14;
+    if (gone)
+        syn_job_cancel(j);
+    return gone ? 499 : 200; /* 499: client closed the request (nginx's convention) */
+}
+
+int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind kind, const char *body, size_t len)
+{
+    syn_http_error e = {0};
+    json_object *root = NULL;
+    syn_gen_request r;
+    memset(&r, 0, sizeof r);
+    int status;
+    if (syn_request_parse_json(body, len, &root, &e) || syn_request_parse_gen(root, kind, &r, &e) ||
+        syn_server_check_model(s, r.model, &e)) {
+        status = syn_send_error(c, s, &e);
+        goto done;
+    }
+    if (r.n > s->cfg.parallel) {
+        syn_http_fail(&e, 400, "invalid_request_error", NULL, "n", "'n' can be at most %d on this server (parallel)",
+                      s->cfg.parallel);
+        status = syn_send_error(c, s, &e);
+        goto done;
+    }
+    int32_t *ids;
+    size_t n_ids;
+    if (build_prompt(s, &r, &ids, &n_ids, &e)) {
+        status = syn_send_error(c, s, &e);
+        goto done;
+    }
+    syn_job_request jr = {.prompt = ids, .n_prompt = (int32_t)n_ids, .n_choices = r.n, .max_tokens = r.max_tokens};
+    if (s->cfg.max_tokens > 0 && (jr.max_tokens <= 0 || jr.max_tokens > s->cfg.max_tokens))
+        jr.max_tokens = s->cfg.max_tokens;
+    jr.gen = (syn_gen_params){.sp = r.sp, .stops = (const char *const *)r.stops, .n_stops = r.n_stops,
+                              .logprobs = r.logprobs, .top_logprobs = r.top_logprobs};
+    if (r.schema)
+        syn_jschema_constraint(r.schema, "response_format", &jr.constraint);
+    r.schema = NULL; /* the job owns it now */
+    syn_job *j;
+    syn_error err = {0};
+    int rc = syn_job_generate(&jr, &j, &err);
+    free(ids);
+    if (rc) {
+        status = syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", err.msg);
+        goto done;
+    }
+    rc = syn_sched_submit(s->sched, j, &err);
+    if (rc) {
+        status = rc == SYN_ERR_RANGE ? syn_send_error_msg(c, s, 429, "rate_limit_error", "queue_full", "%s", err.msg)
+                                     : syn_send_error_msg(c, s, 503, "server_error", NULL, "%s", err.msg);
+        syn_job_release(j);
+        goto done;
+    }
+    gen_ctx g = {.s = s, .r = &r, .job = j, .created = (long)time(NULL)};
+    syn_random_id(kind == SYN_REQ_CHAT ? "chatcmpl-" : "cmpl-", g.id, sizeof g.id);
+    status = r.stream ? answer_stream(c, &g) : answer_once(c, &g);
+    syn_job_release(j);
+done:
+    syn_gen_request_free(&r);
+    json_object_put(root);
+    return status;
+}

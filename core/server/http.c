@@ -1,0 +1,459 @@
+/* civetweb glue: one catch-all handler that checks method, API key and body
+ * size, dispatches to the routes, and counts every answer for /metrics; plus
+ * server start (model, tokenizer, chat template, scheduler, listener) and
+ * stop. Handlers run on civetweb's threads; start/stop on the main thread. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "config.h"
+#include "core/server/internal.h"
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+typedef enum { R_CHAT, R_COMPLETIONS, R_EMBEDDINGS, R_MODELS, R_HEALTH, R_METRICS, R_STATUS } route_id;
+
+static const struct route {
+    const char *path;
+    const char *method;
+    route_id id;
+    int inference; /* needs the model: 503 without one */
+    int auth;      /* needs an API key when keys are configured */
+} routes[] = {
+    {"/v1/chat/completions", "POST", R_CHAT, 1, 1},
+    {"/v1/completions", "POST", R_COMPLETIONS, 1, 1},
+    {"/v1/embeddings", "POST", R_EMBEDDINGS, 1, 1},
+    {"/v1/models", "GET", R_MODELS, 0, 1},
+    {"/health", "GET", R_HEALTH, 0, 0},
+    {"/metrics", "GET", R_METRICS, 0, 0},
+    {"/api/status", "GET", R_STATUS, 0, 1},
+};
+
+static int authorized(const syn_server *s, struct mg_connection *c)
+{
+    const char *env = getenv("SYNAPSE_API_KEY");
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&s->keys_lock);
+    int open_server = !s->cfg.n_api_keys;
+    pthread_rwlock_unlock((pthread_rwlock_t *)&s->keys_lock);
+    if (open_server && !(env && *env))
+        return 1;
+    const char *h = mg_get_header(c, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7))
+        return 0;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    if (env && *env && !strcmp(h, env))
+        return 1;
+    int ok = 0;
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&s->keys_lock);
+    for (int i = 0; !ok && i < s->cfg.n_api_keys; i++)
+        ok = !strcmp(h, s->cfg.api_keys[i]);
+    pthread_rwlock_unlock((pthread_rwlock_t *)&s->keys_lock);
+    return ok;
+}
+
+/* Reads the whole body; 413 past the limit. */
+static int read_body(struct mg_connection *c, const syn_server *s, char **out, size_t *len)
+{
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    *out = NULL;
+    *len = 0;
+    if (ri->content_length > 0 && (unsigned long long)ri->content_length > s->cfg.max_body)
+        return 413;
+    size_t cap = ri->content_length > 0 ? (size_t)ri->content_length + 1 : 4096, n = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return 500;
+    for (;;) {
+        if (n + 1 >= cap) {
+            if (cap > s->cfg.max_body + 1) {
+                free(buf);
+                return 413;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                return 500;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        int k = mg_read(c, buf + n, cap - n - 1);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+        if (n > s->cfg.max_body) {
+            free(buf);
+            return 413;
+        }
+    }
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static int route_models(struct mg_connection *c, syn_server *s)
+{
+    json_object *o = json_object_new_object(), *data = json_object_new_array();
+    const char *names[2] = {"synapse", s->model_name};
+    for (int i = 0; s->model && i < 2; i++) {
+        json_object *m = json_object_new_object();
+        json_object_object_add(m, "id", json_object_new_string(names[i]));
+        json_object_object_add(m, "object", json_object_new_string("model"));
+        json_object_object_add(m, "created", json_object_new_int64(s->created));
+        json_object_object_add(m, "owned_by", json_object_new_string("synapse"));
+        json_object_array_add(data, m);
+    }
+    json_object_object_add(o, "object", json_object_new_string("list"));
+    json_object_object_add(o, "data", data);
+    return syn_send_json_obj(c, s, 200, o);
+}
+
+static int route_health(struct mg_connection *c, syn_server *s)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "status", json_object_new_string("ok"));
+    json_object_object_add(o, "model", s->model ? json_object_new_string(s->model_name) : NULL);
+    return syn_send_json_obj(c, s, 200, o);
+}
+
+static int route_status(struct mg_connection *c, syn_server *s)
+{
+    syn_sched_stats st = {0};
+    if (s->sched)
+        syn_sched_get_stats(s->sched, &st);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+    json_object_object_add(o, "uptime_s", json_object_new_double(now_s() - s->t_start));
+    json_object_object_add(o, "model", s->model ? json_object_new_string(s->model_name) : NULL);
+    json_object_object_add(o, "backend", s->model ? json_object_new_string(s->sess.be.plugin_name) : NULL);
+    json_object_object_add(o, "chat_template",
+                           s->model ? json_object_new_string(syn_chat_template_name(s->tmpl)) : NULL);
+    json_object_object_add(o, "context_size", json_object_new_int(s->cfg.ctx_size));
+    json_object_object_add(o, "slots", json_object_new_int(s->cfg.parallel));
+    json_object_object_add(o, "active", json_object_new_int(st.active));
+    json_object_object_add(o, "queued", json_object_new_int(st.queued));
+    json_object_object_add(o, "kv_used", json_object_new_int64(st.kv_used));
+    json_object_object_add(o, "steps", json_object_new_int64((int64_t)st.steps));
+    return syn_send_json_obj(c, s, 200, o);
+}
+
+static int route_metrics(struct mg_connection *c, syn_server *s)
+{
+    syn_sched_stats st = {0};
+    if (s->sched)
+        syn_sched_get_stats(s->sched, &st);
+    char *t = syn_metrics_render(&s->metrics, st.queued, st.active, st.kv_used,
+                                 (int64_t)st.n_slots * st.n_ctx, st.steps, st.rows);
+    if (!t)
+        return syn_send_error_msg(c, s, 500, "server_error", NULL, "out of memory");
+    int rc = syn_send_text(c, s, 200, "text/plain; version=0.0.4", t, strlen(t));
+    free(t);
+    return rc;
+}
+
+/* A browser names the page's origin on cross-origin requests (and on
+ * preflights). Allowed: none named (not a browser, or same-origin GET), the
+ * server's own origin, or the configured 'cors' ("*": any). Everything else
+ * is refused before the request does anything, which also covers the
+ * "simple" POSTs (text/plain bodies) that a browser sends without asking. */
+static int origin_allowed(const syn_server *s, struct mg_connection *c)
+{
+    const char *origin = mg_get_header(c, "Origin"), *host = mg_get_header(c, "Host");
+    if (!origin)
+        return 1;
+    if (s->cfg.cors && (!strcmp(s->cfg.cors, "*") || !strcmp(s->cfg.cors, origin)))
+        return 1;
+    return host && !strncmp(origin, "http://", 7) && !strcmp(origin + 7, host);
+}
+
+static int handle(struct mg_connection *c, void *data)
+{
+    syn_server *s = data;
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    const struct route *r = NULL;
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
+        if (!strcmp(ri->local_uri, routes[i].path))
+            r = &routes[i];
+    const char *label = r ? r->path : "other";
+    int status;
+    char *body = NULL;
+    size_t len = 0;
+    double t0 = now_s();
+    __atomic_add_fetch(&s->in_flight, 1, __ATOMIC_SEQ_CST);
+    if (!r) {
+        /* echo the path as printable ASCII only: it may be any bytes */
+        char path[129];
+        size_t k = 0;
+        for (const char *p = ri->local_uri; p && *p && k < sizeof path - 1; p++)
+            path[k++] = (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f ? *p : '?';
+        path[k] = 0;
+        status = syn_send_error_msg(c, s, 404, "invalid_request_error", "unknown_url", "Unknown route %.16s %s",
+                                    ri->request_method, path);
+    }
+    else if (!origin_allowed(s, c))
+        status = syn_send_error_msg(c, s, 403, "invalid_request_error", "origin_not_allowed",
+                                    "Requests from this origin are not allowed (set 'cors' to allow one)");
+    else if (!strcmp(ri->request_method, "OPTIONS") && s->cfg.cors) {
+        char cors[512];
+        mg_printf(c, "HTTP/1.1 204 No Content\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n",
+                  syn_cors_headers(s, cors, sizeof cors));
+        status = 204;
+    } else if (strcmp(ri->request_method, r->method)) {
+        char cors[512], msg[160];
+        int n = snprintf(msg, sizeof msg,
+                         "{\"error\":{\"message\":\"%s needs %s, not %.16s\",\"type\":\"invalid_request_error\","
+                         "\"param\":null,\"code\":\"method_not_allowed\"}}",
+                         r->path, r->method, ri->request_method);
+        for (char *p = msg; *p; p++)
+            if (*p == '\\' || (unsigned char)*p < 0x20)
+                *p = '?';
+        mg_printf(c,
+                  "HTTP/1.1 405 Method Not Allowed\r\nAllow: %s\r\nContent-Type: application/json\r\n"
+                  "Content-Length: %d\r\n%sConnection: close\r\n\r\n%s",
+                  r->method, n, syn_cors_headers(s, cors, sizeof cors), msg);
+        status = 405;
+    } else if (r->auth && !authorized(s, c))
+        status = syn_send_error_msg(c, s, 401, "invalid_request_error", "invalid_api_key",
+                                    "Missing or invalid API key: send 'Authorization: Bearer KEY'");
+    else if (r->inference && !s->model)
+        status = syn_send_error_msg(c, s, 503, "server_error", "model_not_loaded",
+                                    "No model is loaded: start the server with --model FILE.gguf or set 'model:' "
+                                    "in the config file");
+    else if (r->inference && (status = read_body(c, s, &body, &len))) {
+        if (status == 413)
+            syn_send_error_msg(c, s, 413, "invalid_request_error", "request_too_large",
+                               "The request body is larger than %zu bytes (limits.max_body_bytes)", s->cfg.max_body);
+        else
+            syn_send_error_msg(c, s, 500, "server_error", NULL, "out of memory");
+    } else {
+        switch (r->id) {
+        case R_CHAT: status = syn_route_generate(c, s, SYN_REQ_CHAT, body, len); break;
+        case R_COMPLETIONS: status = syn_route_generate(c, s, SYN_REQ_COMPLETION, body, len); break;
+        case R_EMBEDDINGS: status = syn_route_embeddings(c, s, body, len); break;
+        case R_MODELS: status = route_models(c, s); break;
+        case R_HEALTH: status = route_health(c, s); break;
+        case R_METRICS: status = route_metrics(c, s); break;
+        default: status = route_status(c, s); break;
+        }
+    }
+    free(body);
+    syn_metrics_request(&s->metrics, label, status);
+    /* -v: one line a request (the route, not the raw path, which may be any bytes) */
+    syn_log(SYN_LOG_INFO, "%s %.16s %s %d %.1f ms", ri->remote_addr, r ? r->method : "-", label, status,
+            (now_s() - t0) * 1e3);
+    __atomic_sub_fetch(&s->in_flight, 1, __ATOMIC_SEQ_CST);
+    return status < 100 ? 500 : status;
+}
+
+static int log_message(const struct mg_connection *c, const char *msg)
+{
+    (void)c;
+    syn_log(SYN_LOG_INFO, "http: %s", msg);
+    return 1;
+}
+
+/* The scheduler's observer: what it does, counted in the server's metrics. */
+static void obs_tokens(void *m, uint64_t prompt, uint64_t generated) { syn_metrics_tokens(m, prompt, generated); }
+static void obs_cached(void *m, uint64_t tokens) { syn_metrics_prompt_cached(m, tokens); }
+static void obs_ttft(void *m, double seconds) { syn_metrics_ttft(m, seconds); }
+static void obs_gap(void *m, double seconds) { syn_metrics_token_latency(m, seconds); }
+
+/* Loads the model, its tokenizer and chat template, and starts the scheduler. */
+static int load_model(syn_server *s, const char *path, syn_error *err)
+{
+    syn_session_params sp = {.model_path = path, .backend = getenv("SYNAPSE_BACKEND"), .n_threads = s->cfg.threads,
+                             .chat_template = s->cfg.chat_template};
+    int rc = syn_session_open(&sp, &s->sess, err);
+    if (rc)
+        return rc;
+    s->model = s->sess.model;
+    s->tok = s->sess.tok;
+    s->tmpl = s->sess.chat;
+    if (!s->sess.has_chat) {
+        /* a model without a known template still serves /v1/completions;
+         * chat falls back to ChatML, the most common format */
+        syn_log(SYN_LOG_WARN, "%s; chat requests use ChatML", s->sess.chat_error);
+        syn_error ignored;
+        syn_chat_template_detect(NULL, "chatml", &s->tmpl, &ignored);
+    }
+    const syn_model_config *mc = syn_model_get_config(s->model);
+    snprintf(s->model_name, sizeof s->model_name, "%s", mc->name);
+    if (s->cfg.ctx_size > mc->n_ctx_train && mc->n_ctx_train > 0)
+        syn_log(SYN_LOG_WARN, "context of %d tokens is longer than the model was trained for (%d)", s->cfg.ctx_size,
+                mc->n_ctx_train);
+    syn_sched_params sched = {.n_slots = s->cfg.parallel, .n_ctx = s->cfg.ctx_size, .max_rows = s->cfg.batch_rows,
+                              .max_queue = s->cfg.max_queue};
+    syn_sched_observer obs = {.user = &s->metrics, .tokens = obs_tokens, .prompt_cached = obs_cached,
+                              .first_token = obs_ttft, .token_gap = obs_gap};
+    s->created = (long)time(NULL);
+    return syn_sched_new(s->model, s->tok, &sched, &obs, &s->sched, err);
+}
+
+static int copy_config(syn_config *dst, const syn_config *src, syn_error *err)
+{
+    *dst = *src;
+    dst->host = dst->data_dir = dst->models_dir = dst->model = dst->chat_template = dst->cors = NULL;
+    dst->n_api_keys = 0;
+    memset(dst->api_keys, 0, sizeof dst->api_keys);
+    int rc = syn_config_set_str(&dst->host, src->host, err);
+    rc = rc ? rc : syn_config_set_str(&dst->data_dir, src->data_dir, err);
+    rc = rc ? rc : syn_config_set_str(&dst->models_dir, src->models_dir, err);
+    rc = rc ? rc : syn_config_set_str(&dst->model, src->model, err);
+    rc = rc ? rc : syn_config_set_str(&dst->chat_template, src->chat_template, err);
+    rc = rc ? rc : syn_config_set_str(&dst->cors, src->cors, err);
+    for (int i = 0; !rc && i < src->n_api_keys; i++) {
+        rc = syn_config_set_str(&dst->api_keys[i], src->api_keys[i], err);
+        dst->n_api_keys = i + 1;
+    }
+    return rc;
+}
+
+int syn_server_start(const syn_config *cfg, const char *model_path, syn_server **out, syn_error *err)
+{
+    *out = NULL;
+    syn_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    syn_metrics_init(&s->metrics);
+    pthread_rwlock_init(&s->keys_lock, NULL);
+    s->t_start = now_s();
+    int rc = copy_config(&s->cfg, cfg, err);
+    if (!rc && model_path) {
+        rc = load_model(s, model_path, err);
+        if (rc)
+            syn_error_prefix(err, model_path);
+    }
+    if (rc) {
+        syn_server_stop(s);
+        return rc;
+    }
+    if ((rc = syn_config_check_host(s->cfg.host, err))) {
+        syn_server_stop(s);
+        return rc;
+    }
+    char ports[300], threads[16], timeout[16];
+    int ipv6 = strchr(s->cfg.host, ':') != NULL;
+    if (ipv6 && !mg_check_feature(8)) {
+        rc = syn_fail(err, SYN_ERR_UNSUPPORTED,
+                      "host '%s': the civetweb library this server is linked with has no IPv6 support; "
+                      "listen on an IPv4 address (127.0.0.1, 0.0.0.0)",
+                      s->cfg.host);
+        syn_server_stop(s);
+        return rc;
+    }
+    snprintf(ports, sizeof ports, ipv6 ? "[%s]:%d" : "%s:%d", s->cfg.host, s->cfg.port);
+    /* every streaming client holds a thread; leave room for the queue too */
+    int n_threads = s->cfg.parallel + s->cfg.max_queue + 8;
+    snprintf(threads, sizeof threads, "%d", n_threads > 256 ? 256 : n_threads);
+    /* civetweb applies it to each read and write of a connection: a client
+     * that stalls that long while sending its request (or taking a stream)
+     * is dropped. It is not a deadline for the whole request. */
+    snprintf(timeout, sizeof timeout, "%d", s->cfg.request_timeout_s * 1000);
+    const char *options[] = {"listening_ports", ports, "num_threads", threads, "enable_keep_alive", "no",
+                             "request_timeout_ms", timeout,
+                             /* civetweb answers every preflight with "*" unless told not to:
+                              * origins are decided by origin_allowed() */
+                             "access_control_allow_origin", "", NULL};
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    cb.log_message = log_message;
+    mg_init_library(0);
+    if (!(s->mg = mg_start(&cb, s, options))) {
+        mg_exit_library();
+        syn_server_stop(s);
+        return syn_fail(err, SYN_ERR_IO, "cannot listen on %s (port in use, or a bad host address?)", ports);
+    }
+    mg_set_request_handler(s->mg, "/", handle, s);
+    struct mg_server_port sp[4];
+    int np = mg_get_server_ports(s->mg, 4, sp);
+    s->port = np > 0 ? sp[0].port : s->cfg.port;
+    *out = s;
+    return 0;
+}
+
+int syn_server_port(const syn_server *s) { return s->port; }
+
+static int same_str(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
+
+void syn_server_reload(syn_server *s, const syn_config *fresh)
+{
+    char *keys[SYN_CONFIG_MAX_KEYS] = {0};
+    int n = 0;
+    for (; n < fresh->n_api_keys; n++)
+        if (!(keys[n] = strdup(fresh->api_keys[n]))) {
+            for (int i = 0; i < n; i++)
+                free(keys[i]);
+            syn_log(SYN_LOG_ERROR, "reload: out of memory; the API keys stay as they were");
+            return;
+        }
+    pthread_rwlock_wrlock(&s->keys_lock);
+    char *old[SYN_CONFIG_MAX_KEYS];
+    int n_old = s->cfg.n_api_keys;
+    memcpy(old, s->cfg.api_keys, sizeof old);
+    memcpy(s->cfg.api_keys, keys, sizeof keys);
+    s->cfg.n_api_keys = n;
+    pthread_rwlock_unlock(&s->keys_lock);
+    for (int i = 0; i < n_old; i++)
+        free(old[i]);
+    syn_log(SYN_LOG_WARN, "reload: %d API key%s in effect", n, n == 1 ? "" : "s");
+
+    /* the rest is fixed at start: the listener, the model and its context,
+     * the scheduler's slots and buffers */
+    const syn_config *c = &s->cfg, *f = fresh;
+    struct { const char *name; int changed; } fixed[] = {
+        {"host", !same_str(c->host, f->host)},
+        {"port", c->port != f->port},
+        {"model", !same_str(c->model, f->model)},
+        {"models_dir", !same_str(c->models_dir, f->models_dir)},
+        {"data_dir", !same_str(c->data_dir, f->data_dir)},
+        {"chat_template", !same_str(c->chat_template, f->chat_template)},
+        {"cors", !same_str(c->cors, f->cors)},
+        {"threads", c->threads != f->threads},
+        {"context_size", c->ctx_size != f->ctx_size},
+        {"parallel", c->parallel != f->parallel},
+        {"learning", c->learning != f->learning},
+        {"cloud", c->cloud != f->cloud},
+        {"limits.max_body_bytes", c->max_body != f->max_body},
+        {"limits.max_queue", c->max_queue != f->max_queue},
+        {"limits.max_tokens", c->max_tokens != f->max_tokens},
+        {"limits.batch_rows", c->batch_rows != f->batch_rows},
+        {"limits.request_timeout_s", c->request_timeout_s != f->request_timeout_s},
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        if (fixed[i].changed)
+            syn_log(SYN_LOG_WARN, "reload: '%s' changed; it takes effect at the next restart", fixed[i].name);
+}
+
+void syn_server_stop(syn_server *s)
+{
+    if (!s)
+        return;
+    /* the scheduler first: it fails the running jobs, so handler threads
+     * waiting on them return and civetweb can join them */
+    syn_sched_stop(s->sched);
+    /* civetweb writes nothing once it is stopping: let the handlers whose
+     * jobs just failed send their 503 first (a client too slow to take it
+     * gets a few seconds) */
+    for (int i = 0; s->mg && i < 300 && __atomic_load_n(&s->in_flight, __ATOMIC_SEQ_CST); i++)
+        nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
+    if (s->mg) {
+        mg_stop(s->mg);
+        mg_exit_library();
+    }
+    syn_sched_free(s->sched);
+    syn_session_close(&s->sess);
+    syn_config_free(&s->cfg);
+    syn_metrics_destroy(&s->metrics);
+    pthread_rwlock_destroy(&s->keys_lock);
+    free(s);
+}

@@ -1,0 +1,73 @@
+/* State shared by the server's files: the loaded model and its tokenizer,
+ * the scheduler, metrics, and the response helpers every route uses.
+ * Set up on the main thread before civetweb starts; read-only afterwards
+ * (metrics and scheduler lock themselves), so HTTP threads share it freely. */
+#ifndef SYN_CORE_SERVER_INTERNAL_H
+#define SYN_CORE_SERVER_INTERNAL_H
+
+#include <civetweb.h>
+#include <pthread.h>
+#include <json-c/json.h>
+
+#include <synapse/sched.h>
+#include <synapse/session.h>
+
+#include "core/config/config.h"
+#include "core/server/metrics.h"
+#include "core/server/request.h"
+#include "core/server/server.h"
+
+struct syn_server {
+    syn_config cfg;
+    pthread_rwlock_t keys_lock; /* cfg.api_keys, which a reload replaces */
+    int in_flight;              /* handlers running (atomic), which a stop lets answer */
+    syn_session sess;
+    syn_model *model; /* sess.model; NULL: no model, inference routes answer 503 */
+    syn_tokenizer *tok;
+    syn_chat_template tmpl; /* the model's, or ChatML when it has none we know */
+    char model_name[256];
+    syn_sched *sched;
+    syn_metrics metrics;
+    struct mg_context *mg;
+    int port;
+    double t_start;
+    long created; /* unix time the model was loaded, for /v1/models */
+};
+
+/* ---- the client's connection (server_conn.c) */
+/* The socket of c, -1 if it cannot be found (then the client is assumed to
+ * stay). */
+int syn_conn_socket(const struct mg_connection *c);
+/* 1 when the peer of socket fd has closed or reset it; never blocks. */
+int syn_conn_gone(int fd);
+
+/* Waits for job j while watching c's client (server_generate.c): -1 when
+ * the client left (the job is then cancelled), else the state it ended in. */
+int syn_wait_watching(struct mg_connection *c, syn_job *j);
+/* The error of failed job j: 503 when the server stopped it, else 500. */
+int syn_send_job_error(struct mg_connection *c, const syn_server *s, syn_job *j);
+
+/* ---- responses (server_response.c) */
+/* Sends a complete response; body is JSON text. Returns status. */
+int syn_send_json(struct mg_connection *c, const syn_server *s, int status, const char *body);
+int syn_send_json_obj(struct mg_connection *c, const syn_server *s, int status, json_object *o);
+int syn_send_text(struct mg_connection *c, const syn_server *s, int status, const char *ctype, const char *body,
+                  size_t len);
+int syn_send_error(struct mg_connection *c, const syn_server *s, const syn_http_error *e);
+int syn_send_error_msg(struct mg_connection *c, const syn_server *s, int status, const char *type, const char *code,
+                       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* The CORS header lines (empty when CORS is off). */
+const char *syn_cors_headers(const syn_server *s, char *buf, size_t n);
+/* A JSON string of possibly invalid UTF-8 bytes (bad sequences become U+FFFD). */
+json_object *syn_json_string_utf8(const char *bytes, size_t n);
+/* Base64 of n bytes into a malloc'ed NUL-terminated string. */
+char *syn_base64(const void *data, size_t n);
+void syn_random_id(const char *prefix, char *out, size_t n);
+
+/* ---- inference routes (server_generate.c, server_embed.c) */
+int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind kind, const char *body, size_t len);
+int syn_route_embeddings(struct mg_connection *c, syn_server *s, const char *body, size_t len);
+/* 0 if name means the loaded model, else fills e (404). */
+int syn_server_check_model(const syn_server *s, const char *name, syn_http_error *e);
+
+#endif

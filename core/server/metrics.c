@@ -1,0 +1,133 @@
+/* Prometheus counters for the server: requests by route and status, token
+ * counts, TTFT and per-token latency histograms. Any thread; one mutex. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/server/metrics.h"
+
+static const double bounds[SYN_METRICS_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                   1,     2.5,  5,     10,   30,  60,  120};
+
+void syn_metrics_init(syn_metrics *m)
+{
+    memset(m, 0, sizeof *m);
+    pthread_mutex_init(&m->mu, NULL);
+}
+
+void syn_metrics_destroy(syn_metrics *m) { pthread_mutex_destroy(&m->mu); }
+
+void syn_metrics_request(syn_metrics *m, const char *route, int status)
+{
+    pthread_mutex_lock(&m->mu);
+    int r = 0, c = 0;
+    while (r < SYN_METRICS_ROUTES && m->routes[r] && strcmp(m->routes[r], route))
+        r++;
+    while (c < SYN_METRICS_CODES && m->codes[c] && m->codes[c] != status)
+        c++;
+    if (r < SYN_METRICS_ROUTES && c < SYN_METRICS_CODES) {
+        m->routes[r] = route;
+        m->codes[c] = status;
+        m->requests[r][c]++;
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+void syn_metrics_tokens(syn_metrics *m, uint64_t prompt, uint64_t generated)
+{
+    pthread_mutex_lock(&m->mu);
+    m->prompt_tokens += prompt;
+    m->generated_tokens += generated;
+    pthread_mutex_unlock(&m->mu);
+}
+
+void syn_metrics_prompt_cached(syn_metrics *m, uint64_t tokens)
+{
+    pthread_mutex_lock(&m->mu);
+    m->prompt_tokens_cached += tokens;
+    pthread_mutex_unlock(&m->mu);
+}
+
+static void observe(syn_metrics *m, syn_hist *h, double v)
+{
+    pthread_mutex_lock(&m->mu);
+    int b = 0;
+    while (b < SYN_METRICS_BUCKETS && v > bounds[b])
+        b++;
+    h->counts[b]++;
+    h->sum += v;
+    h->n++;
+    pthread_mutex_unlock(&m->mu);
+}
+
+void syn_metrics_ttft(syn_metrics *m, double s) { observe(m, &m->ttft, s); }
+void syn_metrics_token_latency(syn_metrics *m, double s) { observe(m, &m->token_latency, s); }
+
+static void render_hist(FILE *f, const char *name, const char *help, const syn_hist *h)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    uint64_t cum = 0;
+    for (int b = 0; b < SYN_METRICS_BUCKETS; b++) {
+        cum += h->counts[b];
+        fprintf(f, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[b], (unsigned long long)cum);
+    }
+    cum += h->counts[SYN_METRICS_BUCKETS];
+    fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, (unsigned long long)cum, name,
+            h->sum, name, (unsigned long long)h->n);
+}
+
+char *syn_metrics_render(syn_metrics *m, int32_t queue_depth, int32_t active, int64_t kv_used, int64_t kv_total,
+                         uint64_t steps, uint64_t rows)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    pthread_mutex_lock(&m->mu);
+    fprintf(f, "# HELP synapse_requests_total HTTP requests by route and status.\n"
+               "# TYPE synapse_requests_total counter\n");
+    for (int r = 0; r < SYN_METRICS_ROUTES && m->routes[r]; r++)
+        for (int c = 0; c < SYN_METRICS_CODES && m->codes[c]; c++)
+            if (m->requests[r][c])
+                fprintf(f, "synapse_requests_total{route=\"%s\",status=\"%d\"} %llu\n", m->routes[r], m->codes[c],
+                        (unsigned long long)m->requests[r][c]);
+    fprintf(f,
+            "# HELP synapse_prompt_tokens_total Prompt tokens processed.\n"
+            "# TYPE synapse_prompt_tokens_total counter\nsynapse_prompt_tokens_total %llu\n"
+            "# HELP synapse_prompt_tokens_cached_total Prompt tokens whose KV was already held by their slot or "
+            "copied from another, not computed.\n"
+            "# TYPE synapse_prompt_tokens_cached_total counter\nsynapse_prompt_tokens_cached_total %llu\n"
+            "# HELP synapse_generated_tokens_total Tokens generated.\n"
+            "# TYPE synapse_generated_tokens_total counter\nsynapse_generated_tokens_total %llu\n",
+            (unsigned long long)m->prompt_tokens, (unsigned long long)m->prompt_tokens_cached,
+            (unsigned long long)m->generated_tokens);
+    render_hist(f, "synapse_ttft_seconds", "Time from request to first generated token.", &m->ttft);
+    render_hist(f, "synapse_token_latency_seconds", "Time between generated tokens of one sequence.",
+                &m->token_latency);
+    pthread_mutex_unlock(&m->mu);
+    fprintf(f,
+            "# HELP synapse_queue_depth Requests waiting for a slot.\n# TYPE synapse_queue_depth gauge\n"
+            "synapse_queue_depth %d\n"
+            "# HELP synapse_active_sequences Sequences in the running batch.\n"
+            "# TYPE synapse_active_sequences gauge\nsynapse_active_sequences %d\n"
+            "# HELP synapse_kv_cache_used_tokens KV positions held by active sequences.\n"
+            "# TYPE synapse_kv_cache_used_tokens gauge\nsynapse_kv_cache_used_tokens %lld\n"
+            "# HELP synapse_kv_cache_capacity_tokens KV positions in all slots.\n"
+            "# TYPE synapse_kv_cache_capacity_tokens gauge\nsynapse_kv_cache_capacity_tokens %lld\n"
+            "# HELP synapse_kv_cache_usage_ratio Used share of the KV cache.\n"
+            "# TYPE synapse_kv_cache_usage_ratio gauge\nsynapse_kv_cache_usage_ratio %.6f\n"
+            "# HELP synapse_forward_steps_total Batched forward steps.\n"
+            "# TYPE synapse_forward_steps_total counter\nsynapse_forward_steps_total %llu\n"
+            "# HELP synapse_forward_rows_total Rows (tokens) run in those steps.\n"
+            "# TYPE synapse_forward_rows_total counter\nsynapse_forward_rows_total %llu\n",
+            queue_depth, active, (long long)kv_used, (long long)kv_total,
+            kv_total ? (double)kv_used / (double)kv_total : 0.0, (unsigned long long)steps,
+            (unsigned long long)rows);
+    if (fclose(f)) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}

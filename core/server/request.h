@@ -1,0 +1,67 @@
+/* Parsing and validation of OpenAI request bodies (json-c) into what the
+ * scheduler needs, with OpenAI-shaped errors. Any HTTP thread; no shared
+ * state. */
+#ifndef SYN_CORE_SERVER_REQUEST_H
+#define SYN_CORE_SERVER_REQUEST_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include <synapse/chat.h>
+#include "core/constrain/json_schema.h"
+#include <synapse/sampler.h>
+
+#define SYN_MAX_STOPS 16
+#define SYN_MAX_N 16
+
+/* An error for the client: HTTP status and OpenAI's error fields. */
+typedef struct syn_http_error {
+    int status;
+    const char *type;  /* invalid_request_error, not_found_error, server_error, ... */
+    const char *code;  /* NULL or e.g. "model_not_found" */
+    char param[64];    /* "" for none */
+    char message[512];
+} syn_http_error;
+
+int syn_http_fail(syn_http_error *e, int status, const char *type, const char *code, const char *param,
+                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+typedef enum syn_route_kind { SYN_REQ_CHAT, SYN_REQ_COMPLETION } syn_route_kind;
+
+typedef struct syn_gen_request {
+    syn_route_kind kind;
+    char model[256];
+    syn_chat_msg *msgs; /* chat: borrowed from the json tree */
+    size_t n_msgs;
+    const char *prompt;       /* completion: a text prompt, borrowed */
+    int32_t *prompt_ids;      /* completion: a prompt given as token ids (malloc'ed) */
+    size_t n_prompt_ids;
+    int n;
+    int32_t max_tokens;       /* 0: up to the context */
+    syn_sampler_params sp;
+    char *stops[SYN_MAX_STOPS]; /* malloc'ed */
+    size_t n_stops;
+    int logprobs, top_logprobs;
+    int stream, include_usage;
+    syn_jschema *schema;      /* owned until handed to a job */
+} syn_gen_request;
+
+/* Parses the body into a json tree (*root, caller puts it) and fills r.
+ * 0, or -1 with e filled (400). */
+int syn_request_parse_json(const char *body, size_t len, json_object **root, syn_http_error *e);
+int syn_request_parse_gen(json_object *root, syn_route_kind kind, syn_gen_request *r, syn_http_error *e);
+void syn_gen_request_free(syn_gen_request *r);
+
+typedef struct syn_embed_request {
+    char model[256];
+    const char **texts;   /* borrowed */
+    int32_t **ids;        /* or token-id inputs (malloc'ed) */
+    size_t *n_ids;
+    size_t n_inputs;
+    int base64;
+} syn_embed_request;
+
+int syn_request_parse_embed(json_object *root, syn_embed_request *r, syn_http_error *e);
+void syn_embed_request_free(syn_embed_request *r);
+
+#endif
