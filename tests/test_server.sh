@@ -37,10 +37,19 @@ grep -q "unknown.yaml:1: unknown key 'colour'" "$work/err" || bad "unknown key m
 # --- no model: starts, writes the default config, 503 on inference routes
 start nomodel
 [ -f "$work/home-nomodel/config.yaml" ] || bad "no default config written on first run"
+cmp -s "$work/home-nomodel/config.yaml" "$src/share/config.yaml" ||
+    bad "the config written on first run is not share/config.yaml"
 expect 200 GET /health
 expect 503 POST /v1/chat/completions '{"model":"synapse","messages":[{"role":"user","content":"hi"}]}' model_not_loaded
 expect 200 GET /v1/models
 stop $last nomodel
+
+# --- a model named in data_dir's models/ (models_dir follows data_dir)
+mkdir -p "$work/dd/models" && ln -s "$model" "$work/dd/models/tiny.gguf"
+printf 'data_dir: %s\nmodel: tiny.gguf\n' "$work/dd" >"$work/cfg/dd.yaml"
+start datadir --config "$work/cfg/dd.yaml"
+grep -q "dd/models/tiny.gguf" "$work/datadir.log" || bad "model not looked up in data_dir/models: $(cat "$work/datadir.log")"
+stop $last datadir
 
 # --- a real (tiny) model
 start main --model "$model" --parallel 4 --ctx-size 256 --api-key test-key --threads 1

@@ -40,6 +40,10 @@ int syn_config_home(char *buf, size_t n, syn_error *err)
     return 0;
 }
 
+static int load_text(syn_config *c, const char *name, const char *text, syn_error *err);
+
+/* The defaults are share/config.yaml's values, with data_dir and models_dir
+ * under the home directory. */
 int syn_config_defaults(syn_config *c, syn_error *err)
 {
     memset(c, 0, sizeof *c);
@@ -47,16 +51,9 @@ int syn_config_defaults(syn_config *c, syn_error *err)
     int rc = syn_config_home(home, sizeof home, err);
     if (rc)
         return rc;
-    c->port = 6900;
-    c->ctx_size = 4096;
-    c->parallel = 8;
-    c->max_body = 4u << 20;
-    c->max_queue = 64;
-    c->batch_rows = 256;
-    c->request_timeout_s = 10;
     snprintf(buf, sizeof buf, "%s/models", home);
-    if ((rc = syn_config_set_str(&c->host, "127.0.0.1", err)) || (rc = syn_config_set_str(&c->data_dir, home, err)) ||
-        (rc = syn_config_set_str(&c->models_dir, buf, err))) {
+    if ((rc = syn_config_set_str(&c->data_dir, home, err)) || (rc = syn_config_set_str(&c->models_dir, buf, err)) ||
+        (rc = load_text(c, "share/config.yaml (built in)", syn_config_default_text, err))) {
         syn_config_free(c);
         return rc;
     }
@@ -75,48 +72,6 @@ void syn_config_free(syn_config *c)
         free(c->api_keys[i]);
     memset(c, 0, sizeof *c);
 }
-
-static const char default_text[] =
-    "# Synapse configuration. Command-line flags override these values.\n"
-    "# Lines starting with '#' are comments; remove the '#' to change a value.\n"
-    "\n"
-    "# Address to listen on. 127.0.0.1 keeps the server private to this machine.\n"
-    "host: 127.0.0.1\n"
-    "port: 6900\n"
-    "\n"
-    "# Where Synapse keeps its data, and where model names are looked up.\n"
-    "# data_dir: ~/.synapse\n"
-    "# models_dir: ~/.synapse/models\n"
-    "\n"
-    "# The base model (a GGUF path, or a file name in models_dir). Without one the\n"
-    "# server starts and answers 503 on inference routes.\n"
-    "# model: qwen2.5-0.5b-instruct-q4_k_m.gguf\n"
-    "# chat_template: chatml      # or llama3; default: detected from the model\n"
-    "\n"
-    "# CPU threads (0 = all cores), context per sequence, sequences served together.\n"
-    "threads: 0\n"
-    "context_size: 4096\n"
-    "parallel: 8\n"
-    "\n"
-    "# Specialists sharing the base model (system prompt and optional LoRA adapter).\n"
-    "specialists: []\n"
-    "\n"
-    "# Learn from conversations (router, knowledge graph) and allow cloud fallback.\n"
-    "learning: false\n"
-    "cloud: false\n"
-    "\n"
-    "# Bearer keys required on /v1 routes (also SYNAPSE_API_KEY). Empty: no auth.\n"
-    "api_keys: []\n"
-    "\n"
-    "# Allowed CORS origin for browser clients (\"*\" or one origin). Unset: none.\n"
-    "# cors: \"*\"\n"
-    "\n"
-    "limits:\n"
-    "  max_body_bytes: 4194304   # larger requests get 413\n"
-    "  max_queue: 64             # waiting requests beyond this get 429\n"
-    "  max_tokens: 0             # per choice; 0 = up to the context size\n"
-    "  batch_rows: 256           # tokens per forward step\n"
-    "  request_timeout_s: 10     # a client stalled this long (sending or receiving) is dropped\n";
 
 int syn_config_write_default(const char *path, int *created, syn_error *err)
 {
@@ -142,7 +97,7 @@ int syn_config_write_default(const char *path, int *created, syn_error *err)
     FILE *f = fopen(path, "wx");
     if (!f)
         return errno == EEXIST ? 0 : syn_fail(err, SYN_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-    int bad = fputs(default_text, f) < 0;
+    int bad = fputs(syn_config_default_text, f) < 0;
     bad |= fclose(f) != 0;
     if (bad)
         return syn_fail(err, SYN_ERR_IO, "cannot write %s", path);
@@ -288,6 +243,7 @@ static int load_root(struct loader *l, syn_config *c, yaml_node_t *root)
         return 0; /* a file of comments only */
     if (root->type != YAML_MAPPING_NODE)
         return bad(l, root, "the file must be a mapping of %s", "key: value lines");
+    int data_dir_set = 0, models_dir_set = 0;
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
         yaml_node_t *k = yaml_document_get_node(l->doc, p->key), *v = yaml_document_get_node(l->doc, p->value);
         const char *key = scalar(k);
@@ -304,10 +260,13 @@ static int load_root(struct loader *l, syn_config *c, yaml_node_t *root)
         } else if (!strcmp(key, "port")) {
             if (!(rc = get_int(l, v, key, 0, 65535, &x)))
                 c->port = (int)x;
-        } else if (!strcmp(key, "data_dir"))
+        } else if (!strcmp(key, "data_dir")) {
             rc = get_str(l, v, key, &c->data_dir);
-        else if (!strcmp(key, "models_dir"))
+            data_dir_set = 1;
+        } else if (!strcmp(key, "models_dir")) {
             rc = get_str(l, v, key, &c->models_dir);
+            models_dir_set = 1;
+        }
         else if (!strcmp(key, "model"))
             rc = get_str(l, v, key, &c->model);
         else if (!strcmp(key, "chat_template"))
@@ -345,7 +304,41 @@ static int load_root(struct loader *l, syn_config *c, yaml_node_t *root)
         if (rc)
             return rc;
     }
+    if (data_dir_set && !models_dir_set && c->data_dir) {
+        char buf[PATH_MAX];
+        if (snprintf(buf, sizeof buf, "%s/models", c->data_dir) >= (int)sizeof buf)
+            return syn_fail(l->err, SYN_ERR_RANGE, "%s: data_dir is too long", l->path);
+        return syn_config_set_str(&c->models_dir, buf, l->err);
+    }
     return 0;
+}
+
+/* Loads the document the parser reads; errors name path and line. */
+static int load_parsed(syn_config *c, const char *path, yaml_parser_t *parser, syn_error *err)
+{
+    yaml_document_t doc;
+    if (!yaml_parser_load(parser, &doc))
+        return syn_fail(err, SYN_ERR_FORMAT, "%s:%lu: %s%s%s", path, (unsigned long)(parser->problem_mark.line + 1),
+                        parser->problem ? parser->problem : "invalid YAML", parser->context ? " " : "",
+                        parser->context ? parser->context : "");
+    int rc = 0;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    struct loader l = {&doc, path, err};
+    if (root)
+        rc = load_root(&l, c, root);
+    yaml_document_delete(&doc);
+    return rc;
+}
+
+static int load_text(syn_config *c, const char *name, const char *text, syn_error *err)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser))
+        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+    int rc = load_parsed(c, name, &parser, err);
+    yaml_parser_delete(&parser);
+    return rc;
 }
 
 int syn_config_load(syn_config *c, const char *path, syn_error *err)
@@ -354,24 +347,12 @@ int syn_config_load(syn_config *c, const char *path, syn_error *err)
     if (!f)
         return syn_fail(err, SYN_ERR_IO, "cannot open config %s: %s", path, strerror(errno));
     yaml_parser_t parser;
-    yaml_document_t doc;
     if (!yaml_parser_initialize(&parser)) {
         fclose(f);
         return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
     }
     yaml_parser_set_input_file(&parser, f);
-    int rc = 0;
-    if (!yaml_parser_load(&parser, &doc)) {
-        rc = syn_fail(err, SYN_ERR_FORMAT, "%s:%lu: %s%s%s", path,
-                      (unsigned long)(parser.problem_mark.line + 1), parser.problem ? parser.problem : "invalid YAML",
-                      parser.context ? " " : "", parser.context ? parser.context : "");
-    } else {
-        yaml_node_t *root = yaml_document_get_root_node(&doc);
-        struct loader l = {&doc, path, err};
-        if (root)
-            rc = load_root(&l, c, root);
-        yaml_document_delete(&doc);
-    }
+    int rc = load_parsed(c, path, &parser, err);
     yaml_parser_delete(&parser);
     fclose(f);
     return rc;

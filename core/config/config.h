@@ -32,6 +32,9 @@ typedef struct syn_config {
 } syn_config;
 
 /* Fills built-in defaults (port 6900, host 127.0.0.1, ...). Strings malloc'ed. */
+/* share/config.yaml, built in (core/config/default_text.c, generated). */
+extern const char syn_config_default_text[];
+
 int syn_config_defaults(syn_config *c, syn_error *err);
 void syn_config_free(syn_config *c);
 
