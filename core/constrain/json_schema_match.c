@@ -94,163 +94,195 @@ static frame lit_frame(const char *const *cand, int ncand, int idx)
     return f;
 }
 
+static int step(jstack *s, int c);
+
+/* A value starts: the first byte picks its kind, among the node's types. */
+static int step_value(jstack *s, frame *f, const syn_jnode *n, int c)
+{
+    if (n->n_lits) {
+        *f = lit_frame((const char *const *)n->lits, n->n_lits, 0);
+        f->n = n;
+        return step(s, c);
+    }
+    if (c == '{' && (n->types & SYN_JT_OBJ)) {
+        *f = (frame){.n = n, .kind = K_OBJ, .st = OS_KEY_OR_END};
+        return R_OK;
+    }
+    if (c == '[' && (n->types & SYN_JT_ARR)) {
+        *f = (frame){.n = n, .kind = K_ARR, .st = AS_FIRST};
+        return R_OK;
+    }
+    if (c == '"' && (n->types & SYN_JT_STR)) {
+        *f = (frame){.n = n, .kind = K_STR};
+        return R_OK;
+    }
+    if ((c == '-' || is_digit(c)) && (n->types & (SYN_JT_NUM | SYN_JT_INT))) {
+        *f = (frame){.n = n, .kind = K_NUM};
+        return step(s, c);
+    }
+    if ((c == 't' || c == 'f') && (n->types & SYN_JT_BOOL)) {
+        *f = lit_frame(c == 't' ? lit_true : lit_false, 1, 0);
+        return step(s, c);
+    }
+    if (c == 'n' && (n->types & SYN_JT_NULL)) {
+        *f = lit_frame(lit_null, 1, 0);
+        return step(s, c);
+    }
+    return R_REJECT;
+}
+
+/* A literal (true, false, null, an enum or const, an object key): the
+ * candidates still matching narrow with each byte. */
+static int step_literal(jstack *s, frame *f, const syn_jnode *n, int c)
+{
+    uint64_t next = 0;
+    for (int i = 0; i < f->ncand; i++)
+        if ((f->alive >> i & 1) && (unsigned char)f->cand[i][f->pos] == c && c)
+            next |= (uint64_t)1 << i;
+    if (next) {
+        f->alive = next;
+        f->pos++;
+        return R_OK;
+    }
+    return lit_full(f) >= 0 ? R_POP_REFEED : R_REJECT;
+}
+
+/* Inside a string: escapes, and the four hex digits after backslash-u. */
+static int step_string(jstack *s, frame *f, const syn_jnode *n, int c)
+{
+    if (f->st == 0) {
+        if (c == '"')
+            return R_POP;
+        if (c == '\\')
+            f->st = 1;
+        else if (c < 0x20)
+            return R_REJECT;
+        return R_OK;
+    }
+    if (f->st == 1) {
+        if (c == 'u') {
+            f->st = 2;
+            return R_OK;
+        }
+        if (!strchr("\"\\/bfnrt", c) || !c)
+            return R_REJECT;
+        f->st = 0;
+        return R_OK;
+    }
+    if (!(is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+        return R_REJECT;
+    f->st = f->st == 5 ? 0 : f->st + 1;
+    return R_OK;
+}
+
+/* A number, by JSON's grammar (integers only for 'integer'). */
+static int step_number(jstack *s, frame *f, const syn_jnode *n, int c)
+{
+    int integer = !(n->types & SYN_JT_NUM);
+    int st = f->st, ns = -1;
+    if (f->pos >= 32) /* no endless digit runs */
+        return num_terminal(f) ? R_POP_REFEED : R_REJECT;
+    switch (st) {
+    case 0: ns = c == '-' ? 1 : c == '0' ? 2 : is_digit(c) ? 3 : -1; break;
+    case 1: ns = c == '0' ? 2 : is_digit(c) ? 3 : -1; break;
+    case 2: ns = (c == '.' && !integer) ? 4 : ((c == 'e' || c == 'E') && !integer) ? 6 : -1; break;
+    case 3: ns = is_digit(c) ? 3 : (c == '.' && !integer) ? 4 : ((c == 'e' || c == 'E') && !integer) ? 6 : -1; break;
+    case 4: ns = is_digit(c) ? 5 : -1; break;
+    case 5: ns = is_digit(c) ? 5 : (c == 'e' || c == 'E') ? 6 : -1; break;
+    case 6: ns = (c == '+' || c == '-') ? 7 : is_digit(c) ? 8 : -1; break;
+    case 7: ns = is_digit(c) ? 8 : -1; break;
+    case 8: ns = is_digit(c) ? 8 : -1; break;
+    }
+    if (ns >= 0) {
+        f->st = (uint8_t)ns;
+        f->pos++;
+        return R_OK;
+    }
+    return num_terminal(f) ? R_POP_REFEED : R_REJECT;
+}
+
+/* Between an array's items. */
+static int step_array(jstack *s, frame *f, const syn_jnode *n, int c)
+{
+    if (f->st == AS_FIRST && c == ']')
+        return R_POP;
+    if (f->st == AS_AFTER && c == ']')
+        return R_POP;
+    if (f->st == AS_AFTER) {
+        if (c != ',')
+            return R_REJECT;
+        return push(s, (frame){.n = n->items, .kind = K_VAL});
+    }
+    f->st = AS_AFTER;
+    if (push(s, (frame){.n = n->items, .kind = K_VAL}) != R_OK)
+        return R_REJECT;
+    return step(s, c);
+}
+
+/* An object: keys in the schema's order (optional ones may be skipped),
+ * colon, value, comma. */
+static int step_object(jstack *s, frame *f, const syn_jnode *n, int c)
+{
+    switch (f->st) {
+    case OS_KEY_OR_END:
+    case OS_KEY: {
+        int may_end = f->st == OS_KEY_OR_END;
+        if (!n->generic_obj)
+            for (int k = f->idx; k < n->n_props; k++)
+                may_end &= !n->req[k];
+        if (c == '}' && (may_end || (n->generic_obj && f->st == OS_KEY_OR_END)))
+            return R_POP;
+        if (c != '"')
+            return R_REJECT;
+        f->st = OS_COLON;
+        if (n->generic_obj)
+            return push(s, (frame){.kind = K_STR, .is_key = 1});
+        int last = f->idx;
+        while (last < n->n_props && !n->req[last])
+            last++;
+        if (last == n->n_props)
+            last--;
+        if (f->idx >= n->n_props)
+            return R_REJECT;
+        frame l = lit_frame((const char *const *)n->keylits + f->idx, last - f->idx + 1, f->idx);
+        l.is_key = 1;
+        l.pos = 1; /* the quote just read */
+        return push(s, l);
+    }
+    case OS_COLON:
+        if (c != ':')
+            return R_REJECT;
+        f->st = OS_AFTER_VAL;
+        return push(s, (frame){.n = n->generic_obj ? NULL : n->props[f->idx - 1], .kind = K_VAL});
+    case OS_AFTER_VAL: {
+        int more = n->generic_obj || f->idx < n->n_props, may_end = 1;
+        if (!n->generic_obj)
+            for (int k = f->idx; k < n->n_props; k++)
+                may_end &= !n->req[k];
+        if (c == ',' && more) {
+            f->st = OS_KEY;
+            return R_OK;
+        }
+        if (c == '}' && may_end)
+            return R_POP;
+        return R_REJECT;
+    }
+    }
+    return R_REJECT;
+}
+
 /* Feeds c to the top frame. */
 static int step(jstack *s, int c)
 {
     frame *f = &s->f[s->depth - 1];
     const syn_jnode *n = f->n;
     switch (f->kind) {
-    case K_VAL:
-        if (n->n_lits) {
-            *f = lit_frame((const char *const *)n->lits, n->n_lits, 0);
-            f->n = n;
-            return step(s, c);
-        }
-        if (c == '{' && (n->types & SYN_JT_OBJ)) {
-            *f = (frame){.n = n, .kind = K_OBJ, .st = OS_KEY_OR_END};
-            return R_OK;
-        }
-        if (c == '[' && (n->types & SYN_JT_ARR)) {
-            *f = (frame){.n = n, .kind = K_ARR, .st = AS_FIRST};
-            return R_OK;
-        }
-        if (c == '"' && (n->types & SYN_JT_STR)) {
-            *f = (frame){.n = n, .kind = K_STR};
-            return R_OK;
-        }
-        if ((c == '-' || is_digit(c)) && (n->types & (SYN_JT_NUM | SYN_JT_INT))) {
-            *f = (frame){.n = n, .kind = K_NUM};
-            return step(s, c);
-        }
-        if ((c == 't' || c == 'f') && (n->types & SYN_JT_BOOL)) {
-            *f = lit_frame(c == 't' ? lit_true : lit_false, 1, 0);
-            return step(s, c);
-        }
-        if (c == 'n' && (n->types & SYN_JT_NULL)) {
-            *f = lit_frame(lit_null, 1, 0);
-            return step(s, c);
-        }
-        return R_REJECT;
-    case K_LIT: {
-        uint64_t next = 0;
-        for (int i = 0; i < f->ncand; i++)
-            if ((f->alive >> i & 1) && (unsigned char)f->cand[i][f->pos] == c && c)
-                next |= (uint64_t)1 << i;
-        if (next) {
-            f->alive = next;
-            f->pos++;
-            return R_OK;
-        }
-        return lit_full(f) >= 0 ? R_POP_REFEED : R_REJECT;
-    }
-    case K_STR:
-        if (f->st == 0) {
-            if (c == '"')
-                return R_POP;
-            if (c == '\\')
-                f->st = 1;
-            else if (c < 0x20)
-                return R_REJECT;
-            return R_OK;
-        }
-        if (f->st == 1) {
-            if (c == 'u') {
-                f->st = 2;
-                return R_OK;
-            }
-            if (!strchr("\"\\/bfnrt", c) || !c)
-                return R_REJECT;
-            f->st = 0;
-            return R_OK;
-        }
-        if (!(is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-            return R_REJECT;
-        f->st = f->st == 5 ? 0 : f->st + 1;
-        return R_OK;
-    case K_NUM: {
-        int integer = !(n->types & SYN_JT_NUM);
-        int st = f->st, ns = -1;
-        if (f->pos >= 32) /* no endless digit runs */
-            return num_terminal(f) ? R_POP_REFEED : R_REJECT;
-        switch (st) {
-        case 0: ns = c == '-' ? 1 : c == '0' ? 2 : is_digit(c) ? 3 : -1; break;
-        case 1: ns = c == '0' ? 2 : is_digit(c) ? 3 : -1; break;
-        case 2: ns = (c == '.' && !integer) ? 4 : ((c == 'e' || c == 'E') && !integer) ? 6 : -1; break;
-        case 3: ns = is_digit(c) ? 3 : (c == '.' && !integer) ? 4 : ((c == 'e' || c == 'E') && !integer) ? 6 : -1; break;
-        case 4: ns = is_digit(c) ? 5 : -1; break;
-        case 5: ns = is_digit(c) ? 5 : (c == 'e' || c == 'E') ? 6 : -1; break;
-        case 6: ns = (c == '+' || c == '-') ? 7 : is_digit(c) ? 8 : -1; break;
-        case 7: ns = is_digit(c) ? 8 : -1; break;
-        case 8: ns = is_digit(c) ? 8 : -1; break;
-        }
-        if (ns >= 0) {
-            f->st = (uint8_t)ns;
-            f->pos++;
-            return R_OK;
-        }
-        return num_terminal(f) ? R_POP_REFEED : R_REJECT;
-    }
-    case K_ARR:
-        if (f->st == AS_FIRST && c == ']')
-            return R_POP;
-        if (f->st == AS_AFTER && c == ']')
-            return R_POP;
-        if (f->st == AS_AFTER) {
-            if (c != ',')
-                return R_REJECT;
-            return push(s, (frame){.n = n->items, .kind = K_VAL});
-        }
-        f->st = AS_AFTER;
-        if (push(s, (frame){.n = n->items, .kind = K_VAL}) != R_OK)
-            return R_REJECT;
-        return step(s, c);
-    case K_OBJ:
-        switch (f->st) {
-        case OS_KEY_OR_END:
-        case OS_KEY: {
-            int may_end = f->st == OS_KEY_OR_END;
-            if (!n->generic_obj)
-                for (int k = f->idx; k < n->n_props; k++)
-                    may_end &= !n->req[k];
-            if (c == '}' && (may_end || (n->generic_obj && f->st == OS_KEY_OR_END)))
-                return R_POP;
-            if (c != '"')
-                return R_REJECT;
-            f->st = OS_COLON;
-            if (n->generic_obj)
-                return push(s, (frame){.kind = K_STR, .is_key = 1});
-            int last = f->idx;
-            while (last < n->n_props && !n->req[last])
-                last++;
-            if (last == n->n_props)
-                last--;
-            if (f->idx >= n->n_props)
-                return R_REJECT;
-            frame l = lit_frame((const char *const *)n->keylits + f->idx, last - f->idx + 1, f->idx);
-            l.is_key = 1;
-            l.pos = 1; /* the quote just read */
-            return push(s, l);
-        }
-        case OS_COLON:
-            if (c != ':')
-                return R_REJECT;
-            f->st = OS_AFTER_VAL;
-            return push(s, (frame){.n = n->generic_obj ? NULL : n->props[f->idx - 1], .kind = K_VAL});
-        case OS_AFTER_VAL: {
-            int more = n->generic_obj || f->idx < n->n_props, may_end = 1;
-            if (!n->generic_obj)
-                for (int k = f->idx; k < n->n_props; k++)
-                    may_end &= !n->req[k];
-            if (c == ',' && more) {
-                f->st = OS_KEY;
-                return R_OK;
-            }
-            if (c == '}' && may_end)
-                return R_POP;
-            return R_REJECT;
-        }
-        }
-        return R_REJECT;
+    case K_VAL: return step_value(s, f, n, c);
+    case K_LIT: return step_literal(s, f, n, c);
+    case K_STR: return step_string(s, f, n, c);
+    case K_NUM: return step_number(s, f, n, c);
+    case K_ARR: return step_array(s, f, n, c);
+    case K_OBJ: return step_object(s, f, n, c);
     }
     return R_REJECT;
 }

@@ -1,4 +1,4 @@
-/* Internals shared by model.c (loading), lora.c (adapters) and forward.c
+/* Internals shared by model.c (loading), lora.c (adapters) and core/engine
  * (contexts and the forward pass). Not for other files. */
 #ifndef SYN_CORE_MODEL_INTERNAL_H
 #define SYN_CORE_MODEL_INTERNAL_H

@@ -1,0 +1,142 @@
+/* Inference contexts: activation buffers and the KV cache on the backend,
+ * copies of a slot's cached prefix, and the adapters rows may name. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/engine/context.h"
+
+static void *balloc(syn_ctx *c, size_t bytes, syn_error *err)
+{
+    return c->m->be.ops->alloc(c->m->be.b, bytes, err);
+}
+
+int syn_ctx_new(syn_model *m, const syn_ctx_params *p, syn_ctx **out, syn_error *err)
+{
+    *out = NULL;
+    const syn_model_config *cfg = &m->cfg;
+    if (p->n_ctx < 1 || p->n_slots < 1 || p->max_rows < 1 || p->max_logit_rows < 1 ||
+        p->max_logit_rows > p->max_rows)
+        return syn_fail(err, SYN_ERR_INVALID, "context parameters out of range (n_ctx %d, slots %d, rows %d/%d)",
+                        p->n_ctx, p->n_slots, p->max_rows, p->max_logit_rows);
+    syn_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    c->m = m;
+    c->p = *p;
+    size_t R = (size_t)p->max_rows, E = (size_t)cfg->n_embd;
+    size_t qd = (size_t)cfg->n_head * cfg->head_dim, kvd = (size_t)cfg->n_head_kv * cfg->head_dim;
+    size_t cache_bytes = (size_t)p->n_slots * (size_t)p->n_ctx * kvd * sizeof(uint16_t);
+    int rc = SYN_ERR_NOMEM;
+    c->k_cache = calloc((size_t)cfg->n_layer, sizeof *c->k_cache);
+    c->v_cache = calloc((size_t)cfg->n_layer, sizeof *c->v_cache);
+    c->default_slot = calloc(R, sizeof *c->default_slot);
+    if (!c->k_cache || !c->v_cache || !c->default_slot) {
+        syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (int il = 0; il < cfg->n_layer; il++)
+        if (!(c->k_cache[il] = balloc(c, cache_bytes, err)) || !(c->v_cache[il] = balloc(c, cache_bytes, err)))
+            goto fail;
+    if (!(c->x = balloc(c, R * E * 4, err)) || !(c->h = balloc(c, R * E * 4, err)) ||
+        !(c->q = balloc(c, R * qd * 4, err)) || !(c->k = balloc(c, R * kvd * 4, err)) ||
+        !(c->v = balloc(c, R * kvd * 4, err)) || !(c->att = balloc(c, R * qd * 4, err)) ||
+        !(c->gate = balloc(c, R * (size_t)cfg->n_ff * 4, err)) || !(c->up = balloc(c, R * (size_t)cfg->n_ff * 4, err)) ||
+        !(c->out_h = balloc(c, (size_t)p->max_logit_rows * E * 4, err)) ||
+        !(c->logits = balloc(c, (size_t)p->max_logit_rows * (size_t)cfg->n_vocab * 4, err)))
+        goto fail;
+    *out = c;
+    return SYN_OK;
+fail:
+    syn_ctx_free(c);
+    return err && err->code ? err->code : rc;
+}
+
+void syn_ctx_free(syn_ctx *c)
+{
+    if (!c)
+        return;
+    const syn_backend_ref *be = &c->m->be;
+    for (int il = 0; il < c->m->cfg.n_layer; il++) {
+        if (c->k_cache && c->k_cache[il])
+            be->ops->release(be->b, c->k_cache[il]);
+        if (c->v_cache && c->v_cache[il])
+            be->ops->release(be->b, c->v_cache[il]);
+    }
+    float *bufs[] = {c->x, c->h, c->q, c->k, c->v, c->att, c->gate, c->up, c->lora_tmp, c->out_h, c->logits};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        if (bufs[i])
+            be->ops->release(be->b, bufs[i]);
+    free(c->k_cache);
+    free(c->v_cache);
+    free(c->default_slot);
+    free(c->adapters);
+    free(c->adapter_scale);
+    free(c);
+}
+
+const syn_ctx_params *syn_ctx_get_params(const syn_ctx *c) { return &c->p; }
+
+int syn_ctx_kv_copy(syn_ctx *c, int32_t src, int32_t dst, int32_t n_pos, syn_error *err)
+{
+    const syn_model_config *cfg = &c->m->cfg;
+    const syn_backend_ops *ops = c->m->be.ops;
+    if (src < 0 || src >= c->p.n_slots || dst < 0 || dst >= c->p.n_slots || src == dst || n_pos < 0 ||
+        n_pos > c->p.n_ctx)
+        return syn_fail(err, SYN_ERR_INVALID, "kv copy out of range (slots %d -> %d of %d, %d positions of %d)", src,
+                        dst, c->p.n_slots, n_pos, c->p.n_ctx);
+    /* NULL too for plugins built before ABI 1.1 (the loader zero-fills) */
+    if (!ops->kv_copy)
+        return syn_fail(err, SYN_ERR_UNSUPPORTED, "the backend cannot copy KV between slots");
+    syn_attn_params ap = {
+        .n_heads = cfg->n_head, .n_kv_heads = cfg->n_head_kv, .head_dim = cfg->head_dim, .n_ctx = c->p.n_ctx,
+        .scale = 1.0f / sqrtf((float)cfg->head_dim),
+    };
+    for (int il = 0; il < cfg->n_layer && n_pos > 0; il++) {
+        ap.k_cache = c->k_cache[il];
+        ap.v_cache = c->v_cache[il];
+        ops->kv_copy(c->m->be.b, &ap, src, dst, n_pos);
+    }
+    return SYN_OK;
+}
+
+int syn_ctx_set_adapters(syn_ctx *c, syn_lora *const *adapters, const float *user_scales, int32_t n, syn_error *err)
+{
+    int32_t max_rank = 0;
+    for (int32_t i = 0; i < n; i++) {
+        if (adapters[i]->model != c->m)
+            return syn_fail(err, SYN_ERR_INVALID, "adapter %d was loaded for another model", i);
+        if (adapters[i]->rank > max_rank)
+            max_rank = adapters[i]->rank;
+    }
+    syn_lora **list = n ? malloc(sizeof *list * (size_t)n) : NULL;
+    float *scale = n ? malloc(sizeof *scale * (size_t)n) : NULL;
+    if (n && (!list || !scale)) {
+        free(list);
+        free(scale);
+        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    }
+    if (max_rank > c->lora_tmp_cols) {
+        const syn_backend_ref *be = &c->m->be;
+        float *tmp = be->ops->alloc(be->b, (size_t)c->p.max_rows * (size_t)max_rank * 4, err);
+        if (!tmp) {
+            free(list);
+            free(scale);
+            return err->code;
+        }
+        if (c->lora_tmp)
+            be->ops->release(be->b, c->lora_tmp);
+        c->lora_tmp = tmp;
+        c->lora_tmp_cols = max_rank;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        list[i] = adapters[i];
+        scale[i] = user_scales[i] * adapters[i]->alpha / (float)adapters[i]->rank;
+    }
+    free(c->adapters);
+    free(c->adapter_scale);
+    c->adapters = list;
+    c->adapter_scale = scale;
+    c->n_adapters = n;
+    return SYN_OK;
+}

@@ -1,0 +1,22 @@
+/* Inside a context, shared by context.c (making one, its KV cache and
+ * adapters) and forward.c (the forward pass). Not for other files. */
+#ifndef SYN_CORE_ENGINE_CONTEXT_H
+#define SYN_CORE_ENGINE_CONTEXT_H
+
+#include "core/model/model_internal.h"
+
+struct syn_ctx {
+    syn_model *m;
+    syn_ctx_params p;
+    void **k_cache, **v_cache; /* per layer, backend memory */
+    /* activations, backend memory, max_rows rows each */
+    float *x, *h, *q, *k, *v, *att, *gate, *up, *lora_tmp, *out_h, *logits;
+    int32_t lora_tmp_cols;
+    /* adapters rows may name */
+    syn_lora **adapters;
+    float *adapter_scale; /* user_scale * alpha / rank */
+    int32_t n_adapters;
+    int32_t *default_slot; /* host scratch: slot 0 for every row */
+};
+
+#endif
