@@ -3,7 +3,7 @@
  * here, or is refused with a message naming why. */
 #include <string.h>
 
-#include "core/constrain/json_schema.h"
+#include "core/sample/json_schema.h"
 #include "tests/check.h"
 
 /* 1 when the whole of text is accepted as one complete value. */

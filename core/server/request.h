@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include <synapse/chat.h>
-#include "core/constrain/json_schema.h"
+#include "core/sample/json_schema.h"
 #include <synapse/sampler.h>
 
 #define SYN_MAX_STOPS 16

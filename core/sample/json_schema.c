@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/constrain/json_schema_internal.h"
+#include "core/sample/json_schema_internal.h"
 
 static syn_jnode *node_new(syn_jschema *s)
 {

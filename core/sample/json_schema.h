@@ -7,8 +7,8 @@
  * Anything the matcher cannot enforce is refused at compile time: the server
  * fails closed, never falling back to unconstrained text.
  * A syn_jschema may be shared by threads; a syn_jmatch belongs to one. */
-#ifndef SYN_CORE_CONSTRAIN_JSON_SCHEMA_H
-#define SYN_CORE_CONSTRAIN_JSON_SCHEMA_H
+#ifndef SYN_CORE_SAMPLE_JSON_SCHEMA_H
+#define SYN_CORE_SAMPLE_JSON_SCHEMA_H
 
 #include <json-c/json.h>
 #include <stddef.h>

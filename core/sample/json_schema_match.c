@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/constrain/json_schema_internal.h"
+#include "core/sample/json_schema_internal.h"
 
 enum { K_VAL, K_OBJ, K_ARR, K_STR, K_NUM, K_LIT };
 enum { OS_KEY_OR_END, OS_KEY, OS_COLON, OS_AFTER_VAL };

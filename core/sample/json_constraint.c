@@ -1,6 +1,6 @@
 /* A compiled JSON schema behind the engine's constraint interface: each
  * sequence gets its own matcher; a token joins as its text. */
-#include "core/constrain/json_schema.h"
+#include "core/sample/json_schema.h"
 
 static void *begin(const void *spec) { return syn_jmatch_new(spec); }
 

@@ -2,7 +2,7 @@
 #ifndef SYN_CORE_JSON_SCHEMA_INTERNAL_H
 #define SYN_CORE_JSON_SCHEMA_INTERNAL_H
 
-#include "core/constrain/json_schema.h"
+#include "core/sample/json_schema.h"
 
 #define SYN_JMAX_DEPTH 32
 #define SYN_JMAX_CAND 64 /* enum values / properties per object (a 64-bit mask) */
