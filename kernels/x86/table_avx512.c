@@ -1,8 +1,11 @@
 /* The avx512 kernel set: the avx2 set with the integer dot products swapped
- * for their AVX-512 builds (avx512_int.c), whose prefill panels use 512-bit
- * vectors, and the F16/BF16 dots in 512-bit vectors (dot_half512.c). Reaching it is only safe after the caller has checked for
- * AVX-512 F/BW/VL/VNNI/VBMI and BMI2 (and the OS's saved ZMM state) as well
- * as AVX-VNNI and AVX2/FMA/F16C. Any thread. */
+ * for their AVX-512 builds (dot_legacy.c, dot_k.c and dot_k23.c compiled
+ * with this set's flags, see kernels.am), whose prefill panels
+ * (panel_legacy512.c, panel_k512.c) and K-quant decode (dot_k512.c) use
+ * 512-bit vectors, and the F16/BF16 dots in 512-bit vectors
+ * (dot_half512.c). Reaching it is only safe after the caller has checked
+ * for AVX-512 F/BW/VL/VNNI/VBMI and BMI2 (and the OS's saved ZMM state) as
+ * well as AVX-VNNI and AVX2/FMA/F16C. Any thread. */
 #include <pthread.h>
 
 #include "kernels/x86/simd.h"
