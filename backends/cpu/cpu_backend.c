@@ -128,7 +128,8 @@ static int cpu_supports_type(syn_backend *b, int type)
 {
     if (type < 0 || type >= SYN_TYPE_COUNT)
         return 0;
-    return b->k->type[type].dequant && b->k->type[type].vec_dot && b->k->vec_dot_rows[type];
+    const syn_type_kernels *tk = &b->k->type[type];
+    return tk->dequant && tk->vec_dot && tk->vec_dot_rows;
 }
 
 /* Large buffers (activations, KV cache) come straight from mmap: zeroed
@@ -530,38 +531,39 @@ static void mm_worker(void *arg, int ith, int nth)
 static void mm_run(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, const float *x, int32_t n_exact,
                    int32_t n_tiles, float *y, float alpha, int accumulate)
 {
-    const syn_type_kernels *tk = &b->k->type[w->type];
+    /* the weight type's kernels, and those of its activation format (a
+     * type: cpu_weight_load refuses weights whose type has no kernels) */
+    const syn_type_kernels *tk = &b->k->type[w->type], *ak = &b->k->type[tk->act_type];
     int64_t in = w->ne[0], out = w->ne[1];
     struct mm_task t = {
         .b = b, .w = w, .bias = bias ? bias->data : NULL, .alpha = alpha, .accumulate = accumulate,
-        .x = x, .n = n_exact, .y = y, .dot = tk->vec_dot, .dot_rows = b->k->vec_dot_rows[w->type],
+        .x = x, .n = n_exact, .y = y, .dot = tk->vec_dot, .dot_rows = tk->vec_dot_rows,
     };
     if (n_tiles) {
         t.tx = x + (size_t)n_exact * (size_t)in;
         t.tn = n_tiles;
         t.ty = y + (size_t)n_exact * (size_t)out;
-        t.gemm = b->k->gemm[w->type];
-        t.pack_tiles = b->k->pack_tiles[w->type];
+        t.gemm = tk->gemm;
+        t.pack_tiles = tk->pack_tiles;
         b->tiles = grow(b->tiles, &b->tiles_cap, syn_tiles_bytes(w->type, in, n_tiles));
         t.tiles = b->tiles;
     }
     /* short rows take the float activations as they are */
-    if (n_exact && in <= SYN_NARROW_MAX && b->k->dot_narrow[w->type])
-        t.narrow = b->k->dot_narrow[w->type];
+    if (n_exact && in <= SYN_NARROW_MAX && tk->dot_narrow)
+        t.narrow = tk->dot_narrow;
     else if (n_exact && tk->act_type == SYN_TYPE_F32) {
         t.xq = (char *)x;
         t.xq_row = (size_t)in * sizeof(float);
     } else if (n_exact) {
-        t.quant = b->k->quant[tk->act_type];
+        t.quant = ak->quant;
         t.xq_row = syn_type_row_bytes(tk->act_type, in);
         b->act = grow(b->act, &b->act_cap, t.xq_row * (size_t)n_exact);
         t.xq = b->act;
     }
-    if (!t.narrow && n_exact && (n_exact > 1 || b->k->panel_decode[w->type]) && b->k->dot_panel[w->type] &&
-        b->k->pack_panel[tk->act_type]) {
-        t.dot_panel = b->k->dot_panel[w->type];
-        t.dot_panel2 = b->k->dot_panel2[w->type];
-        t.pack_panel = b->k->pack_panel[tk->act_type];
+    if (!t.narrow && n_exact && (n_exact > 1 || tk->panel_decode) && tk->dot_panel && ak->pack_panel) {
+        t.dot_panel = tk->dot_panel;
+        t.dot_panel2 = tk->dot_panel2;
+        t.pack_panel = ak->pack_panel;
         t.panel_bytes = syn_panel_bytes(tk->act_type, in);
         size_t n_panels = (size_t)(n_exact + SYN_PANEL_ROWS - 1) / SYN_PANEL_ROWS;
         b->panels = grow(b->panels, &b->panels_cap, t.panel_bytes * n_panels);
@@ -593,7 +595,7 @@ static void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bi
 static void cpu_matmul_prompt(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, const float *x,
                               int32_t n_rows, int32_t n_exact, float *y, float alpha, int accumulate)
 {
-    if (!b->k->gemm[w->type] || w->ne[1] % 16 || w->ne[0] % 32 || n_exact >= n_rows)
+    if (!b->k->type[w->type].gemm || w->ne[1] % 16 || w->ne[0] % 32 || n_exact >= n_rows)
         mm_run(b, w, bias, x, n_rows, 0, y, alpha, accumulate);
     else
         mm_run(b, w, bias, x, n_exact, n_rows - n_exact, y, alpha, accumulate);

@@ -198,13 +198,13 @@ SYN_AVX2_DOT(q6_k)
     SYN_PANEL_FN(set, q4_0) SYN_PANEL_FN(set, q5_0) SYN_PANEL_FN(set, q8_0) SYN_PANEL_FN(set, q4_k)                 \
     SYN_PANEL_FN(set, q5_k)
 #define SYN_PANEL_SET_ENTRIES(set)                                                                                   \
-    set##_set.pack_panel[SYN_TYPE_Q8_0] = syn_##set##_pack_panel_q8_0;                                               \
-    set##_set.pack_panel[SYN_TYPE_Q8_K] = syn_##set##_pack_panel_q8_k;                                               \
-    set##_set.dot_panel[SYN_TYPE_Q4_0] = syn_##set##_dot_panel_q4_0;                                                 \
-    set##_set.dot_panel[SYN_TYPE_Q5_0] = syn_##set##_dot_panel_q5_0;                                                 \
-    set##_set.dot_panel[SYN_TYPE_Q8_0] = syn_##set##_dot_panel_q8_0;                                                 \
-    set##_set.dot_panel[SYN_TYPE_Q4_K] = syn_##set##_dot_panel_q4_k;                                                 \
-    set##_set.dot_panel[SYN_TYPE_Q5_K] = syn_##set##_dot_panel_q5_k;
+    set##_set.type[SYN_TYPE_Q8_0].pack_panel = syn_##set##_pack_panel_q8_0;                                          \
+    set##_set.type[SYN_TYPE_Q8_K].pack_panel = syn_##set##_pack_panel_q8_k;                                          \
+    set##_set.type[SYN_TYPE_Q4_0].dot_panel = syn_##set##_dot_panel_q4_0;                                            \
+    set##_set.type[SYN_TYPE_Q5_0].dot_panel = syn_##set##_dot_panel_q5_0;                                            \
+    set##_set.type[SYN_TYPE_Q8_0].dot_panel = syn_##set##_dot_panel_q8_0;                                            \
+    set##_set.type[SYN_TYPE_Q4_K].dot_panel = syn_##set##_dot_panel_q4_k;                                            \
+    set##_set.type[SYN_TYPE_Q5_K].dot_panel = syn_##set##_dot_panel_q5_k;
 
 /* Defines syn_kernels_<set>(): the avx2 set with the dot products of
  * SYN_INT_TYPES swapped for syn_<set>_dot_* and syn_<set>_dot_rows_*, built
@@ -215,7 +215,7 @@ SYN_AVX2_DOT(q6_k)
                                      int64_t out_stride);
 #define SYN_INT_SET_ENTRY(set, T, name)                                                                              \
     set##_set.type[T].vec_dot = syn_##set##_dot_##name;                                                              \
-    set##_set.vec_dot_rows[T] = syn_##set##_dot_rows_##name;
+    set##_set.type[T].vec_dot_rows = syn_##set##_dot_rows_##name;
 #define SYN_DEFINE_INT_SET(set, isa_name, DECLARE_ALL, SET_ALL)                                                      \
     DECLARE_ALL                                                                                                      \
     static syn_kernel_set set##_set;                                                                                 \
