@@ -52,7 +52,7 @@ static double time_pass(const syn_kernel_set *k, int type, int64_t n, int rows, 
     float out[2 * ROWS_MAX];
     /* two weight rows per call where the set can, as the backend does;
      * SYN_BENCH_NO_PANEL2=1 times one row per call for comparison */
-    int two = panel && k->dot_panel2[type] && !getenv("SYN_BENCH_NO_PANEL2");
+    int two = panel && k->type[type].dot_panel2 && !getenv("SYN_BENCH_NO_PANEL2");
     double best = 0;
     for (int pass = 0; pass < 5; pass++) {
         int reps = 0;
@@ -63,11 +63,11 @@ static double time_pass(const syn_kernel_set *k, int type, int64_t n, int rows, 
                 if (nr == 1)
                     k->type[type].vec_dot(n, wr, a, out);
                 else if (two && o + 1 < rows)
-                    k->dot_panel2[type](n, wr, w_bytes, panel, nr, out, 2), o++;
-                else if (k->dot_panel[type])
-                    k->dot_panel[type](n, wr, panel, nr, out, 1);
+                    k->type[type].dot_panel2(n, wr, w_bytes, panel, nr, out, 2), o++;
+                else if (k->type[type].dot_panel)
+                    k->type[type].dot_panel(n, wr, panel, nr, out, 1);
                 else
-                    k->vec_dot_rows[type](n, wr, a, a_bytes, nr, out, 1);
+                    k->type[type].vec_dot_rows(n, wr, a, a_bytes, nr, out, 1);
             }
             reps++;
         } while ((t = now() - t0) < 0.05);
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
         for (int r = 0; r < ROWS_MAX; r++) {
             for (int64_t i = 0; i < n; i++)
                 x[i] = (float)((i * 7 + r * 13) % 31) / 31.0f - 0.5f;
-            syn_kernels_ref()->quant[act](x, a + (size_t)r * a_bytes, n);
+            syn_kernels_ref()->type[act].quant(x, a + (size_t)r * a_bytes, n);
         }
         printf("%-6s", syn_type_name(type));
         for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
@@ -125,9 +125,9 @@ int main(int argc, char **argv)
             /* prefill runs as the CPU backend's matmul does: on panels
              * where the set has them */
             char *panel = NULL;
-            if (sets[s]->dot_panel[type]) {
+            if (sets[s]->type[type].dot_panel) {
                 panel = malloc(syn_panel_bytes(act, n));
-                sets[s]->pack_panel[act](n, a, a_bytes, SYN_PANEL_ROWS, panel);
+                sets[s]->type[act].pack_panel(n, a, a_bytes, SYN_PANEL_ROWS, panel);
             }
             printf("      %5.1f / %5.1f", time_pass(sets[s], type, n, rows, w, a, a_bytes, 1, NULL),
                    time_pass(sets[s], type, n, rows, w, a, a_bytes, panel ? SYN_PANEL_ROWS : SYN_DOT_ROWS_MAX, panel));

@@ -1,9 +1,10 @@
 /* The CPU kernel table: per element type, how to dequantise a row, which
- * activation format a row of x is converted to before a dot product, and the
- * dot product itself; plus the float helpers attention and the FFN need.
- * kernels/ref is the plain-C oracle; kernels/x86 provides the same table with
- * AVX2/FMA/F16C code (compiled with per-file ISA flags). Pure functions,
- * callable from any thread. Not part of the public ABI. */
+ * activation format a row of x is converted to before a dot product, and
+ * the dot product itself; plus the float helpers attention and the FFN
+ * need. kernels/ref is the plain-C oracle; kernels/x86 provides the same
+ * table with AVX2/FMA/F16C code and above (compiled with per-set ISA
+ * flags). Pure functions, callable from any thread. Not part of the public
+ * ABI. */
 #ifndef SYN_KERNELS_H
 #define SYN_KERNELS_H
 
@@ -14,16 +15,17 @@
 typedef void (*syn_dequant_fn)(const void *src, float *dst, int64_t n);
 /* convert n floats to an activation type (Q8_0, Q8_K, F16, BF16, F32) */
 typedef void (*syn_quant_fn)(const float *src, void *dst, int64_t n);
-/* *out = dot(weight row w of type T, activation row a of type act_type[T]) */
+/* *out = dot(weight row w of type T, activation row a of type[T].act_type) */
 typedef void (*syn_vec_dot_fn)(int64_t n, const void *w, const void *a, float *out);
 
 /* Notes on the table (added with the kernels): act_type is llama.cpp's
  * vec_dot_type, so Q4_1 and Q5_1 rows dot against Q8_1 activations (d and
- * s = d * sum(q), both f16); quant[SYN_TYPE_Q8_1] exists for them. Every
- * quantiser rounds exactly as llama.cpp's CPU backend does and the x86 ones
- * are bit-identical to the ref ones; quantised activations never hold -128,
- * which the x86 dot products rely on. Q8_1 and Q8_K are also listed as
- * weight types (with dequant) so activation rows can be decoded. */
+ * s = d * sum(q), both f16); type[SYN_TYPE_Q8_1].quant exists for them.
+ * Every quantiser rounds exactly as llama.cpp's CPU backend does and the
+ * x86 ones are bit-identical to the ref ones; quantised activations never
+ * hold -128, which the x86 dot products rely on. Q8_1 and Q8_K are also
+ * listed as weight types (with dequant) so activation rows can be
+ * decoded. */
 
 /* attend_f16 walks the cache this many positions at a time; its scratch is
  * the scores, one sum per head and one block of rows widened to floats. */
@@ -61,29 +63,94 @@ static inline size_t syn_tiles_bytes(int type, int64_t n, int m)
 typedef void (*syn_vec_dot_rows_fn)(int64_t n, const void *w, const void *a, size_t a_stride, int nr, float *out,
                                     int64_t out_stride);
 
+/* The prefill and short-row kernels' signatures; what each does is
+ * described at its member of syn_type_kernels below. */
+typedef void (*syn_pack_panel_fn)(int64_t n, const void *a, size_t a_stride, int nr, void *panel);
+typedef void (*syn_dot_panel_fn)(int64_t n, const void *w, const void *panel, int nr, float *out,
+                                 int64_t out_stride);
+typedef void (*syn_dot_panel2_fn)(int64_t n, const void *w, size_t w_stride, const void *panel, int nr, float *out,
+                                  int64_t out_stride);
+typedef void (*syn_pack_tiles_fn)(int64_t n, const float *x, size_t x_stride, int m, void *tiles);
+typedef void (*syn_gemm_fn)(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m, float *out,
+                            int64_t out_stride);
+typedef void (*syn_dot_narrow_fn)(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr,
+                                  float *v);
+
+/* Everything a kernel set has for one element type T, as weights and as
+ * activations: one struct per type, so a caller looks a type up once
+ * (&set->type[T]) instead of in one array per kernel, and a set's table
+ * lists each type's kernels together. A member is NULL (act_type -1) where
+ * the set has no such kernel for T. Two members are about T as the format
+ * activations are converted to (T is then some weight type's act_type):
+ * quant and pack_panel; a matmul of weight type W uses
+ * set->type[set->type[W].act_type].quant and .pack_panel. */
 typedef struct syn_type_kernels {
     int act_type;           /* format of x rows for vec_dot; -1 if type unsupported */
     syn_dequant_fn dequant; /* NULL if unsupported */
     syn_vec_dot_fn vec_dot; /* NULL if unsupported */
+    /* Prefill tiling: one weight row of type T against nr activation rows
+     * of type act_type. NULL where vec_dot is NULL. */
+    syn_vec_dot_rows_fn vec_dot_rows;
+    /* floats to T as activations (F32, F16, BF16, Q8_0, Q8_1, Q8_K) */
+    syn_quant_fn quant;
+    /* Prefill on VNNI CPUs (NULL in sets without it): pack_panel of an
+     * activation type A (Q8_0 or Q8_K) repacks nr <= SYN_PANEL_ROWS rows
+     * of A (a_stride bytes apart) into syn_panel_bytes(A, n) bytes, once
+     * per matmul; dot_panel of a weight type (Q4_0, Q5_0, Q8_0 weights on
+     * Q8_0 panels; Q4_K, Q5_K on Q8_K panels) then sets out[r * out_stride]
+     * for r < nr, each bit-identical to vec_dot on that row, with less work
+     * per row than vec_dot_rows. */
+    syn_pack_panel_fn pack_panel;
+    syn_dot_panel_fn dot_panel;
+    /* dot_panel over two weight rows at once, w and w + w_stride bytes:
+     * out[r * out_stride + j] for weight row j, each the same float
+     * dot_panel gives. Where a set has it (avx512 Q4_0, Q5_0, Q8_0), each
+     * panel row is loaded once for both rows, which pays on short rows. */
+    syn_dot_panel2_fn dot_panel2;
+    /* Nonzero where a one-row panel beats vec_dot in decode (the avx512
+     * Q4_0, Q5_0 and Q8_0 panels: two blocks per 512-bit instruction and
+     * the activation's scales converted once per matmul instead of once per
+     * weight block). Results are the same either way. */
+    uint8_t panel_decode;
+    /* Prefill on AMX tiles in bf16 (the amx set; NULL elsewhere).
+     * pack_tiles rounds m float rows (x_stride floats apart) to bf16 in
+     * the tiles' layout for weight type T, syn_tiles_bytes(T, n, m) bytes,
+     * once per matmul; gemm then sets out[r * out_stride + j] to the dot
+     * product of weight row j (w_stride bytes apart, j < nw, nw a multiple
+     * of 16, n a multiple of 32), dequantised to bf16, with activation row
+     * r < m. A call sets up the tile unit once, so it should take many
+     * rows. The products are of bf16-rounded values, added in float:
+     * results agree with the exact dot of those (kernels/x86/amx_bf16.c
+     * says why that is as close as vec_dot's quantised activations). F16
+     * weights and their activations are each split into two bf16 parts,
+     * which keeps about 16 bits of both. */
+    syn_pack_tiles_fn pack_tiles;
+    syn_gemm_fn gemm;
+    /* Short F32, F16 or BF16 weight rows (n <= SYN_NARROW_MAX: a LoRA
+     * adapter's B matrix, whose rows are its rank long), where a dot per
+     * row would be mostly call and horizontal sum: v[r * nw + j] =
+     * dot(weight row j, row r of x) for nw <= SYN_NARROW_ROWS weight rows
+     * n elements apart and nr float rows of x, x_stride floats apart (the
+     * activations are not rounded to the weights' type). Each sum is one
+     * chain of fused multiply-adds over k in order (the ref set uses
+     * fmaf), so results are the same in every set and do not depend on nr.
+     * NULL for the other types. */
+    syn_dot_narrow_fn dot_narrow;
 } syn_type_kernels;
 
+/* A kernel set: per element type its kernels (above), plus the float
+ * helpers that do not depend on a type. */
 typedef struct syn_kernel_set {
-    const char *isa; /* "ref", "avx2", "avx-vnni", "avx512" */
+    const char *isa; /* "ref", "avx2", "avx-vnni", "avx512", "amx" */
     syn_type_kernels type[SYN_TYPE_COUNT];
-    syn_quant_fn quant[SYN_TYPE_COUNT]; /* indexed by activation type */
 
     void (*f32_to_f16)(const float *src, uint16_t *dst, int64_t n);
     /* out = x / sqrt(mean(x^2) + eps) * w */
     void (*rms_norm)(int64_t n, const float *x, const float *w, float eps, float *out);
     /* out = gate * sigmoid(gate) * up */
     void (*swiglu)(int64_t n, const float *gate, const float *up, float *out);
-
-    /* Added after v1 of this table (append only). Prefill tiling: one weight
-     * row of type T against nr activation rows of type act_type[T]. NULL
-     * where type[T].vec_dot is NULL. */
-    syn_vec_dot_rows_fn vec_dot_rows[SYN_TYPE_COUNT];
-    /* Added for attention's softmax: x[i] = e^(x[i] - max) in place, returns
-     * the sum of the new x (in float, ascending order within each lane). */
+    /* For attention's softmax: x[i] = e^(x[i] - max) in place, returns the
+     * sum of the new x (in float, ascending order within each lane). */
     float (*exp_sum)(int64_t n, float *x, float max);
     /* Attention over an f16 KV cache (uint16_t bit patterns): the nq query
      * heads of one KV head's group, for one query row, attend over cached
@@ -94,54 +161,6 @@ typedef struct syn_kernel_set {
      * out[j] = softmax(scale * K q[j]) V. */
     void (*attend_f16)(int32_t hd, int32_t n_pos, const uint16_t *k, const uint16_t *v, int64_t kv_stride,
                        const float *q, int nq, float scale, float *out, float *work);
-    /* Prefill on VNNI CPUs (NULL in sets without it): pack_panel[A] repacks
-     * nr <= SYN_PANEL_ROWS rows of activations of type A (Q8_0 or Q8_K,
-     * a_stride bytes apart) into syn_panel_bytes(A, n) bytes, once per
-     * matmul; dot_panel[T] (Q4_0, Q5_0, Q8_0 weights on Q8_0 panels; Q4_K,
-     * Q5_K on Q8_K panels) then sets out[r * out_stride] for r < nr, each
-     * bit-identical to vec_dot on that row, with less work per row than
-     * vec_dot_rows. */
-    void (*pack_panel[SYN_TYPE_COUNT])(int64_t n, const void *a, size_t a_stride, int nr, void *panel);
-    void (*dot_panel[SYN_TYPE_COUNT])(int64_t n, const void *w, const void *panel, int nr, float *out,
-                                      int64_t out_stride);
-    /* dot_panel over two weight rows at once, w and w + w_stride bytes:
-     * out[r * out_stride + j] for weight row j, each the same float
-     * dot_panel gives. Where a set has it (avx512 Q4_0, Q5_0, Q8_0), each
-     * panel row is loaded once for both rows, which pays on short rows. */
-    void (*dot_panel2[SYN_TYPE_COUNT])(int64_t n, const void *w, size_t w_stride, const void *panel, int nr,
-                                       float *out, int64_t out_stride);
-    /* Nonzero where a one-row panel beats vec_dot in decode (the avx512
-     * Q4_0, Q5_0 and Q8_0 panels: two blocks per 512-bit instruction and
-     * the activation's scales converted once per matmul instead of once per
-     * weight block). Results are the same either way. */
-    uint8_t panel_decode[SYN_TYPE_COUNT];
-    /* Prefill on AMX tiles in bf16 (the amx set; NULL elsewhere).
-     * pack_tiles[T] rounds m float rows (x_stride floats apart) to bf16 in
-     * the tiles' layout for weight type T, syn_tiles_bytes(T, n, m) bytes,
-     * once per matmul; gemm[T] then sets out[r * out_stride + j] to the
-     * dot product of weight row j (w_stride bytes apart, j < nw, nw a
-     * multiple of 16, n a multiple of 32), dequantised to bf16, with
-     * activation row r < m. A call sets up the tile unit once, so it
-     * should take many rows. The products are of
-     * bf16-rounded values, added in float: results agree with the exact
-     * dot of those (kernels/x86/amx_bf16.c says why that is as close as
-     * vec_dot's quantised activations). F16 weights and their activations
-     * are each split into two bf16 parts, which keeps about 16 bits of
-     * both. */
-    void (*pack_tiles[SYN_TYPE_COUNT])(int64_t n, const float *x, size_t x_stride, int m, void *tiles);
-    void (*gemm[SYN_TYPE_COUNT])(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m,
-                                 float *out, int64_t out_stride);
-    /* Short F32, F16 or BF16 weight rows (n <= SYN_NARROW_MAX: a LoRA
-     * adapter's B matrix, whose rows are its rank long), where a dot per
-     * row would be mostly call and horizontal sum: v[r * nw + j] =
-     * dot(weight row j, row r of x) for nw <= SYN_NARROW_ROWS weight rows
-     * n elements apart and nr float rows of x, x_stride floats apart (the
-     * activations are not rounded to the weights' type). Each sum is one
-     * chain of fused multiply-adds over k in order (the ref set uses
-     * fmaf), so results are the same in every set and do not depend on nr.
-     * NULL for the other types. */
-    void (*dot_narrow[SYN_TYPE_COUNT])(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr,
-                                       float *v);
 } syn_kernel_set;
 
 const syn_kernel_set *syn_kernels_ref(void);

@@ -455,7 +455,7 @@ static void test_type(const syn_kernel_set *ref, const syn_kernel_set *avx, int 
     if (!tk->dequant || !tk->vec_dot || tk->act_type < 0)
         return;
     int act = tk->act_type, bs = syn_type_block_size(type);
-    CHECK_MSG(ref->quant[act] != NULL, "%s: no quantiser for %s", name, syn_type_name(act));
+    CHECK_MSG(ref->type[act].quant != NULL, "%s: no quantiser for %s", name, syn_type_name(act));
     if (avx) {
         CHECK_MSG(avx->type[type].act_type == act && avx->type[type].vec_dot && avx->type[type].dequant,
                   "%s: avx2 entry differs", name);
@@ -493,7 +493,7 @@ static void test_type(const syn_kernel_set *ref, const syn_kernel_set *avx, int 
 
         for (int r = 0; r < SYN_DOT_ROWS_MAX; r++) {
             fill_x(x, n);
-            ref->quant[act](x, arows + r * abytes, n);
+            ref->type[act].quant(x, arows + r * abytes, n);
         }
 
         /* (b) ref vec_dot against the exact dot of the dequantised rows */
@@ -520,7 +520,7 @@ static void test_type(const syn_kernel_set *ref, const syn_kernel_set *avx, int 
         for (int nr = 1; nr <= SYN_DOT_ROWS_MAX; nr++) {
             for (int k = 0; k < SYN_DOT_ROWS_MAX * 3; k++)
                 outs[k] = -1234.5f;
-            ref->vec_dot_rows[type](n, w, arows, abytes, nr, outs, 3);
+            ref->type[type].vec_dot_rows(n, w, arows, abytes, nr, outs, 3);
             for (int r = 0; r < SYN_DOT_ROWS_MAX; r++) {
                 CHECK_MSG(r < nr ? f32_bits(outs[3 * r]) == f32_bits(got_ref[r]) : outs[3 * r] == -1234.5f,
                           "%s n=%lld: ref rows nr=%d row %d", name, (long long)n, nr, r);
@@ -540,7 +540,7 @@ static void test_type(const syn_kernel_set *ref, const syn_kernel_set *avx, int 
             for (int nr = 1; nr <= SYN_DOT_ROWS_MAX; nr++) {
                 for (int k = 0; k < SYN_DOT_ROWS_MAX * 3; k++)
                     outs[k] = -1234.5f;
-                avx->vec_dot_rows[type](n, w, arows, abytes, nr, outs, 3);
+                avx->type[type].vec_dot_rows(n, w, arows, abytes, nr, outs, 3);
                 for (int r = 0; r < SYN_DOT_ROWS_MAX; r++) {
                     CHECK_MSG(r < nr ? f32_bits(outs[3 * r]) == f32_bits(got_avx[r]) : outs[3 * r] == -1234.5f,
                               "%s n=%lld: %s rows nr=%d row %d: %.9g vs vec_dot %.9g", name, (long long)n, avx->isa,
@@ -564,8 +564,8 @@ static void test_quantisers(const syn_kernel_set *ref, const syn_kernel_set *avx
 {
     for (size_t t = 0; t < sizeof act_types / sizeof act_types[0]; t++) {
         int act = act_types[t], bs = syn_type_block_size(act);
-        CHECK_MSG(ref->quant[act] && avx->quant[act], "%s: quantiser missing", syn_type_name(act));
-        if (!ref->quant[act] || !avx->quant[act])
+        CHECK_MSG(ref->type[act].quant && avx->type[act].quant, "%s: quantiser missing", syn_type_name(act));
+        if (!ref->type[act].quant || !avx->type[act].quant)
             continue;
         for (int si = 0; si < n_sizes(bs); si++) {
             int64_t n = size_at(bs, si);
@@ -585,8 +585,8 @@ static void test_quantisers(const syn_kernel_set *ref, const syn_kernel_set *avx
                         x[i] = x[i] * 1e-6f;
                 memset(qa, 0x55, bytes);
                 memset(qb, 0xaa, bytes);
-                ref->quant[act](x, qa, n);
-                avx->quant[act](x, qb, n);
+                ref->type[act].quant(x, qa, n);
+                avx->type[act].quant(x, qb, n);
                 CHECK_MSG(memcmp(qa, qb, bytes) == 0, "%s n=%lld variant %d: avx2 quantiser differs",
                           syn_type_name(act), (long long)n, variant);
             }
@@ -606,7 +606,7 @@ static void test_actq_semantics(const syn_kernel_set *ref)
     x[17] = -4.0f; /* largest magnitude, first: the Q8_K scale follows its sign */
     x[200] = 4.0f;
     syn_block_q8_0 q0[8];
-    ref->quant[SYN_TYPE_Q8_0](x, q0, 256);
+    ref->type[SYN_TYPE_Q8_0].quant(x, q0, 256);
     for (int b = 0; b < 8; b++) {
         float amax = 0;
         for (int j = 0; j < 32; j++)
@@ -616,7 +616,7 @@ static void test_actq_semantics(const syn_kernel_set *ref)
             CHECK(q0[b].qs[j] == (int8_t)nearbyintf(x[32 * b + j] * (127 / amax)));
     }
     syn_block_q8_k qk;
-    ref->quant[SYN_TYPE_Q8_K](x, &qk, 256);
+    ref->type[SYN_TYPE_Q8_K].quant(x, &qk, 256);
     CHECK(qk.qs[17] == -127 && qk.qs[200] == 127);
     CHECK(qk.d == 1 / (-127 / -4.0f));
     for (int g = 0; g < 16; g++) {
@@ -662,7 +662,7 @@ static void test_narrow(const syn_kernel_set *ref, const syn_kernel_set *set)
                 x[i] = rnd_normal();
             for (int nw = 1; nw <= SYN_NARROW_ROWS; nw += nw < 8 ? 7 : 1) {
                 const char *name = syn_type_name(type);
-                ref->dot_narrow[type](n, w, nw, x, XS, NR, want);
+                ref->type[type].dot_narrow(n, w, nw, x, XS, NR, want);
                 int bad = 0;
                 for (int r = 0; r < NR; r++)
                     for (int j = 0; j < nw; j++) {
@@ -676,14 +676,14 @@ static void test_narrow(const syn_kernel_set *ref, const syn_kernel_set *set)
                 CHECK_MSG(bad == 0, "ref dot_narrow %s n=%lld nw=%d: %d sums off", name, (long long)n, nw, bad);
                 for (int i = 0; i < NR * SYN_NARROW_ROWS + 8; i++)
                     got[i] = -1234.5f;
-                set->dot_narrow[type](n, w, nw, x, XS, NR, got);
+                set->type[type].dot_narrow(n, w, nw, x, XS, NR, got);
                 CHECK_MSG(memcmp(got, want, sizeof(float) * (size_t)(NR * nw)) == 0 && got[NR * nw] == -1234.5f,
                           "%s dot_narrow %s n=%lld nw=%d: not ref's, or written past", set->isa, name, (long long)n,
                           nw);
                 for (int r = 0; r < NR; r += 5) {
                     for (int j = 0; j < SYN_NARROW_ROWS + 8; j++)
                         one[j] = -1234.5f;
-                    set->dot_narrow[type](n, w, nw, x + r * XS, XS, 1, one);
+                    set->type[type].dot_narrow(n, w, nw, x + r * XS, XS, 1, one);
                     CHECK_MSG(memcmp(one, want + r * nw, sizeof(float) * (size_t)nw) == 0 && one[nw] == -1234.5f,
                               "%s dot_narrow %s n=%lld nw=%d: row %d alone differs", set->isa, name, (long long)n,
                               nw, r);
@@ -799,8 +799,8 @@ static void check_panels(const syn_kernel_set *avx, const syn_kernel_set *vnni, 
         float p[SYN_PANEL_ROWS + 1];
         for (int r = 0; r <= SYN_PANEL_ROWS; r++)
             p[r] = -1;
-        vnni->pack_panel[act](n, arows, abytes, nr, panel);
-        vnni->dot_panel[type](n, w, panel, nr, p, 1);
+        vnni->type[act].pack_panel(n, arows, abytes, nr, panel);
+        vnni->type[type].dot_panel(n, w, panel, nr, p, 1);
         for (int r = 0; r <= SYN_PANEL_ROWS; r++) {
             float a = -1;
             if (r < nr)
@@ -828,8 +828,8 @@ static void check_panels2(const syn_kernel_set *avx, const syn_kernel_set *vnni,
         float p[3 * SYN_PANEL_ROWS + 3];
         for (int i = 0; i < 3 * SYN_PANEL_ROWS + 3; i++)
             p[i] = -1;
-        vnni->pack_panel[act](n, arows, abytes, nr, panel);
-        vnni->dot_panel2[type](n, w2, wstride, panel, nr, p, 3);
+        vnni->type[act].pack_panel(n, arows, abytes, nr, panel);
+        vnni->type[type].dot_panel2(n, w2, wstride, panel, nr, p, 3);
         for (int r = 0; r <= SYN_PANEL_ROWS; r++)
             for (int j = 0; j < 3; j++) {
                 float a = -1;
@@ -848,20 +848,21 @@ static void test_int_matches_avx2(const syn_kernel_set *ref, const syn_kernel_se
 {
     /* the VNNI sets prefill the symmetric legacy types and Q4_K/Q5_K on
      * panels */
-    CHECK(vnni->pack_panel[SYN_TYPE_Q8_0] && vnni->pack_panel[SYN_TYPE_Q8_K] && vnni->dot_panel[SYN_TYPE_Q4_0] &&
-          vnni->dot_panel[SYN_TYPE_Q5_0] && vnni->dot_panel[SYN_TYPE_Q8_0] && vnni->dot_panel[SYN_TYPE_Q4_K] &&
-          vnni->dot_panel[SYN_TYPE_Q5_K] && !vnni->dot_panel[SYN_TYPE_Q4_1] && !avx->dot_panel[SYN_TYPE_Q8_0] &&
-          !avx->pack_panel[SYN_TYPE_Q8_0]);
+    const syn_type_kernels *vk = vnni->type, *ak = avx->type;
+    CHECK(vk[SYN_TYPE_Q8_0].pack_panel && vk[SYN_TYPE_Q8_K].pack_panel && vk[SYN_TYPE_Q4_0].dot_panel &&
+          vk[SYN_TYPE_Q5_0].dot_panel && vk[SYN_TYPE_Q8_0].dot_panel && vk[SYN_TYPE_Q4_K].dot_panel &&
+          vk[SYN_TYPE_Q5_K].dot_panel && !vk[SYN_TYPE_Q4_1].dot_panel && !ak[SYN_TYPE_Q8_0].dot_panel &&
+          !ak[SYN_TYPE_Q8_0].pack_panel);
     /* and the avx512 one the legacy types two weight rows at a time */
     CHECK(strcmp(vnni->isa, "avx512") ||
-          (vnni->dot_panel2[SYN_TYPE_Q4_0] && vnni->dot_panel2[SYN_TYPE_Q5_0] && vnni->dot_panel2[SYN_TYPE_Q8_0]));
+          (vk[SYN_TYPE_Q4_0].dot_panel2 && vk[SYN_TYPE_Q5_0].dot_panel2 && vk[SYN_TYPE_Q8_0].dot_panel2));
     /* and decodes them on one-row panels, which the check_panels below
      * hold to vec_dot's results at nr = 1 */
-    CHECK(strcmp(vnni->isa, "avx512") || (vnni->panel_decode[SYN_TYPE_Q4_0] && vnni->panel_decode[SYN_TYPE_Q5_0] &&
-                                          vnni->panel_decode[SYN_TYPE_Q8_0]));
+    CHECK(strcmp(vnni->isa, "avx512") ||
+          (vk[SYN_TYPE_Q4_0].panel_decode && vk[SYN_TYPE_Q5_0].panel_decode && vk[SYN_TYPE_Q8_0].panel_decode));
     for (int type = 0; type < SYN_TYPE_COUNT; type++)
-        CHECK_MSG(!vnni->panel_decode[type] ||
-                      (vnni->dot_panel[type] && vnni->pack_panel[ref->type[type].act_type]),
+        CHECK_MSG(!vnni->type[type].panel_decode ||
+                      (vnni->type[type].dot_panel && vnni->type[ref->type[type].act_type].pack_panel),
                   "%s: %s decodes on panels it does not have", vnni->isa, syn_type_name(type));
     static const int integer[] = {SYN_TYPE_Q4_0, SYN_TYPE_Q4_1, SYN_TYPE_Q5_0, SYN_TYPE_Q5_1, SYN_TYPE_Q8_0,
                                   SYN_TYPE_Q2_K, SYN_TYPE_Q3_K, SYN_TYPE_Q4_K, SYN_TYPE_Q5_K, SYN_TYPE_Q6_K};
@@ -875,12 +876,12 @@ static void test_int_matches_avx2(const syn_kernel_set *ref, const syn_kernel_se
             fill_weights(type, w, n);
             for (int r = 0; r < ROWS_MAX; r++) {
                 fill_x(x, n);
-                ref->quant[act](x, arows + r * abytes, n);
+                ref->type[act].quant(x, arows + r * abytes, n);
             }
             for (int nr = 1; nr <= SYN_DOT_ROWS_MAX; nr++) {
                 float a[SYN_DOT_ROWS_MAX], v[SYN_DOT_ROWS_MAX];
-                avx->vec_dot_rows[type](n, w, arows, abytes, nr, a, 1);
-                vnni->vec_dot_rows[type](n, w, arows, abytes, nr, v, 1);
+                avx->type[type].vec_dot_rows(n, w, arows, abytes, nr, a, 1);
+                vnni->type[type].vec_dot_rows(n, w, arows, abytes, nr, v, 1);
                 for (int r = 0; r < nr; r++)
                     CHECK_MSG(f32_bits(a[r]) == f32_bits(v[r]), "%s n=%lld nr=%d row %d: %s %.9g vs avx2 %.9g",
                               syn_type_name(type), (long long)n, nr, r, vnni->isa, v[r], a[r]);
@@ -890,9 +891,9 @@ static void test_int_matches_avx2(const syn_kernel_set *ref, const syn_kernel_se
             vnni->type[type].vec_dot(n, w, arows, &v1);
             CHECK_MSG(f32_bits(a1) == f32_bits(v1), "%s n=%lld single: %s %.9g vs avx2 %.9g", syn_type_name(type),
                       (long long)n, vnni->isa, v1, a1);
-            if (vnni->dot_panel[type])
+            if (vnni->type[type].dot_panel)
                 check_panels(avx, vnni, type, n, w, arows, abytes);
-            if (vnni->dot_panel2[type])
+            if (vnni->type[type].dot_panel2)
                 check_panels2(avx, vnni, type, n, w, arows, abytes);
             free(w);
             free(arows);
@@ -948,8 +949,8 @@ static void check_amx_type(const syn_kernel_set *ref, const syn_kernel_set *amx,
                 continue;
             for (int i = 0; i < M_MAX * OS; i++)
                 out[i] = -1;
-            amx->pack_tiles[type](n, x, (size_t)n, m, tiles);
-            amx->gemm[type](n, w, wbytes, NW, tiles, m, out, OS);
+            amx->type[type].pack_tiles(n, x, (size_t)n, m, tiles);
+            amx->type[type].gemm(n, w, wbytes, NW, tiles, m, out, OS);
             for (int r = 0; r < M_MAX; r++)
                 for (int j = 0; j < OS; j++) {
                     float got = out[r * OS + j];
@@ -998,13 +999,14 @@ static const syn_kernel_set *check_amx_set(const syn_kernel_set *ref, const syn_
         printf("SKIP: amx part (the CPU or OS lacks it)\n");
         return NULL;
     }
-    CHECK(strcmp(amx->isa, "amx") == 0 && amx->pack_tiles[SYN_TYPE_F16] && amx->gemm[SYN_TYPE_Q8_0] && amx->gemm[SYN_TYPE_Q4_0] &&
-          amx->gemm[SYN_TYPE_Q5_0] && amx->gemm[SYN_TYPE_Q4_K] && amx->gemm[SYN_TYPE_Q5_K] &&
-          amx->gemm[SYN_TYPE_Q6_K] && amx->gemm[SYN_TYPE_F16] && amx->gemm[SYN_TYPE_BF16]);
+    const syn_type_kernels *xk = amx->type;
+    CHECK(strcmp(amx->isa, "amx") == 0 && xk[SYN_TYPE_F16].pack_tiles && xk[SYN_TYPE_Q8_0].gemm &&
+          xk[SYN_TYPE_Q4_0].gemm && xk[SYN_TYPE_Q5_0].gemm && xk[SYN_TYPE_Q4_K].gemm && xk[SYN_TYPE_Q5_K].gemm &&
+          xk[SYN_TYPE_Q6_K].gemm && xk[SYN_TYPE_F16].gemm && xk[SYN_TYPE_BF16].gemm);
     for (int type = 0; type < SYN_TYPE_COUNT; type++) {
         CHECK_MSG(amx->type[type].vec_dot == avx512->type[type].vec_dot, "amx: %s vec_dot is not avx512's",
                   syn_type_name(type));
-        if (amx->gemm[type])
+        if (amx->type[type].gemm)
             check_amx_type(ref, amx, type);
     }
     return amx;
@@ -1027,6 +1029,29 @@ static const syn_kernel_set *check_int_set(const syn_kernel_set *ref, const syn_
         test_type(ref, set, weight_types[t]);
     test_int_matches_avx2(ref, avx, set);
     return set;
+}
+
+/* One set's per-type entries hang together (each type's kernels sit in one
+ * struct, so this is where a table entry missing one of them would show): a
+ * type with a dot has its tiled form and an activation format with a
+ * quantiser; a panel dot has that format's pack, a two-row panel dot and a
+ * decode panel have the one-row panel dot, and a gemm has its pack_tiles. */
+static void test_table_shape(const syn_kernel_set *set)
+{
+    for (int t = 0; t < SYN_TYPE_COUNT; t++) {
+        const syn_type_kernels *tk = &set->type[t];
+        const char *name = syn_type_name(t);
+        CHECK_MSG(!tk->vec_dot == !tk->vec_dot_rows && !tk->vec_dot == (tk->act_type < 0),
+                  "%s %s: vec_dot, vec_dot_rows and act_type disagree", set->isa, name);
+        if (tk->act_type < 0 || tk->act_type >= SYN_TYPE_COUNT)
+            continue;
+        const syn_type_kernels *ak = &set->type[tk->act_type];
+        CHECK_MSG(ak->quant, "%s %s: no quantiser for %s", set->isa, name, syn_type_name(tk->act_type));
+        CHECK_MSG(!tk->dot_panel || ak->pack_panel, "%s %s: dot_panel without its pack", set->isa, name);
+        CHECK_MSG(!tk->dot_panel2 || tk->dot_panel, "%s %s: dot_panel2 without dot_panel", set->isa, name);
+        CHECK_MSG(!tk->panel_decode || tk->dot_panel, "%s %s: panel_decode without dot_panel", set->isa, name);
+        CHECK_MSG(!tk->gemm || tk->pack_tiles, "%s %s: gemm without pack_tiles", set->isa, name);
+    }
 }
 
 /* attend_f16 against the double-precision oracle: head sizes with and
@@ -1103,6 +1128,10 @@ int main(void)
     const syn_kernel_set *avx512 = check_int_set(ref, avx, vnni ? syn_kernels_avx512() : NULL, "avx512",
                                                  syn_cpu_has_avx512_vnni());
     const syn_kernel_set *amx = check_amx_set(ref, avx512);
+    const syn_kernel_set *sets[] = {ref, avx, vnni, avx512, amx};
+    for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++)
+        if (sets[s])
+            test_table_shape(sets[s]);
     printf("kernels: ref%s%s%s%s checked\n", avx ? " and avx2" : "", vnni ? " and avx-vnni" : "",
            avx512 ? " and avx512" : "", amx ? " and amx" : "");
     return CHECK_DONE();

@@ -6,8 +6,8 @@
  * an F16 model streams 2-byte weights, and fewer instructions per byte let
  * a core keep more reads in flight. Each row has four accumulator chains,
  * added in the same order for every row count, so dot_rows gives vec_dot's
- * result bit for bit. Built with the avx512 set's flags; any thread. */
-#define SYN_KSET avx512
+ * result bit for bit. Built with the avx512 set's flags and
+ * -DSYN_KSET=avx512; any thread. */
 #include "kernels/x86/simd.h"
 
 SYN_INLINE __m512 load_f16x16(const uint16_t *p)

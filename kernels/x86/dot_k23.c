@@ -1,10 +1,16 @@
-/* AVX2 dot products of the 2- and 3-bit K-quants (Q2_K, Q3_K) against Q8_K
+/* Dot products of the 2- and 3-bit K-quants (Q2_K, Q3_K) against Q8_K
  * activations, tiled over up to four activation rows. In both layouts the
  * 32 weights of activation vector v are one 2-bit field of 32 consecutive
  * bytes (and for Q3_K bit v of the 32 hmask bytes), so each unpacks with a
  * shift and a mask; the constant parts of the weights (Q2_K's mins, Q3_K's
- * -4) come from the activation's 16-element sums. Built with -mavx2 -mfma
- * -mf16c; any thread. */
+ * -4) come from the activation's 16-element sums. Compiled once per kernel
+ * set (kernels.am), each object with its set's flags and SYN_KSET naming
+ * its functions: avx2 (-mavx2 -mfma -mf16c), vnni (adding -mavxvnni, where
+ * syn_madd_acc becomes one vpdpwssd) and avx512 (adding AVX-512 VL/BW/VNNI:
+ * the EVEX forms of those, and 32 vector registers, which remove the spills
+ * of the 4-row tiles). The integer sums are the same in every build, so
+ * every result is bit-identical to the avx2 set's. A set's build is only
+ * reached after the CPU check for that set. Any thread. */
 #include "kernels/x86/simd.h"
 
 /* int16 per 16 elements for vector v: scale 2v in the low lane, 2v+1 in the

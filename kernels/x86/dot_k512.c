@@ -1,5 +1,5 @@
 /* Decode (one activation row) for Q4_K, Q5_K and Q6_K in the avx512 set,
- * in 512-bit vectors. Part of avx512_int.c, after dot_k.c.
+ * in 512-bit vectors. Compiled for the avx512 set only (kernels.am).
  *
  * A 32-byte chunk of a Q4_K superblock holds group 2j in its low nibbles and
  * group 2j + 1 in its high ones, and the activation row holds those two
@@ -12,6 +12,7 @@
  * order), and the float steps after that are dot_k.c's, so the result is
  * bit-identical to vec_dot in every set. Q5_K adds each group's fifth bits
  * (bit g of qh byte l for byte l of group g) as a byte mask. */
+#include "kernels/x86/k_blocks.h"
 
 /* A Q4_K/Q5_K superblock's first 16 bytes are d, dmin and the 12 packed
  * scale bytes. This returns dot_k.c's k4_scales_mins from them (dword lane
@@ -73,12 +74,12 @@ SYN_INLINE void k45_dot1(const int five, int64_t n, const void *w, const void *a
     k_store_sums(&acc, 1, 1, out, 1);
 }
 
-void SYN_KNAME(SYN_KSET, dot1_q4_k)(int64_t n, const void *w, const void *a, float *out)
+void SYN_KFN(dot1_q4_k)(int64_t n, const void *w, const void *a, float *out)
 {
     k45_dot1(0, n, w, a, out);
 }
 
-void SYN_KNAME(SYN_KSET, dot1_q5_k)(int64_t n, const void *w, const void *a, float *out)
+void SYN_KFN(dot1_q5_k)(int64_t n, const void *w, const void *a, float *out)
 {
     k45_dot1(1, n, w, a, out);
 }
@@ -91,7 +92,7 @@ void SYN_KNAME(SYN_KSET, dot1_q5_k)(int64_t n, const void *w, const void *a, flo
  * is 16 elements, which share one scale (vpermw spreads them). The halves
  * fold to q6_k_tile's integer lanes in dot_k.c, and its float steps
  * follow, so the result is bit-identical. */
-void SYN_KNAME(SYN_KSET, dot1_q6_k)(int64_t n, const void *w, const void *a, float *out)
+void SYN_KFN(dot1_q6_k)(int64_t n, const void *w, const void *a, float *out)
 {
     const int64_t nb = n / SYN_QK_K;
     const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);

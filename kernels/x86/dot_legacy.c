@@ -1,8 +1,14 @@
-/* AVX2 dot products of the 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1,
- * Q8_0) against Q8_0/Q8_1 activations, one template tiled over up to four
+/* Dot products of the 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0)
+ * against Q8_0/Q8_1 activations, one template tiled over up to four
  * activation rows: each weight block is unpacked to 32 int8 once, then
- * multiplied with maddubs per row. Built with -mavx2 -mfma -mf16c; any
- * thread. */
+ * multiplied with maddubs per row. Compiled once per kernel set
+ * (kernels.am), each object with its set's flags and SYN_KSET naming its
+ * functions: avx2 (-mavx2 -mfma -mf16c), vnni (adding -mavxvnni, where
+ * syn_dot_u8_to_i32 becomes one vpdpbusd) and avx512 (adding AVX-512
+ * VL/BW/VNNI: the EVEX forms of those, and 32 vector registers, which
+ * remove the spills of the 4-row tiles). The integer sums are the same in
+ * every build, so every result is bit-identical to the avx2 set's. A set's
+ * build is only reached after the CPU check for that set. Any thread. */
 #include "kernels/x86/legacy_blocks.h"
 
 /* The block scales of the offset types: weight (d, m) and activation (d, s)

@@ -10,9 +10,10 @@
  * groups and the high 256 bits those for the odd groups; integer sums are
  * exact, so adding the halves gives vec_dot's lanes, and the float steps
  * after that are dot_k.c's: every result is bit-identical to vec_dot.
- * Included after dot_k.c in avx512_int.c. */
+ * Compiled for the avx512 set only (kernels.am). */
+#include "kernels/x86/k_blocks.h"
 
-void SYN_KNAME(SYN_KSET, pack_panel_q8_k)(int64_t n, const void *a, size_t a_stride, int nr, void *panel)
+void SYN_KFN(pack_panel_q8_k)(int64_t n, const void *a, size_t a_stride, int nr, void *panel)
 {
     static const int paired[8] = {0, 2, 1, 3, 4, 6, 5, 7};
     k_pack_panel(n, a, a_stride, nr, panel, paired);
@@ -102,14 +103,12 @@ SYN_INLINE void k45_panel(const int five, int64_t n, const void *w, const void *
         k45_panel_tile(five, n, w, panel, 4, nr, out, out_stride);
 }
 
-void SYN_KNAME(SYN_KSET, dot_panel_q4_k)(int64_t n, const void *w, const void *panel, int nr, float *out,
-                                         int64_t out_stride)
+void SYN_KFN(dot_panel_q4_k)(int64_t n, const void *w, const void *panel, int nr, float *out, int64_t out_stride)
 {
     k45_panel(0, n, w, panel, nr, out, out_stride);
 }
 
-void SYN_KNAME(SYN_KSET, dot_panel_q5_k)(int64_t n, const void *w, const void *panel, int nr, float *out,
-                                         int64_t out_stride)
+void SYN_KFN(dot_panel_q5_k)(int64_t n, const void *w, const void *panel, int nr, float *out, int64_t out_stride)
 {
     k45_panel(1, n, w, panel, nr, out, out_stride);
 }
@@ -181,8 +180,7 @@ SYN_INLINE void q6_k_panel_tile(int64_t n, const void *w, const uint8_t *panel, 
     k_store_sums(acc, NR, nr, out, out_stride);
 }
 
-void SYN_KNAME(SYN_KSET, dot_panel_q6_k)(int64_t n, const void *w, const void *panel, int nr, float *out,
-                                         int64_t out_stride)
+void SYN_KFN(dot_panel_q6_k)(int64_t n, const void *w, const void *panel, int nr, float *out, int64_t out_stride)
 {
     if (nr > 4)
         q6_k_panel_tile(n, w, panel, SYN_PANEL_ROWS, nr, out, out_stride);

@@ -17,7 +17,8 @@
  * final reduction) are those of dot_legacy.c, so every result is
  * bit-identical to the same set's vec_dot.
  *
- * Built once per VNNI set (SYN_KSET): vnni_legacy.c, avx512_int.c. */
+ * Compiled for the vnni set (kernels.am); the avx512 set has its own
+ * (panel_legacy512.c). */
 #include "kernels/x86/legacy_blocks.h"
 
 /* bytes of one block of a panel: SYN_PANEL_ROWS float scales, then each
@@ -32,7 +33,7 @@ enum { PANEL_D = SYN_PANEL_ROWS * sizeof(float), PANEL_BLOCK = PANEL_D + SYN_PAN
 #define PANEL_TILE 4
 #endif
 
-void SYN_KNAME(SYN_KSET, pack_panel_q8_0)(int64_t n, const void *a, size_t a_stride, int nr, void *panel)
+void SYN_KFN(pack_panel_q8_0)(int64_t n, const void *a, size_t a_stride, int nr, void *panel)
 {
     const int64_t nb = n / SYN_QK;
     uint8_t *out = panel;
@@ -122,8 +123,8 @@ SYN_INLINE void panel_dot(const int T, int64_t n, const void *w, const void *pan
 }
 
 #define PANEL(name, T)                                                                                               \
-    void SYN_KNAME(SYN_KSET, dot_panel_##name)(int64_t n, const void *w, const void *panel, int nr, float *out,      \
-                                               int64_t out_stride)                                                   \
+    void SYN_KFN(dot_panel_##name)(int64_t n, const void *w, const void *panel, int nr, float *out,                  \
+                                   int64_t out_stride)                                                               \
     {                                                                                                                \
         panel_dot(T, n, w, panel, nr, out, out_stride);                                                              \
     }

@@ -30,7 +30,7 @@ SYN_INLINE __m512i interleave_dwords(__m256i a, __m256i b)
     return _mm512_permutex2var_epi32(_mm512_castsi256_si512(a), idx, _mm512_castsi256_si512(b));
 }
 
-void SYN_KNAME(SYN_KSET, pack_panel_q8_0)(int64_t n, const void *a, size_t a_stride, int nr, void *panel)
+void SYN_KFN(pack_panel_q8_0)(int64_t n, const void *a, size_t a_stride, int nr, void *panel)
 {
     const int64_t nb = n / SYN_QK;
     const __m256i bias = _mm256_set1_epi8((char)0x80);
@@ -216,13 +216,13 @@ SYN_INLINE void pair_dot2(const int T, int64_t n, const void *w, size_t w_stride
 }
 
 #define PANEL(name, T)                                                                                               \
-    void SYN_KNAME(SYN_KSET, dot_panel_##name)(int64_t n, const void *w, const void *panel, int nr, float *out,      \
-                                               int64_t out_stride)                                                   \
+    void SYN_KFN(dot_panel_##name)(int64_t n, const void *w, const void *panel, int nr, float *out,                  \
+                                   int64_t out_stride)                                                               \
     {                                                                                                                \
         pair_dot(T, n, w, panel, nr, out, out_stride);                                                               \
     }                                                                                                                \
-    void SYN_KNAME(SYN_KSET, dot_panel2_##name)(int64_t n, const void *w, size_t w_stride, const void *panel, int nr, \
-                                                float *out, int64_t out_stride)                                      \
+    void SYN_KFN(dot_panel2_##name)(int64_t n, const void *w, size_t w_stride, const void *panel, int nr,            \
+                                    float *out, int64_t out_stride)                                                  \
     {                                                                                                                \
         pair_dot2(T, n, w, w_stride, panel, nr, out, out_stride);                                                    \
     }

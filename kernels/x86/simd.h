@@ -9,9 +9,9 @@
 
 #include "kernels/ref/blocks.h"
 
-/* unused: the kernel sources include one another (dot_k.c's helpers serve
- * panel_k.c and panel_k512.c), so a set's file may leave some unused, which
- * clang's -Wunused-function reports for .c files */
+/* unused: the helpers live in headers shared by every kernel source
+ * (simd.h, legacy_blocks.h, k_blocks.h), so each object leaves some of them
+ * unused, which clang's -Wunused-function reports where they are static */
 #define SYN_INLINE static inline __attribute__((always_inline, unused))
 
 SYN_INLINE float syn_h2f(uint16_t h) { return _cvtsh_ss(h); }
@@ -198,13 +198,13 @@ SYN_AVX2_DOT(q6_k)
     SYN_PANEL_FN(set, q4_0) SYN_PANEL_FN(set, q5_0) SYN_PANEL_FN(set, q8_0) SYN_PANEL_FN(set, q4_k)                 \
     SYN_PANEL_FN(set, q5_k)
 #define SYN_PANEL_SET_ENTRIES(set)                                                                                   \
-    set##_set.pack_panel[SYN_TYPE_Q8_0] = syn_##set##_pack_panel_q8_0;                                               \
-    set##_set.pack_panel[SYN_TYPE_Q8_K] = syn_##set##_pack_panel_q8_k;                                               \
-    set##_set.dot_panel[SYN_TYPE_Q4_0] = syn_##set##_dot_panel_q4_0;                                                 \
-    set##_set.dot_panel[SYN_TYPE_Q5_0] = syn_##set##_dot_panel_q5_0;                                                 \
-    set##_set.dot_panel[SYN_TYPE_Q8_0] = syn_##set##_dot_panel_q8_0;                                                 \
-    set##_set.dot_panel[SYN_TYPE_Q4_K] = syn_##set##_dot_panel_q4_k;                                                 \
-    set##_set.dot_panel[SYN_TYPE_Q5_K] = syn_##set##_dot_panel_q5_k;
+    set##_set.type[SYN_TYPE_Q8_0].pack_panel = syn_##set##_pack_panel_q8_0;                                          \
+    set##_set.type[SYN_TYPE_Q8_K].pack_panel = syn_##set##_pack_panel_q8_k;                                          \
+    set##_set.type[SYN_TYPE_Q4_0].dot_panel = syn_##set##_dot_panel_q4_0;                                            \
+    set##_set.type[SYN_TYPE_Q5_0].dot_panel = syn_##set##_dot_panel_q5_0;                                            \
+    set##_set.type[SYN_TYPE_Q8_0].dot_panel = syn_##set##_dot_panel_q8_0;                                            \
+    set##_set.type[SYN_TYPE_Q4_K].dot_panel = syn_##set##_dot_panel_q4_k;                                            \
+    set##_set.type[SYN_TYPE_Q5_K].dot_panel = syn_##set##_dot_panel_q5_k;
 
 /* Defines syn_kernels_<set>(): the avx2 set with the dot products of
  * SYN_INT_TYPES swapped for syn_<set>_dot_* and syn_<set>_dot_rows_*, built
@@ -215,7 +215,7 @@ SYN_AVX2_DOT(q6_k)
                                      int64_t out_stride);
 #define SYN_INT_SET_ENTRY(set, T, name)                                                                              \
     set##_set.type[T].vec_dot = syn_##set##_dot_##name;                                                              \
-    set##_set.vec_dot_rows[T] = syn_##set##_dot_rows_##name;
+    set##_set.type[T].vec_dot_rows = syn_##set##_dot_rows_##name;
 #define SYN_DEFINE_INT_SET(set, isa_name, DECLARE_ALL, SET_ALL)                                                      \
     DECLARE_ALL                                                                                                      \
     static syn_kernel_set set##_set;                                                                                 \
@@ -242,15 +242,20 @@ void syn_avx2_dot_narrow_f32(int64_t n, const void *w, int nw, const float *x, s
 void syn_avx2_dot_narrow_f16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v);
 void syn_avx2_dot_narrow_bf16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v);
 
-/* The set a file's tiled kernels belong to: they are named
- * syn_<SYN_KSET>_dot_<type> and syn_<SYN_KSET>_dot_rows_<type>. The same
- * source is built once per set with that set's ISA flags (vnni_*.c,
- * avx512_*.c define SYN_KSET and include it). */
+/* The set an object's kernels belong to. A kernel source shared by several
+ * sets (dot_legacy.c, dot_k.c, dot_k23.c, ...) is listed in each set's
+ * library in kernels/kernels.am and compiled once per set, with that set's
+ * ISA flags and -DSYN_KSET=avx2, vnni or avx512 (amx for the AMX library);
+ * SYN_KFN(dot_q4_0) then names that object's syn_<set>_dot_q4_0, so the
+ * sets' copies of one source never clash at link time. There is no
+ * default: an object built without the macro would quietly define the
+ * avx2 names with another set's instructions. */
 #ifndef SYN_KSET
-#define SYN_KSET avx2
+#error "kernels/x86: compile with -DSYN_KSET=<set> (see kernels/kernels.am)"
 #endif
 #define SYN_KPASTE(set, x) syn_##set##_##x
 #define SYN_KNAME(set, x) SYN_KPASTE(set, x)
+#define SYN_KFN(x) SYN_KNAME(SYN_KSET, x)
 
 /* The tiled F16/BF16 dot NAME_tile (for SYN_AVX2_TILED below) in vectors
  * of type V, L floats wide (dot_float.c: 256-bit, dot_half512.c: 512-bit):
@@ -295,12 +300,12 @@ void syn_avx2_dot_narrow_bf16(int64_t n, const void *w, int nw, const float *x, 
  * points; nr == 1 runs the very same code as vec_dot, which is what makes
  * the rows results bit-identical to it. */
 #define SYN_AVX2_TILED(name)                                                                                         \
-    void SYN_KNAME(SYN_KSET, dot_##name)(int64_t n, const void *w, const void *a, float *out)                        \
+    void SYN_KFN(dot_##name)(int64_t n, const void *w, const void *a, float *out)                                    \
     {                                                                                                                \
         name##_tile(n, w, a, 0, 1, out, 0);                                                                          \
     }                                                                                                                \
-    void SYN_KNAME(SYN_KSET, dot_rows_##name)(int64_t n, const void *w, const void *a, size_t a_stride, int nr,      \
-                                              float *out, int64_t out_stride)                                        \
+    void SYN_KFN(dot_rows_##name)(int64_t n, const void *w, const void *a, size_t a_stride, int nr,                  \
+                                  float *out, int64_t out_stride)                                                    \
     {                                                                                                                \
         switch (nr) {                                                                                                \
         case 1:                                                                                                      \

@@ -28,16 +28,16 @@ static void amx_init(void)
     amx_set = *syn_kernels_avx512();
     amx_set.isa = "amx";
     for (int t = 0; t < SYN_TYPE_COUNT; t++)
-        amx_set.pack_tiles[t] = syn_amx_pack_bf16;
-    amx_set.pack_tiles[SYN_TYPE_F16] = syn_amx_pack_bf16_split;
-    amx_set.gemm[SYN_TYPE_F16] = syn_amx_gemm_f16;
-    amx_set.gemm[SYN_TYPE_BF16] = syn_amx_gemm_bf16;
-    amx_set.gemm[SYN_TYPE_Q4_0] = syn_amx_gemm_q4_0;
-    amx_set.gemm[SYN_TYPE_Q5_0] = syn_amx_gemm_q5_0;
-    amx_set.gemm[SYN_TYPE_Q8_0] = syn_amx_gemm_q8_0;
-    amx_set.gemm[SYN_TYPE_Q4_K] = syn_amx_gemm_q4_k;
-    amx_set.gemm[SYN_TYPE_Q5_K] = syn_amx_gemm_q5_k;
-    amx_set.gemm[SYN_TYPE_Q6_K] = syn_amx_gemm_q6_k;
+        amx_set.type[t].pack_tiles = syn_amx_pack_bf16;
+    amx_set.type[SYN_TYPE_F16].pack_tiles = syn_amx_pack_bf16_split;
+    amx_set.type[SYN_TYPE_F16].gemm = syn_amx_gemm_f16;
+    amx_set.type[SYN_TYPE_BF16].gemm = syn_amx_gemm_bf16;
+    amx_set.type[SYN_TYPE_Q4_0].gemm = syn_amx_gemm_q4_0;
+    amx_set.type[SYN_TYPE_Q5_0].gemm = syn_amx_gemm_q5_0;
+    amx_set.type[SYN_TYPE_Q8_0].gemm = syn_amx_gemm_q8_0;
+    amx_set.type[SYN_TYPE_Q4_K].gemm = syn_amx_gemm_q4_k;
+    amx_set.type[SYN_TYPE_Q5_K].gemm = syn_amx_gemm_q5_k;
+    amx_set.type[SYN_TYPE_Q6_K].gemm = syn_amx_gemm_q6_k;
 }
 
 const syn_kernel_set *syn_kernels_amx(void)
