@@ -106,6 +106,9 @@ expect_error "lora alone" "needs --parallel" "$S" bench -m "$CHAT" --lora "$T/mo
 expect_error "lora missing" "no-such-lora" "$S" bench -m "$T/models/qwen2-f16.gguf" --parallel 2 --lora "$tmp/no-such-lora.gguf"
 expect_error "bad token" "outside the vocabulary" "$S" logits -m "$CHAT" --tokens "99999999"
 expect_error "missing model" "required" "$S" run -p hi
+expect_error "lora scale alone" "needs --lora" "$S" run -m "$CHAT" -p hi --lora-scale 0.5
+expect_error "seed past 2^64" "seed" "$S" run -m "$CHAT" -p hi --seed 99999999999999999999999
+expect_error "unknown template" "unknown chat template 'vicuna'" "$S" run -m "$CHAT" -p hi --chat --chat-template vicuna
 "$PY" - "$tmp" <<'PYEOF'
 # a GGUF of an unsupported architecture, and one whose tensor type is unknown to us
 import struct, sys

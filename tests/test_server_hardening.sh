@@ -29,6 +29,13 @@ refused "$work/cfg/keys.yaml" "keys.yaml:1: 'api_keys' entries must be non-empty
 printf 'api_keys: [null]\n' >"$work/cfg/keys.yaml"
 refused "$work/cfg/keys.yaml" "'api_keys' entries must be non-empty strings" "api_keys: [null]"
 
+printf 'chat_template: vicuna\n' >"$work/cfg/tmpl.yaml"
+refused "$work/cfg/tmpl.yaml" "chat_template: unknown chat template 'vicuna'" "chat_template: vicuna"
+printf 'api_keys: [k1, k2, k3, k4, k5, k6, k7, k8, k9, k10, k11, k12, k13, k14, k15, k16]\n' >"$work/cfg/keys.yaml"
+SYNAPSE_HOME="$work/home-cfg" "$synapse" serve --port 0 --config "$work/cfg/keys.yaml" --api-key k17 2>"$work/err" &&
+    bad "a 17th API key was accepted"
+grep -q "at most 16 in all" "$work/err" || bad "17 keys: wrong message: $(cat "$work/err")"
+
 # keys for features not built yet are refused when they ask for them
 printf 'learning: true\n' >"$work/cfg/later.yaml"
 refused "$work/cfg/later.yaml" "later.yaml:1: 'learning: true' is not supported yet" "learning: true"

@@ -2,6 +2,7 @@
  * chat template) and stream it to stdout as it is produced, through the
  * same generator the server runs per sequence, so what is printed is
  * exactly the final text. Main thread only. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +23,9 @@ static const char usage_text[] =
     "  -f, --file FILE            read the prompt from a file\n"
     "      --chat                 wrap the prompt in the model's chat template\n"
     "      --system TEXT          system message (implies --chat)\n"
-    "      --chat-template NAME   chatml or llama3, when the model's template is not recognised\n"
+    "      --chat-template NAME   chatml or llama3 instead of the model's own template\n"
     "  -n, --max-tokens N         tokens to generate at most (default 256)\n"
-    "      --temperature T        0 = greedy (default 0.8)\n"
+    "      --temperature T        0 = greedy (default 0.8); also --temp\n"
     "      --top-k K              (default 40; 0 = off)\n"
     "      --top-p P              (default 0.95; 1 = off)\n"
     "      --min-p P              (default 0.05; 0 = off)\n"
@@ -59,7 +60,7 @@ static int parse_float(const char *flag, const char *v, float lo, float hi, floa
 
 struct run_opts {
     const char *model, *prompt, *prompt_file, *system, *template_name, *lora;
-    int chat, verbose, show_ids;
+    int chat, verbose, show_ids, lora_scale_given;
     long max_tokens, threads, n_ctx;
     float lora_scale;
     syn_sampler_params sp;
@@ -115,8 +116,9 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
         case OPT_FREQ: if (parse_float("--frequency-penalty", optarg, -2, 2, &o->sp.frequency_penalty)) return 2; break;
         case OPT_SEED: {
             char *end;
+            errno = 0;
             unsigned long long s = strtoull(optarg, &end, 10);
-            if (end == optarg || *end || optarg[0] == '-') {
+            if (end == optarg || *end || optarg[0] == '-' || errno == ERANGE) {
                 syn_cli_error("run", "--seed needs a non-negative integer, got '%s'", optarg);
                 return 2;
             }
@@ -131,7 +133,11 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
             o->stops[o->n_stops++] = optarg;
             break;
         case OPT_LORA: o->lora = optarg; break;
-        case OPT_LORA_SCALE: if (parse_float("--lora-scale", optarg, -100, 100, &o->lora_scale)) return 2; break;
+        case OPT_LORA_SCALE:
+            if (parse_float("--lora-scale", optarg, -100, 100, &o->lora_scale))
+                return 2;
+            o->lora_scale_given = 1;
+            break;
         case 'v': o->verbose = 1; break;
         case OPT_SHOW_IDS: o->show_ids = 1; break;
         case 'h': fputs(usage_text, stdout); return -1;
@@ -140,6 +146,10 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
     }
     if (optind < argc) {
         syn_cli_error("run", "unexpected argument '%s'", argv[optind]);
+        return 2;
+    }
+    if (o->lora_scale_given && !o->lora) {
+        syn_cli_error("run", "--lora-scale needs --lora FILE");
         return 2;
     }
     if (!o->model || !(o->prompt || o->prompt_file) || (o->prompt && o->prompt_file)) {

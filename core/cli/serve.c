@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <synapse/chat.h>
+
 #include "core/cli/cli.h"
 #include "core/cli/util.h"
 #include "core/config/config.h"
@@ -48,24 +50,46 @@ static int build_config(const char *cmd, const struct serve_flags *f, syn_config
     syn_error err = {0};
     if (syn_config_defaults(cfg, &err))
         return syn_cli_error(cmd, "%s", err.msg);
-    if (syn_config_load(cfg, f->config, &err))
-        return syn_cli_error(cmd, "invalid configuration: %s", err.msg);
+    int rc = 1;
+    syn_chat_template t;
+    if (syn_config_load(cfg, f->config, &err)) {
+        syn_cli_error(cmd, "invalid configuration: %s", err.msg);
+        goto fail;
+    }
     if ((f->host && syn_config_set_str(&cfg->host, f->host, &err)) ||
         (f->tmpl && syn_config_set_str(&cfg->chat_template, f->tmpl, &err)) ||
         (f->cors && syn_config_set_str(&cfg->cors, f->cors, &err)) ||
-        (f->model && syn_config_set_str(&cfg->model, f->model, &err)))
-        return syn_cli_error(cmd, "%s", err.msg);
+        (f->model && syn_config_set_str(&cfg->model, f->model, &err))) {
+        syn_cli_error(cmd, "%s", err.msg);
+        goto fail;
+    }
+    /* a template asked for by name must exist (detection may still fail
+     * for a model without a known one: then chat falls back to ChatML) */
+    if (cfg->chat_template && syn_chat_template_detect(NULL, cfg->chat_template, &t, &err)) {
+        syn_cli_error(cmd, "chat_template: %s", err.msg);
+        goto fail;
+    }
+    if (cfg->n_api_keys + f->n_keys > SYN_CONFIG_MAX_KEYS) {
+        syn_cli_error(cmd, "%d API keys from the configuration and %d from --api-key: at most %d in all",
+                      cfg->n_api_keys, f->n_keys, SYN_CONFIG_MAX_KEYS);
+        goto fail;
+    }
     if (f->port >= 0) cfg->port = (int)f->port;
     if (f->ctx >= 0) cfg->ctx_size = (int)f->ctx;
     if (f->parallel >= 0) cfg->parallel = (int)f->parallel;
     if (f->threads >= 0) cfg->threads = (int)f->threads;
     if (f->queue >= 0) cfg->max_queue = (int)f->queue;
-    for (int i = 0; i < f->n_keys && cfg->n_api_keys < SYN_CONFIG_MAX_KEYS; i++) {
-        if (!(cfg->api_keys[cfg->n_api_keys] = strdup(f->keys[i])))
-            return syn_cli_error(cmd, "out of memory");
+    for (int i = 0; i < f->n_keys; i++) {
+        if (!(cfg->api_keys[cfg->n_api_keys] = strdup(f->keys[i]))) {
+            syn_cli_error(cmd, "out of memory");
+            goto fail;
+        }
         cfg->n_api_keys++;
     }
     return 0;
+fail:
+    syn_config_free(cfg);
+    return rc;
 }
 
 /* SIGHUP: the configuration is read again and what can change while serving
