@@ -1,165 +1,15 @@
-/* Token sampler (see sampler.h for the pipeline): owns the penalty history,
- * a xoshiro256** PRNG and candidate scratch of one sequence. One thread at a
- * time per sampler; syn_sampler_logprobs is stateless. */
+/* Token sampler (see sampler.h for the pipeline): owns the penalty history
+ * (token_counts.c), a PRNG (rng.h) and candidate scratch of one sequence.
+ * One thread at a time per sampler; syn_sampler_logprobs is stateless. */
 #include <synapse/sampler.h>
 
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
-/* ------------------------------------------------------------------ PRNG */
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static inline uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t xoshiro_next(uint64_t st[4])
-{
-    uint64_t result = rotl64(st[1] * 5, 7) * 9;
-    uint64_t t = st[1] << 17;
-    st[2] ^= st[0];
-    st[3] ^= st[1];
-    st[1] ^= st[2];
-    st[0] ^= st[3];
-    st[2] ^= t;
-    st[3] = rotl64(st[3], 45);
-    return result;
-}
-
-/* Uniform in [0, 1) with 53 random bits. */
-static double rng_uniform(uint64_t st[4]) { return (double)(xoshiro_next(st) >> 11) * 0x1.0p-53; }
-
-static void rng_seed(uint64_t st[4], uint64_t seed)
-{
-    /* splitmix64 expansion never yields the all-zero state xoshiro must avoid
-     * in practice, and decorrelates nearby seeds. */
-    uint64_t x = seed;
-    for (int i = 0; i < 4; i++)
-        st[i] = splitmix64(&x);
-}
-
-static uint64_t random_seed(void)
-{
-    uint64_t seed;
-    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t x = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-        x ^= (uint64_t)getpid() << 32;
-        seed = splitmix64(&x);
-    }
-    /* keep the sentinel out so the reported seed reproduces this run */
-    return seed == SYN_SAMPLER_SEED_RANDOM ? seed - 1 : seed;
-}
-
-/* ----------------------------------------------- token -> count hash map */
-
-/* Open addressing with linear probing. Keys are never deleted: a count that
- * drops to zero leaves its slot, and rebuilding on growth drops such slots,
- * which keeps the table proportional to the distinct tokens live in it. */
-typedef struct tok_counts {
-    int32_t *keys; /* -1 = empty */
-    uint32_t *counts;
-    size_t cap; /* power of two or 0 */
-    size_t used;
-    size_t live;
-} tok_counts;
-
-static inline size_t tok_hash(int32_t key, size_t cap) { return ((uint32_t)key * 2654435761u) & (cap - 1); }
-
-static size_t counts_slot(const tok_counts *m, int32_t key)
-{
-    size_t i = tok_hash(key, m->cap);
-    while (m->keys[i] != -1 && m->keys[i] != key)
-        i = (i + 1) & (m->cap - 1);
-    return i;
-}
-
-static int counts_rebuild(tok_counts *m)
-{
-    size_t cap = 16;
-    while (cap < (m->live + 1) * 4)
-        cap *= 2;
-    int32_t *keys = malloc(cap * sizeof *keys);
-    uint32_t *counts = malloc(cap * sizeof *counts);
-    if (!keys || !counts) {
-        free(keys);
-        free(counts);
-        return SYN_ERR_NOMEM;
-    }
-    memset(keys, 0xff, cap * sizeof *keys);
-    tok_counts next = {keys, counts, cap, 0, 0};
-    for (size_t i = 0; i < m->cap; i++) {
-        if (m->keys[i] < 0 || m->counts[i] == 0)
-            continue;
-        size_t j = counts_slot(&next, m->keys[i]);
-        next.keys[j] = m->keys[i];
-        next.counts[j] = m->counts[i];
-        next.used++;
-        next.live++;
-    }
-    free(m->keys);
-    free(m->counts);
-    *m = next;
-    return 0;
-}
-
-static int counts_inc(tok_counts *m, int32_t key)
-{
-    if (m->cap) {
-        size_t i = counts_slot(m, key);
-        if (m->keys[i] == key) {
-            if (m->counts[i]++ == 0)
-                m->live++;
-            return 0;
-        }
-    }
-    if ((m->used + 1) * 4 > m->cap * 3) {
-        int rc = counts_rebuild(m);
-        if (rc)
-            return rc;
-    }
-    size_t i = counts_slot(m, key);
-    m->keys[i] = key;
-    m->counts[i] = 1;
-    m->used++;
-    m->live++;
-    return 0;
-}
-
-/* key must have a positive count */
-static void counts_dec(tok_counts *m, int32_t key)
-{
-    size_t i = counts_slot(m, key);
-    if (m->keys[i] == key && m->counts[i] > 0 && --m->counts[i] == 0)
-        m->live--;
-}
-
-static void counts_clear(tok_counts *m)
-{
-    if (m->cap) {
-        memset(m->keys, 0xff, m->cap * sizeof *m->keys);
-        memset(m->counts, 0, m->cap * sizeof *m->counts);
-    }
-    m->used = m->live = 0;
-}
-
-static void counts_free(tok_counts *m)
-{
-    free(m->keys);
-    free(m->counts);
-    memset(m, 0, sizeof *m);
-}
+#include "core/sample/rng.h"
+#include "core/sample/token_counts.h"
 
 /* ------------------------------------------------------------- sampler */
 
@@ -234,9 +84,9 @@ syn_sampler *syn_sampler_new(const syn_sampler_params *params, syn_error *err)
         return NULL;
     }
     s->p = *params;
-    s->seed = params->seed == SYN_SAMPLER_SEED_RANDOM ? random_seed() : params->seed;
+    s->seed = params->seed == SYN_SAMPLER_SEED_RANDOM ? syn_random_seed() : params->seed;
     s->p.seed = s->seed;
-    rng_seed(s->rng, s->seed);
+    syn_rng_seed(s->rng, s->seed);
     s->track_window = params->repeat_penalty != 1.0f && params->repeat_last_n != 0;
     s->track_generated = params->presence_penalty != 0.0f || params->frequency_penalty != 0.0f;
     if (s->track_window && params->repeat_last_n > 0) {
@@ -256,8 +106,8 @@ void syn_sampler_free(syn_sampler *s)
 {
     if (!s)
         return;
-    counts_free(&s->window);
-    counts_free(&s->generated);
+    syn_counts_free(&s->window);
+    syn_counts_free(&s->generated);
     free(s->ring);
     free(s->cl);
     free(s->ci);
@@ -272,19 +122,19 @@ const syn_sampler_params *syn_sampler_get_params(const syn_sampler *s) { return 
 
 void syn_sampler_reset(syn_sampler *s)
 {
-    counts_clear(&s->window);
-    counts_clear(&s->generated);
+    syn_counts_clear(&s->window);
+    syn_counts_clear(&s->generated);
     s->ring_len = s->ring_head = 0;
-    rng_seed(s->rng, s->seed);
+    syn_rng_seed(s->rng, s->seed);
 }
 
 static int window_push(syn_sampler *s, int32_t token)
 {
-    int rc = counts_inc(&s->window, token);
+    int rc = syn_counts_inc(&s->window, token);
     if (rc || !s->ring)
         return rc;
     if (s->ring_len == s->ring_cap) {
-        counts_dec(&s->window, s->ring[s->ring_head]);
+        syn_counts_dec(&s->window, s->ring[s->ring_head]);
         s->ring[s->ring_head] = token;
         s->ring_head = (s->ring_head + 1) % s->ring_cap;
     } else {
@@ -316,7 +166,7 @@ int syn_sampler_accept(syn_sampler *s, int32_t token)
     if (token < 0)
         return SYN_ERR_INVALID;
     if (s->track_generated) {
-        int rc = counts_inc(&s->generated, token);
+        int rc = syn_counts_inc(&s->generated, token);
         if (rc)
             return rc;
     }
@@ -462,7 +312,7 @@ static int ensure_scratch(syn_sampler *s, size_t n, bool weights)
 /* Draws index j with probability w[j] / total. */
 static size_t pick(syn_sampler *s, const float *w, size_t n, double total)
 {
-    double u = rng_uniform(s->rng) * total, acc = 0.0;
+    double u = syn_rng_uniform(s->rng) * total, acc = 0.0;
     size_t last_positive = 0;
     for (size_t j = 0; j < n; j++) {
         if (w[j] <= 0.0f)
@@ -586,7 +436,7 @@ VOCAB_PASS static int64_t draw_tempered(syn_sampler *s, const float *l, size_t n
         sums[c] = chunk_sum(w);
         total += sums[c];
     }
-    double u = rng_uniform(s->rng) * total, acc = 0.0;
+    double u = syn_rng_uniform(s->rng) * total, acc = 0.0;
     size_t c = 0;
     while (c + 1 < n_chunks && u >= acc + sums[c])
         acc += sums[c++];
