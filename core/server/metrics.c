@@ -21,16 +21,15 @@ void syn_metrics_destroy(syn_metrics *m) { pthread_mutex_destroy(&m->mu); }
 void syn_metrics_request(syn_metrics *m, const char *route, int status)
 {
     pthread_mutex_lock(&m->mu);
-    int r = 0, c = 0;
-    while (r < SYN_METRICS_ROUTES && m->routes[r] && strcmp(m->routes[r], route))
+    int r = 0;
+    while (r < SYN_METRICS_ROUTES - 1 && m->routes[r] && strcmp(m->routes[r], route))
         r++;
-    while (c < SYN_METRICS_CODES && m->codes[c] && m->codes[c] != status)
-        c++;
-    if (r < SYN_METRICS_ROUTES && c < SYN_METRICS_CODES) {
+    if (!m->routes[r])
         m->routes[r] = route;
-        m->codes[c] = status;
-        m->requests[r][c]++;
-    }
+    int c = status - SYN_METRICS_STATUS_MIN;
+    if (c < 0 || c >= SYN_METRICS_STATUSES)
+        c = 500 - SYN_METRICS_STATUS_MIN; /* not an HTTP status: a server error */
+    m->requests[r][c]++;
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -89,10 +88,10 @@ char *syn_metrics_render(syn_metrics *m, int32_t queue_depth, int32_t active, in
     fprintf(f, "# HELP synapse_requests_total HTTP requests by route and status.\n"
                "# TYPE synapse_requests_total counter\n");
     for (int r = 0; r < SYN_METRICS_ROUTES && m->routes[r]; r++)
-        for (int c = 0; c < SYN_METRICS_CODES && m->codes[c]; c++)
+        for (int c = 0; c < SYN_METRICS_STATUSES; c++)
             if (m->requests[r][c])
-                fprintf(f, "synapse_requests_total{route=\"%s\",status=\"%d\"} %llu\n", m->routes[r], m->codes[c],
-                        (unsigned long long)m->requests[r][c]);
+                fprintf(f, "synapse_requests_total{route=\"%s\",status=\"%d\"} %llu\n", m->routes[r],
+                        c + SYN_METRICS_STATUS_MIN, (unsigned long long)m->requests[r][c]);
     fprintf(f,
             "# HELP synapse_prompt_tokens_total Prompt tokens processed.\n"
             "# TYPE synapse_prompt_tokens_total counter\nsynapse_prompt_tokens_total %llu\n"

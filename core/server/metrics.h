@@ -8,8 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SYN_METRICS_ROUTES 16
-#define SYN_METRICS_CODES 12
+#define SYN_METRICS_ROUTES 16 /* the server's routes and "other": fewer */
+/* requests are counted by status directly, 100..599, so none is lost to a
+ * table of the first few statuses seen */
+#define SYN_METRICS_STATUS_MIN 100
+#define SYN_METRICS_STATUSES 500
 #define SYN_METRICS_BUCKETS 14
 
 typedef struct syn_hist {
@@ -21,8 +24,7 @@ typedef struct syn_hist {
 typedef struct syn_metrics {
     pthread_mutex_t mu;
     const char *routes[SYN_METRICS_ROUTES];
-    int codes[SYN_METRICS_CODES];
-    uint64_t requests[SYN_METRICS_ROUTES][SYN_METRICS_CODES];
+    uint64_t requests[SYN_METRICS_ROUTES][SYN_METRICS_STATUSES];
     uint64_t prompt_tokens, generated_tokens;
     uint64_t prompt_tokens_cached; /* of prompt_tokens: KV reused or copied, not computed */
     syn_hist ttft, token_latency;
