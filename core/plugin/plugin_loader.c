@@ -5,8 +5,8 @@
  * initialised module. Any thread: scans and frees hold one lock, because
  * libltdl keeps its state (errors, open handles) in globals.
  *
- * Checks, in order; the first failure refuses the file with one line naming
- * it and both sides:
+ * Checks, in order (2 to 7 in plugin_check.c); the first failure refuses
+ * the file with one line naming it and both sides:
  *   1. the module loads and exports synapse_plugin_v1, which returns non-NULL
  *   2. magic
  *   3. abi_major equal to ours
@@ -45,14 +45,11 @@
 
 #include <synapse/loader.h>
 
+#include "core/plugin/plugin_check.h"
+
 #ifndef SYN_PLUGIN_DIR
 #error "SYN_PLUGIN_DIR (the installed plugin directory) must be defined by the build"
 #endif
-
-#define NAME_MAX_LEN 63
-
-/* The fixed head every descriptor of every major starts with. */
-#define HEAD_SIZE SYN_SIZE_THROUGH(syn_plugin, struct_size)
 
 struct scan {
     syn_plugin_set *set;
@@ -73,200 +70,6 @@ struct live_module {
 static pthread_mutex_t loader_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct live_module *live;
 static size_t n_live, cap_live;
-
-struct required_op {
-    const char *name;
-    size_t offset;
-};
-
-#define REQUIRED(type, field) {#field, offsetof(type, field)}
-
-static const struct required_op backend_required[] = {
-    REQUIRED(syn_backend_ops, create),      REQUIRED(syn_backend_ops, destroy),
-    REQUIRED(syn_backend_ops, supports_type),
-    REQUIRED(syn_backend_ops, alloc),       REQUIRED(syn_backend_ops, release),
-    REQUIRED(syn_backend_ops, write),       REQUIRED(syn_backend_ops, read),
-    REQUIRED(syn_backend_ops, sync),        REQUIRED(syn_backend_ops, weight_load),
-    REQUIRED(syn_backend_ops, weight_unload), REQUIRED(syn_backend_ops, get_rows),
-    REQUIRED(syn_backend_ops, rms_norm),    REQUIRED(syn_backend_ops, matmul),
-    REQUIRED(syn_backend_ops, rope),        REQUIRED(syn_backend_ops, kv_store),
-    REQUIRED(syn_backend_ops, attention),   REQUIRED(syn_backend_ops, swiglu),
-};
-
-static const struct required_op capability_required[] = {
-    REQUIRED(syn_capability_ops, create),
-    REQUIRED(syn_capability_ops, destroy),
-    REQUIRED(syn_capability_ops, call),
-};
-
-const char *syn_plugin_kind_name(uint32_t kind)
-{
-    switch (kind) {
-    case SYN_PLUGIN_BACKEND:
-        return "backend";
-    case SYN_PLUGIN_CAPABILITY:
-        return "capability";
-    default:
-        return "unknown";
-    }
-}
-
-/* Marks e refused. The reason stays one line even when a plugin's own
- * message (from init) carries newlines or control characters. */
-static void refuse(syn_plugin_entry *e, const char *fmt, ...) SYN_PRINTF(2, 3);
-static void refuse(syn_plugin_entry *e, const char *fmt, ...)
-{
-    int n = snprintf(e->reason, sizeof e->reason, "%s: ", e->file);
-    if (n > 0 && (size_t)n < sizeof e->reason) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(e->reason + n, sizeof e->reason - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
-    for (char *c = e->reason; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            *c = ' ';
-    e->status = SYN_PLUGIN_REFUSED;
-}
-
-/* A name is used on command lines and in the listing: keep it an identifier. */
-static int valid_name(const char *s)
-{
-    size_t n = strnlen(s, NAME_MAX_LEN + 1);
-    if (n == 0 || n > NAME_MAX_LEN)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
-static int printable_short(const char *s)
-{
-    size_t n = strnlen(s, NAME_MAX_LEN + 1);
-    if (n > NAME_MAX_LEN)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
-            return 0;
-    return 1;
-}
-
-/* Copies the descriptor: the head first (every major has it), then
- * min(struct_size, sizeof) bytes. Fields the plugin's struct_size does not
- * wholly cover stay zero, so a short descriptor never yields half a pointer. */
-static void copy_descriptor(syn_plugin_entry *e, const syn_plugin *d)
-{
-    memset(&e->desc, 0, sizeof e->desc);
-    memcpy(&e->desc, d, HEAD_SIZE);
-    size_t n = e->desc.struct_size < sizeof(syn_plugin) ? e->desc.struct_size : sizeof(syn_plugin);
-    if (n > HEAD_SIZE)
-        memcpy((char *)&e->desc + HEAD_SIZE, (const char *)d + HEAD_SIZE, n - HEAD_SIZE);
-    if (n < SYN_SIZE_THROUGH(syn_plugin, kind))
-        e->desc.kind = 0;
-    if (n < SYN_SIZE_THROUGH(syn_plugin, name) || (e->desc.name && !valid_name(e->desc.name)))
-        e->desc.name = NULL;
-    if (n < SYN_SIZE_THROUGH(syn_plugin, version) || (e->desc.version && !printable_short(e->desc.version)))
-        e->desc.version = NULL;
-}
-
-/* Copies a kind's ops table, which starts with its own struct_size. */
-static int copy_ops(syn_plugin_entry *e, const char *kind, void *dst, size_t dst_size, size_t v1_0_size)
-{
-    uint32_t size;
-    memcpy(&size, e->desc.ops, sizeof size);
-    if (size < v1_0_size) {
-        refuse(e, "%s ops table is %u bytes, ABI %d.0 needs at least %zu", kind, size, SYN_ABI_MAJOR, v1_0_size);
-        return -1;
-    }
-    memset(dst, 0, dst_size);
-    memcpy(dst, e->desc.ops, size < dst_size ? size : dst_size);
-    return 0;
-}
-
-static int check_required(syn_plugin_entry *e, const char *kind, const void *ops, const struct required_op *req,
-                          size_t n_req)
-{
-    for (size_t i = 0; i < n_req; i++) {
-        void (*fn)(void);
-        memcpy(&fn, (const char *)ops + req[i].offset, sizeof fn);
-        if (!fn) {
-            refuse(e, "%s ops table has no %s() (required since ABI %d.0)", kind, req[i].name, SYN_ABI_MAJOR);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int check_ops(syn_plugin_entry *e)
-{
-    switch (e->desc.kind) {
-    case SYN_PLUGIN_BACKEND:
-        if (copy_ops(e, "backend", &e->backend, sizeof e->backend, SYN_BACKEND_OPS_V1_0_SIZE))
-            return -1;
-        return check_required(e, "backend", &e->backend, backend_required,
-                              sizeof backend_required / sizeof *backend_required);
-    case SYN_PLUGIN_CAPABILITY:
-        if (copy_ops(e, "capability", &e->capability, sizeof e->capability, SYN_CAPABILITY_OPS_V1_0_SIZE))
-            return -1;
-        if (!e->capability.capability || !valid_name(e->capability.capability)) {
-            e->capability.capability = NULL;
-            refuse(e, "capability ops table has no capability name (required since ABI %d.0)", SYN_ABI_MAJOR);
-            return -1;
-        }
-        return check_required(e, "capability", &e->capability, capability_required,
-                              sizeof capability_required / sizeof *capability_required);
-    default:
-        refuse(e, "plugin kind %u is unknown to this synapse (it knows %d = backend, %d = capability)", e->desc.kind,
-               SYN_PLUGIN_BACKEND, SYN_PLUGIN_CAPABILITY);
-        return -1;
-    }
-}
-
-/* Checks 2-7: everything that reads the descriptor but calls nothing in it. */
-static int check_descriptor(syn_plugin_entry *e, const syn_plugin *d)
-{
-    uint32_t magic;
-    memcpy(&magic, d, sizeof magic);
-    if (magic != SYN_PLUGIN_MAGIC) {
-        refuse(e, "bad magic 0x%08x, a Synapse plugin has 0x%08x (\"SYNP\")", magic, SYN_PLUGIN_MAGIC);
-        return -1;
-    }
-    copy_descriptor(e, d);
-    const syn_plugin *c = &e->desc;
-    if (c->abi_major != SYN_ABI_MAJOR) {
-        refuse(e, "built for plugin ABI %u.%u, this synapse speaks %d.%d", c->abi_major, c->abi_minor, SYN_ABI_MAJOR,
-               SYN_ABI_MINOR);
-        return -1;
-    }
-    if (c->abi_minor > SYN_ABI_MINOR) {
-        refuse(e, "needs plugin ABI %u.%u, this synapse has %d.%d", c->abi_major, c->abi_minor, SYN_ABI_MAJOR,
-               SYN_ABI_MINOR);
-        return -1;
-    }
-    if (c->struct_size < SYN_PLUGIN_V1_0_SIZE) {
-        refuse(e, "descriptor is %u bytes, ABI %d.0 needs at least %zu", c->struct_size, SYN_ABI_MAJOR,
-               SYN_PLUGIN_V1_0_SIZE);
-        return -1;
-    }
-    if (!c->name) {
-        refuse(e, "descriptor has no plugin name, or one that is not 1-%d of [A-Za-z0-9._-] (required since ABI %d.0)",
-               NAME_MAX_LEN, SYN_ABI_MAJOR);
-        return -1;
-    }
-    if (!c->probe) {
-        refuse(e, "descriptor has no probe() (required since ABI %d.0)", SYN_ABI_MAJOR);
-        return -1;
-    }
-    if (!c->ops) {
-        refuse(e, "descriptor has no ops table (required since ABI %d.0)", SYN_ABI_MAJOR);
-        return -1;
-    }
-    return check_ops(e);
-}
 
 static struct live_module *find_live(const syn_plugin *d)
 {
@@ -289,7 +92,7 @@ static int acquire_module(syn_plugin_entry *e, const syn_plugin *d)
         size_t cap = cap_live ? cap_live * 2 : 8;
         struct live_module *l = realloc(live, cap * sizeof *l);
         if (!l) {
-            refuse(e, "out of memory before init()");
+            syn_plugin_refuse(e, "out of memory before init()");
             return -1;
         }
         live = l;
@@ -302,9 +105,9 @@ static int acquire_module(syn_plugin_entry *e, const syn_plugin *d)
         if (rc) {
             ierr.msg[sizeof ierr.msg - 1] = '\0';
             if (ierr.msg[0])
-                refuse(e, "init() failed: %s", ierr.msg);
+                syn_plugin_refuse(e, "init() failed: %s", ierr.msg);
             else
-                refuse(e, "init() failed with status %d and no message", rc);
+                syn_plugin_refuse(e, "init() failed with status %d and no message", rc);
             return -1;
         }
     }
@@ -340,13 +143,13 @@ static void explain_load_failure(syn_plugin_entry *e, const char *lt_why)
     if (h)
         dlclose(h);
     if (!why) {
-        refuse(e, "cannot be loaded: %s", lt_why ? lt_why : "unknown libltdl error");
+        syn_plugin_refuse(e, "cannot be loaded: %s", lt_why ? lt_why : "unknown libltdl error");
         return;
     }
     size_t n = strlen(e->path);
     if (!strncmp(why, e->path, n) && !strncmp(why + n, ": ", 2))
         why += n + 2; /* the line names the file already */
-    refuse(e, "cannot be loaded: %s", why);
+    syn_plugin_refuse(e, "cannot be loaded: %s", why);
 }
 
 static const syn_plugin_entry *find_owner(const syn_plugin_set *set, const syn_plugin_entry *e)
@@ -372,28 +175,28 @@ static void load_candidate(struct scan *s, syn_plugin_entry *e)
     void *sym = lt_dlsym(h, SYN_PLUGIN_ENTRY);
     const syn_plugin *d = NULL;
     if (!sym) {
-        refuse(e, "no %s symbol (not a Synapse plugin?)", SYN_PLUGIN_ENTRY);
+        syn_plugin_refuse(e, "no %s symbol (not a Synapse plugin?)", SYN_PLUGIN_ENTRY);
     } else {
         syn_plugin_entry_fn entry;
         _Static_assert(sizeof entry == sizeof sym, "function and object pointers differ in size");
         memcpy(&entry, &sym, sizeof entry);
         d = entry();
         if (!d)
-            refuse(e, "%s() returned no descriptor", SYN_PLUGIN_ENTRY);
+            syn_plugin_refuse(e, "%s() returned no descriptor", SYN_PLUGIN_ENTRY);
     }
-    if (!d || check_descriptor(e, d))
+    if (!d || syn_plugin_check(e, d))
         goto out;
 
     const syn_plugin_entry *owner = find_owner(s->set, e);
     if (owner) {
-        refuse(e, "shadowed by %s (both are plugin '%s'; the first one found wins)", owner->path, e->desc.name);
+        syn_plugin_refuse(e, "shadowed by %s (both are plugin '%s'; the first one found wins)", owner->path, e->desc.name);
         goto out;
     }
 
     int score = e->desc.probe();
     e->score = score;
     if (score < 0) {
-        refuse(e, "probe() returned %d; it must return 0 (not usable here) or a positive score", score);
+        syn_plugin_refuse(e, "probe() returned %d; it must return 0 (not usable here) or a positive score", score);
         goto out;
     }
     if (score == 0) {
