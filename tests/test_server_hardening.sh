@@ -77,9 +77,11 @@ grep -qi 'Access-Control-Allow-Origin' "$work/hdr" && bad "a refused preflight c
 # abandoned requests: a client that leaves a non-streamed request (which,
 # without max_tokens, would run to the 4096-token context) frees its slot
 clients=""
+# (seeds 1 to 4 draw no end-of-generation token in their first 1,500: a
+# random one may end the answer before the client leaves)
 for i in 1 2 3 4; do
     curl -s -m 0.3 -o /dev/null -H 'Authorization: Bearer first-key' --data-binary \
-        '{"model":"synapse","prompt":"x","temperature":1}' "http://127.0.0.1:$port/v1/completions" &
+        '{"model":"synapse","prompt":"x","temperature":1,"seed":'$i'}' "http://127.0.0.1:$port/v1/completions" &
     clients="$clients $!"
 done
 wait $clients
@@ -172,14 +174,102 @@ except socket.timeout:
 sys.exit(0 if time.time() - t < 3 else 1)
 PY
 [ "$(key x /health)" = 200 ] || bad "/health after a stalled client"
+# slowloris: a byte of head every 0.3 s keeps each read short, but the whole
+# request must be in within request_timeout_s (1 s here)
+python3 - "$port" <<'PY' || bad "a client trickling its request was not cut off at the deadline"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+t = time.time()
+try:
+    for b in b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"y" * 40:
+        s.sendall(bytes([b]))
+        time.sleep(0.3)
+        if time.time() - t > 6:
+            sys.exit(1)
+except (BrokenPipeError, ConnectionResetError):
+    pass
+s.settimeout(3)
+try:
+    got = s.recv(200)
+except (socket.timeout, ConnectionResetError):
+    got = b""
+sys.exit(0 if time.time() - t < 3 and (not got or b" 408 " in got) else 1)
+PY
 stop $last slow
+
+# the gate: 1,000 idle connections hold no worker, so /health and a
+# generation still answer; heads that two readers could read two ways are
+# refused; absolute-form targets are served
+start gate --model "$model" --parallel 2 --ctx-size 256 --threads 1
+python3 - "$port" <<'PY' || bad "1,000 idle connections block the server"
+import json, resource, socket, sys, urllib.request
+port = int(sys.argv[1])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+idle = []
+for i in range(1000):
+    c = socket.create_connection(("127.0.0.1", port))
+    if i % 2:
+        c.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\n")  # half a head
+    idle.append(c)
+base = "http://127.0.0.1:%d" % port
+with urllib.request.urlopen(base + "/health", timeout=5) as r:
+    assert r.status == 200
+req = urllib.request.Request(base + "/v1/completions", method="POST",
+    data=json.dumps({"model": "synapse", "prompt": "x", "max_tokens": 3}).encode(),
+    headers={"Content-Type": "application/json"})
+with urllib.request.urlopen(req, timeout=10) as r:
+    body = json.load(r)
+    assert body["usage"]["completion_tokens"] == 3, body
+for c in idle:
+    c.close()
+PY
+raw() { # raw REQUEST -> the status line's code ("" if closed without one)
+    printf '%b' "$1" | timeout 5 python3 -c "
+import socket, sys
+s = socket.create_connection(('127.0.0.1', $port))
+s.sendall(sys.stdin.buffer.read())
+d = b''
+while True:
+    b = s.recv(4096)
+    if not b: break
+    d += b
+print(d.split(b' ')[1].decode() if d.startswith(b'HTTP/') else '')
+"
+}
+body='{"model":"synapse","prompt":"x","max_tokens":1}'
+[ "$(raw "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 47\r\nContent-Length: 5\r\n\r\n$body")" = 400 ] ||
+    bad "two Content-Length headers that differ were accepted"
+[ "$(raw "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 47\r\nTransfer-Encoding: chunked\r\n\r\n$body")" = 400 ] ||
+    bad "Content-Length with Transfer-Encoding was accepted"
+[ "$(raw "POST /v1/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2f\r\n$body\r\n0\r\n\r\n")" = 411 ] ||
+    bad "a chunked body did not get 411"
+[ "$(raw "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 47\r\nContent-Length: 47\r\n\r\n$body")" = 200 ] ||
+    bad "two equal Content-Length headers were refused"
+[ "$(raw "GET http://127.0.0.1:$port/health HTTP/1.1\r\nHost: x\r\n\r\n")" = 200 ] ||
+    bad "an absolute-form target got no answer"
+[ "$(raw "GET health HTTP/1.1\r\nHost: x\r\n\r\n")" = 400 ] || bad "a target that is not a path was accepted"
+[ "$(raw "GET /health HTTP/1.1\r\n Folded: x\r\n\r\n")" = 400 ] || bad "a folded header line was accepted"
+stop $last gate
+
+# IPv6, where the machine has it: the gate listens, whatever civetweb was built with
+if python3 -c "import socket; s = socket.socket(socket.AF_INET6); s.bind(('::1', 0))" 2>/dev/null; then
+    SYNAPSE_HOME="$work/home-v6" timeout 60 "$synapse" serve --host ::1 --port 0 >"$work/v6.log" 2>&1 &
+    v6=$!
+    i=0
+    while ! grep -q 'listening on' "$work/v6.log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    v6port=$(sed -n 's/.*listening on http:\/\/\[::1\]:\([0-9]*\).*/\1/p' "$work/v6.log")
+    [ -n "$v6port" ] && curl -s -m 5 -o /dev/null -w '%{http_code}' "http://[::1]:$v6port/health" | grep -q 200 ||
+        bad "IPv6 ::1: $(cat "$work/v6.log")"
+    kill -TERM $v6; wait $v6
+fi
 
 # requests still running or queued when the server stops get 503, not 500
 start stopping --model "$model" --parallel 1 --ctx-size 4096 --threads 1
 clients=""
 for i in 1 2; do
     curl -s -m 60 -o "$work/stop-$i" -w '%{http_code}' --data-binary \
-        '{"model":"synapse","prompt":"x","temperature":1}' "http://127.0.0.1:$port/v1/completions" >"$work/code-$i" &
+        '{"model":"synapse","prompt":"x","temperature":1,"seed":'$i'}' "http://127.0.0.1:$port/v1/completions" >"$work/code-$i" &
     clients="$clients $!"
 done
 sleep 0.5

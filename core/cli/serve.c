@@ -191,14 +191,17 @@ static int serve(const char *cmd, int up, int argc, char **argv)
         syn_cli_error(cmd, "%s", err.msg);
         goto done;
     }
-    fprintf(stderr, "synapse: %s: listening on http://%s:%d (%s)\n", cmd, cfg.host, syn_server_port(srv),
-            mp ? mp : "no model: inference routes answer 503");
+    /* http://HOST:PORT, an IPv6 host in brackets */
+    char url[128];
+    snprintf(url, sizeof url, strchr(cfg.host, ':') ? "http://[%s]:%d" : "http://%s:%d", cfg.host,
+             syn_server_port(srv));
+    fprintf(stderr, "synapse: %s: listening on %s (%s)\n", cmd, url, mp ? mp : "no model: inference routes answer 503");
     if (up)
         /* the web dashboard is a later milestone: point at what exists now */
         fprintf(stderr,
-                "synapse: %s: OpenAI API at http://%s:%d/v1 (status: /api/status, metrics: /metrics; "
+                "synapse: %s: OpenAI API at %s/v1 (status: /api/status, metrics: /metrics; "
                 "the web dashboard is not built yet)\n",
-                cmd, cfg.host, syn_server_port(srv));
+                cmd, url);
     int sig = 0;
     for (;;) {
         sigwait(&sigs, &sig);

@@ -9,6 +9,9 @@
 #include <time.h>
 
 #include "config.h"
+#include <sys/resource.h>
+
+#include "core/server/gate.h"
 #include "core/server/internal.h"
 
 static double now_s(void)
@@ -249,7 +252,8 @@ static int handle(struct mg_connection *c, void *data)
     free(body);
     syn_metrics_request(&s->metrics, label, status);
     /* -v: one line a request (the route, not the raw path, which may be any bytes) */
-    syn_log(SYN_LOG_INFO, "%s %.16s %s %d %.1f ms", ri->remote_addr, r ? r->method : "-", label, status,
+    const char *peer = mg_get_header(c, SYN_GATE_PEER_HEADER);
+    syn_log(SYN_LOG_INFO, "%.64s %.16s %s %d %.1f ms", peer ? peer : ri->remote_addr, r ? r->method : "-", label, status,
             (now_s() - t0) * 1e3);
     __atomic_sub_fetch(&s->in_flight, 1, __ATOMIC_SEQ_CST);
     return status < 100 ? 500 : status;
@@ -318,6 +322,32 @@ static int copy_config(syn_config *dst, const syn_config *src, syn_error *err)
     return rc;
 }
 
+/* Idle connections cost the gate a descriptor each: take as many as the
+ * hard limit allows (up to 65536). */
+static void raise_fd_limit(void)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r))
+        return;
+    rlim_t want = r.rlim_max == RLIM_INFINITY || r.rlim_max > 65536 ? 65536 : r.rlim_max;
+    if (r.rlim_cur < want) {
+        r.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &r))
+            syn_log(SYN_LOG_WARN, "cannot raise the open-file limit to %llu", (unsigned long long)want);
+    }
+}
+
+/* Client connections the gate holds at most: the descriptors left after
+ * two for each request civetweb may be serving, and some for the model and
+ * plugins. */
+static int max_connections(void)
+{
+    struct rlimit r;
+    long lim = getrlimit(RLIMIT_NOFILE, &r) || r.rlim_cur == RLIM_INFINITY ? 65536 : (long)r.rlim_cur;
+    long n = (lim - 256 - 2 * 256) / 2; /* a relayed request holds a client and a backend socket */
+    return n < 16 ? 16 : n > 30000 ? 30000 : (int)n;
+}
+
 int syn_server_start(const syn_config *cfg, const char *model_path, syn_server **out, syn_error *err)
 {
     *out = NULL;
@@ -341,25 +371,17 @@ int syn_server_start(const syn_config *cfg, const char *model_path, syn_server *
         syn_server_stop(s);
         return rc;
     }
-    char ports[300], threads[16], timeout[16];
-    int ipv6 = strchr(s->cfg.host, ':') != NULL;
-    if (ipv6 && !mg_check_feature(8)) {
-        rc = syn_fail(err, SYN_ERR_UNSUPPORTED,
-                      "host '%s': the civetweb library this server is linked with has no IPv6 support; "
-                      "listen on an IPv4 address (127.0.0.1, 0.0.0.0)",
-                      s->cfg.host);
-        syn_server_stop(s);
-        return rc;
-    }
-    snprintf(ports, sizeof ports, ipv6 ? "[%s]:%d" : "%s:%d", s->cfg.host, s->cfg.port);
+    /* civetweb serves on loopback; the gate owns the public socket and hands
+     * it only whole requests (see gate.h) */
+    char threads[16], timeout[16];
     /* every streaming client holds a thread; leave room for the queue too */
     int n_threads = s->cfg.parallel + s->cfg.max_queue + 8;
     snprintf(threads, sizeof threads, "%d", n_threads > 256 ? 256 : n_threads);
-    /* civetweb applies it to each read and write of a connection: a client
-     * that stalls that long while sending its request (or taking a stream)
-     * is dropped. It is not a deadline for the whole request. */
+    /* civetweb applies it to each read and write of a connection: an answer
+     * the gate cannot pass on (a client that stopped reading) for that long
+     * is dropped */
     snprintf(timeout, sizeof timeout, "%d", s->cfg.request_timeout_s * 1000);
-    const char *options[] = {"listening_ports", ports, "num_threads", threads, "enable_keep_alive", "no",
+    const char *options[] = {"listening_ports", "127.0.0.1:0", "num_threads", threads, "enable_keep_alive", "no",
                              "request_timeout_ms", timeout,
                              /* civetweb answers every preflight with "*" unless told not to:
                               * origins are decided by origin_allowed() */
@@ -371,12 +393,22 @@ int syn_server_start(const syn_config *cfg, const char *model_path, syn_server *
     if (!(s->mg = mg_start(&cb, s, options))) {
         mg_exit_library();
         syn_server_stop(s);
-        return syn_fail(err, SYN_ERR_IO, "cannot listen on %s (port in use, or a bad host address?)", ports);
+        return syn_fail(err, SYN_ERR_IO, "cannot start the HTTP server on loopback");
     }
     mg_set_request_handler(s->mg, "/", handle, s);
     struct mg_server_port sp[4];
     int np = mg_get_server_ports(s->mg, 4, sp);
-    s->port = np > 0 ? sp[0].port : s->cfg.port;
+    raise_fd_limit();
+    syn_gate_params gp = {.host = s->cfg.host, .port = s->cfg.port, .backend_port = np > 0 ? sp[0].port : 0,
+                          .max_body = s->cfg.max_body, .request_timeout_s = s->cfg.request_timeout_s,
+                          .max_conns = max_connections(), .metrics = &s->metrics};
+    if (np < 1 || (rc = syn_gate_start(&gp, &s->gate, err))) {
+        if (np < 1)
+            rc = syn_fail(err, SYN_ERR_IO, "the HTTP server has no port");
+        syn_server_stop(s);
+        return rc;
+    }
+    s->port = syn_gate_port(s->gate);
     *out = s;
     return 0;
 }
@@ -438,6 +470,8 @@ void syn_server_stop(syn_server *s)
 {
     if (!s)
         return;
+    /* no new connections; those in flight are still relayed */
+    syn_gate_close_listener(s->gate);
     /* the scheduler first: it fails the running jobs, so handler threads
      * waiting on them return and civetweb can join them */
     syn_sched_stop(s->sched);
@@ -450,6 +484,7 @@ void syn_server_stop(syn_server *s)
         mg_stop(s->mg);
         mg_exit_library();
     }
+    syn_gate_stop(s->gate);
     syn_sched_free(s->sched);
     syn_session_close(&s->sess);
     syn_config_free(&s->cfg);

@@ -29,6 +29,7 @@ struct syn_server {
     syn_sched *sched;
     syn_metrics metrics;
     struct mg_context *mg;
+    struct syn_gate *gate; /* the public socket, in front of civetweb */
     int port;
     double t_start;
     long created; /* unix time the model was loaded, for /v1/models */
