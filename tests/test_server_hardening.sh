@@ -252,6 +252,49 @@ body='{"model":"synapse","prompt":"x","max_tokens":1}'
 [ "$(raw "GET /health HTTP/1.1\r\n Folded: x\r\n\r\n")" = 400 ] || bad "a folded header line was accepted"
 stop $last gate
 
+# a large embedding request shares the scheduler: generation goes on beside
+# it, /api/status and /metrics show it, and a client that leaves stops it
+start embed --model "$model" --parallel 2 --ctx-size 512 --threads 1
+python3 - "$port" <<'PY' || bad "embeddings do not share the scheduler"
+import json, sys, threading, time, urllib.request
+base = "http://127.0.0.1:%s" % sys.argv[1]
+inputs = [("word%d " % i) * 60 for i in range(1500)]  # 330k tokens, seconds on this model
+def post(path, obj, timeout=120):
+    req = urllib.request.Request(base + path, data=json.dumps(obj).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.load(r)
+def status():
+    return json.load(urllib.request.urlopen(base + "/api/status", timeout=5))
+done = {}
+def embed():
+    done["e"] = post("/v1/embeddings", {"model": "synapse", "input": inputs})
+th = threading.Thread(target=embed)
+th.start()
+time.sleep(0.3)
+assert status()["embedding"] == 1, status()
+t = time.time()
+c = post("/v1/completions", {"model": "synapse", "prompt": "x", "max_tokens": 8, "temperature": 0}, timeout=30)
+took = time.time() - t
+assert c["usage"]["completion_tokens"] == 8, c
+assert "e" not in done and status()["embedding"] == 1, "the embedding ended first: no overlap to test"
+assert took < 1.0, "a completion waited %.2f s behind the embedding" % took
+th.join()
+assert len(done["e"]["data"]) == 1500 and done["e"]["usage"]["prompt_tokens"] > 300000, done["e"]["usage"]
+m = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+rows = [l for l in m.splitlines() if l.startswith("synapse_embedding_rows_total ")]
+assert rows and int(rows[0].split()[1]) > 300000, rows
+# a client that leaves: its embedding stops at the next chunk
+try:
+    post("/v1/embeddings", {"model": "synapse", "input": inputs}, timeout=0.4)
+except Exception:
+    pass
+deadline = time.time() + 1.0
+while status()["embedding"] and time.time() < deadline:
+    time.sleep(0.05)
+assert status()["embedding"] == 0, "an abandoned embedding still runs"
+PY
+stop $last embed
+
 # IPv6, where the machine has it: the gate listens, whatever civetweb was built with
 if python3 -c "import socket; s = socket.socket(socket.AF_INET6); s.bind(('::1', 0))" 2>/dev/null; then
     SYNAPSE_HOME="$work/home-v6" timeout 60 "$synapse" serve --host ::1 --port 0 >"$work/v6.log" 2>&1 &

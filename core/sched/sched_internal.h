@@ -26,6 +26,19 @@ typedef struct seq {
     uint64_t order; /* admission order: earlier prompts prefill first */
 } seq;
 
+/* The embedding job in progress: it holds one slot and runs a chunk of
+ * rows between generation steps. */
+typedef struct embed_run {
+    syn_job *job; /* NULL: none */
+    int slot;
+    int32_t input; /* the input being pooled */
+    int32_t pos;   /* its rows done */
+    const int32_t *tokens; /* where that input starts in job->prompt */
+    float *hidden; /* chunk rows x n_embd */
+    float *out;    /* n_inputs x n_embd */
+    double *acc;   /* n_embd */
+} embed_run;
+
 struct syn_sched {
     syn_model *model;
     const syn_tokenizer *tok;
@@ -45,6 +58,7 @@ struct syn_sched {
     syn_sched_stats stats;
 
     seq *seqs;      /* n_slots; seq i uses slot i */
+    embed_run emb;  /* emb.job's slot is taken though seqs[slot] is free */
     int32_t **hist; /* per slot: the tokens its KV holds */
     int32_t *hist_len;
     uint64_t admitted;
@@ -64,7 +78,12 @@ void syn_plan_wait(syn_sched *s, seq *q, const syn_job *j);
 /* Copies the prefixes that waiting sequences waited for, once computed. */
 void syn_resolve_waits(syn_sched *s);
 
-/* embed.c: an embedding job, run whole on a free slot */
-void syn_run_embed(syn_sched *s, syn_job *j, int slot);
+/* embed.c: embedding jobs, a chunk of rows at a time */
+/* Starts j on free slot `slot` (the job fails if its buffers do not fit). */
+void syn_embed_start(syn_sched *s, syn_job *j, int slot);
+/* Runs the next chunk of the job in progress; ends it when done or gone. */
+void syn_embed_step(syn_sched *s);
+/* Ends the job in progress as state (the scheduler stops). */
+void syn_embed_abort(syn_sched *s, syn_job_state state, const char *msg);
 
 #endif

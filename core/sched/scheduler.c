@@ -70,6 +70,9 @@ static void seq_finish(syn_sched *s, seq *q, syn_finish why)
     seq_close(s, q, why);
 }
 
+/* A slot no sequence and no embedding job holds. */
+static int slot_free(const syn_sched *s, int i) { return !s->seqs[i].job && !(s->emb.job && s->emb.slot == i); }
+
 /* Starts choice c of job j in a free sequence, reusing the slot whose KV
  * shares the longest prefix with the prompt. */
 static int seq_start(syn_sched *s, syn_job *j, int c, syn_error *err)
@@ -77,7 +80,7 @@ static int seq_start(syn_sched *s, syn_job *j, int c, syn_error *err)
     int best = -1;
     int32_t best_lcp = -1;
     for (int i = 0; i < s->p.n_slots; i++) {
-        if (s->seqs[i].job)
+        if (!slot_free(s, i))
             continue;
         int32_t l = syn_common_prefix(s->hist[i], s->hist_len[i], j->prompt, j->n_prompt);
         if (l > best_lcp) {
@@ -120,7 +123,7 @@ static int free_seqs(const syn_sched *s)
 {
     int n = 0;
     for (int i = 0; i < s->p.n_slots; i++)
-        n += !s->seqs[i].job;
+        n += slot_free(s, i);
     return n;
 }
 
@@ -132,7 +135,8 @@ static void admit(syn_sched *s)
         pthread_mutex_lock(&s->mu);
         syn_job *j = s->q_len ? s->queue[s->q_head] : NULL;
         int need = j ? (j->kind == JOB_EMBED ? 1 : j->n_choices) : 0;
-        if (!j || free_seqs(s) < need) {
+        /* one embedding job at a time: the next waits its turn in order */
+        if (!j || free_seqs(s) < need || (j->kind == JOB_EMBED && s->emb.job)) {
             pthread_mutex_unlock(&s->mu);
             return;
         }
@@ -145,9 +149,9 @@ static void admit(syn_sched *s)
             syn_job_end(j, SYN_JOB_FAILED, "cancelled");
         } else if (j->kind == JOB_EMBED) {
             int slot = 0;
-            while (s->seqs[slot].job)
+            while (!slot_free(s, slot))
                 slot++;
-            syn_run_embed(s, j, slot);
+            syn_embed_start(s, j, slot);
         } else {
             syn_error err = {0};
             for (int c = 0; c < j->n_choices; c++)
@@ -297,7 +301,7 @@ static void *sched_main(void *arg)
     syn_sched *s = arg;
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        while (!s->stopping && !s->q_len && !s->stats.active)
+        while (!s->stopping && !s->q_len && !s->stats.active && !s->stats.embedding)
             pthread_cond_wait(&s->cv, &s->mu);
         int stop = s->stopping;
         pthread_mutex_unlock(&s->mu);
@@ -310,7 +314,9 @@ static void *sched_main(void *arg)
             s->stats.kv_used = 0;
             pthread_mutex_unlock(&s->mu);
         }
+        syn_embed_step(s); /* between generation steps: both go on */
     }
+    syn_embed_abort(s, SYN_JOB_STOPPED, "the server is shutting down");
     /* shutting down: every job still here fails, so its waiter returns */
     for (int i = 0; i < s->p.n_slots; i++)
         if (s->seqs[i].job) {

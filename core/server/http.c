@@ -145,6 +145,7 @@ static int route_status(struct mg_connection *c, syn_server *s)
     json_object_object_add(o, "slots", json_object_new_int(s->cfg.parallel));
     json_object_object_add(o, "active", json_object_new_int(st.active));
     json_object_object_add(o, "queued", json_object_new_int(st.queued));
+    json_object_object_add(o, "embedding", json_object_new_int(st.embedding));
     json_object_object_add(o, "kv_used", json_object_new_int64(st.kv_used));
     json_object_object_add(o, "steps", json_object_new_int64((int64_t)st.steps));
     return syn_send_json_obj(c, s, 200, o);
@@ -155,8 +156,7 @@ static int route_metrics(struct mg_connection *c, syn_server *s)
     syn_sched_stats st = {0};
     if (s->sched)
         syn_sched_get_stats(s->sched, &st);
-    char *t = syn_metrics_render(&s->metrics, st.queued, st.active, st.kv_used,
-                                 (int64_t)st.n_slots * st.n_ctx, st.steps, st.rows);
+    char *t = syn_metrics_render(&s->metrics, &st);
     if (!t)
         return syn_send_error_msg(c, s, 500, "server_error", NULL, "out of memory");
     int rc = syn_send_text(c, s, 200, "text/plain; version=0.0.4", t, strlen(t));

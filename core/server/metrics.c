@@ -76,9 +76,9 @@ static void render_hist(FILE *f, const char *name, const char *help, const syn_h
             h->sum, name, (unsigned long long)h->n);
 }
 
-char *syn_metrics_render(syn_metrics *m, int32_t queue_depth, int32_t active, int64_t kv_used, int64_t kv_total,
-                         uint64_t steps, uint64_t rows)
+char *syn_metrics_render(syn_metrics *m, const syn_sched_stats *st)
 {
+    int64_t kv_total = (int64_t)st->n_slots * st->n_ctx;
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -120,10 +120,14 @@ char *syn_metrics_render(syn_metrics *m, int32_t queue_depth, int32_t active, in
             "# HELP synapse_forward_steps_total Batched forward steps.\n"
             "# TYPE synapse_forward_steps_total counter\nsynapse_forward_steps_total %llu\n"
             "# HELP synapse_forward_rows_total Rows (tokens) run in those steps.\n"
-            "# TYPE synapse_forward_rows_total counter\nsynapse_forward_rows_total %llu\n",
-            queue_depth, active, (long long)kv_used, (long long)kv_total,
-            kv_total ? (double)kv_used / (double)kv_total : 0.0, (unsigned long long)steps,
-            (unsigned long long)rows);
+            "# TYPE synapse_forward_rows_total counter\nsynapse_forward_rows_total %llu\n"
+            "# HELP synapse_embedding_jobs_active Embedding requests being computed (a chunk between steps).\n"
+            "# TYPE synapse_embedding_jobs_active gauge\nsynapse_embedding_jobs_active %d\n"
+            "# HELP synapse_embedding_rows_total Of the forward rows: embedding inputs.\n"
+            "# TYPE synapse_embedding_rows_total counter\nsynapse_embedding_rows_total %llu\n",
+            st->queued, st->active, (long long)st->kv_used, (long long)kv_total,
+            kv_total ? (double)st->kv_used / (double)kv_total : 0.0, (unsigned long long)st->steps,
+            (unsigned long long)st->rows, st->embedding, (unsigned long long)st->embed_rows);
     if (fclose(f)) {
         free(buf);
         return NULL;

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <synapse/sched.h>
 
 #define SYN_METRICS_ROUTES 16 /* the server's routes and "other": fewer */
 /* requests are counted by status directly, 100..599, so none is lost to a
@@ -41,7 +42,7 @@ void syn_metrics_token_latency(syn_metrics *m, double seconds);
 
 /* Appends the Prometheus text of the counters plus the given gauges to a
  * malloc'ed buffer. NULL on out of memory. */
-char *syn_metrics_render(syn_metrics *m, int32_t queue_depth, int32_t active, int64_t kv_used, int64_t kv_total,
-                         uint64_t steps, uint64_t rows);
+/* The scheduler's gauges and counters come from st. */
+char *syn_metrics_render(syn_metrics *m, const syn_sched_stats *st);
 
 #endif

@@ -126,6 +126,8 @@ typedef struct syn_sched_stats {
     int64_t kv_used;  /* KV positions held by active sequences */
     uint64_t steps;   /* forward steps run */
     uint64_t rows;    /* rows run in those steps */
+    int32_t embedding;   /* embedding jobs running (one at a time, a chunk between steps) */
+    uint64_t embed_rows; /* of rows: embedding inputs */
 } syn_sched_stats;
 SYN_API void syn_sched_get_stats(syn_sched *s, syn_sched_stats *st);
 
