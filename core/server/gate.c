@@ -29,7 +29,14 @@
 
 #define OUT_MAX (256 * 1024) /* answer bytes held for a slow client */
 
-enum { G_HEAD, G_BODY, G_CONNECT, G_RELAY };
+enum { G_HEAD, G_BODY, G_CONNECT, G_RELAY, G_DRAIN };
+
+/* After answering a request itself, the gate reads (and drops) what the
+ * client still sends, this long and this much at most: closing with unread
+ * bytes resets the connection, and the client would lose the answer (a
+ * 413 sent while a large body is still on its way). */
+#define DRAIN_S 2.0
+#define DRAIN_MAX ((size_t)64 << 20)
 
 typedef struct gconn gconn;
 typedef struct gend {
@@ -45,7 +52,8 @@ struct gconn {
     size_t in_len, in_cap;
     size_t head_len;         /* of in: the client's head */
     syn_gate_head head;      /* parsed; head.forward goes to the backend */
-    size_t sent;             /* of head.forward then the body, to the backend */
+    size_t sent;             /* of head.forward then the body, to the backend;
+                              * in DRAIN, the bytes dropped */
     char *out;               /* from the backend, for the client */
     size_t out_len, out_off;
     int backend_eof;
@@ -139,12 +147,35 @@ static void answer(syn_gate *g, gconn *c, int status, const char *code, const ch
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
                      "Connection: close\r\n\r\n%s",
                      status, reason, bn, body);
-    if (send(c->cfd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-        /* gone already */
-    }
     if (g->p.metrics)
         syn_metrics_request(g->p.metrics, "(gate)", status);
-    conn_free(g, c);
+    if (c->bfd >= 0) {
+        close(c->bfd);
+        c->bfd = -1;
+    }
+    if (send(c->cfd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 || shutdown(c->cfd, SHUT_WR)) {
+        conn_free(g, c); /* gone already */
+        return;
+    }
+    c->state = G_DRAIN;
+    c->sent = 0;
+    c->deadline = now_s() + DRAIN_S;
+    watch(g, c->cfd, &c->ce, EPOLLIN | EPOLLRDHUP, 0);
+}
+
+/* Drops what the client sends after its answer; frees it at its end. */
+static void drain(syn_gate *g, gconn *c)
+{
+    char buf[16384];
+    for (;;) {
+        ssize_t n = recv(c->cfd, buf, sizeof buf, 0);
+        if (n > 0 && (c->sent += (size_t)n) < DRAIN_MAX)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        conn_free(g, c); /* the client closed, failed, or sent too much */
+        return;
+    }
 }
 
 static void accept_all(syn_gate *g)
@@ -364,6 +395,10 @@ static void on_event(syn_gate *g, gend *e, uint32_t ev)
             client_read(g, c);
             return;
         }
+        if (c->state == G_DRAIN) {
+            drain(g, c);
+            return;
+        }
         /* after its request, a client only ever hangs up or takes the answer */
         if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
             conn_free(g, c);
@@ -416,7 +451,7 @@ static void expire(syn_gate *g, double now)
             continue;
         if (c->state == G_HEAD || c->state == G_BODY)
             answer(g, c, 408, "request_timeout", "the request did not arrive in time (limits.request_timeout_s)");
-        else if (c->state == G_CONNECT || c->out_len > c->out_off)
+        else if (c->state == G_DRAIN || c->state == G_CONNECT || c->out_len > c->out_off)
             conn_free(g, c);
         else
             c->deadline = now + g->p.request_timeout_s; /* waiting on the model is fine */
