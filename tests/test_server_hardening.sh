@@ -127,15 +127,20 @@ for sig in USR1 USR2 ALRM; do
 done
 grep -q 'ignoring signal' "$work/main.log" || bad "no log line for the ignored signals"
 
-# SIGHUP: new keys take effect, a changed queue limit needs a restart,
-# a broken file changes nothing
-printf 'limits:\n  batch_rows: 20\n  max_queue: 7\napi_keys: [second-key]\ncontext_size: 512\n' >"$work/cfg/serve.yaml"
+# SIGHUP: new keys and the per-request limits take effect, a changed queue
+# limit needs a restart, a broken file changes nothing
+printf 'limits:\n  batch_rows: 20\n  max_queue: 7\n  max_tokens: 3\n  max_body_bytes: 2048\napi_keys: [second-key]\ncontext_size: 512\n' \
+    >"$work/cfg/serve.yaml"
 kill -HUP "$srv"
 i=0
 while ! grep -q 'API key' "$work/main.log" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 [ "$(key first-key /v1/models)" = 401 ] || bad "the old key still works after SIGHUP"
 [ "$(key second-key /v1/models)" = 200 ] || bad "the new key does not work after SIGHUP"
 grep -q "'limits.batch_rows' changed" "$work/main.log" && bad "an unchanged setting was reported as changed"
+[ "$(key second-key /v1/completions '{"model":"synapse","prompt":"x","max_tokens":50}')" = 200 ] &&
+    grep -q '"completion_tokens":3' "$work/body" || bad "limits.max_tokens 3 after SIGHUP: $(cat "$work/body")"
+big=$(python3 -c "print('{\"model\":\"synapse\",\"prompt\":\"' + 'x' * 3000 + '\"}')")
+[ "$(key second-key /v1/completions "$big")" = 413 ] || bad "limits.max_body_bytes 2048 after SIGHUP: $(cat "$work/body")"
 grep -q "reload: 'limits.max_queue' changed; it takes effect at the next restart" "$work/main.log" ||
     bad "a changed queue limit was not reported: $(cat "$work/main.log")"
 # --ctx-size on the command line still wins over the file

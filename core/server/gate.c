@@ -248,9 +248,10 @@ static void head_done(syn_gate *g, gconn *c)
         answer(g, c, c->head.status, c->head.error_code, c->head.why);
         return;
     }
-    if (c->head.content_length > g->p.max_body) {
+    size_t max_body = __atomic_load_n(&g->p.max_body, __ATOMIC_RELAXED);
+    if (c->head.content_length > max_body) {
         char why[128];
-        snprintf(why, sizeof why, "The request body is larger than %zu bytes (limits.max_body_bytes)", g->p.max_body);
+        snprintf(why, sizeof why, "The request body is larger than %zu bytes (limits.max_body_bytes)", max_body);
         answer(g, c, 413, "request_too_large", why);
         return;
     }
@@ -578,6 +579,12 @@ fail:
 }
 
 int syn_gate_port(const syn_gate *g) { return g->port; }
+
+void syn_gate_set_max_body(syn_gate *g, size_t max_body)
+{
+    if (g)
+        __atomic_store_n(&g->p.max_body, max_body, __ATOMIC_RELAXED);
+}
 
 static void poke(syn_gate *g, int level)
 {

@@ -27,6 +27,8 @@ typedef struct syn_gate syn_gate;
 
 int syn_gate_start(const syn_gate_params *p, syn_gate **out, syn_error *err);
 int syn_gate_port(const syn_gate *g);
+/* A new limits.max_body_bytes for requests from now on (any thread). */
+void syn_gate_set_max_body(syn_gate *g, size_t max_body);
 /* Stops accepting; what is in flight goes on being relayed. */
 void syn_gate_close_listener(syn_gate *g);
 /* Closes every connection and joins the thread. */

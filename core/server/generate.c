@@ -386,8 +386,9 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
         goto done;
     }
     syn_job_request jr = {.prompt = ids, .n_prompt = (int32_t)n_ids, .n_choices = r.n, .max_tokens = r.max_tokens};
-    if (s->cfg.max_tokens > 0 && (jr.max_tokens <= 0 || jr.max_tokens > s->cfg.max_tokens))
-        jr.max_tokens = s->cfg.max_tokens;
+    int cap = __atomic_load_n(&s->cfg.max_tokens, __ATOMIC_RELAXED); /* SIGHUP may change it */
+    if (cap > 0 && (jr.max_tokens <= 0 || jr.max_tokens > cap))
+        jr.max_tokens = cap;
     jr.gen = (syn_gen_params){.sp = r.sp, .stops = (const char *const *)r.stops, .n_stops = r.n_stops,
                               .logprobs = r.logprobs, .top_logprobs = r.top_logprobs};
     if (r.schema)

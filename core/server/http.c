@@ -69,7 +69,8 @@ static int read_body(struct mg_connection *c, const syn_server *s, char **out, s
     const struct mg_request_info *ri = mg_get_request_info(c);
     *out = NULL;
     *len = 0;
-    if (ri->content_length > 0 && (unsigned long long)ri->content_length > s->cfg.max_body)
+    size_t max_body = __atomic_load_n(&s->cfg.max_body, __ATOMIC_RELAXED); /* SIGHUP may change it */
+    if (ri->content_length > 0 && (unsigned long long)ri->content_length > max_body)
         return 413;
     size_t cap = ri->content_length > 0 ? (size_t)ri->content_length + 1 : 4096, n = 0;
     char *buf = malloc(cap);
@@ -77,7 +78,7 @@ static int read_body(struct mg_connection *c, const syn_server *s, char **out, s
         return 500;
     for (;;) {
         if (n + 1 >= cap) {
-            if (cap > s->cfg.max_body + 1) {
+            if (cap > max_body + 1) {
                 free(buf);
                 return 413;
             }
@@ -93,7 +94,7 @@ static int read_body(struct mg_connection *c, const syn_server *s, char **out, s
         if (k <= 0)
             break;
         n += (size_t)k;
-        if (n > s->cfg.max_body) {
+        if (n > max_body) {
             free(buf);
             return 413;
         }
@@ -235,7 +236,8 @@ static int handle(struct mg_connection *c, void *data)
     else if (r->inference && (status = read_body(c, s, &body, &len))) {
         if (status == 413)
             syn_send_error_msg(c, s, 413, "invalid_request_error", "request_too_large",
-                               "The request body is larger than %zu bytes (limits.max_body_bytes)", s->cfg.max_body);
+                               "The request body is larger than %zu bytes (limits.max_body_bytes)",
+                               __atomic_load_n(&s->cfg.max_body, __ATOMIC_RELAXED));
         else
             syn_send_error_msg(c, s, 500, "server_error", NULL, "out of memory");
     } else {
@@ -438,6 +440,16 @@ void syn_server_reload(syn_server *s, const syn_config *fresh)
     for (int i = 0; i < n_old; i++)
         free(old[i]);
     syn_log(SYN_LOG_WARN, "reload: %d API key%s in effect", n, n == 1 ? "" : "s");
+    /* limits read per request change at once */
+    if (s->cfg.max_tokens != fresh->max_tokens) {
+        __atomic_store_n(&s->cfg.max_tokens, fresh->max_tokens, __ATOMIC_RELAXED);
+        syn_log(SYN_LOG_WARN, "reload: limits.max_tokens is %d", fresh->max_tokens);
+    }
+    if (s->cfg.max_body != fresh->max_body) {
+        __atomic_store_n(&s->cfg.max_body, fresh->max_body, __ATOMIC_RELAXED);
+        syn_gate_set_max_body(s->gate, fresh->max_body);
+        syn_log(SYN_LOG_WARN, "reload: limits.max_body_bytes is %zu", fresh->max_body);
+    }
 
     /* the rest is fixed at start: the listener, the model and its context,
      * the scheduler's slots and buffers */
@@ -455,9 +467,7 @@ void syn_server_reload(syn_server *s, const syn_config *fresh)
         {"parallel", c->parallel != f->parallel},
         {"learning", c->learning != f->learning},
         {"cloud", c->cloud != f->cloud},
-        {"limits.max_body_bytes", c->max_body != f->max_body},
         {"limits.max_queue", c->max_queue != f->max_queue},
-        {"limits.max_tokens", c->max_tokens != f->max_tokens},
         {"limits.batch_rows", c->batch_rows != f->batch_rows},
         {"limits.request_timeout_s", c->request_timeout_s != f->request_timeout_s},
     };
