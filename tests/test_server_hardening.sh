@@ -289,7 +289,9 @@ def embed():
     done["e"] = post("/v1/embeddings", {"model": "synapse", "input": inputs})
 th = threading.Thread(target=embed)
 th.start()
-time.sleep(0.3)
+deadline = time.time() + 30  # parsing and tokenizing 1,500 inputs comes first (slow under ASan)
+while status()["embedding"] != 1 and "e" not in done and time.time() < deadline:
+    time.sleep(0.02)
 assert status()["embedding"] == 1, status()
 t = time.time()
 c = post("/v1/completions", {"model": "synapse", "prompt": "x", "max_tokens": 8, "temperature": 0}, timeout=30)
