@@ -5,16 +5,10 @@
 model=${1:-/tmp/models/qwen2.5-0.5b-Q4_K_M.gguf}
 build=${2:-.}
 here=$(cd "$(dirname "$0")" && pwd)
-log=$(mktemp)
-SYNAPSE_HOME=$(mktemp -d) "$build/synapse" serve --port 0 --model "$model" --parallel 8 --ctx-size 1024 >"$log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; rm -f "$log"' EXIT
-i=0
-until grep -q 'listening on' "$log"; do
-    sleep 0.2; i=$((i + 1))
-    if [ $i -gt 300 ] || ! kill -0 $pid 2>/dev/null; then cat "$log"; exit 1; fi
-done
-port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
+home=$(mktemp -d)
+. "$here/serve.sh"
+trap 'kill $pid 2>/dev/null; rm -rf "$home"' EXIT
+bench_serve "$home/server.log" --model "$model" --parallel 8 --ctx-size 1024
 echo "model $model, $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # one untimed request first: the first forward after start touches the KV
 # cache and scratch memory for the first time, which no later run pays

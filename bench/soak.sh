@@ -11,16 +11,9 @@ build=${2:-.}
 home=$(mktemp -d)
 log="$home/server.log"
 printf 'limits:\n  request_timeout_s: 2\n' >"$home/soak.yaml"
-SYNAPSE_HOME="$home" "$build/synapse" serve --port 0 --config "$home/soak.yaml" --model "$model" \
-    --parallel 4 --ctx-size 512 >"$log" 2>&1 &
-pid=$!
+. "$here/serve.sh"
 trap 'kill $pid 2>/dev/null; rm -rf "$home"' EXIT
-i=0
-until grep -q 'listening on' "$log"; do
-    sleep 0.2; i=$((i + 1))
-    if [ $i -gt 300 ] || ! kill -0 $pid 2>/dev/null; then cat "$log"; exit 1; fi
-done
-port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
+bench_serve "$log" --config "$home/soak.yaml" --model "$model" --parallel 4 --ctx-size 512
 # the server runs under libtool's wrapper when uninstalled: sample the real process
 real=$(pgrep -P $pid -f 'synapse serve' || echo $pid)
 echo "model $model, $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"

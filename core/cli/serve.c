@@ -50,7 +50,6 @@ static int build_config(const char *cmd, const struct serve_flags *f, syn_config
     syn_error err = {0};
     if (syn_config_defaults(cfg, &err))
         return syn_cli_error(cmd, "%s", err.msg);
-    int rc = 1;
     syn_chat_template t;
     if (syn_config_load(cfg, f->config, &err)) {
         syn_cli_error(cmd, "invalid configuration: %s", err.msg);
@@ -89,7 +88,7 @@ static int build_config(const char *cmd, const struct serve_flags *f, syn_config
     return 0;
 fail:
     syn_config_free(cfg);
-    return rc;
+    return 1;
 }
 
 /* SIGHUP: the configuration is read again and what can change while serving
