@@ -68,7 +68,7 @@ struct syn_gate {
     int lfd, efd, wake;
     int port;
     pthread_t thread;
-    int stop;    /* under the thread's own reads of `wake` */
+    int stop;    /* 1: close the listener, 2: end; set atomically, then `wake` is written */
     int n_conns;
     gconn *conns;
     gconn *dead; /* closed in this batch of events, freed after it */
