@@ -18,7 +18,10 @@ int syn_lora_load(const syn_model *m, const char *path, syn_lora **out, syn_erro
     syn_lora *l = calloc(1, sizeof *l);
     if (!l)
         return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    static uint64_t next_serial;
     l->model = m;
+    l->refs = 1;
+    l->serial = __atomic_add_fetch(&next_serial, 1, __ATOMIC_RELAXED);
     const syn_model_config *c = &m->cfg;
     int rc = syn_gguf_open(path, &l->gguf, err);
     if (rc)
@@ -116,9 +119,15 @@ fail:
     return rc;
 }
 
+syn_lora *syn_lora_retain(syn_lora *l)
+{
+    __atomic_add_fetch(&l->refs, 1, __ATOMIC_RELAXED);
+    return l;
+}
+
 void syn_lora_free(syn_lora *l)
 {
-    if (!l)
+    if (!l || __atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     const syn_backend_ref *be = &l->model->be;
     for (int i = 0; l->pairs && i < l->model->cfg.n_layer * SYN_PROJ_COUNT; i++) {
@@ -133,4 +142,6 @@ void syn_lora_free(syn_lora *l)
 }
 
 int32_t syn_lora_rank(const syn_lora *l) { return l->rank; }
+uint64_t syn_lora_serial(const syn_lora *l) { return l->serial; }
+const syn_model *syn_lora_model(const syn_lora *l) { return l->model; }
 float syn_lora_alpha(const syn_lora *l) { return l->alpha; }

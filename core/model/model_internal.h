@@ -31,6 +31,8 @@ typedef struct syn_lora_pair {
 
 struct syn_lora {
     const syn_model *model;
+    int refs;        /* atomic: its owners (a registry, jobs, a scheduler) */
+    uint64_t serial; /* distinct for every adapter this process loads */
     syn_gguf *gguf;
     int32_t rank;
     float alpha;

@@ -85,16 +85,19 @@ void syn_embed_step(syn_sched *s)
         return;
     }
     int32_t n = j->input_len[e->input], m = n - e->pos < chunk_rows(s) ? n - e->pos : chunk_rows(s);
+    syn_adapters_begin(s);
+    int32_t adapter = syn_adapters_index(s, j);
     for (int32_t r = 0; r < m; r++) {
         s->b_tok[r] = e->tokens[e->pos + r];
         s->b_pos[r] = e->pos + r;
         s->b_slot[r] = e->slot;
+        s->b_adapter[r] = adapter;
         s->b_want[r] = 1;
     }
-    syn_batch b = {.n = m, .token = s->b_tok, .pos = s->b_pos, .slot = s->b_slot, .want_logits = s->b_want,
-                   .n_prompt = m};
+    syn_batch b = {.n = m, .token = s->b_tok, .pos = s->b_pos, .slot = s->b_slot, .adapter = s->b_adapter,
+                   .want_logits = s->b_want, .n_prompt = m};
     syn_error err = {0};
-    if (syn_forward_hidden(s->ctx, &b, e->hidden, &err)) {
+    if (syn_adapters_apply(s, &err) || syn_forward_hidden(s->ctx, &b, e->hidden, &err)) {
         syn_job_end(j, SYN_JOB_FAILED, err.msg);
         finish(s);
         return;

@@ -106,6 +106,18 @@ int syn_job_embed(const int32_t *tokens, const int32_t *input_len, int32_t n_inp
     return 0;
 }
 
+int syn_job_set_adapter(syn_job *j, syn_lora *adapter, float scale, syn_error *err)
+{
+    if (adapter && !(scale == scale && scale > -1e6f && scale < 1e6f))
+        return syn_fail(err, SYN_ERR_INVALID, "adapter scale %g is not a finite number below 1e6", (double)scale);
+    if (adapter)
+        syn_lora_retain(adapter);
+    syn_lora_free(j->adapter);
+    j->adapter = adapter;
+    j->adapter_scale = adapter ? scale : 0;
+    return 0;
+}
+
 void syn_job_retain(syn_job *j)
 {
     pthread_mutex_lock(&j->mu);
@@ -128,6 +140,7 @@ void syn_job_release(syn_job *j)
         free(j->stops[i]);
     free(j->stops);
     syn_constraint_free(&j->constraint);
+    syn_lora_free(j->adapter);
     for (int i = 0; i < j->n_choices; i++) {
         free(j->out[i].text);
         free(j->out[i].lps);

@@ -31,6 +31,8 @@ struct syn_job {
     syn_gen_params gen; /* gen.stops points at stops; gen.constraint at constraint */
     char **stops;
     syn_constraint constraint;
+    syn_lora *adapter; /* NULL: the base model; a reference of the job's */
+    float adapter_scale;
 
     /* shared with the scheduler, under mu */
     pthread_mutex_t mu;

@@ -4,17 +4,26 @@
  * rather than computed again, and the choices of an n > 1 request copy the
  * prompt once choice 0 has run it. Copied keys and values are the ones the
  * rows would compute (the kernels do not depend on the batch), so outputs do
- * not change. */
+ * not change. Keys and values depend on the adapter the rows ran under too,
+ * so a slot's history names it and only a prompt under the same adapter and
+ * scale reuses it. */
 #include <string.h>
 
 #include "core/sched/sched_internal.h"
 
-int32_t syn_common_prefix(const int32_t *a, int32_t na, const int32_t *b, int32_t nb)
+static int32_t common_prefix(const int32_t *a, int32_t na, const int32_t *b, int32_t nb)
 {
     int32_t i = 0;
     while (i < na && i < nb && a[i] == b[i])
         i++;
     return i;
+}
+
+int32_t syn_slot_prefix(const syn_sched *s, int slot, int32_t valid, const syn_job *j, int32_t n)
+{
+    if (!syn_adapter_key_eq(s->hist_key[slot], syn_job_adapter_key(j)))
+        return 0;
+    return common_prefix(s->hist[slot], valid, j->prompt, n);
 }
 
 /* The tokens whose KV slot i holds now: an active sequence's computed
@@ -37,11 +46,9 @@ int syn_copy_kv(syn_sched *s, seq *q, int donor, const int32_t *prompt, int32_t 
 }
 
 /* Moves q's start past the longest prefix of j's prompt (short of its last
- * token) that another slot holds, copying those keys and values into q's
- * slot (nothing changes when no slot holds more or the backend cannot).
- * Keys and values depend on the tokens alone while every row runs the base
- * model; once rows carry LoRA adapters, a slot's history must name its
- * adapter too, here and in seq_start's own-slot reuse. */
+ * token) that another slot holds under j's adapter, copying those keys and
+ * values into q's slot (nothing changes when no slot holds more or the
+ * backend cannot). */
 void syn_copy_prefix(syn_sched *s, seq *q, const syn_job *j)
 {
     int donor = -1;
@@ -49,7 +56,7 @@ void syn_copy_prefix(syn_sched *s, seq *q, const syn_job *j)
     for (int i = 0; i < s->p.n_slots; i++) {
         if (i == q->slot)
             continue;
-        int32_t l = syn_common_prefix(s->hist[i], slot_valid(s, i), j->prompt, j->n_prompt - 1);
+        int32_t l = syn_slot_prefix(s, i, slot_valid(s, i), j, j->n_prompt - 1);
         if (l > best) {
             best = l;
             donor = i;
@@ -75,7 +82,7 @@ void syn_plan_wait(syn_sched *s, seq *q, const syn_job *j)
         const seq *d = &s->seqs[i];
         if (!d->job || d == q)
             continue;
-        int32_t l = syn_common_prefix(s->hist[i], d->job->n_prompt, j->prompt, j->n_prompt - 1);
+        int32_t l = syn_slot_prefix(s, i, d->job->n_prompt, j, j->n_prompt - 1);
         if (l > best && l > d->n_past) {
             best = l;
             q->wait_slot = i;

@@ -8,6 +8,13 @@
 
 #include "core/sched/job.h"
 
+/* What a KV slot's keys and values were computed under: the same tokens
+ * under another adapter (or scale) are other keys and values. */
+typedef struct adapter_key {
+    uint64_t serial; /* syn_lora_serial; 0: the base model */
+    float scale;
+} adapter_key;
+
 typedef struct seq {
     syn_job *job; /* NULL: this sequence is free */
     int choice;
@@ -61,22 +68,44 @@ struct syn_sched {
     embed_run emb;  /* emb.job's slot is taken though seqs[slot] is free */
     int32_t **hist; /* per slot: the tokens its KV holds */
     int32_t *hist_len;
+    adapter_key *hist_key; /* per slot: the adapter its KV was computed under */
     uint64_t admitted;
 
     /* step buffers */
     int32_t *b_tok, *b_pos, *b_slot;
     uint8_t *b_want;
+    int32_t *b_adapter;
     int *b_seq; /* sequence of each logit row */
+    int32_t *seq_adapter; /* per sequence: its index in this step's adapter table */
+
+    /* adapters (adapters.c): the context's table, and the next step's */
+    syn_lora **tab, **next_tab; /* n_slots each */
+    float *tab_scale, *next_scale;
+    int32_t n_tab, n_next;
     float *logits;
 };
 
 /* prefix.c: reusing keys and values other prompts computed */
-int32_t syn_common_prefix(const int32_t *a, int32_t na, const int32_t *b, int32_t nb);
+/* How many of the first n tokens slot holds (valid of them computed) j can
+ * use: 0 unless computed under j's adapter. */
+int32_t syn_slot_prefix(const syn_sched *s, int slot, int32_t valid, const syn_job *j, int32_t n);
 int syn_copy_kv(syn_sched *s, seq *q, int donor, const int32_t *prompt, int32_t n);
 void syn_copy_prefix(syn_sched *s, seq *q, const syn_job *j);
 void syn_plan_wait(syn_sched *s, seq *q, const syn_job *j);
 /* Copies the prefixes that waiting sequences waited for, once computed. */
 void syn_resolve_waits(syn_sched *s);
+
+/* adapters.c: the table of adapters a step's rows index */
+adapter_key syn_job_adapter_key(const syn_job *j);
+int syn_adapter_key_eq(adapter_key a, adapter_key b);
+/* A new table for the next step: add each sequence's job, then apply. */
+void syn_adapters_begin(syn_sched *s);
+/* j's adapter's index in the next table (-1: the base model). */
+int32_t syn_adapters_index(syn_sched *s, const syn_job *j);
+/* Gives the next table to the context unless it is the one it has. */
+int syn_adapters_apply(syn_sched *s, syn_error *err);
+/* Releases the scheduler's references (when it is freed). */
+void syn_adapters_drop(syn_sched *s);
 
 /* embed.c: embedding jobs, a chunk of rows at a time */
 /* Starts j on free slot `slot` (the job fails if its buffers do not fit). */

@@ -13,6 +13,8 @@ int syn_sched_submit(syn_sched *s, syn_job *j, syn_error *err)
 {
     if (j->kind == JOB_GENERATE && j->n_choices > s->p.n_slots)
         return syn_fail(err, SYN_ERR_INVALID, "n must be from 1 to %d on this server", s->p.n_slots);
+    if (j->adapter && syn_lora_model(j->adapter) != s->model)
+        return syn_fail(err, SYN_ERR_INVALID, "the job's adapter was loaded for another model than this scheduler's");
     pthread_mutex_lock(&s->mu);
     int rc = 0;
     if (s->stopping)
@@ -74,7 +76,7 @@ static void seq_finish(syn_sched *s, seq *q, syn_finish why)
 static int slot_free(const syn_sched *s, int i) { return !s->seqs[i].job && !(s->emb.job && s->emb.slot == i); }
 
 /* Starts choice c of job j in a free sequence, reusing the slot whose KV
- * shares the longest prefix with the prompt. */
+ * shares the longest prefix with the prompt (under the same adapter). */
 static int seq_start(syn_sched *s, syn_job *j, int c, syn_error *err)
 {
     int best = -1;
@@ -82,7 +84,7 @@ static int seq_start(syn_sched *s, syn_job *j, int c, syn_error *err)
     for (int i = 0; i < s->p.n_slots; i++) {
         if (!slot_free(s, i))
             continue;
-        int32_t l = syn_common_prefix(s->hist[i], s->hist_len[i], j->prompt, j->n_prompt);
+        int32_t l = syn_slot_prefix(s, i, s->hist_len[i], j, j->n_prompt);
         if (l > best_lcp) {
             best_lcp = l;
             best = i;
@@ -103,6 +105,7 @@ static int seq_start(syn_sched *s, syn_job *j, int c, syn_error *err)
     }
     /* at least the last prompt token runs, for its logits */
     q->n_past = best_lcp < j->n_prompt ? best_lcp : j->n_prompt - 1;
+    s->hist_key[best] = syn_job_adapter_key(j);
     syn_copy_prefix(s, q, j);
     syn_plan_wait(s, q, j);
     s->hist_len[best] = q->n_past;
@@ -218,19 +221,26 @@ static int step(syn_sched *s)
             seq_finish(s, q, SYN_FINISH_ERROR);
     }
     syn_resolve_waits(s);
-    /* decode rows: one per generating sequence */
-    for (int i = 0; i < s->p.n_slots; i++) {
-        seq *q = &s->seqs[i];
-        if (!q->job || q->pending < 0)
-            continue;
-        s->b_tok[rows] = q->pending;
-        s->b_pos[rows] = q->n_past;
-        s->b_slot[rows] = q->slot;
-        s->b_want[rows] = 1;
-        s->b_seq[n_logit++] = i;
-        s->hist[q->slot][q->n_past] = q->pending;
-        rows++;
-    }
+    /* every sequence's adapter gets an index in this step's table */
+    syn_adapters_begin(s);
+    for (int i = 0; i < s->p.n_slots; i++)
+        s->seq_adapter[i] = s->seqs[i].job ? syn_adapters_index(s, s->seqs[i].job) : -1;
+    /* decode rows: one per generating sequence, those of an adapter side by
+     * side so the forward pass runs each adapter's product once */
+    for (int32_t a = -1; a < s->n_next; a++)
+        for (int i = 0; i < s->p.n_slots; i++) {
+            seq *q = &s->seqs[i];
+            if (!q->job || q->pending < 0 || s->seq_adapter[i] != a)
+                continue;
+            s->b_tok[rows] = q->pending;
+            s->b_pos[rows] = q->n_past;
+            s->b_slot[rows] = q->slot;
+            s->b_adapter[rows] = a;
+            s->b_want[rows] = 1;
+            s->b_seq[n_logit++] = i;
+            s->hist[q->slot][q->n_past] = q->pending;
+            rows++;
+        }
     /* prefill chunks, oldest prompt first, in what is left of the step */
     int32_t n_decode = rows;
     for (;;) {
@@ -249,6 +259,7 @@ static int step(syn_sched *s)
             s->b_tok[rows + r] = best->job->prompt[best->n_past + r];
             s->b_pos[rows + r] = best->n_past + r;
             s->b_slot[rows + r] = best->slot;
+            s->b_adapter[rows + r] = s->seq_adapter[best - s->seqs];
             s->b_want[rows + r] = 0;
         }
         rows += m;
@@ -266,9 +277,22 @@ static int step(syn_sched *s)
     if (!rows)
         return 0;
     syn_error err = {0};
-    syn_batch b = {.n = rows, .token = s->b_tok, .pos = s->b_pos, .slot = s->b_slot, .want_logits = s->b_want,
-                   .n_prompt = rows - n_decode};
-    int rc = syn_forward(s->ctx, &b, s->logits, &err);
+    syn_batch b = {.n = rows, .token = s->b_tok, .pos = s->b_pos, .slot = s->b_slot, .adapter = s->b_adapter,
+                   .want_logits = s->b_want, .n_prompt = rows - n_decode};
+    int rc = syn_adapters_apply(s, &err);
+    if (!rc)
+        rc = syn_forward(s->ctx, &b, s->logits, &err);
+    if (rc) {
+        /* a prompt partly prefilled in this step has no logits row: it
+         * fails here, as it holds keys and values that were never written */
+        for (int32_t r = 0; r < rows; r++) {
+            seq *q = &s->seqs[s->b_slot[r]];
+            if (q->job && q->pending == -1) {
+                syn_job_end(q->job, SYN_JOB_FAILED, err.msg);
+                seq_finish(s, q, SYN_FINISH_ERROR);
+            }
+        }
+    }
     for (int k = 0; k < n_logit; k++) {
         seq *q = &s->seqs[s->b_seq[k]];
         if (q->pending >= 0)
@@ -344,13 +368,20 @@ static void sched_free_buffers(syn_sched *s)
             free(s->hist[i]);
     free(s->hist);
     free(s->hist_len);
+    free(s->hist_key);
     free(s->seqs);
     free(s->queue);
     free(s->b_tok);
     free(s->b_pos);
     free(s->b_slot);
     free(s->b_want);
+    free(s->b_adapter);
     free(s->b_seq);
+    free(s->seq_adapter);
+    free(s->tab);
+    free(s->next_tab);
+    free(s->tab_scale);
+    free(s->next_scale);
     free(s->logits);
 }
 
@@ -380,15 +411,23 @@ int syn_sched_new(syn_model *m, const syn_tokenizer *tok, const syn_sched_params
     s->seqs = calloc(ns, sizeof *s->seqs);
     s->hist = calloc(ns, sizeof *s->hist);
     s->hist_len = calloc(ns, sizeof *s->hist_len);
+    s->hist_key = calloc(ns, sizeof *s->hist_key);
     s->queue = calloc((size_t)s->p.max_queue, sizeof *s->queue);
     s->b_tok = malloc(rows * sizeof(int32_t));
     s->b_pos = malloc(rows * sizeof(int32_t));
     s->b_slot = malloc(rows * sizeof(int32_t));
     s->b_want = malloc(rows);
+    s->b_adapter = malloc(rows * sizeof(int32_t));
+    s->seq_adapter = malloc(ns * sizeof(int32_t));
+    s->tab = calloc(ns, sizeof *s->tab);
+    s->next_tab = calloc(ns, sizeof *s->next_tab);
+    s->tab_scale = calloc(ns, sizeof *s->tab_scale);
+    s->next_scale = calloc(ns, sizeof *s->next_scale);
     s->b_seq = malloc((size_t)s->logit_rows * sizeof(int));
     s->logits = malloc((size_t)s->logit_rows * (size_t)s->n_vocab * sizeof(float));
-    int bad = !s->seqs || !s->hist || !s->hist_len || !s->queue || !s->b_tok || !s->b_pos || !s->b_slot ||
-              !s->b_want || !s->b_seq || !s->logits;
+    int bad = !s->seqs || !s->hist || !s->hist_len || !s->hist_key || !s->queue || !s->b_tok || !s->b_pos ||
+              !s->b_slot || !s->b_want || !s->b_adapter || !s->seq_adapter || !s->tab || !s->next_tab ||
+              !s->tab_scale || !s->next_scale || !s->b_seq || !s->logits;
     for (size_t i = 0; !bad && i < ns; i++) {
         s->seqs[i].slot = (int)i;
         bad = !(s->hist[i] = malloc(sizeof(int32_t) * (size_t)s->p.n_ctx));
@@ -442,6 +481,7 @@ void syn_sched_free(syn_sched *s)
         return;
     syn_sched_stop(s);
     syn_ctx_free(s->ctx);
+    syn_adapters_drop(s);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     sched_free_buffers(s);

@@ -52,9 +52,20 @@ SYN_API const syn_gguf *syn_model_get_gguf(const syn_model *m);
 typedef struct syn_lora syn_lora;
 
 /* Loads a LoRA adapter in llama.cpp's GGUF layout (blk.N.<w>.weight.lora_a /
- * .lora_b, adapter.lora.alpha) and checks it fits the model. */
+ * .lora_b, adapter.lora.alpha) and checks it fits the model. The adapter is
+ * reference counted (one reference for the caller) and immutable, so any
+ * thread may use and retain it. */
 SYN_API int syn_lora_load(const syn_model *m, const char *path, syn_lora **out, syn_error *err);
+/* A reference more; returns l. */
+SYN_API syn_lora *syn_lora_retain(syn_lora *l);
+/* Drops a reference; the last one frees the adapter. NULL is fine. */
 SYN_API void syn_lora_free(syn_lora *l);
+/* Distinct for every adapter loaded in this process (never reused), so
+ * caches can tell adapters apart even when one is freed and another lands
+ * at its address. */
+SYN_API uint64_t syn_lora_serial(const syn_lora *l);
+/* The model it was loaded for. */
+SYN_API const syn_model *syn_lora_model(const syn_lora *l);
 SYN_API int32_t syn_lora_rank(const syn_lora *l);
 SYN_API float syn_lora_alpha(const syn_lora *l);
 

@@ -41,6 +41,10 @@ SYN_API int syn_job_generate(const syn_job_request *r, syn_job **out, syn_error 
  * tokens (copied). */
 SYN_API int syn_job_embed(const int32_t *tokens, const int32_t *input_len, int32_t n_inputs, syn_job **out,
                           syn_error *err);
+/* Before submitting: every row of the job runs with adapter (NULL: the base
+ * model) at scale (1 = as trained: alpha / rank). The job keeps a reference
+ * to the adapter until it is freed, so the caller may drop its own. */
+SYN_API int syn_job_set_adapter(syn_job *j, syn_lora *adapter, float scale, syn_error *err);
 /* Drops a reference; the last one frees the job. */
 SYN_API void syn_job_release(syn_job *j);
 /* The caller no longer wants it: the scheduler drops it at its next step. */
