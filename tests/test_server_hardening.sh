@@ -36,13 +36,14 @@ SYNAPSE_HOME="$work/home-cfg" "$synapse" serve --port 0 --config "$work/cfg/keys
     bad "a 17th API key was accepted"
 grep -q "at most 16 in all" "$work/err" || bad "17 keys: wrong message: $(cat "$work/err")"
 
-# keys for features not built yet are refused when they ask for them
+# keys for features not built yet are refused when they ask for them (and
+# specialists without a model to serve them)
 printf 'learning: true\n' >"$work/cfg/later.yaml"
 refused "$work/cfg/later.yaml" "later.yaml:1: 'learning: true' is not supported yet" "learning: true"
 printf 'cloud: yes\n' >"$work/cfg/later.yaml"
 refused "$work/cfg/later.yaml" "'cloud: true' is not supported yet" "cloud: yes"
 printf 'specialists:\n  - name: coder\n' >"$work/cfg/later.yaml"
-refused "$work/cfg/later.yaml" "later.yaml:2: 'specialists' entries are not supported yet" "a specialist"
+refused "$work/cfg/later.yaml" "1 specialist is configured, but there is no model to serve it" "a specialist without a model"
 
 # batch_rows below the 32 logit rows the scheduler used to want
 printf 'limits:\n  batch_rows: 20\napi_keys: [first-key]\n' >"$work/cfg/serve.yaml"

@@ -1,7 +1,7 @@
 /* Server configuration from YAML (libyaml document API): a flat mapping plus
- * `limits:` (mapping), `api_keys:` (sequence) and the swarm's `specialists:`
- * (accepted as any sequence; the swarm reads it). Every error names the file
- * and line. Main thread only. */
+ * `limits:` (mapping), `api_keys:` (sequence) and `specialists:` (a sequence
+ * of mappings, see specialist_def.h). Every error names the file and line.
+ * Main thread only. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -70,6 +70,10 @@ void syn_config_free(syn_config *c)
     free(c->cors);
     for (int i = 0; i < c->n_api_keys; i++)
         free(c->api_keys[i]);
+    for (int i = 0; i < c->n_specialists; i++)
+        syn_specialist_def_free(&c->specialists[i]);
+    free(c->specialists);
+    free(c->path);
     memset(c, 0, sizeof *c);
 }
 
@@ -216,6 +220,109 @@ static int load_limits(struct loader *l, syn_config *c, yaml_node_t *m)
     return 0;
 }
 
+static int get_double(struct loader *l, yaml_node_t *v, const char *key, double lo, double hi, double *out)
+{
+    const char *s = scalar(v);
+    char *end;
+    errno = 0;
+    double x = s ? strtod(s, &end) : 0;
+    if (!s || !*s || errno || *end || !(x >= lo && x <= hi)) {
+        char fmt[128];
+        snprintf(fmt, sizeof fmt, "'%%s' must be a number from %g to %g", lo, hi);
+        return bad(l, v, fmt, key);
+    }
+    *out = x;
+    return 0;
+}
+
+/* A list of strings (capabilities, examples) of a specialist. */
+static int get_list(struct loader *l, yaml_node_t *v, const char *key, char **list, int *n)
+{
+    if (v->type != YAML_SEQUENCE_NODE)
+        return bad(l, v, "'%s' must be a list of strings", key);
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+        yaml_node_t *e = yaml_document_get_node(l->doc, *it);
+        if (!scalar(e) || !*scalar(e))
+            return bad(l, e, "'%s' entries must be non-empty strings", key);
+        if (syn_specialist_list_add(list, n, key, scalar(e), l->err))
+            return bad(l, e, "'%s' holds at most 64 entries", key);
+    }
+    return 0;
+}
+
+static int load_specialist(struct loader *l, yaml_node_t *m, syn_specialist_def *d)
+{
+    if (m->type != YAML_MAPPING_NODE)
+        return bad(l, m, "each of '%s' must be a mapping (name:, system_prompt:, ...)", "specialists");
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key), *v = yaml_document_get_node(l->doc, p->value);
+        const char *key = scalar(k);
+        long x;
+        int rc;
+        if (!key)
+            return bad(l, k, "%s: keys must be plain names", "specialists");
+        if (!strcmp(key, "name"))
+            rc = get_str(l, v, key, &d->name);
+        else if (!strcmp(key, "description"))
+            rc = get_str(l, v, key, &d->description);
+        else if (!strcmp(key, "system_prompt"))
+            rc = get_str(l, v, key, &d->system_prompt);
+        else if (!strcmp(key, "adapter"))
+            rc = get_str(l, v, key, &d->adapter);
+        else if (!strcmp(key, "adapter_scale"))
+            rc = get_double(l, v, key, -100, 100, &d->adapter_scale);
+        else if (!strcmp(key, "priority")) {
+            if (!(rc = get_int(l, v, key, -1000000, 1000000, &x)))
+                d->priority = (int)x;
+        } else if (!strcmp(key, "capabilities"))
+            rc = get_list(l, v, key, d->capabilities, &d->n_capabilities);
+        else if (!strcmp(key, "examples"))
+            rc = get_list(l, v, key, d->examples, &d->n_examples);
+        else if (!strcmp(key, "base_model"))
+            rc = bad(l, k, "'%s' is not supported yet: every specialist shares the server's model", key);
+        else
+            rc = bad(l, k, "unknown key 'specialists.%s'", key);
+        if (rc)
+            return rc;
+    }
+    if (syn_specialist_check_name(d->name, l->err))
+        return bad(l, m, "%s", l->err->msg);
+    return 0;
+}
+
+static int load_specialists(struct loader *l, syn_config *c, yaml_node_t *v)
+{
+    if (v->type == YAML_SCALAR_NODE && !*scalar(v))
+        return 0;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return bad(l, v, "'%s' must be a list", "specialists");
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    syn_specialist_def *defs = calloc(n ? n : 1, sizeof *defs);
+    if (!defs)
+        return syn_fail(l->err, SYN_ERR_NOMEM, "out of memory");
+    int rc = 0, got = 0;
+    for (yaml_node_item_t *it = v->data.sequence.items.start; !rc && it < v->data.sequence.items.top; it++) {
+        yaml_node_t *e = yaml_document_get_node(l->doc, *it);
+        syn_specialist_def_init(&defs[got]);
+        rc = load_specialist(l, e, &defs[got++]);
+        for (int i = 0; !rc && i < got - 1; i++)
+            if (!strcmp(defs[i].name, defs[got - 1].name))
+                rc = bad(l, e, "specialist '%s' is defined twice", defs[got - 1].name);
+    }
+    if (rc) {
+        for (int i = 0; i < got; i++)
+            syn_specialist_def_free(&defs[i]);
+        free(defs);
+        return rc;
+    }
+    for (int i = 0; i < c->n_specialists; i++)
+        syn_specialist_def_free(&c->specialists[i]);
+    free(c->specialists);
+    c->specialists = defs;
+    c->n_specialists = got;
+    return 0;
+}
+
 static int load_keys(struct loader *l, syn_config *c, yaml_node_t *v)
 {
     if (v->type == YAML_SCALAR_NODE && !*scalar(v))
@@ -293,13 +400,9 @@ static int load_root(struct loader *l, syn_config *c, yaml_node_t *root)
             rc = load_keys(l, c, v);
         else if (!strcmp(key, "limits"))
             rc = load_limits(l, c, v);
-        else if (!strcmp(key, "specialists")) {
-            if (v->type != YAML_SEQUENCE_NODE && !(v->type == YAML_SCALAR_NODE && !*scalar(v)))
-                rc = bad(l, v, "'%s' must be a list", key);
-            else if (v->type == YAML_SEQUENCE_NODE && v->data.sequence.items.top > v->data.sequence.items.start)
-                rc = bad(l, v, "'%s' entries are not supported yet (no specialist would be served); leave it []",
-                         key);
-        } else
+        else if (!strcmp(key, "specialists"))
+            rc = load_specialists(l, c, v);
+        else
             rc = bad(l, k, "unknown key '%s'", key);
         if (rc)
             return rc;
@@ -355,5 +458,7 @@ int syn_config_load(syn_config *c, const char *path, syn_error *err)
     int rc = load_parsed(c, path, &parser, err);
     yaml_parser_delete(&parser);
     fclose(f);
+    if (!rc)
+        rc = syn_config_set_str(&c->path, path, err);
     return rc;
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <synapse/common.h>
 
+#include "core/config/specialist_def.h"
+
 #define SYN_CONFIG_MAX_KEYS 16
 
 typedef struct syn_config {
@@ -29,6 +31,9 @@ typedef struct syn_config {
     int max_tokens;      /* cap on generated tokens per choice; 0 = context */
     int batch_rows;      /* tokens per forward step (decode rows + prefill chunk) */
     int request_timeout_s; /* a connection stalled this long on a read or write is dropped */
+    syn_specialist_def *specialists; /* `specialists:`, n_specialists of them */
+    int n_specialists;
+    char *path; /* the file last loaded (where runtime changes are written); NULL: none */
 } syn_config;
 
 /* Fills built-in defaults (port 6900, host 127.0.0.1, ...). Strings malloc'ed. */
@@ -49,6 +54,11 @@ int syn_config_load(syn_config *c, const char *path, syn_error *err);
 /* Writes the commented default file unless path exists (creating its
  * directory). *created is set to 1 when a file was written. */
 int syn_config_write_default(const char *path, int *created, syn_error *err);
+
+/* Writes defs as the file's top-level `specialists:` list, keeping every
+ * other line (comments too) as it is, through a temporary file renamed over
+ * it: a crash leaves the old file or the new one. */
+int syn_config_write_specialists(const char *path, const syn_specialist_def *defs, int n, syn_error *err);
 
 /* Replaces a string field (strdup). */
 int syn_config_set_str(char **field, const char *value, syn_error *err);

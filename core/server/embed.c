@@ -15,8 +15,9 @@ int syn_route_embeddings(struct mg_connection *c, syn_server *s, const char *bod
     syn_job *j = NULL;
     int32_t *tokens = NULL, *input_len = NULL, n_tokens = 0, n_inputs = 0;
     int status;
+    syn_specialist *sp = NULL;
     if (syn_request_parse_json(body, len, &root, &e) || syn_request_parse_embed(root, &r, &e) ||
-        syn_server_check_model(s, r.model, &e)) {
+        syn_server_resolve_model(s, r.model, &sp, &e)) {
         status = syn_send_error(c, s, &e);
         goto done;
     }
@@ -65,6 +66,10 @@ int syn_route_embeddings(struct mg_connection *c, syn_server *s, const char *bod
         status = syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", err.msg);
         goto done;
     }
+    if (syn_server_job_adapter(j, sp, &e)) {
+        status = syn_send_error(c, s, &e);
+        goto done;
+    }
     int rc = syn_sched_submit(s->sched, j, &err);
     if (rc) {
         status = rc == SYN_ERR_RANGE ? syn_send_error_msg(c, s, 429, "rate_limit_error", "queue_full", "%s", err.msg)
@@ -109,6 +114,7 @@ int syn_route_embeddings(struct mg_connection *c, syn_server *s, const char *bod
     json_object_object_add(o, "usage", u);
     status = syn_send_json_obj(c, s, 200, o);
 done:
+    syn_specialist_release(sp);
     syn_job_release(j);
     free(tokens);
     free(input_len);

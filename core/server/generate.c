@@ -11,17 +11,31 @@
 #include "config.h"
 #include "core/server/internal.h"
 
-int syn_server_check_model(const syn_server *s, const char *name, syn_http_error *e)
+int syn_server_resolve_model(const syn_server *s, const char *name, syn_specialist **sp, syn_http_error *e)
 {
+    *sp = NULL;
     if (!strcmp(name, "synapse") || !strcmp(name, s->model_name))
         return 0;
+    if (!strncmp(name, "synapse/", 8) && s->swarm && (*sp = syn_swarm_get(s->swarm, name + 8)))
+        return 0;
     return syn_http_fail(e, 404, "invalid_request_error", "model_not_found", "model",
-                         "The model '%s' does not exist; this server has 'synapse' (%s)", name, s->model_name);
+                         "The model '%s' does not exist; this server has 'synapse' (%s) and its specialists "
+                         "'synapse/<name>' (GET /v1/models lists them)",
+                         name, s->model_name);
+}
+
+int syn_server_job_adapter(syn_job *j, const syn_specialist *sp, syn_http_error *e)
+{
+    syn_error err = {0};
+    if (sp && sp->lora && syn_job_set_adapter(j, sp->lora, (float)sp->def.adapter_scale, &err))
+        return syn_http_fail(e, 500, "server_error", NULL, NULL, "%s", err.msg);
+    return 0;
 }
 
 /* Prompt token ids for the request; the prompt must leave room for one
  * generated token. */
-static int build_prompt(const syn_server *s, const syn_gen_request *r, int32_t **ids, size_t *n, syn_http_error *e)
+static int build_prompt(const syn_server *s, const syn_gen_request *r, const syn_specialist *sp, int32_t **ids,
+                        size_t *n, syn_http_error *e)
 {
     syn_error err = {0};
     *ids = NULL;
@@ -42,7 +56,20 @@ static int build_prompt(const syn_server *s, const syn_gen_request *r, int32_t *
         char *text = NULL;
         unsigned char *content = NULL;
         if (r->kind == SYN_REQ_CHAT) {
-            if (syn_chat_render_masked(s->tmpl, r->msgs, r->n_msgs, 1, &text, &content, &err))
+            /* a specialist's system prompt goes first, before the request's
+             * own system message if it has one */
+            const char *sys = sp && sp->def.system_prompt && *sp->def.system_prompt ? sp->def.system_prompt : NULL;
+            syn_chat_msg *msgs = r->msgs;
+            if (sys) {
+                if (!(msgs = malloc(sizeof *msgs * (r->n_msgs + 1))))
+                    return syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
+                msgs[0] = (syn_chat_msg){.role = "system", .content = sys};
+                memcpy(msgs + 1, r->msgs, sizeof *msgs * r->n_msgs);
+            }
+            int rc = syn_chat_render_masked(s->tmpl, msgs, r->n_msgs + (sys != NULL), 1, &text, &content, &err);
+            if (sys)
+                free(msgs);
+            if (rc)
                 return syn_http_fail(e, 400, "invalid_request_error", NULL, "messages", "%s", err.msg);
         } else if (!(text = strdup(r->prompt)))
             return syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
@@ -368,8 +395,9 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     syn_gen_request r;
     memset(&r, 0, sizeof r);
     int status;
+    syn_specialist *sp = NULL;
     if (syn_request_parse_json(body, len, &root, &e) || syn_request_parse_gen(root, kind, &r, &e) ||
-        syn_server_check_model(s, r.model, &e)) {
+        syn_server_resolve_model(s, r.model, &sp, &e)) {
         status = syn_send_error(c, s, &e);
         goto done;
     }
@@ -381,7 +409,7 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     }
     int32_t *ids;
     size_t n_ids;
-    if (build_prompt(s, &r, &ids, &n_ids, &e)) {
+    if (build_prompt(s, &r, sp, &ids, &n_ids, &e)) {
         status = syn_send_error(c, s, &e);
         goto done;
     }
@@ -402,6 +430,11 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
         status = syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", err.msg);
         goto done;
     }
+    if (syn_server_job_adapter(j, sp, &e)) {
+        status = syn_send_error(c, s, &e);
+        syn_job_release(j);
+        goto done;
+    }
     rc = syn_sched_submit(s->sched, j, &err);
     if (rc) {
         status = rc == SYN_ERR_RANGE ? syn_send_error_msg(c, s, 429, "rate_limit_error", "queue_full", "%s", err.msg)
@@ -414,6 +447,7 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     status = r.stream ? answer_stream(c, &g) : answer_once(c, &g);
     syn_job_release(j);
 done:
+    syn_specialist_release(sp);
     syn_gen_request_free(&r);
     json_object_put(root);
     return status;

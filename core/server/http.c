@@ -21,23 +21,48 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-typedef enum { R_CHAT, R_COMPLETIONS, R_EMBEDDINGS, R_MODELS, R_HEALTH, R_METRICS, R_STATUS } route_id;
+typedef enum { R_CHAT, R_COMPLETIONS, R_EMBEDDINGS, R_MODELS, R_HEALTH, R_METRICS, R_STATUS, R_SPECIALISTS } route_id;
 
 static const struct route {
     const char *path;
-    const char *method;
+    const char *method; /* those allowed, as the Allow header lists them */
     route_id id;
     int inference; /* needs the model: 503 without one */
     int auth;      /* needs an API key when keys are configured */
+    int prefix;    /* path/ANYTHING too (the label stays path) */
 } routes[] = {
-    {"/v1/chat/completions", "POST", R_CHAT, 1, 1},
-    {"/v1/completions", "POST", R_COMPLETIONS, 1, 1},
-    {"/v1/embeddings", "POST", R_EMBEDDINGS, 1, 1},
-    {"/v1/models", "GET", R_MODELS, 0, 1},
-    {"/health", "GET", R_HEALTH, 0, 0},
-    {"/metrics", "GET", R_METRICS, 0, 0},
-    {"/api/status", "GET", R_STATUS, 0, 1},
+    {"/v1/chat/completions", "POST", R_CHAT, 1, 1, 0},
+    {"/v1/completions", "POST", R_COMPLETIONS, 1, 1, 0},
+    {"/v1/embeddings", "POST", R_EMBEDDINGS, 1, 1, 0},
+    {"/v1/models", "GET", R_MODELS, 0, 1, 0},
+    {"/health", "GET", R_HEALTH, 0, 0, 0},
+    {"/metrics", "GET", R_METRICS, 0, 0, 0},
+    {"/api/status", "GET", R_STATUS, 0, 1, 0},
+    {"/api/specialists", "GET, POST", R_SPECIALISTS, 1, 1, 0},
+    {"/api/specialists/", "GET, DELETE", R_SPECIALISTS, 1, 1, 1},
 };
+
+static int route_matches(const struct route *r, const char *uri)
+{
+    size_t n = strlen(r->path);
+    return r->prefix ? !strncmp(uri, r->path, n) && uri[n] : !strcmp(uri, r->path);
+}
+
+/* method is one of the route's "GET, POST" list */
+static int method_allowed(const struct route *r, const char *method)
+{
+    size_t n = strlen(method);
+    for (const char *p = r->method; *p;) {
+        const char *e = strchr(p, ',');
+        size_t k = e ? (size_t)(e - p) : strlen(p);
+        if (k == n && !strncmp(p, method, n))
+            return 1;
+        p += k;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    return 0;
+}
 
 static int authorized(const syn_server *s, struct mg_connection *c)
 {
@@ -105,18 +130,36 @@ static int read_body(struct mg_connection *c, const syn_server *s, char **out, s
     return 0;
 }
 
+static json_object *model_json(const syn_server *s, const char *id)
+{
+    json_object *m = json_object_new_object();
+    json_object_object_add(m, "id", json_object_new_string(id));
+    json_object_object_add(m, "object", json_object_new_string("model"));
+    json_object_object_add(m, "created", json_object_new_int64(s->created));
+    json_object_object_add(m, "owned_by", json_object_new_string("synapse"));
+    return m;
+}
+
+/* "synapse", the base model's own name, then synapse/<name> for each
+ * specialist */
 static int route_models(struct mg_connection *c, syn_server *s)
 {
+    syn_specialist **l = NULL;
+    int n = 0;
+    syn_error err = {0};
+    if (s->swarm && syn_swarm_list(s->swarm, &l, &n, &err))
+        return syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", err.msg);
     json_object *o = json_object_new_object(), *data = json_object_new_array();
-    const char *names[2] = {"synapse", s->model_name};
-    for (int i = 0; s->model && i < 2; i++) {
-        json_object *m = json_object_new_object();
-        json_object_object_add(m, "id", json_object_new_string(names[i]));
-        json_object_object_add(m, "object", json_object_new_string("model"));
-        json_object_object_add(m, "created", json_object_new_int64(s->created));
-        json_object_object_add(m, "owned_by", json_object_new_string("synapse"));
-        json_object_array_add(data, m);
+    if (s->model) {
+        json_object_array_add(data, model_json(s, "synapse"));
+        json_object_array_add(data, model_json(s, s->model_name));
     }
+    for (int i = 0; i < n; i++) {
+        char id[SYN_SPECIALIST_MAX_NAME + 16];
+        snprintf(id, sizeof id, "synapse/%s", l[i]->def.name);
+        json_object_array_add(data, model_json(s, id));
+    }
+    syn_swarm_list_free(l, n);
     json_object_object_add(o, "object", json_object_new_string("list"));
     json_object_object_add(o, "data", data);
     return syn_send_json_obj(c, s, 200, o);
@@ -186,7 +229,7 @@ static int handle(struct mg_connection *c, void *data)
     const struct mg_request_info *ri = mg_get_request_info(c);
     const struct route *r = NULL;
     for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
-        if (!strcmp(ri->local_uri, routes[i].path))
+        if (route_matches(&routes[i], ri->local_uri))
             r = &routes[i];
     const char *label = r ? r->path : "other";
     int status;
@@ -212,10 +255,10 @@ static int handle(struct mg_connection *c, void *data)
         mg_printf(c, "HTTP/1.1 204 No Content\r\n%sContent-Length: 0\r\nConnection: close\r\n\r\n",
                   syn_cors_headers(s, cors, sizeof cors));
         status = 204;
-    } else if (strcmp(ri->request_method, r->method)) {
+    } else if (!method_allowed(r, ri->request_method)) {
         char cors[512], msg[160];
         int n = snprintf(msg, sizeof msg,
-                         "{\"error\":{\"message\":\"%s needs %s, not %.16s\",\"type\":\"invalid_request_error\","
+                         "{\"error\":{\"message\":\"%s takes %s, not %.16s\",\"type\":\"invalid_request_error\","
                          "\"param\":null,\"code\":\"method_not_allowed\"}}",
                          r->path, r->method, ri->request_method);
         for (char *p = msg; *p; p++)
@@ -233,7 +276,7 @@ static int handle(struct mg_connection *c, void *data)
         status = syn_send_error_msg(c, s, 503, "server_error", "model_not_loaded",
                                     "No model is loaded: start the server with --model FILE.gguf or set 'model:' "
                                     "in the config file");
-    else if (r->inference && (status = read_body(c, s, &body, &len))) {
+    else if (r->inference && strcmp(ri->request_method, "GET") && (status = read_body(c, s, &body, &len))) {
         if (status == 413)
             syn_send_error_msg(c, s, 413, "invalid_request_error", "request_too_large",
                                "The request body is larger than %zu bytes (limits.max_body_bytes)",
@@ -248,6 +291,7 @@ static int handle(struct mg_connection *c, void *data)
         case R_MODELS: status = route_models(c, s); break;
         case R_HEALTH: status = route_health(c, s); break;
         case R_METRICS: status = route_metrics(c, s); break;
+        case R_SPECIALISTS: status = syn_route_specialists(c, s, body, len); break;
         default: status = route_status(c, s); break;
         }
     }
@@ -305,12 +349,28 @@ static int load_model(syn_server *s, const char *path, syn_error *err)
     return syn_sched_new(s->model, s->tok, &sched, &obs, &s->sched, err);
 }
 
+/* The configured specialists, each with its adapter loaded; one that
+ * cannot be served stops the start, naming it. */
+static int start_swarm(syn_server *s, const syn_config *cfg, syn_error *err)
+{
+    int rc = syn_swarm_new(s->model, cfg->data_dir, cfg->path, &s->swarm, err);
+    for (int i = 0; !rc && i < cfg->n_specialists; i++)
+        rc = syn_swarm_put(s->swarm, &cfg->specialists[i], 0, NULL, err);
+    if (!rc && cfg->n_specialists)
+        syn_log(SYN_LOG_WARN, "%d specialist%s: synapse/%s%s", cfg->n_specialists, cfg->n_specialists == 1 ? "" : "s",
+                cfg->specialists[0].name, cfg->n_specialists > 1 ? ", ..." : "");
+    return rc;
+}
+
 static int copy_config(syn_config *dst, const syn_config *src, syn_error *err)
 {
     *dst = *src;
     dst->host = dst->data_dir = dst->models_dir = dst->model = dst->chat_template = dst->cors = NULL;
     dst->n_api_keys = 0;
     memset(dst->api_keys, 0, sizeof dst->api_keys);
+    dst->specialists = NULL; /* the swarm holds them while serving */
+    dst->n_specialists = 0;
+    dst->path = NULL;
     int rc = syn_config_set_str(&dst->host, src->host, err);
     rc = rc ? rc : syn_config_set_str(&dst->data_dir, src->data_dir, err);
     rc = rc ? rc : syn_config_set_str(&dst->models_dir, src->models_dir, err);
@@ -364,7 +424,13 @@ int syn_server_start(const syn_config *cfg, const char *model_path, syn_server *
         rc = load_model(s, model_path, err);
         if (rc)
             syn_error_prefix(err, model_path);
-    }
+        else
+            rc = start_swarm(s, cfg, err);
+    } else if (!rc && cfg->n_specialists)
+        rc = syn_fail(err, SYN_ERR_INVALID,
+                      "%d specialist%s configured, but there is no model to serve %s (set 'model:')",
+                      cfg->n_specialists, cfg->n_specialists == 1 ? " is" : "s are",
+                      cfg->n_specialists == 1 ? "it" : "them");
     if (rc) {
         syn_server_stop(s);
         return rc;
@@ -474,6 +540,20 @@ void syn_server_reload(syn_server *s, const syn_config *fresh)
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         if (fixed[i].changed)
             syn_log(SYN_LOG_WARN, "reload: '%s' changed; it takes effect at the next restart", fixed[i].name);
+    /* specialists change at runtime through /api/specialists, which writes
+     * the file; an edit by hand is read at the next start */
+    syn_specialist **live = NULL;
+    int n_live = 0, same = 1;
+    syn_error err = {0};
+    if (s->swarm && !syn_swarm_list(s->swarm, &live, &n_live, &err)) {
+        same = n_live == f->n_specialists;
+        for (int i = 0; same && i < n_live; i++)
+            same = syn_specialist_def_equal(&live[i]->def, &f->specialists[i]);
+        syn_swarm_list_free(live, n_live);
+    }
+    if (!same)
+        syn_log(SYN_LOG_WARN, "reload: 'specialists' changed; it takes effect at the next restart (POST and DELETE "
+                              "/api/specialists change them at once)");
 }
 
 void syn_server_stop(syn_server *s)
@@ -496,6 +576,7 @@ void syn_server_stop(syn_server *s)
     }
     syn_gate_stop(s->gate);
     syn_sched_free(s->sched);
+    syn_swarm_free(s->swarm); /* after the scheduler: its jobs held adapters */
     syn_session_close(&s->sess);
     syn_config_free(&s->cfg);
     syn_metrics_destroy(&s->metrics);

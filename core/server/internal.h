@@ -16,6 +16,7 @@
 #include "core/server/metrics.h"
 #include "core/server/request.h"
 #include "core/server/server.h"
+#include "core/swarm/swarm.h"
 
 struct syn_server {
     syn_config cfg;
@@ -27,6 +28,7 @@ struct syn_server {
     syn_chat_template tmpl; /* the model's, or ChatML when it has none we know */
     char model_name[256];
     syn_sched *sched;
+    syn_swarm *swarm; /* the specialists; NULL without a model */
     syn_metrics metrics;
     struct mg_context *mg;
     struct syn_gate *gate; /* the public socket, in front of civetweb */
@@ -68,7 +70,14 @@ void syn_random_id(const char *prefix, char *out, size_t n);
 /* ---- inference routes (server_generate.c, server_embed.c) */
 int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind kind, const char *body, size_t len);
 int syn_route_embeddings(struct mg_connection *c, syn_server *s, const char *body, size_t len);
-/* 0 if name means the loaded model, else fills e (404). */
-int syn_server_check_model(const syn_server *s, const char *name, syn_http_error *e);
+/* What a request's "model" names: 0 with *sp NULL for the base model
+ * ("synapse" or its own name), 0 with *sp a specialist (a reference, for
+ * the request's whole life) for "synapse/<name>", else e filled (404). */
+int syn_server_resolve_model(const syn_server *s, const char *name, syn_specialist **sp, syn_http_error *e);
+/* Runs job j under sp's adapter (none: the base model); 0, or e filled. */
+int syn_server_job_adapter(syn_job *j, const syn_specialist *sp, syn_http_error *e);
+
+/* ---- /api/specialists (server_specialists.c) */
+int syn_route_specialists(struct mg_connection *c, syn_server *s, const char *body, size_t len);
 
 #endif

@@ -1,0 +1,238 @@
+/* The swarm's list of specialists (see swarm.h). The list is an array of
+ * references under one mutex; a change builds the new definitions, saves
+ * them, and only then swaps the live entry, so what was acknowledged is in
+ * the file and a failed save changes nothing. */
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/config/config.h"
+#include "core/swarm/swarm.h"
+
+struct syn_swarm {
+    pthread_mutex_t mu;
+    syn_model *model;
+    char *adapters_dir;
+    char *config_path;
+    syn_specialist **list;
+    int n, cap;
+};
+
+int syn_swarm_new(syn_model *m, const char *data_dir, const char *config_path, syn_swarm **out, syn_error *err)
+{
+    *out = NULL;
+    syn_swarm *w = calloc(1, sizeof *w);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/adapters", data_dir ? data_dir : ".");
+    if (!w || !(w->adapters_dir = strdup(dir)) || (config_path && !(w->config_path = strdup(config_path)))) {
+        if (w)
+            free(w->adapters_dir);
+        free(w);
+        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    }
+    w->model = m;
+    pthread_mutex_init(&w->mu, NULL);
+    *out = w;
+    return 0;
+}
+
+void syn_specialist_release(syn_specialist *sp)
+{
+    if (!sp || __atomic_sub_fetch(&sp->refs, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    syn_specialist_def_free(&sp->def);
+    syn_lora_free(sp->lora);
+    free(sp->adapter_path);
+    free(sp);
+}
+
+void syn_swarm_free(syn_swarm *w)
+{
+    if (!w)
+        return;
+    for (int i = 0; i < w->n; i++)
+        syn_specialist_release(w->list[i]);
+    free(w->list);
+    free(w->adapters_dir);
+    free(w->config_path);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
+/* The file an adapter name means: a path as given when it has a '/', else
+ * NAME or NAME.gguf under the adapters directory. */
+static int adapter_path(const syn_swarm *w, const char *name, char *out, size_t n, syn_error *err)
+{
+    if (strchr(name, '/')) {
+        snprintf(out, n, "%s", name);
+        return 0;
+    }
+    if (!strcmp(name, ".") || !strcmp(name, ".."))
+        return syn_fail(err, SYN_ERR_INVALID, "adapter '%s' is not a file name", name);
+    struct stat st;
+    snprintf(out, n, "%s/%s", w->adapters_dir, name);
+    if (!stat(out, &st))
+        return 0;
+    snprintf(out, n, "%s/%s.gguf", w->adapters_dir, name);
+    if (!stat(out, &st))
+        return 0;
+    return syn_fail(err, SYN_ERR_NOT_FOUND, "adapter '%s' is neither a path nor a file in %s", name,
+                    w->adapters_dir);
+}
+
+static int make_live(syn_swarm *w, const syn_specialist_def *def, syn_specialist **out, syn_error *err)
+{
+    *out = NULL;
+    if (syn_specialist_check_name(def->name, err))
+        return err->code;
+    syn_specialist *sp = calloc(1, sizeof *sp);
+    if (!sp)
+        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    sp->refs = 1;
+    int rc = syn_specialist_def_copy(&sp->def, def, err);
+    if (!rc && def->adapter) {
+        char path[PATH_MAX];
+        rc = adapter_path(w, def->adapter, path, sizeof path, err);
+        if (!rc && !(sp->adapter_path = strdup(path)))
+            rc = syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+        if (!rc)
+            rc = syn_lora_load(w->model, path, &sp->lora, err);
+    }
+    /* an adapter that cannot be read or does not fit is the definition's
+     * fault, not the server's */
+    if (rc && rc != SYN_ERR_NOMEM)
+        err->code = rc = SYN_ERR_INVALID;
+    if (rc) {
+        char where[SYN_SPECIALIST_MAX_NAME + 32];
+        snprintf(where, sizeof where, "specialist '%s'", def->name);
+        syn_error_prefix(err, where);
+        syn_specialist_release(sp);
+        return rc;
+    }
+    *out = sp;
+    return 0;
+}
+
+static int find(const syn_swarm *w, const char *name)
+{
+    for (int i = 0; i < w->n; i++)
+        if (!strcmp(w->list[i]->def.name, name))
+            return i;
+    return -1;
+}
+
+/* Writes the list as it will be: list[skip] left out (-1: none), extra
+ * (NULL: none) at position at (-1: the end). Under w->mu. */
+static int save(syn_swarm *w, int skip, const syn_specialist_def *extra, int at, syn_error *err)
+{
+    if (!w->config_path)
+        return syn_fail(err, SYN_ERR_UNSUPPORTED, "the server has no config file to keep the change in");
+    syn_specialist_def *defs = malloc(sizeof *defs * (size_t)(w->n + 1));
+    if (!defs)
+        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    int n = 0;
+    for (int i = 0; i < w->n; i++) {
+        if (i == at && extra)
+            defs[n++] = *extra;
+        else if (i != skip)
+            defs[n++] = w->list[i]->def;
+    }
+    if (extra && at < 0)
+        defs[n++] = *extra;
+    int rc = syn_config_write_specialists(w->config_path, defs, n, err); /* shallow copies: nothing to free */
+    free(defs);
+    return rc;
+}
+
+int syn_swarm_put(syn_swarm *w, const syn_specialist_def *def, int save_it, int *replaced, syn_error *err)
+{
+    syn_specialist *sp;
+    int rc = make_live(w, def, &sp, err); /* loading the adapter: outside the lock */
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&w->mu);
+    int at = find(w, def->name);
+    if (at < 0 && w->n == w->cap) {
+        int cap = w->cap ? 2 * w->cap : 8;
+        syn_specialist **l = realloc(w->list, sizeof *l * (size_t)cap);
+        if (!l)
+            rc = syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+        else {
+            w->list = l;
+            w->cap = cap;
+        }
+    }
+    if (!rc && save_it)
+        rc = save(w, -1, &sp->def, at, err);
+    syn_specialist *old = NULL;
+    if (!rc) {
+        if (at >= 0) {
+            old = w->list[at];
+            w->list[at] = sp;
+        } else
+            w->list[w->n++] = sp;
+        sp = NULL;
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (replaced)
+        *replaced = old != NULL;
+    syn_specialist_release(old); /* requests still using it keep theirs */
+    syn_specialist_release(sp);
+    return rc;
+}
+
+int syn_swarm_remove(syn_swarm *w, const char *name, syn_error *err)
+{
+    pthread_mutex_lock(&w->mu);
+    int at = find(w, name), rc = 0;
+    syn_specialist *old = NULL;
+    if (at < 0)
+        rc = syn_fail(err, SYN_ERR_NOT_FOUND, "there is no specialist '%.80s'", name);
+    else if (!(rc = save(w, at, NULL, -1, err))) {
+        old = w->list[at];
+        memmove(w->list + at, w->list + at + 1, sizeof *w->list * (size_t)(w->n - at - 1));
+        w->n--;
+    }
+    pthread_mutex_unlock(&w->mu);
+    syn_specialist_release(old);
+    return rc;
+}
+
+syn_specialist *syn_swarm_get(syn_swarm *w, const char *name)
+{
+    pthread_mutex_lock(&w->mu);
+    int at = find(w, name);
+    syn_specialist *sp = at >= 0 ? w->list[at] : NULL;
+    if (sp)
+        __atomic_add_fetch(&sp->refs, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&w->mu);
+    return sp;
+}
+
+int syn_swarm_list(syn_swarm *w, syn_specialist ***out, int *n, syn_error *err)
+{
+    pthread_mutex_lock(&w->mu);
+    syn_specialist **l = malloc(sizeof *l * (size_t)(w->n ? w->n : 1));
+    if (!l) {
+        pthread_mutex_unlock(&w->mu);
+        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < w->n; i++) {
+        l[i] = w->list[i];
+        __atomic_add_fetch(&l[i]->refs, 1, __ATOMIC_RELAXED);
+    }
+    *n = w->n;
+    pthread_mutex_unlock(&w->mu);
+    *out = l;
+    return 0;
+}
+
+void syn_swarm_list_free(syn_specialist **list, int n)
+{
+    for (int i = 0; i < n; i++)
+        syn_specialist_release(list[i]);
+    free(list);
+}
