@@ -6,7 +6,7 @@ bench_serve() {
     SYNAPSE_HOME="$home" "$build/synapse" serve --port 0 "$@" >"$log" 2>&1 &
     pid=$!
     i=0
-    until grep -q 'listening on' "$log"; do
+    until grep -q 'listening on' "$log" 2>/dev/null; do
         sleep 0.2; i=$((i + 1))
         if [ $i -gt 300 ] || ! kill -0 $pid 2>/dev/null; then cat "$log"; exit 1; fi
     done
