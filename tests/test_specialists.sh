@@ -85,6 +85,14 @@ for m in synapse coder poet plain; do
     cmp -s "$work/alone-$m" "$work/together-$m" || bad "$m together differs from alone"
 done
 
+# the coder's requests share its system prompt: all but the first reuse it
+curl -s "http://127.0.0.1:$port/metrics" >"$work/metrics"
+cached=$(sed -n 's/^synapse_specialist_prompt_tokens_total{specialist="coder",source="cache"} //p' "$work/metrics")
+computed=$(sed -n 's/^synapse_specialist_prompt_tokens_total{specialist="coder",source="computed"} //p' "$work/metrics")
+reqs=$(sed -n 's/^synapse_specialist_requests_total{specialist="coder"} //p' "$work/metrics")
+[ "${reqs:-0}" -eq 4 ] && [ "${cached:-0}" -gt 10 ] && [ "${computed:-0}" -gt 0 ] ||
+    bad "coder's metrics: requests $reqs, cached $cached, computed $computed"
+
 # runtime changes
 expect 201 POST /api/specialists "{\"name\":\"extra\",\"system_prompt\":\"You are extra.\",\"adapter\":\"$models/lora-b.gguf\",\"capabilities\":[\"x\"]}"
 [ "$(api_answer synapse/extra "$p")" = "$(run_answer "You are extra." "$models/lora-b.gguf" 1 "$p")" ] || bad "extra differs from synapse run"

@@ -118,6 +118,8 @@ int syn_job_set_adapter(syn_job *j, syn_lora *adapter, float scale, syn_error *e
     return 0;
 }
 
+int32_t syn_job_n_cached(syn_job *j) { return __atomic_load_n(&j->n_cached, __ATOMIC_ACQUIRE); }
+
 void syn_job_retain(syn_job *j)
 {
     pthread_mutex_lock(&j->mu);

@@ -46,6 +46,7 @@ struct syn_job {
     float *embd;     /* EMBED: n_inputs x n_embd, normalised */
     int32_t n_embd;
     double t_submit;          /* CLOCK_MONOTONIC seconds */
+    int32_t n_cached;         /* atomic: choice 0's prompt tokens reused, not computed */
     uint64_t version;         /* bumped on every change, for waiters */
 };
 

@@ -111,6 +111,8 @@ void syn_resolve_waits(syn_sched *s)
             syn_copy_prefix(s, q, q->job);
         if (s->obs.prompt_cached && q->n_past > before)
             s->obs.prompt_cached(s->obs.user, (uint64_t)(q->n_past - before));
+        if (q->choice == 0)
+            __atomic_store_n(&q->job->n_cached, q->n_past, __ATOMIC_RELEASE);
         q->wait_slot = -1;
     }
 }

@@ -69,6 +69,7 @@ struct syn_sched {
     int32_t **hist; /* per slot: the tokens its KV holds */
     int32_t *hist_len;
     adapter_key *hist_key; /* per slot: the adapter its KV was computed under */
+    uint64_t *slot_used;   /* per slot: `admitted` when a sequence last started there (0: never) */
     uint64_t admitted;
 
     /* step buffers */

@@ -76,7 +76,8 @@ static void seq_finish(syn_sched *s, seq *q, syn_finish why)
 static int slot_free(const syn_sched *s, int i) { return !s->seqs[i].job && !(s->emb.job && s->emb.slot == i); }
 
 /* Starts choice c of job j in a free sequence, reusing the slot whose KV
- * shares the longest prefix with the prompt (under the same adapter). */
+ * shares the longest prefix with the prompt (under the same adapter), else
+ * the least recently used one. */
 static int seq_start(syn_sched *s, syn_job *j, int c, syn_error *err)
 {
     int best = -1;
@@ -85,7 +86,9 @@ static int seq_start(syn_sched *s, syn_job *j, int c, syn_error *err)
         if (!slot_free(s, i))
             continue;
         int32_t l = syn_slot_prefix(s, i, s->hist_len[i], j, j->n_prompt);
-        if (l > best_lcp) {
+        /* of slots that share as much, the one used longest ago: what the
+         * others hold (another specialist's system prompt) stays cached */
+        if (l > best_lcp || (l == best_lcp && s->slot_used[i] < s->slot_used[best])) {
             best_lcp = l;
             best = i;
         }
@@ -112,10 +115,13 @@ static int seq_start(syn_sched *s, syn_job *j, int c, syn_error *err)
     memcpy(s->hist[best] + q->n_past, j->prompt + q->n_past, sizeof(int32_t) * (size_t)(j->n_prompt - q->n_past));
     if (s->obs.prompt_cached)
         s->obs.prompt_cached(s->obs.user, (uint64_t)q->n_past);
+    if (c == 0)
+        __atomic_store_n(&j->n_cached, q->n_past, __ATOMIC_RELEASE);
     q->pending = -1;
     int32_t room = s->p.n_ctx - j->n_prompt;
     q->max_gen = j->max_tokens > 0 && j->max_tokens < room ? j->max_tokens : room;
     q->order = s->admitted++;
+    s->slot_used[best] = s->admitted;
     q->choice = c;
     syn_job_retain(j);
     q->job = j;
@@ -369,6 +375,7 @@ static void sched_free_buffers(syn_sched *s)
     free(s->hist);
     free(s->hist_len);
     free(s->hist_key);
+    free(s->slot_used);
     free(s->seqs);
     free(s->queue);
     free(s->b_tok);
@@ -412,6 +419,7 @@ int syn_sched_new(syn_model *m, const syn_tokenizer *tok, const syn_sched_params
     s->hist = calloc(ns, sizeof *s->hist);
     s->hist_len = calloc(ns, sizeof *s->hist_len);
     s->hist_key = calloc(ns, sizeof *s->hist_key);
+    s->slot_used = calloc(ns, sizeof *s->slot_used);
     s->queue = calloc((size_t)s->p.max_queue, sizeof *s->queue);
     s->b_tok = malloc(rows * sizeof(int32_t));
     s->b_pos = malloc(rows * sizeof(int32_t));
@@ -425,8 +433,8 @@ int syn_sched_new(syn_model *m, const syn_tokenizer *tok, const syn_sched_params
     s->next_scale = calloc(ns, sizeof *s->next_scale);
     s->b_seq = malloc((size_t)s->logit_rows * sizeof(int));
     s->logits = malloc((size_t)s->logit_rows * (size_t)s->n_vocab * sizeof(float));
-    int bad = !s->seqs || !s->hist || !s->hist_len || !s->hist_key || !s->queue || !s->b_tok || !s->b_pos ||
-              !s->b_slot || !s->b_want || !s->b_adapter || !s->seq_adapter || !s->tab || !s->next_tab ||
+    int bad = !s->seqs || !s->hist || !s->hist_len || !s->hist_key || !s->slot_used || !s->queue ||
+              !s->b_tok || !s->b_pos || !s->b_slot || !s->b_want || !s->b_adapter || !s->seq_adapter || !s->tab || !s->next_tab ||
               !s->tab_scale || !s->next_scale || !s->b_seq || !s->logits;
     for (size_t i = 0; !bad && i < ns; i++) {
         s->seqs[i].slot = (int)i;

@@ -445,6 +445,9 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     gen_ctx g = {.s = s, .r = &r, .job = j, .created = (long)time(NULL)};
     syn_random_id(kind == SYN_REQ_CHAT ? "chatcmpl-" : "cmpl-", g.id, sizeof g.id);
     status = r.stream ? answer_stream(c, &g) : answer_once(c, &g);
+    if (sp)
+        syn_metrics_specialist(&s->metrics, sp->def.name, (uint64_t)syn_job_n_prompt(j),
+                               (uint64_t)syn_job_n_cached(j));
     syn_job_release(j);
 done:
     syn_specialist_release(sp);

@@ -48,6 +48,28 @@ void syn_metrics_prompt_cached(syn_metrics *m, uint64_t tokens)
     pthread_mutex_unlock(&m->mu);
 }
 
+void syn_metrics_specialist(syn_metrics *m, const char *name, uint64_t prompt, uint64_t cached)
+{
+    pthread_mutex_lock(&m->mu);
+    int i = 0;
+    while (i < m->n_specialists && strcmp(m->specialists[i].name, name))
+        i++;
+    if (i == m->n_specialists) {
+        if (i == SYN_METRICS_SPECIALISTS) {
+            i--; /* the table is full: the last entry counts the rest */
+            snprintf(m->specialists[i].name, sizeof m->specialists[i].name, "(other)");
+        } else {
+            snprintf(m->specialists[i].name, sizeof m->specialists[i].name, "%s", name);
+            m->n_specialists++;
+        }
+    }
+    syn_specialist_counts *c = &m->specialists[i];
+    c->requests++;
+    c->prompt_cached += cached;
+    c->prompt_computed += prompt > cached ? prompt - cached : 0;
+    pthread_mutex_unlock(&m->mu);
+}
+
 static void observe(syn_metrics *m, syn_hist *h, double v)
 {
     pthread_mutex_lock(&m->mu);
@@ -92,6 +114,22 @@ char *syn_metrics_render(syn_metrics *m, const syn_sched_stats *st)
             if (m->requests[r][c])
                 fprintf(f, "synapse_requests_total{route=\"%s\",status=\"%d\"} %llu\n", m->routes[r],
                         c + SYN_METRICS_STATUS_MIN, (unsigned long long)m->requests[r][c]);
+    if (m->n_specialists)
+        fprintf(f, "# HELP synapse_specialist_requests_total Generation requests by specialist.\n"
+                   "# TYPE synapse_specialist_requests_total counter\n");
+    for (int i = 0; i < m->n_specialists; i++)
+        fprintf(f, "synapse_specialist_requests_total{specialist=\"%s\"} %llu\n", m->specialists[i].name,
+                (unsigned long long)m->specialists[i].requests);
+    if (m->n_specialists)
+        fprintf(f, "# HELP synapse_specialist_prompt_tokens_total Prompt tokens by specialist, reused from the "
+                   "KV cache or computed.\n"
+                   "# TYPE synapse_specialist_prompt_tokens_total counter\n");
+    for (int i = 0; i < m->n_specialists; i++)
+        fprintf(f,
+                "synapse_specialist_prompt_tokens_total{specialist=\"%s\",source=\"cache\"} %llu\n"
+                "synapse_specialist_prompt_tokens_total{specialist=\"%s\",source=\"computed\"} %llu\n",
+                m->specialists[i].name, (unsigned long long)m->specialists[i].prompt_cached, m->specialists[i].name,
+                (unsigned long long)m->specialists[i].prompt_computed);
     fprintf(f,
             "# HELP synapse_prompt_tokens_total Prompt tokens processed.\n"
             "# TYPE synapse_prompt_tokens_total counter\nsynapse_prompt_tokens_total %llu\n"

@@ -22,6 +22,13 @@ typedef struct syn_hist {
     uint64_t n;
 } syn_hist;
 
+#define SYN_METRICS_SPECIALISTS 64 /* names counted one by one; later ones add to "(other)" */
+
+typedef struct syn_specialist_counts {
+    char name[72];
+    uint64_t requests, prompt_computed, prompt_cached;
+} syn_specialist_counts;
+
 typedef struct syn_metrics {
     pthread_mutex_t mu;
     const char *routes[SYN_METRICS_ROUTES];
@@ -29,6 +36,8 @@ typedef struct syn_metrics {
     uint64_t prompt_tokens, generated_tokens;
     uint64_t prompt_tokens_cached; /* of prompt_tokens: KV reused or copied, not computed */
     syn_hist ttft, token_latency;
+    syn_specialist_counts specialists[SYN_METRICS_SPECIALISTS];
+    int n_specialists;
 } syn_metrics;
 
 void syn_metrics_init(syn_metrics *m);
@@ -38,6 +47,9 @@ void syn_metrics_request(syn_metrics *m, const char *route, int status);
 void syn_metrics_tokens(syn_metrics *m, uint64_t prompt, uint64_t generated);
 void syn_metrics_prompt_cached(syn_metrics *m, uint64_t tokens);
 void syn_metrics_ttft(syn_metrics *m, double seconds);
+/* A request of specialist name ended: of its prompt tokens, cached were
+ * reused and the rest computed. */
+void syn_metrics_specialist(syn_metrics *m, const char *name, uint64_t prompt, uint64_t cached);
 void syn_metrics_token_latency(syn_metrics *m, double seconds);
 
 /* Appends the Prometheus text of the counters plus the given gauges to a

@@ -65,6 +65,9 @@ SYN_API syn_job_state syn_job_status(syn_job *j, char *msg, size_t msg_size);
 
 SYN_API int syn_job_n_choices(const syn_job *j);
 SYN_API int32_t syn_job_n_prompt(const syn_job *j);
+/* Of those, the tokens whose keys and values were reused (held by the slot
+ * or copied from another) rather than computed; final once the job ended. */
+SYN_API int32_t syn_job_n_cached(syn_job *j);
 
 /* What a choice produced past the reader's cursor (zeroed at first). */
 typedef struct syn_choice_cursor {
