@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
@@ -96,4 +97,12 @@ void *syn_map_file(int fd, size_t size)
     munmap(map, size);
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
     return map_advised(fd, size, &advised);
+}
+
+void syn_map_discard(const void *p, size_t n)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = ((uintptr_t)p + page - 1) & ~(page - 1), end = ((uintptr_t)p + n) & ~(page - 1);
+    if (end > start)
+        (void)madvise((void *)start, end - start, MADV_DONTNEED);
 }

@@ -55,6 +55,33 @@ static inline size_t syn_tiles_bytes(int type, int64_t n, int m)
 /* Longest weight rows, and most of them per call, for dot_narrow. */
 #define SYN_NARROW_MAX 64
 #define SYN_NARROW_ROWS 16
+/* Most weight rows one dot_narrow call takes: four panels' */
+#define SYN_NARROW_CALL (4 * SYN_NARROW_ROWS)
+/* Short float rows (see dot_narrow) are kept as column panels: the rows in
+ * groups of SYN_NARROW_ROWS, each group n x SYN_NARROW_ROWS elements with
+ * element k of the group's row j at k * SYN_NARROW_ROWS + j, so one load
+ * takes element k of every row; the last group is padded with zeros.
+ * Bytes of `rows` rows of n elements of esize bytes, so packed: */
+static inline size_t syn_narrow_bytes(size_t esize, int64_t n, int64_t rows)
+{
+    return (size_t)((rows + SYN_NARROW_ROWS - 1) / SYN_NARROW_ROWS) * SYN_NARROW_ROWS * (size_t)n * esize;
+}
+/* Packs `rows` rows (row_bytes apart) into syn_narrow_bytes of dst. */
+static inline void syn_narrow_pack(size_t esize, int64_t n, int64_t rows, const void *src, size_t row_bytes,
+                                   void *dst)
+{
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    int64_t padded = (rows + SYN_NARROW_ROWS - 1) / SYN_NARROW_ROWS * SYN_NARROW_ROWS;
+    for (int64_t i = 0; i < padded; i++) {
+        unsigned char *group = d + (size_t)(i / SYN_NARROW_ROWS) * SYN_NARROW_ROWS * (size_t)n * esize;
+        for (int64_t k = 0; k < n; k++) {
+            unsigned char *e = group + ((size_t)k * SYN_NARROW_ROWS + (size_t)(i % SYN_NARROW_ROWS)) * esize;
+            for (size_t b = 0; b < esize; b++)
+                e[b] = i < rows ? s[(size_t)i * row_bytes + (size_t)k * esize + b] : 0;
+        }
+    }
+}
 /* out[r * out_stride] = dot(w, (const char *)a + r * a_stride) for
  * 0 <= r < nr, 1 <= nr <= SYN_DOT_ROWS_MAX. Each result is bit-identical to
  * the same set's vec_dot on that row, so how a matmul is tiled never changes
@@ -73,8 +100,8 @@ typedef void (*syn_dot_panel2_fn)(int64_t n, const void *w, size_t w_stride, con
 typedef void (*syn_pack_tiles_fn)(int64_t n, const float *x, size_t x_stride, int m, void *tiles);
 typedef void (*syn_gemm_fn)(int64_t n, const void *w, size_t w_stride, int nw, const void *tiles, int m, float *out,
                             int64_t out_stride);
-typedef void (*syn_dot_narrow_fn)(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr,
-                                  float *v);
+typedef void (*syn_dot_narrow_fn)(int64_t n, const void *panel, int j0, int nw, const float *x, size_t x_stride,
+                                  int nr, float *v);
 
 /* Everything a kernel set has for one element type T, as weights and as
  * activations: one struct per type, so a caller looks a type up once
@@ -128,13 +155,15 @@ typedef struct syn_type_kernels {
     syn_gemm_fn gemm;
     /* Short F32, F16 or BF16 weight rows (n <= SYN_NARROW_MAX: a LoRA
      * adapter's B matrix, whose rows are its rank long), where a dot per
-     * row would be mostly call and horizontal sum: v[r * nw + j] =
-     * dot(weight row j, row r of x) for nw <= SYN_NARROW_ROWS weight rows
-     * n elements apart and nr float rows of x, x_stride floats apart (the
-     * activations are not rounded to the weights' type). Each sum is one
-     * chain of fused multiply-adds over k in order (the ref set uses
-     * fmaf), so results are the same in every set and do not depend on nr.
-     * NULL for the other types. */
+     * row would be mostly call and horizontal sum. The rows come as column
+     * panels (see syn_narrow_pack), `panel` the first of consecutive ones:
+     * v[r * nw + j] = dot(row j0 + j counted from that panel's first row,
+     * row r of x) for j0 + nw <= SYN_NARROW_CALL and nr
+     * float rows of x, x_stride floats apart (the activations are not
+     * rounded to the weights' type). Each sum is one chain of fused
+     * multiply-adds over k in order (the ref set uses fmaf), so results
+     * are the same in every set and do not depend on nr, j0 or nw. NULL
+     * for the other types. */
     syn_dot_narrow_fn dot_narrow;
 } syn_type_kernels;
 

@@ -26,7 +26,7 @@ int main(void)
     return 77;
 #endif
     CHECK(SYN_ABI_MAJOR == 1);
-    CHECK(SYN_ABI_MINOR == 2);
+    CHECK(SYN_ABI_MINOR == 3);
     CHECK(SYN_PLUGIN_MAGIC == 0x504e5953u);
     CHECK(SYN_PLUGIN_BACKEND == 1);
     CHECK(SYN_PLUGIN_CAPABILITY == 2);
@@ -75,7 +75,7 @@ int main(void)
     FIELD(syn_attn_params, k_cache, 24, 8);
     FIELD(syn_attn_params, v_cache, 32, 8);
 
-    SIZE(syn_backend_ops, 168);
+    SIZE(syn_backend_ops, 176);
     FIELD(syn_backend_ops, struct_size, 0, 4);
     FIELD(syn_backend_ops, create, 8, 8);
     FIELD(syn_backend_ops, destroy, 16, 8);
@@ -97,6 +97,14 @@ int main(void)
     FIELD(syn_backend_ops, swiglu, 144, 8);
     FIELD(syn_backend_ops, kv_copy, 152, 8);       /* 1.1 */
     FIELD(syn_backend_ops, matmul_prompt, 160, 8); /* 1.2 */
+    FIELD(syn_backend_ops, lora, 168, 8);          /* 1.3 */
+
+    SIZE(syn_lora_run, 32);
+    FIELD(syn_lora_run, a, 0, 8);
+    FIELD(syn_lora_run, b, 8, 8);
+    FIELD(syn_lora_run, scale, 16, 4);
+    FIELD(syn_lora_run, row0, 20, 4);
+    FIELD(syn_lora_run, n_rows, 24, 4);
 
     SIZE(syn_capability_ops, 40);
     FIELD(syn_capability_ops, struct_size, 0, 4);

@@ -632,24 +632,25 @@ static void test_actq_semantics(const syn_kernel_set *ref)
 /* ---- (f) float helpers ---- */
 
 
-/* dot_narrow (LoRA B rows) for F32, F16 and BF16 weights: ref against the
- * exact dot, every other set bit for bit against ref (both are fmaf chains
- * over k), and a row's results the same whatever nr is and wherever it
- * sits among the rows; short blocks of weight rows write nothing past nw. */
+/* dot_narrow (LoRA B rows, as a column panel) for F32, F16 and BF16
+ * weights: ref against the exact dot, every other set bit for bit against
+ * ref (both are fmaf chains over k), and a row's results the same whatever
+ * nr is, wherever it sits among the rows and whichever of the panel's rows
+ * (j0, nw) a call takes; nothing is written past nw. */
 static void test_narrow(const syn_kernel_set *ref, const syn_kernel_set *set)
 {
     static const int types[] = {SYN_TYPE_F32, SYN_TYPE_F16, SYN_TYPE_BF16};
     static const int64_t ns[] = {1, 7, 16, 33, SYN_NARROW_MAX};
-    enum { NR = 19, XS = SYN_NARROW_MAX + 5, NWMAX = SYN_NARROW_ROWS * SYN_NARROW_MAX };
-    float wf[NWMAX], x[NR * XS];
-    uint16_t wh[NWMAX];
-    float want[NR * SYN_NARROW_ROWS], got[NR * SYN_NARROW_ROWS + 8], one[SYN_NARROW_ROWS + 8];
+    enum { NR = 19, XS = SYN_NARROW_MAX + 5, NWMAX = SYN_NARROW_CALL * SYN_NARROW_MAX };
+    float wf[NWMAX], x[NR * XS], pf[NWMAX];
+    uint16_t wh[NWMAX], ph[NWMAX];
+    float want[NR * SYN_NARROW_CALL], got[NR * SYN_NARROW_CALL + 8], one[SYN_NARROW_CALL + 8];
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++)
         for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
             int type = types[ti];
             int64_t n = ns[ni];
             /* wf: the weights as floats, exactly; wh: their 16-bit form */
-            for (int i = 0; i < SYN_NARROW_ROWS * n; i++) {
+            for (int i = 0; i < SYN_NARROW_CALL * n; i++) {
                 float r = rnd_normal();
                 if (type == SYN_TYPE_F16)
                     r = syn_f16_to_f32(wh[i] = syn_f32_to_f16(r));
@@ -657,39 +658,59 @@ static void test_narrow(const syn_kernel_set *ref, const syn_kernel_set *set)
                     r = syn_bf16_to_f32(wh[i] = syn_f32_to_bf16(r));
                 wf[i] = r;
             }
-            const void *w = type == SYN_TYPE_F32 ? (const void *)wf : (const void *)wh;
+            size_t esize = type == SYN_TYPE_F32 ? 4 : 2;
+            /* the rows as the cpu backend keeps them: four full panels */
+            CHECK(syn_narrow_bytes(esize, n, SYN_NARROW_CALL) == esize * (size_t)(SYN_NARROW_CALL * n));
+            if (type == SYN_TYPE_F32)
+                syn_narrow_pack(4, n, SYN_NARROW_CALL, wf, (size_t)n * 4, pf);
+            else
+                syn_narrow_pack(2, n, SYN_NARROW_CALL, wh, (size_t)n * 2, ph);
+            const void *w = type == SYN_TYPE_F32 ? (const void *)pf : (const void *)ph;
             for (int i = 0; i < NR * XS; i++)
                 x[i] = rnd_normal();
-            for (int nw = 1; nw <= SYN_NARROW_ROWS; nw += nw < 8 ? 7 : 1) {
-                const char *name = syn_type_name(type);
-                ref->type[type].dot_narrow(n, w, nw, x, XS, NR, want);
-                int bad = 0;
-                for (int r = 0; r < NR; r++)
-                    for (int j = 0; j < nw; j++) {
-                        double e = 0, mag = 0;
-                        for (int64_t k = 0; k < n; k++) {
-                            e += (double)wf[j * n + k] * x[r * XS + k];
-                            mag += fabs((double)wf[j * n + k] * x[r * XS + k]);
+            for (int j0 = 0; j0 < SYN_NARROW_ROWS; j0 += 5)
+                for (int nw = 1; j0 + nw <= SYN_NARROW_CALL; nw += nw < 8 ? 7 : nw < 16 ? 1 : 13) {
+                    const char *name = syn_type_name(type);
+                    ref->type[type].dot_narrow(n, w, j0, nw, x, XS, NR, want);
+                    int bad = 0;
+                    for (int r = 0; r < NR; r++)
+                        for (int j = 0; j < nw; j++) {
+                            double e = 0, mag = 0;
+                            for (int64_t k = 0; k < n; k++) {
+                                e += (double)wf[(j0 + j) * n + k] * x[r * XS + k];
+                                mag += fabs((double)wf[(j0 + j) * n + k] * x[r * XS + k]);
+                            }
+                            bad += !(fabs(want[r * nw + j] - e) <= 1e-6 * mag + 1e-30);
                         }
-                        bad += !(fabs(want[r * nw + j] - e) <= 1e-6 * mag + 1e-30);
+                    CHECK_MSG(bad == 0, "ref dot_narrow %s n=%lld j0=%d nw=%d: %d sums off", name, (long long)n, j0,
+                              nw, bad);
+                    for (int i = 0; i < NR * SYN_NARROW_CALL + 8; i++)
+                        got[i] = -1234.5f;
+                    set->type[type].dot_narrow(n, w, j0, nw, x, XS, NR, got);
+                    CHECK_MSG(memcmp(got, want, sizeof(float) * (size_t)(NR * nw)) == 0 && got[NR * nw] == -1234.5f,
+                              "%s dot_narrow %s n=%lld j0=%d nw=%d: not ref's, or written past", set->isa, name,
+                              (long long)n, j0, nw);
+                    for (int r = 0; r < NR; r += 5) {
+                        for (int j = 0; j < SYN_NARROW_CALL + 8; j++)
+                            one[j] = -1234.5f;
+                        set->type[type].dot_narrow(n, w, j0, nw, x + r * XS, XS, 1, one);
+                        CHECK_MSG(memcmp(one, want + r * nw, sizeof(float) * (size_t)nw) == 0 && one[nw] == -1234.5f,
+                                  "%s dot_narrow %s n=%lld j0=%d nw=%d: row %d alone differs", set->isa, name,
+                                  (long long)n, j0, nw, r);
                     }
-                CHECK_MSG(bad == 0, "ref dot_narrow %s n=%lld nw=%d: %d sums off", name, (long long)n, nw, bad);
-                for (int i = 0; i < NR * SYN_NARROW_ROWS + 8; i++)
-                    got[i] = -1234.5f;
-                set->type[type].dot_narrow(n, w, nw, x, XS, NR, got);
-                CHECK_MSG(memcmp(got, want, sizeof(float) * (size_t)(NR * nw)) == 0 && got[NR * nw] == -1234.5f,
-                          "%s dot_narrow %s n=%lld nw=%d: not ref's, or written past", set->isa, name, (long long)n,
-                          nw);
-                for (int r = 0; r < NR; r += 5) {
-                    for (int j = 0; j < SYN_NARROW_ROWS + 8; j++)
-                        one[j] = -1234.5f;
-                    set->type[type].dot_narrow(n, w, nw, x + r * XS, XS, 1, one);
-                    CHECK_MSG(memcmp(one, want + r * nw, sizeof(float) * (size_t)nw) == 0 && one[nw] == -1234.5f,
-                              "%s dot_narrow %s n=%lld nw=%d: row %d alone differs", set->isa, name, (long long)n,
-                              nw, r);
                 }
-            }
         }
+    /* padding: 3 rows of 5 fill one panel, the other 13 rows zeros */
+    float three[15], packed[SYN_NARROW_ROWS * 5];
+    for (int i = 0; i < 15; i++)
+        three[i] = (float)(i + 1);
+    syn_narrow_pack(4, 5, 3, three, 5 * 4, packed);
+    int ok = 1;
+    for (int k = 0; k < 5; k++)
+        for (int j = 0; j < SYN_NARROW_ROWS; j++)
+            ok &= packed[k * SYN_NARROW_ROWS + j] == (j < 3 ? three[j * 5 + k] : 0.0f);
+    CHECK_MSG(ok, "syn_narrow_pack: element k of row j is not at k * %d + j, or the padding is not zero",
+              SYN_NARROW_ROWS);
 }
 
 static void test_float_helpers(const syn_kernel_set *ref, const syn_kernel_set *avx)

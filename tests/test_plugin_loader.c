@@ -19,10 +19,15 @@ struct expect {
     const char *reason; /* exact; "%s" stands for the scanned directory */
 };
 
+/* this header's ABI version as the loader prints it */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define ABI STR(SYN_ABI_MAJOR) "." STR(SYN_ABI_MINOR)
+
 static const struct expect expected[] = {
     {"bad_magic.so", SYN_PLUGIN_REFUSED, NULL,
      "bad_magic.so: bad magic 0x12345678, a Synapse plugin has 0x504e5953 (\"SYNP\")"},
-    {"bad_major.so", SYN_PLUGIN_REFUSED, "test-bad_major", "bad_major.so: built for plugin ABI 2.0, this synapse speaks 1.2"},
+    {"bad_major.so", SYN_PLUGIN_REFUSED, "test-bad_major", "bad_major.so: built for plugin ABI 2.0, this synapse speaks " ABI},
     {"bad_name.so", SYN_PLUGIN_REFUSED, NULL,
      "bad_name.so: descriptor has no plugin name, or one that is not 1-63 of [A-Za-z0-9._-] (required since ABI 1.0)"},
     {"good_backend.so", SYN_PLUGIN_LOADED, "test-good_backend", ""},
@@ -32,7 +37,7 @@ static const struct expect expected[] = {
     {"lean_backend.so", SYN_PLUGIN_LOADED, "test-lean_backend", ""},
     {"missing_op.so", SYN_PLUGIN_REFUSED, "test-missing_op",
      "missing_op.so: backend ops table has no matmul() (required since ABI 1.0)"},
-    {"newer_minor.so", SYN_PLUGIN_REFUSED, "test-newer_minor", "newer_minor.so: needs plugin ABI 1.7, this synapse has 1.2"},
+    {"newer_minor.so", SYN_PLUGIN_REFUSED, "test-newer_minor", "newer_minor.so: needs plugin ABI 1.7, this synapse has " ABI},
     {"no_entry.so", SYN_PLUGIN_REFUSED, NULL, "no_entry.so: no synapse_plugin_v1 symbol (not a Synapse plugin?)"},
     {"no_probe.so", SYN_PLUGIN_REFUSED, "test-no_probe", "no_probe.so: descriptor has no probe() (required since ABI 1.0)"},
     {"probe_negative.so", SYN_PLUGIN_REFUSED, "test-probe_negative",

@@ -169,14 +169,30 @@ static int cpu_weight_load(syn_backend *b, syn_tensor *t, const void *host, syn_
     if (!cpu_supports_type(b, t->type))
         return syn_fail(err, SYN_ERR_UNSUPPORTED, "cpu backend: tensor type %s is not supported",
                         syn_type_name(t->type));
+    size_t bytes = t->row_bytes * (size_t)(t->ne[1] * t->ne[2] * t->ne[3]);
+    /* Short float rows (a LoRA adapter's B) become column panels, which the
+     * narrow kernels read a vector of rows at a time; the host bytes are
+     * not read again, which t->data != host tells the caller. */
+    if (cpu_packs_narrow(b, t)) {
+        size_t esize = t->row_bytes / (size_t)t->ne[0];
+        size_t packed = syn_narrow_bytes(esize, t->ne[0], t->ne[1]);
+        void *p = cpu_alloc(b, packed, err);
+        if (!p)
+            return err->code;
+        syn_narrow_pack(esize, t->ne[0], t->ne[1], host, t->row_bytes, p);
+        t->data = t->backend_priv = p;
+        return SYN_OK;
+    }
     t->data = (void *)host;
-    prefault(host, t->row_bytes * (size_t)(t->ne[1] * t->ne[2] * t->ne[3]));
+    prefault(host, bytes);
     return SYN_OK;
 }
 
 static void cpu_weight_unload(syn_backend *b, syn_tensor *t)
 {
-    (void)b;
+    if (t->backend_priv)
+        cpu_release(b, t->backend_priv);
+    t->backend_priv = NULL;
     t->data = NULL;
 }
 
@@ -222,6 +238,7 @@ static const syn_backend_ops cpu_ops = {
     .swiglu = cpu_swiglu,
     .kv_copy = cpu_kv_copy,
     .matmul_prompt = cpu_matmul_prompt,
+    .lora = cpu_lora,
 };
 
 /* Always usable (the reference kernels run anywhere); AVX2 scores higher so a

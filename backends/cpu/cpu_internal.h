@@ -49,6 +49,17 @@ struct syn_backend {
     float inv_freq_base;
 };
 
+/* Weights weight_load keeps as column panels (syn_narrow_pack) for the
+ * narrow kernels: 2-D F32, F16 and BF16 matrices of rows up to
+ * SYN_NARROW_MAX long. Their t->data (and backend_priv) is the packed copy. */
+static inline int cpu_packs_narrow(const syn_backend *b, const syn_tensor *t)
+{
+    return t->ne[0] <= SYN_NARROW_MAX && t->ne[1] > 1 && t->ne[2] == 1 && t->ne[3] == 1 &&
+           b->k->type[t->type].dot_narrow &&
+           (t->type == SYN_TYPE_F32 || t->type == SYN_TYPE_F16 || t->type == SYN_TYPE_BF16);
+}
+static inline int cpu_is_narrow(const syn_tensor *t) { return t->backend_priv && t->data == t->backend_priv; }
+
 /* Grows a scratch buffer (p, *cap bytes) to at least need bytes, outside
  * the pool's tasks; the old contents are not kept. Aborts when out of
  * memory (cpu_backend.c). */
@@ -67,6 +78,10 @@ void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, con
                 float alpha, int accumulate);
 void cpu_matmul_prompt(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, const float *x, int32_t n_rows,
                        int32_t n_exact, float *y, float alpha, int accumulate);
+
+/* cpu_lora.c */
+void cpu_lora(syn_backend *b, const syn_lora_run *runs, int32_t n_runs, const float *x, int64_t in, float *y,
+              int64_t out, float *tmp);
 
 /* cpu_attention.c */
 void cpu_kv_store(syn_backend *b, const syn_attn_params *a, const float *k, const float *v, const syn_rows *rows);

@@ -61,7 +61,7 @@ struct mm_task {
     char *tiles;
     /* short F32/F16/BF16 rows (see dot_narrow): set instead of quant, dot
      * and panels, on the float rows */
-    void (*narrow)(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v);
+    syn_dot_narrow_fn narrow;
 };
 
 static inline void prefetch_ahead(const char *row, size_t bytes)
@@ -153,20 +153,23 @@ static void mm_rows(const struct mm_task *t, const char *wbase, int64_t o0, int6
     }
 }
 
-/* output rows o0..o1 of short weight rows (see dot_narrow), up to
- * SYN_NARROW_ROWS weight rows and 16 activation rows a call */
+/* output rows o0..o1 of short weight rows (column panels, see dot_narrow),
+ * up to SYN_NARROW_CALL weight rows and 16 activation rows a call */
 static void mm_narrow(const struct mm_task *t, int64_t o0, int64_t o1)
 {
     int64_t in = t->w->ne[0];
-    const char *w = t->w->data;
-    float v[SYN_NARROW_ROWS * 16];
-    for (int64_t o = o0; o < o1; o += SYN_NARROW_ROWS) {
-        int nw = o1 - o < SYN_NARROW_ROWS ? (int)(o1 - o) : SYN_NARROW_ROWS;
+    size_t group_bytes = (size_t)SYN_NARROW_ROWS * (size_t)in * (t->w->row_bytes / (size_t)in);
+    float v[SYN_NARROW_CALL * 16];
+    for (int64_t o = o0; o < o1;) {
+        int j0 = (int)(o % SYN_NARROW_ROWS);
+        int nw = o1 - o < SYN_NARROW_CALL - j0 ? (int)(o1 - o) : SYN_NARROW_CALL - j0;
+        const char *panel = (const char *)t->w->data + (size_t)(o / SYN_NARROW_ROWS) * group_bytes;
         for (int32_t r = 0; r < t->n; r += 16) {
             int nr = t->n - r < 16 ? t->n - r : 16;
-            t->narrow(in, w + (size_t)o * t->w->row_bytes, nw, t->x + (size_t)r * (size_t)in, (size_t)in, nr, v);
+            t->narrow(in, panel, j0, nw, t->x + (size_t)r * (size_t)in, (size_t)in, nr, v);
             mm_store(t, t->y, v, o, nw, r, nr);
         }
+        o += nw;
     }
 }
 
@@ -219,7 +222,7 @@ static void mm_worker(void *arg, int ith, int nth)
      * just before the tiles do, so a mixed step reads its weights from
      * memory once. */
     int64_t ob = t->tn       ? 16
-                 : t->narrow ? SYN_NARROW_ROWS
+                 : t->narrow ? SYN_NARROW_CALL
                  : t->n > 1  ? (int64_t)(MM_BLOCK_BYTES / t->w->row_bytes)
                              : MM_CHUNK_MIN;
     if (ob < 1)
@@ -283,7 +286,7 @@ static void mm_run(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, 
         t.tiles = b->tiles;
     }
     /* short rows take the float activations as they are */
-    if (n_exact && in <= SYN_NARROW_MAX && tk->dot_narrow)
+    if (n_exact && cpu_is_narrow(w))
         t.narrow = tk->dot_narrow;
     else if (n_exact && tk->act_type == SYN_TYPE_F32) {
         t.xq = (char *)x;
@@ -329,7 +332,7 @@ void cpu_matmul(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, con
 void cpu_matmul_prompt(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, const float *x,
                        int32_t n_rows, int32_t n_exact, float *y, float alpha, int accumulate)
 {
-    if (!b->k->type[w->type].gemm || w->ne[1] % 16 || w->ne[0] % 32 || n_exact >= n_rows)
+    if (!b->k->type[w->type].gemm || cpu_is_narrow(w) || w->ne[1] % 16 || w->ne[0] % 32 || n_exact >= n_rows)
         mm_run(b, w, bias, x, n_rows, 0, y, alpha, accumulate);
     else
         mm_run(b, w, bias, x, n_exact, n_rows - n_exact, y, alpha, accumulate);

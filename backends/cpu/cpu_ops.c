@@ -13,6 +13,18 @@ void cpu_get_rows(syn_backend *b, const syn_tensor *table, const int32_t *ids, i
 {
     syn_dequant_fn dq = b->k->type[table->type].dequant;
     int64_t dim = table->ne[0];
+    if (cpu_is_narrow(table)) {
+        /* a column panel: row i's element k at group i / 16, k * 16 + i % 16 */
+        size_t esize = table->row_bytes / (size_t)dim;
+        for (int32_t r = 0; r < n; r++) {
+            const char *group = (const char *)table->data + (size_t)(ids[r] / SYN_NARROW_ROWS) * SYN_NARROW_ROWS *
+                                                                (size_t)dim * esize;
+            for (int64_t k = 0; k < dim; k++)
+                dq(group + ((size_t)k * SYN_NARROW_ROWS + (size_t)(ids[r] % SYN_NARROW_ROWS)) * esize,
+                   out + (size_t)r * dim + k, 1);
+        }
+        return;
+    }
     for (int32_t r = 0; r < n; r++) {
         const char *row = (const char *)table->data + (size_t)ids[r] * table->row_bytes;
         dq(row, out + (size_t)r * dim, dim);

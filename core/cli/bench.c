@@ -4,8 +4,10 @@
  * together, one row each per step, as the server's scheduler batches them;
  * with --mixed N as well, those steps again with N rows of a new prompt
  * behind the P rows, as the server runs them while a request comes in;
- * with --lora, the P rows take the adapters in turn (a swarm's step).
- * Main thread only. */
+ * with --lora, the P rows take the adapters in turn (a swarm's step), timed
+ * in rounds alternating with the same steps on the bare base, so a noisy
+ * machine slows both alike, and the best of each is reported with their
+ * ratio. Main thread only. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +29,12 @@ static const char usage_text[] =
     "      --mixed N      with --parallel, also time those steps with N rows of\n"
     "                     another prompt after the P rows, and report ms per step\n"
     "      --lora FILE    with --parallel, a LoRA adapter the P rows take in turn\n"
-    "                     (row i takes adapter i mod count); once per adapter, up to 16\n"
+    "                     (row i takes adapter i mod count); once per adapter, up to 16;\n"
+    "                     also times the bare base in alternating rounds and reports the ratio\n"
     "      --json         one JSON object on one line\n";
+
+/* alternating rounds of the base and the adapters (see above) */
+#define BENCH_ROUNDS 3
 
 static double now(void)
 {
@@ -219,6 +225,19 @@ int syn_cmd_bench(int argc, char **argv)
         (rc = decode_parallel(&cm, (int32_t)n_par, 0, n_adapters, (int32_t)n_prompt, (int32_t)n_gen, logits, &ptg)))
         goto done;
     ptg = n_par > 1 ? (double)n_par / ptg : 0;
+    /* with adapters: BENCH_ROUNDS rounds of base, then adapters; best of each */
+    double base_tg = 0;
+    for (int round = 0; n_adapters && round < BENCH_ROUNDS && !rc; round++) {
+        double s_base, s_lora;
+        if ((rc = decode_parallel(&cm, (int32_t)n_par, 0, 0, (int32_t)n_prompt, (int32_t)n_gen, logits, &s_base)) ||
+            (rc = decode_parallel(&cm, (int32_t)n_par, 0, n_adapters, (int32_t)n_prompt, (int32_t)n_gen, logits,
+                                  &s_lora)))
+            goto done;
+        if ((double)n_par / s_base > base_tg)
+            base_tg = (double)n_par / s_base;
+        if ((double)n_par / s_lora > ptg)
+            ptg = (double)n_par / s_lora;
+    }
     if (n_mixed && (rc = decode_parallel(&cm, (int32_t)n_par, (int32_t)n_mixed, n_adapters, (int32_t)n_prompt,
                                          (int32_t)n_gen, logits, &mixed_s)))
         goto done;
@@ -232,14 +251,18 @@ int syn_cmd_bench(int argc, char **argv)
         if (n_mixed)
             printf(",\"mixed\":%ld,\"mixed_step_ms\":%.2f", n_mixed, mixed_s * 1e3);
         if (n_adapters)
-            printf(",\"adapters\":%d", n_adapters);
+            printf(",\"adapters\":%d,\"parallel_base_tok_s\":%.2f,\"adapter_ratio\":%.3f", n_adapters, base_tg,
+                   ptg / base_tg);
         printf("}\n");
     } else {
         printf("model    %s\nbackend  %s\nload     %.1f ms\nprefill  %ld tokens, %.2f tok/s\ndecode   %ld tokens, %.2f tok/s\n",
                cfg->name, desc, t_load * 1e3, n_prompt, pp, n_gen, tg);
-        if (n_par > 1)
-            printf("decode   %ld sequences x %ld tokens, %.2f tok/s in all%s\n", n_par, n_gen, ptg,
-                   n_adapters ? " (with the adapters in turn)" : "");
+        if (n_par > 1 && n_adapters)
+            printf("decode   %ld sequences x %ld tokens, %.2f tok/s in all with the adapters in turn, %.2f on the "
+                   "bare base (%.3f x; best of %d alternating rounds)\n",
+                   n_par, n_gen, ptg, base_tg, ptg / base_tg, BENCH_ROUNDS);
+        else if (n_par > 1)
+            printf("decode   %ld sequences x %ld tokens, %.2f tok/s in all\n", n_par, n_gen, ptg);
         if (n_mixed)
             printf("mixed    %ld decode rows + %ld prompt rows, %.2f ms per step\n", n_par, n_mixed, mixed_s * 1e3);
     }

@@ -31,7 +31,8 @@ int syn_ctx_new(syn_model *m, const syn_ctx_params *p, syn_ctx **out, syn_error 
     c->k_cache = calloc((size_t)cfg->n_layer, sizeof *c->k_cache);
     c->v_cache = calloc((size_t)cfg->n_layer, sizeof *c->v_cache);
     c->default_slot = calloc(R, sizeof *c->default_slot);
-    if (!c->k_cache || !c->v_cache || !c->default_slot) {
+    c->lora_runs = calloc(R, sizeof *c->lora_runs);
+    if (!c->k_cache || !c->v_cache || !c->default_slot || !c->lora_runs) {
         syn_fail(err, SYN_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -70,6 +71,7 @@ void syn_ctx_free(syn_ctx *c)
     free(c->k_cache);
     free(c->v_cache);
     free(c->default_slot);
+    free(c->lora_runs);
     free(c->adapters);
     free(c->adapter_scale);
     free(c);

@@ -12,6 +12,7 @@ struct syn_ctx {
     /* activations, backend memory, max_rows rows each */
     float *x, *h, *q, *k, *v, *att, *gate, *up, *lora_tmp, *out_h, *logits;
     int32_t lora_tmp_cols;
+    syn_lora_run *lora_runs; /* max_rows of them, for the backend's lora op */
     /* adapters rows may name */
     syn_lora **adapters;
     float *adapter_scale; /* user_scale * alpha / rank */

@@ -10,7 +10,8 @@
 #include "core/engine/context.h"
 
 /* y (+)= W x for all rows, then each run of rows sharing an adapter adds
- * scale * B (A x) for that run. */
+ * scale * B (A x) for that run: all runs in one call of the backend's lora
+ * op where it has one, else two matmuls per run. */
 static void project(syn_ctx *c, const syn_batch *bt, int il, int proj, const syn_tensor *bias, const float *x,
                     float *y, int accumulate)
 {
@@ -23,19 +24,26 @@ static void project(syn_ctx *c, const syn_batch *bt, int il, int proj, const syn
     if (!bt->adapter)
         return;
     int64_t in = w->ne[0], out = w->ne[1];
+    int32_t n_runs = 0;
     for (int32_t r0 = 0; r0 < bt->n;) {
         int32_t a = bt->adapter[r0], r1 = r0 + 1;
         while (r1 < bt->n && bt->adapter[r1] == a)
             r1++;
-        if (a >= 0) {
-            const syn_lora_pair *pair = &c->adapters[a]->pairs[il * SYN_PROJ_COUNT + proj];
-            if (pair->a.data) {
-                be->ops->matmul(be->b, &pair->a, NULL, x + (size_t)r0 * in, r1 - r0, c->lora_tmp, 1.0f, 0);
-                be->ops->matmul(be->b, &pair->b, NULL, c->lora_tmp, r1 - r0, y + (size_t)r0 * out,
-                                c->adapter_scale[a], 1);
-            }
-        }
+        const syn_lora_pair *pair = a >= 0 ? &c->adapters[a]->pairs[il * SYN_PROJ_COUNT + proj] : NULL;
+        if (pair && pair->a.data)
+            c->lora_runs[n_runs++] = (syn_lora_run){
+                .a = &pair->a, .b = &pair->b, .scale = c->adapter_scale[a], .row0 = r0, .n_rows = r1 - r0,
+            };
         r0 = r1;
+    }
+    if (n_runs && be->ops->lora) {
+        be->ops->lora(be->b, c->lora_runs, n_runs, x, in, y, out, c->lora_tmp);
+        return;
+    }
+    for (int32_t g = 0; g < n_runs; g++) {
+        const syn_lora_run *run = &c->lora_runs[g];
+        be->ops->matmul(be->b, run->a, NULL, x + (size_t)run->row0 * in, run->n_rows, c->lora_tmp, 1.0f, 0);
+        be->ops->matmul(be->b, run->b, NULL, c->lora_tmp, run->n_rows, y + (size_t)run->row0 * out, run->scale, 1);
     }
 }
 

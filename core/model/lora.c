@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/model/model_internal.h"
+#include "formats/file_map.h"
 
 /* Far past any trained adapter's alpha (PEFT's are rank-sized: 8 to 512);
  * larger values only overflow the logits. */
@@ -92,6 +93,13 @@ int syn_lora_load(const syn_model *m, const char *path, syn_lora **out, syn_erro
             }
             used[ai] = used[bi] = 1;
             found++;
+            /* a matrix the backend copied (the CPU backend packs B) is not
+             * read from the file again: its pages need not stay resident */
+            const syn_gguf_tensor *ga = syn_gguf_tensor_at(l->gguf, ai), *gb = syn_gguf_tensor_at(l->gguf, bi);
+            if (pair->a.data != ga->data)
+                syn_map_discard(ga->data, ga->size);
+            if (pair->b.data != gb->data)
+                syn_map_discard(gb->data, gb->size);
         }
     }
     if (!found) {

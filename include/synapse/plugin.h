@@ -17,6 +17,7 @@
  *       rope, kv_store, attention, swiglu), capability ops (create/call/destroy).
  *  1.1  backend kv_copy (a sequence's cached prefix reused by another).
  *  1.2  backend matmul_prompt (prompt rows on faster kernels, e.g. AMX tiles).
+ *  1.3  backend lora (the LoRA products of rows of many adapters in one call).
  */
 #ifndef SYNAPSE_PLUGIN_H
 #define SYNAPSE_PLUGIN_H
@@ -29,7 +30,7 @@ extern "C" {
 
 #define SYN_PLUGIN_MAGIC 0x504e5953u /* "SYNP" read as little-endian bytes */
 #define SYN_ABI_MAJOR 1
-#define SYN_ABI_MINOR 2
+#define SYN_ABI_MINOR 3
 #define SYN_PLUGIN_ENTRY "synapse_plugin_v1"
 
 typedef enum syn_plugin_kind {
@@ -80,6 +81,17 @@ typedef struct syn_attn_params {
     void *k_cache;
     void *v_cache;
 } syn_attn_params;
+
+/* One run of a lora call: rows row0 .. row0 + n_rows - 1 take one
+ * adapter's matrices for one projection, a (rank x in: ne[0] = in, ne[1] =
+ * rank) and b (out x rank), scaled by scale. */
+typedef struct syn_lora_run {
+    const syn_tensor *a;
+    const syn_tensor *b;
+    float scale;
+    int32_t row0;
+    int32_t n_rows;
+} syn_lora_run;
 
 /* All activations are float32, row-major, contiguous, in backend memory.
  * Calls are issued from one thread per backend instance and may run
@@ -135,6 +147,19 @@ typedef struct syn_backend_ops {
      * matmul for all rows. */
     void (*matmul_prompt)(syn_backend *b, const syn_tensor *w, const syn_tensor *bias, const float *x, int32_t n_rows,
                           int32_t n_exact, float *y, float alpha, int accumulate);
+
+    /* 1.3: for every run and each of its rows r, y[r] += scale * b (a x[r]),
+     * rows of x `in` and of y `out` floats (a->ne[0] and b->ne[1] of every
+     * run). Runs may name the same or different adapters, in any order, but
+     * no row twice. tmp is scratch of the backend's memory: (the last row
+     * named + 1) x (the largest rank) floats. Each row gets exactly what
+     * matmul(a, x[r]) into t, then matmul(b, t, alpha = scale, accumulate)
+     * would give it, so its result does not depend on the other runs; the
+     * point is one call for all of a step's adapters (one wake of a thread
+     * pool, one launch) instead of two matmuls per run. Optional: without it
+     * the core makes those two matmul calls per run. */
+    void (*lora)(syn_backend *b, const syn_lora_run *runs, int32_t n_runs, const float *x, int64_t in, float *y,
+                 int64_t out, float *tmp);
 } syn_backend_ops;
 
 /* --------------------------------------------------------------- capability */

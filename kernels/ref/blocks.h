@@ -192,8 +192,11 @@ void syn_ref_f32_to_f16(const float *src, uint16_t *dst, int64_t n);
 void syn_ref_rms_norm(int64_t n, const float *x, const float *w, float eps, float *out);
 void syn_ref_swiglu(int64_t n, const float *gate, const float *up, float *out);
 float syn_ref_exp_sum(int64_t n, float *x, float max);
-void syn_ref_dot_narrow_f32(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v);
-void syn_ref_dot_narrow_f16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v);
-void syn_ref_dot_narrow_bf16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v);
+void syn_ref_dot_narrow_f32(int64_t n, const void *w, int j0, int nw, const float *x, size_t x_stride, int nr,
+                            float *v);
+void syn_ref_dot_narrow_f16(int64_t n, const void *w, int j0, int nw, const float *x, size_t x_stride, int nr,
+                            float *v);
+void syn_ref_dot_narrow_bf16(int64_t n, const void *w, int j0, int nw, const float *x, size_t x_stride, int nr,
+                            float *v);
 
 #endif

@@ -71,31 +71,37 @@ static float narrow_weight(int type, const void *w, size_t i)
     return ((const float *)w)[i];
 }
 
-static void dot_narrow(int type, int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+static void dot_narrow(int type, int64_t n, const void *panel, int j0, int nw, const float *x, size_t x_stride, int nr,
+                       float *v)
 {
     for (int r = 0; r < nr; r++)
         for (int j = 0; j < nw; j++) {
             float s = 0.0f;
             for (int64_t k = 0; k < n; k++)
-                s = fmaf(narrow_weight(type, w, (size_t)j * (size_t)n + (size_t)k), x[(size_t)r * x_stride + (size_t)k],
-                         s);
+                s = fmaf(narrow_weight(type, panel,
+                                       (size_t)((j0 + j) / SYN_NARROW_ROWS) * SYN_NARROW_ROWS * (size_t)n +
+                                           (size_t)k * SYN_NARROW_ROWS + (size_t)((j0 + j) % SYN_NARROW_ROWS)),
+                         x[(size_t)r * x_stride + (size_t)k], s);
             v[r * nw + j] = s;
         }
 }
 
-void syn_ref_dot_narrow_f32(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+void syn_ref_dot_narrow_f32(int64_t n, const void *w, int j0, int nw, const float *x, size_t x_stride, int nr,
+                            float *v)
 {
-    dot_narrow(SYN_TYPE_F32, n, w, nw, x, x_stride, nr, v);
+    dot_narrow(SYN_TYPE_F32, n, w, j0, nw, x, x_stride, nr, v);
 }
 
-void syn_ref_dot_narrow_f16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+void syn_ref_dot_narrow_f16(int64_t n, const void *w, int j0, int nw, const float *x, size_t x_stride, int nr,
+                            float *v)
 {
-    dot_narrow(SYN_TYPE_F16, n, w, nw, x, x_stride, nr, v);
+    dot_narrow(SYN_TYPE_F16, n, w, j0, nw, x, x_stride, nr, v);
 }
 
-void syn_ref_dot_narrow_bf16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+void syn_ref_dot_narrow_bf16(int64_t n, const void *w, int j0, int nw, const float *x, size_t x_stride, int nr,
+                             float *v)
 {
-    dot_narrow(SYN_TYPE_BF16, n, w, nw, x, x_stride, nr, v);
+    dot_narrow(SYN_TYPE_BF16, n, w, j0, nw, x, x_stride, nr, v);
 }
 
 float syn_ref_exp_sum(int64_t n, float *x, float max)

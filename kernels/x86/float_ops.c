@@ -2,6 +2,7 @@
  * dequantisation, RMS norm (sum of squares in double), SwiGLU and softmax
  * numerators with a vector expf accurate to a few ulp. Built with -mavx2
  * -mfma -mf16c; any thread. */
+#include <string.h>
 #include <math.h>
 
 #include "kernels/x86/simd.h"
@@ -99,60 +100,107 @@ void syn_avx2_swiglu(int64_t n, const float *gate, const float *up, float *out)
         out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
-/* Eight weight rows per vector: lane j gathers element k of row j, and
- * each of up to four x rows adds it times its element k to its sums, so
- * lane j of row r is fmaf's chain over k, as in ref. */
-void syn_avx2_dot_narrow_f32(int64_t n, const void *wv, int nw, const float *x, size_t x_stride, int nr, float *v)
+/* A column panel's element k of its 16 rows in two vectors, as floats
+ * (exactly: F16 and BF16 widen without rounding) */
+SYN_INLINE void narrow_load(const int type, const void *panel, int64_t k, __m256 *lo, __m256 *hi)
 {
-    const float *w = wv;
-    const __m256i lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
-    const __m256i idx = _mm256_mullo_epi32(lane, _mm256_set1_epi32((int)n));
-    for (int j0 = 0; j0 < nw; j0 += 8) {
-        /* lanes past the last weight row: gathered as 0, never stored */
-        const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(nw - j0), lane);
-        const float *wj = w + (size_t)j0 * (size_t)n;
-        for (int r0 = 0; r0 < nr; r0 += 4) {
-            const int rows = nr - r0 < 4 ? nr - r0 : 4;
-            const float *xr = x + (size_t)r0 * x_stride;
-            __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-            for (int64_t k = 0; k < n; k++) {
-                __m256 col = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), wj + k, idx, _mm256_castsi256_ps(live), 4);
-                for (int r = 0; r < rows; r++)
-                    acc[r] = _mm256_fmadd_ps(col, _mm256_broadcast_ss(xr + (size_t)r * x_stride + (size_t)k), acc[r]);
+    if (type == SYN_TYPE_F32) {
+        const float *p = (const float *)panel + (size_t)k * SYN_NARROW_ROWS;
+        *lo = _mm256_loadu_ps(p);
+        *hi = _mm256_loadu_ps(p + 8);
+        return;
+    }
+    const uint16_t *h = (const uint16_t *)panel + (size_t)k * SYN_NARROW_ROWS;
+    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)h), b = _mm_loadu_si128((const __m128i *)(const void *)(h + 8));
+    if (type == SYN_TYPE_F16) {
+        *lo = _mm256_cvtph_ps(a);
+        *hi = _mm256_cvtph_ps(b);
+    } else {
+        *lo = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(a), 16));
+        *hi = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(b), 16));
+    }
+}
+
+/* RT x rows against PT panels from `panels` on: lane j of a row's pair of
+ * vectors for a panel sums that panel's row j, one fused multiply-add per
+ * k, in order, as ref's fmaf chain. RT * PT <= 4 gives 8 independent
+ * chains, enough to hide the latency of each; all[r][p * 16 + j] gets the
+ * sums. */
+SYN_INLINE void narrow_tile(const int type, const int RT, const int PT, int64_t n, const void *panels, const float *x,
+                            size_t x_stride, float all[4][SYN_NARROW_CALL])
+{
+    size_t esize = type == SYN_TYPE_F32 ? 4 : 2, panel_bytes = esize * SYN_NARROW_ROWS * (size_t)n;
+    __m256 acc[4][4][2];
+    for (int r = 0; r < RT; r++)
+        for (int p = 0; p < PT; p++)
+            acc[r][p][0] = acc[r][p][1] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < n; k++) {
+        __m256 lo[4], hi[4];
+        for (int p = 0; p < PT; p++)
+            narrow_load(type, (const char *)panels + (size_t)p * panel_bytes, k, &lo[p], &hi[p]);
+        for (int r = 0; r < RT; r++) {
+            __m256 xv = _mm256_broadcast_ss(x + (size_t)r * x_stride + (size_t)k);
+            for (int p = 0; p < PT; p++) {
+                acc[r][p][0] = _mm256_fmadd_ps(lo[p], xv, acc[r][p][0]);
+                acc[r][p][1] = _mm256_fmadd_ps(hi[p], xv, acc[r][p][1]);
             }
-            for (int r = 0; r < rows; r++)
-                _mm256_maskstore_ps(v + (r0 + r) * nw + j0, live, acc[r]);
         }
     }
+    for (int r = 0; r < RT; r++)
+        for (int p = 0; p < PT; p++) {
+            _mm256_storeu_ps(all[r] + p * SYN_NARROW_ROWS, acc[r][p][0]);
+            _mm256_storeu_ps(all[r] + p * SYN_NARROW_ROWS + 8, acc[r][p][1]);
+        }
 }
 
-/* F16 and BF16 rows: the nw x n block (at most SYN_NARROW_ROWS x
- * SYN_NARROW_MAX, contiguous) is widened to floats, exactly, then taken as
- * F32 rows */
-SYN_INLINE void dot_narrow_half(const int bf16, int64_t n, const void *w, int nw, const float *x, size_t x_stride,
-                                int nr, float *v)
+/* Four x rows at a time take the panels one by one; fewer take up to four
+ * panels at once, so a decode row (nr = 1) still has 8 chains. */
+SYN_INLINE void dot_narrow_panel(const int type, int64_t n, const void *panels, int j0, int nw, const float *x,
+                                 size_t x_stride, int nr, float *v)
 {
-    float block[SYN_NARROW_ROWS * SYN_NARROW_MAX];
-    const uint16_t *h = w;
-    int64_t i = 0, count = (int64_t)nw * n;
-    for (; i + 8 <= count; i += 8) {
-        __m128i eight = _mm_loadu_si128((const __m128i *)(const void *)(h + i));
-        _mm256_storeu_ps(block + i, bf16 ? _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(eight), 16))
-                                         : _mm256_cvtph_ps(eight));
+    size_t panel_bytes = (type == SYN_TYPE_F32 ? 4 : 2) * SYN_NARROW_ROWS * (size_t)n;
+    int np = (j0 + nw + SYN_NARROW_ROWS - 1) / SYN_NARROW_ROWS;
+    float all[4][SYN_NARROW_CALL];
+    for (int r0 = 0; r0 < nr;) {
+        const float *xr = x + (size_t)r0 * x_stride;
+        int rows = nr - r0 >= 4 ? 4 : 1;
+        if (rows == 4)
+            for (int p = 0; p < np; p++) {
+                float one[4][SYN_NARROW_CALL];
+                narrow_tile(type, 4, 1, n, (const char *)panels + (size_t)p * panel_bytes, xr, x_stride, one);
+                for (int r = 0; r < 4; r++)
+                    memcpy(all[r] + p * SYN_NARROW_ROWS, one[r], SYN_NARROW_ROWS * sizeof(float));
+            }
+        else if (np == 1)
+            narrow_tile(type, 1, 1, n, panels, xr, x_stride, all);
+        else if (np == 2)
+            narrow_tile(type, 1, 2, n, panels, xr, x_stride, all);
+        else if (np == 3)
+            narrow_tile(type, 1, 3, n, panels, xr, x_stride, all);
+        else
+            narrow_tile(type, 1, 4, n, panels, xr, x_stride, all);
+        for (int r = 0; r < rows; r++)
+            memcpy(v + (size_t)(r0 + r) * (size_t)nw, all[r] + j0, (size_t)nw * sizeof(float));
+        r0 += rows;
     }
-    for (; i < count; i++)
-        block[i] = bf16 ? syn_bf16_to_f32(h[i]) : syn_h2f(h[i]);
-    syn_avx2_dot_narrow_f32(n, block, nw, x, x_stride, nr, v);
 }
 
-void syn_avx2_dot_narrow_f16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+void syn_avx2_dot_narrow_f32(int64_t n, const void *w, int j0, int nw, const float *x, size_t x_stride, int nr,
+                             float *v)
 {
-    dot_narrow_half(0, n, w, nw, x, x_stride, nr, v);
+    dot_narrow_panel(SYN_TYPE_F32, n, w, j0, nw, x, x_stride, nr, v);
 }
 
-void syn_avx2_dot_narrow_bf16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v)
+void syn_avx2_dot_narrow_f16(int64_t n, const void *w, int j0, int nw, const float *x, size_t x_stride, int nr,
+                             float *v)
 {
-    dot_narrow_half(1, n, w, nw, x, x_stride, nr, v);
+    dot_narrow_panel(SYN_TYPE_F16, n, w, j0, nw, x, x_stride, nr, v);
+}
+
+void syn_avx2_dot_narrow_bf16(int64_t n, const void *w, int j0, int nw, const float *x, size_t x_stride, int nr,
+                              float *v)
+{
+    dot_narrow_panel(SYN_TYPE_BF16, n, w, j0, nw, x, x_stride, nr, v);
 }
 
 float syn_avx2_exp_sum(int64_t n, float *x, float max)

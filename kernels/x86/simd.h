@@ -238,9 +238,12 @@ void syn_avx2_f32_to_f16(const float *src, uint16_t *dst, int64_t n);
 void syn_avx2_rms_norm(int64_t n, const float *x, const float *w, float eps, float *out);
 void syn_avx2_swiglu(int64_t n, const float *gate, const float *up, float *out);
 float syn_avx2_exp_sum(int64_t n, float *x, float max);
-void syn_avx2_dot_narrow_f32(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v);
-void syn_avx2_dot_narrow_f16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v);
-void syn_avx2_dot_narrow_bf16(int64_t n, const void *w, int nw, const float *x, size_t x_stride, int nr, float *v);
+void syn_avx2_dot_narrow_f32(int64_t n, const void *w, int j0, int nw, const float *x, size_t x_stride, int nr,
+                              float *v);
+void syn_avx2_dot_narrow_f16(int64_t n, const void *w, int j0, int nw, const float *x, size_t x_stride, int nr,
+                              float *v);
+void syn_avx2_dot_narrow_bf16(int64_t n, const void *w, int j0, int nw, const float *x, size_t x_stride, int nr,
+                              float *v);
 
 /* The set an object's kernels belong to. A kernel source shared by several
  * sets (dot_legacy.c, dot_k.c, dot_k23.c, ...) is listed in each set's
