@@ -245,7 +245,7 @@ static size_t shift_offsets(uint8_t *buf, size_t size, size_t cap, size_t *heade
         size_t n = end - q < sizeof tmp - 1 ? end - q : sizeof tmp - 1;
         memcpy(tmp, buf + q, n);
         tmp[n] = '\0';
-        if (sscanf(tmp, "%llu,%llu]%n", &b, &e, &used) != 2 || used <= 0)
+        if (sscanf(tmp, "%llu,%llu]%n", &b, &e, &used) != 2 || used <= 0 || b > 1ull << 60 || e > 1ull << 60)
             return size;
         static const long long deltas[] = {-8, -4, -2, -1, 1, 2, 4, 8, 16};
         long long d = deltas[rng_below(sizeof deltas / sizeof *deltas)];

@@ -35,6 +35,24 @@ g=json.loads(open('$T/golden/qwen2-f16+lora-a@0.5.jsonl').readline())
 l=[json.loads(x) for x in sys.stdin]
 assert l[0]['lora']=='lora-a.gguf' and l[0]['lora_scale']==0.5, l[0]
 assert l[0]['top'][0][0]==g['top'][0][0]" || bad "logits with adapter"
+# the same adapter as a PEFT directory (tests/test_lora_peft writes it): the same logits, in run and bench too
+mkdir "$tmp/peft-a"
+"${top_builddir:-.}/tests/test_lora_peft" --write-peft "$tmp/peft-a" || bad "writing the PEFT copy"
+for a in "$T/models/lora-a.gguf" "$tmp/peft-a" "$tmp/peft-a/adapter_model.safetensors"; do
+    "$S" logits -m "$T/models/qwen2-f16.gguf" -n 2 --tokens "$prompt" --lora "$a" --lora-scale 0.5 -t 2 \
+        | "$PY" -c "import json,sys; print(json.dumps([json.loads(x)['top'] for x in sys.stdin]))"
+done > "$tmp/peft.txt" || bad "logits --lora PEFT exit"
+[ "$(sort -u "$tmp/peft.txt" | wc -l)" = 1 ] && [ "$(wc -l < "$tmp/peft.txt")" = 3 ] || bad "logits: PEFT and GGUF copies differ"
+"$S" run -m "$T/models/qwen2-f16.gguf" -p "hello there" -n 12 --temp 0 -t 2 --show-ids --lora "$tmp/peft-a" \
+    >/dev/null 2> "$tmp/run-peft.ids" || bad "run --lora PEFT exit"
+"$S" run -m "$T/models/qwen2-f16.gguf" -p "hello there" -n 12 --temp 0 -t 2 --show-ids \
+    --lora "$T/models/lora-a.gguf" >/dev/null 2> "$tmp/run-gguf.ids" || bad "run --lora GGUF exit"
+"$S" run -m "$T/models/qwen2-f16.gguf" -p "hello there" -n 12 --temp 0 -t 2 --show-ids >/dev/null 2> "$tmp/run-base.ids"
+cmp -s "$tmp/run-peft.ids" "$tmp/run-gguf.ids" && [ -s "$tmp/run-gguf.ids" ] || bad "run: PEFT and GGUF copies differ"
+cmp -s "$tmp/run-base.ids" "$tmp/run-gguf.ids" && bad "run: the adapter changes nothing (the comparison cannot fail)"
+"$S" bench -m "$T/models/qwen2-f16.gguf" -t 2 --prompt 8 --gen 2 --parallel 2 --lora "$tmp/peft-a" --json \
+    | "$PY" -c "import json,sys; b=json.load(sys.stdin); assert b['adapters']==1 and b['adapter_ratio']>0, b" \
+    || bad "bench --lora PEFT"
 
 # --- run: greedy chat generation gives llama.cpp's greedy tokens
 want=$("$PY" -c "import json;print(' '.join(str(json.loads(l)['top'][0][0]) for l in open('$T/golden/qwen2-chat-Q8_0.jsonl')))")

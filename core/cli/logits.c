@@ -19,7 +19,7 @@ static const char usage_text[] =
     "  -n, --steps N          steps to print (default 16)\n"
     "      --tokens IDS       prompt token ids, BOS included if wanted\n"
     "      --force IDS        feed these ids after each step instead of the argmax\n"
-    "      --lora FILE        apply a LoRA adapter (GGUF)\n"
+    "      --lora FILE        apply a LoRA adapter (GGUF, or a PEFT directory or .safetensors)\n"
     "      --lora-scale S     adapter scale (default 1; effective scale S*alpha/rank)\n"
     "      --prompt-id K      value of the \"prompt\" field (default 1)\n"
     "  -t, --threads N        CPU threads (default: all cores)\n";

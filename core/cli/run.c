@@ -36,7 +36,8 @@ static const char usage_text[] =
     "      --seed N               same seed, same output (default: random)\n"
     "      --stop TEXT            stop before this text (repeatable, up to 16)\n"
     "  -c, --ctx-size N           context length (default 4096)\n"
-    "      --lora FILE            apply a LoRA adapter; --lora-scale S (default 1)\n"
+    "      --lora FILE            apply a LoRA adapter (GGUF, or a PEFT directory or .safetensors);\n"
+    "                             --lora-scale S (default 1)\n"
     "  -t, --threads N            CPU threads (default: all cores)\n"
     "  -v, --verbose              print timings to stderr\n"
     "      --show-ids             print the generated token ids to stderr at the end\n";

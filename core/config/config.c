@@ -210,6 +210,10 @@ static int load_limits(struct loader *l, syn_config *c, yaml_node_t *m)
             if ((rc = get_int(l, v, key, 1, 3600, &x)))
                 return rc;
             c->request_timeout_s = (int)x;
+        } else if (!strcmp(key, "adapter_bytes")) {
+            if ((rc = get_int(l, v, key, 0, 1L << 44, &x)))
+                return rc;
+            c->adapter_bytes = (size_t)x;
         } else if (!strcmp(key, "batch_rows")) {
             if ((rc = get_int(l, v, key, 16, 8192, &x)))
                 return rc;
@@ -279,7 +283,7 @@ static int load_specialist(struct loader *l, yaml_node_t *m, syn_specialist_def 
         else if (!strcmp(key, "examples"))
             rc = get_list(l, v, key, d->examples, &d->n_examples);
         else if (!strcmp(key, "base_model"))
-            rc = bad(l, k, "'%s' is not supported yet: every specialist shares the server's model", key);
+            rc = get_str(l, v, key, &d->base_model);
         else
             rc = bad(l, k, "unknown key 'specialists.%s'", key);
         if (rc)

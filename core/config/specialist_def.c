@@ -16,6 +16,7 @@ void syn_specialist_def_free(syn_specialist_def *d)
     free(d->description);
     free(d->system_prompt);
     free(d->adapter);
+    free(d->base_model);
     for (int i = 0; i < d->n_capabilities; i++)
         free(d->capabilities[i]);
     for (int i = 0; i < d->n_examples; i++)
@@ -35,7 +36,8 @@ int syn_specialist_def_copy(syn_specialist_def *dst, const syn_specialist_def *s
     dst->adapter_scale = src->adapter_scale;
     dst->priority = src->priority;
     int bad = dup_or_null(&dst->name, src->name) || dup_or_null(&dst->description, src->description) ||
-              dup_or_null(&dst->system_prompt, src->system_prompt) || dup_or_null(&dst->adapter, src->adapter);
+              dup_or_null(&dst->system_prompt, src->system_prompt) || dup_or_null(&dst->adapter, src->adapter) ||
+              dup_or_null(&dst->base_model, src->base_model);
     for (int i = 0; !bad && i < src->n_capabilities; i++)
         bad = syn_specialist_list_add(dst->capabilities, &dst->n_capabilities, "capabilities", src->capabilities[i],
                                       err);
@@ -87,6 +89,7 @@ int syn_specialist_def_equal(const syn_specialist_def *a, const syn_specialist_d
 {
     return same_str(a->name, b->name) && same_str(a->description, b->description) &&
            same_str(a->system_prompt, b->system_prompt) && same_str(a->adapter, b->adapter) &&
+           same_str(a->base_model, b->base_model) &&
            a->adapter_scale == b->adapter_scale && a->priority == b->priority &&
            same_list(a->capabilities, a->n_capabilities, b->capabilities, b->n_capabilities) &&
            same_list(a->examples, a->n_examples, b->examples, b->n_examples);

@@ -14,6 +14,7 @@ typedef struct syn_specialist_def {
     char *description;   /* NULL: none */
     char *system_prompt; /* NULL: none */
     char *adapter;       /* a path, or a name under data_dir/adapters; NULL: none */
+    char *base_model;    /* another GGUF: a path, or a name under models_dir; NULL: the server's */
     double adapter_scale;
     int priority;
     char *capabilities[SYN_SPECIALIST_MAX_LIST];

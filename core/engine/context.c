@@ -133,7 +133,7 @@ int syn_ctx_set_adapters(syn_ctx *c, syn_lora *const *adapters, const float *use
     }
     for (int32_t i = 0; i < n; i++) {
         list[i] = adapters[i];
-        scale[i] = user_scales[i] * adapters[i]->alpha / (float)adapters[i]->rank;
+        scale[i] = user_scales[i] * adapters[i]->scale;
     }
     free(c->adapters);
     free(c->adapter_scale);

@@ -15,7 +15,7 @@ struct syn_ctx {
     syn_lora_run *lora_runs; /* max_rows of them, for the backend's lora op */
     /* adapters rows may name */
     syn_lora **adapters;
-    float *adapter_scale; /* user_scale * alpha / rank */
+    float *adapter_scale; /* user_scale * the adapter's scale (alpha / rank, ...) */
     int32_t n_adapters;
     int32_t *default_slot; /* host scratch: slot 0 for every row */
 };

@@ -1,10 +1,14 @@
-/* LoRA adapters in llama.cpp's GGUF layout, kept unmerged: the forward pass
- * adds scale * B (A x) next to each base matmul, so many adapters can share
- * one base model. Adapters are immutable after load. */
+/* LoRA adapters, kept unmerged: the forward pass adds scale * B (A x) next
+ * to each base matmul, so many adapters can share one base model. This file
+ * loads llama.cpp's GGUF layout and tells it from Hugging Face PEFT's
+ * (lora_peft.c). Adapters are immutable after load. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/stat.h>
+#include <synapse/safetensors.h>
 
 #include "core/model/model_internal.h"
 #include "formats/file_map.h"
@@ -13,20 +17,14 @@
  * larger values only overflow the logits. */
 #define SYN_LORA_MAX_ALPHA 65536.0f
 
-int syn_lora_load(const syn_model *m, const char *path, syn_lora **out, syn_error *err)
+/* llama.cpp's layout: blk.N.<proj>.weight.lora_a / lora_b, adapter.lora.alpha */
+static int load_gguf(syn_lora *l, const char *path, syn_error *err)
 {
-    *out = NULL;
-    syn_lora *l = calloc(1, sizeof *l);
-    if (!l)
-        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
-    static uint64_t next_serial;
-    l->model = m;
-    l->refs = 1;
-    l->serial = __atomic_add_fetch(&next_serial, 1, __ATOMIC_RELAXED);
+    const syn_model *m = l->model;
     const syn_model_config *c = &m->cfg;
     int rc = syn_gguf_open(path, &l->gguf, err);
     if (rc)
-        goto fail;
+        return rc;
     syn_gguf_str s;
     if (!syn_gguf_get_str(l->gguf, "general.type", &s) && !(s.len == 7 && !memcmp(s.s, "adapter", 7))) {
         rc = syn_fail(err, SYN_ERR_FORMAT, "%s: general.type is '%.*s', not 'adapter'", path, (int)(s.len > 32 ? 32 : s.len), s.s);
@@ -118,13 +116,43 @@ int syn_lora_load(const syn_model *m, const char *path, syn_lora **out, syn_erro
             goto fail_used;
         }
     free(used);
-    *out = l;
+    /* 0 means "no alpha": the user's scale alone, as llama.cpp reads it */
+    l->scale = l->alpha > 0 ? l->alpha / (float)l->rank : 1.0f;
     return SYN_OK;
 fail_used:
     free(used);
 fail:
-    syn_lora_free(l);
     return rc;
+}
+
+/* a directory (adapter_config.json + adapter_model.safetensors) or a
+ * .safetensors file is PEFT's; anything else is read as GGUF */
+static int is_peft(const char *path)
+{
+    struct stat st;
+    if (!stat(path, &st) && S_ISDIR(st.st_mode))
+        return 1;
+    size_t n = strlen(path), ext = strlen(".safetensors");
+    return n > ext && !strcmp(path + n - ext, ".safetensors");
+}
+
+int syn_lora_load(const syn_model *m, const char *path, syn_lora **out, syn_error *err)
+{
+    *out = NULL;
+    syn_lora *l = calloc(1, sizeof *l);
+    if (!l)
+        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    static uint64_t next_serial;
+    l->model = m;
+    l->refs = 1;
+    l->serial = __atomic_add_fetch(&next_serial, 1, __ATOMIC_RELAXED);
+    int rc = is_peft(path) ? syn_lora_load_peft(l, path, err) : load_gguf(l, path, err);
+    if (rc) {
+        syn_lora_free(l);
+        return rc;
+    }
+    *out = l;
+    return SYN_OK;
 }
 
 syn_lora *syn_lora_retain(syn_lora *l)
@@ -144,8 +172,12 @@ void syn_lora_free(syn_lora *l)
         if (l->pairs[i].b.data)
             be->ops->weight_unload(be->b, &l->pairs[i].b);
     }
+    for (int i = 0; l->owned && i < l->model->cfg.n_layer * SYN_PROJ_COUNT * 2; i++)
+        free(l->owned[i]);
+    free(l->owned);
     free(l->pairs);
     syn_gguf_close(l->gguf);
+    syn_st_close(l->st);
     free(l);
 }
 
@@ -153,3 +185,15 @@ int32_t syn_lora_rank(const syn_lora *l) { return l->rank; }
 uint64_t syn_lora_serial(const syn_lora *l) { return l->serial; }
 const syn_model *syn_lora_model(const syn_lora *l) { return l->model; }
 float syn_lora_alpha(const syn_lora *l) { return l->alpha; }
+
+size_t syn_lora_bytes(const syn_lora *l)
+{
+    size_t bytes = 0;
+    for (int i = 0; l->pairs && i < l->model->cfg.n_layer * SYN_PROJ_COUNT; i++)
+        if (l->pairs[i].a.data)
+            bytes += l->pairs[i].a.row_bytes * (size_t)l->pairs[i].a.ne[1] +
+                     l->pairs[i].b.row_bytes * (size_t)l->pairs[i].b.ne[1];
+    return bytes;
+}
+
+int syn_lora_shared(const syn_lora *l) { return __atomic_load_n(&l->refs, __ATOMIC_ACQUIRE) > 1; }

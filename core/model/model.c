@@ -28,19 +28,26 @@ int syn_tensor_bind(const syn_gguf *g, const syn_backend_ref *be, const char *na
                         "tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]", name,
                         (long long)gt->ne[0], (long long)gt->ne[1], (long long)gt->ne[2], (long long)gt->ne[3],
                         (long long)ne0, (long long)want1);
-    t->type = gt->type;
+    return syn_tensor_bind_host(be, name, gt->type, ne0, ne1, gt->data, t, err);
+}
+
+int syn_tensor_bind_host(const syn_backend_ref *be, const char *name, int type, int64_t ne0, int64_t ne1,
+                         const void *host, syn_tensor *t, syn_error *err)
+{
+    memset(t, 0, sizeof *t);
+    t->type = type;
     t->n_dims = ne1 ? 2 : 1;
-    t->ne[0] = gt->ne[0];
-    t->ne[1] = want1;
+    t->ne[0] = ne0;
+    t->ne[1] = ne1 ? ne1 : 1;
     t->ne[2] = t->ne[3] = 1;
-    t->row_bytes = syn_type_row_bytes(gt->type, gt->ne[0]);
-    if (!be->ops->supports_type(be->b, gt->type))
+    t->row_bytes = syn_type_row_bytes(type, ne0);
+    if (!be->ops->supports_type(be->b, type))
         return syn_fail(err, SYN_ERR_UNSUPPORTED, "tensor '%s' has type %s, which the %s backend does not support",
-                        name, syn_type_name(gt->type), be->plugin_name);
-    if (ne1 == 0 && gt->type != SYN_TYPE_F32)
+                        name, syn_type_name(type), be->plugin_name);
+    if (ne1 == 0 && type != SYN_TYPE_F32)
         return syn_fail(err, SYN_ERR_UNSUPPORTED, "tensor '%s' is %s; norm weights and biases must be f32", name,
-                        syn_type_name(gt->type));
-    return be->ops->weight_load(be->b, t, gt->data, err);
+                        syn_type_name(type));
+    return be->ops->weight_load(be->b, t, host, err);
 }
 
 static int get_u32(const syn_gguf *g, const char *arch, const char *suffix, int32_t *out, int required,

@@ -33,11 +33,25 @@ struct syn_lora {
     const syn_model *model;
     int refs;        /* atomic: its owners (a registry, jobs, a scheduler) */
     uint64_t serial; /* distinct for every adapter this process loads */
-    syn_gguf *gguf;
+    syn_gguf *gguf;  /* a GGUF adapter's file, or NULL */
+    struct syn_st *st; /* a PEFT adapter's safetensors file, or NULL */
     int32_t rank;
     float alpha;
+    float scale; /* of B (A x) at user scale 1: alpha / rank, PEFT's rsLoRA alpha / sqrt(rank), 1 without alpha */
     syn_lora_pair *pairs; /* [n_layer][SYN_PROJ_COUNT]; a.data NULL when absent */
+    void **owned; /* [n_layer][SYN_PROJ_COUNT][2]: bytes converted for a matrix (PEFT's permuted q/k B), or NULL */
 };
+
+/* Loads a Hugging Face PEFT adapter into l (calloc'ed, model and serial
+ * set): path is a directory with adapter_config.json and
+ * adapter_model.safetensors, or a .safetensors file with the config beside
+ * it (lora_peft.c). */
+int syn_lora_load_peft(syn_lora *l, const char *path, syn_error *err);
+
+/* Fills t for a host matrix of type, (ne0 x ne1; ne1 = 0 for vectors) and
+ * loads it on the backend; `name` is for messages. */
+int syn_tensor_bind_host(const syn_backend_ref *be, const char *name, int type, int64_t ne0, int64_t ne1,
+                         const void *host, syn_tensor *t, syn_error *err);
 
 /* Fills t from the GGUF tensor `name` and loads it on the backend, checking
  * the shape (ne0, ne1; ne1 = 0 for vectors). */

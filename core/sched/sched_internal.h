@@ -107,6 +107,8 @@ int32_t syn_adapters_index(syn_sched *s, const syn_job *j);
 int syn_adapters_apply(syn_sched *s, syn_error *err);
 /* Releases the scheduler's references (when it is freed). */
 void syn_adapters_drop(syn_sched *s);
+/* The context's table emptied and its references dropped (when idle). */
+void syn_adapters_release(syn_sched *s);
 
 /* embed.c: embedding jobs, a chunk of rows at a time */
 /* Starts j on free slot `slot` (the job fails if its buffers do not fit). */

@@ -16,8 +16,9 @@ int syn_route_embeddings(struct mg_connection *c, syn_server *s, const char *bod
     int32_t *tokens = NULL, *input_len = NULL, n_tokens = 0, n_inputs = 0;
     int status;
     syn_specialist *sp = NULL;
+    const syn_base *base = &s->main;
     if (syn_request_parse_json(body, len, &root, &e) || syn_request_parse_embed(root, &r, &e) ||
-        syn_server_resolve_model(s, r.model, &sp, &e)) {
+        syn_server_resolve_model(s, r.model, &sp, &base, &e)) {
         status = syn_send_error(c, s, &e);
         goto done;
     }
@@ -25,12 +26,12 @@ int syn_route_embeddings(struct mg_connection *c, syn_server *s, const char *bod
         status = syn_send_error_msg(c, s, 500, "server_error", NULL, "out of memory");
         goto done;
     }
-    int32_t nv = syn_tokenizer_n_vocab(s->tok);
+    int32_t nv = syn_tokenizer_n_vocab(base->tok);
     for (size_t i = 0; i < r.n_inputs; i++) {
         int32_t *ids = r.ids[i];
         size_t n = r.n_ids[i];
         syn_error err = {0};
-        if (r.texts[i] && syn_tokenize(s->tok, r.texts[i], strlen(r.texts[i]), 0, 1, &ids, &n, &err)) {
+        if (r.texts[i] && syn_tokenize(base->tok, r.texts[i], strlen(r.texts[i]), 0, 1, &ids, &n, &err)) {
             syn_http_fail(&e, 400, "invalid_request_error", NULL, "input", "cannot tokenize input %zu: %s", i, err.msg);
             status = syn_send_error(c, s, &e);
             goto done;
@@ -66,11 +67,11 @@ int syn_route_embeddings(struct mg_connection *c, syn_server *s, const char *bod
         status = syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", err.msg);
         goto done;
     }
-    if (syn_server_job_adapter(j, sp, &e)) {
+    if (syn_server_job_adapter(s, j, sp, &e)) {
         status = syn_send_error(c, s, &e);
         goto done;
     }
-    int rc = syn_sched_submit(s->sched, j, &err);
+    int rc = syn_sched_submit(base->sched, j, &err);
     if (rc) {
         status = rc == SYN_ERR_RANGE ? syn_send_error_msg(c, s, 429, "rate_limit_error", "queue_full", "%s", err.msg)
                                      : syn_send_error_msg(c, s, 503, "server_error", NULL, "%s", err.msg);

@@ -11,36 +11,49 @@
 #include "config.h"
 #include "core/server/internal.h"
 
-int syn_server_resolve_model(const syn_server *s, const char *name, syn_specialist **sp, syn_http_error *e)
+int syn_server_resolve_model(syn_server *s, const char *name, syn_specialist **sp, const syn_base **base,
+                             syn_http_error *e)
 {
     *sp = NULL;
-    if (!strcmp(name, "synapse") || !strcmp(name, s->model_name))
+    *base = &s->main;
+    if (!strcmp(name, "synapse") || !strcmp(name, s->main.name))
         return 0;
-    if (!strncmp(name, "synapse/", 8) && s->swarm && (*sp = syn_swarm_get(s->swarm, name + 8)))
+    if (!strncmp(name, "synapse/", 8) && s->swarm && (*sp = syn_swarm_get(s->swarm, name + 8))) {
+        *base = syn_server_base_of(s, *sp);
+        return 0;
+    }
+    if ((*base = syn_server_base_named(s, name)))
         return 0;
     return syn_http_fail(e, 404, "invalid_request_error", "model_not_found", "model",
                          "The model '%s' does not exist; this server has 'synapse' (%s) and its specialists "
                          "'synapse/<name>' (GET /v1/models lists them)",
-                         name, s->model_name);
+                         name, s->main.name);
 }
 
-int syn_server_job_adapter(syn_job *j, const syn_specialist *sp, syn_http_error *e)
+int syn_server_job_adapter(const syn_server *s, syn_job *j, syn_specialist *sp, syn_http_error *e)
 {
     syn_error err = {0};
-    if (sp && sp->lora && syn_job_set_adapter(j, sp->lora, (float)sp->def.adapter_scale, &err))
+    syn_lora *l = NULL;
+    if (!sp || !sp->adapter_path)
+        return 0;
+    /* the job takes its own reference; the adapter stays loaded while it runs */
+    int rc = syn_swarm_adapter(s->swarm, sp, &l, &err) ||
+             syn_job_set_adapter(j, l, (float)sp->def.adapter_scale, &err);
+    syn_lora_free(l);
+    if (rc)
         return syn_http_fail(e, 500, "server_error", NULL, NULL, "%s", err.msg);
     return 0;
 }
 
 /* Prompt token ids for the request; the prompt must leave room for one
  * generated token. */
-static int build_prompt(const syn_server *s, const syn_gen_request *r, const syn_specialist *sp, int32_t **ids,
-                        size_t *n, syn_http_error *e)
+static int build_prompt(const syn_server *s, const syn_base *b, const syn_gen_request *r, const syn_specialist *sp,
+                        int32_t **ids, size_t *n, syn_http_error *e)
 {
     syn_error err = {0};
     *ids = NULL;
     if (r->prompt_ids) {
-        int32_t nv = syn_tokenizer_n_vocab(s->tok);
+        int32_t nv = syn_tokenizer_n_vocab(b->tok);
         for (size_t i = 0; i < r->n_prompt_ids; i++)
             if (r->prompt_ids[i] >= nv)
                 return syn_http_fail(e, 400, "invalid_request_error", NULL, "prompt",
@@ -66,21 +79,21 @@ static int build_prompt(const syn_server *s, const syn_gen_request *r, const syn
                 msgs[0] = (syn_chat_msg){.role = "system", .content = sys};
                 memcpy(msgs + 1, r->msgs, sizeof *msgs * r->n_msgs);
             }
-            int rc = syn_chat_render_masked(s->tmpl, msgs, r->n_msgs + (sys != NULL), 1, &text, &content, &err);
+            int rc = syn_chat_render_masked(b->tmpl, msgs, r->n_msgs + (sys != NULL), 1, &text, &content, &err);
             if (sys)
                 free(msgs);
             if (rc)
                 return syn_http_fail(e, 400, "invalid_request_error", NULL, "messages", "%s", err.msg);
         } else if (!(text = strdup(r->prompt)))
             return syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
-        int rc = syn_tokenize_masked(s->tok, text, strlen(text), 1, content, 1, ids, n, &err);
+        int rc = syn_tokenize_masked(b->tok, text, strlen(text), 1, content, 1, ids, n, &err);
         free(text);
         free(content);
         if (rc)
             return syn_http_fail(e, 400, "invalid_request_error", NULL, NULL, "cannot tokenize the prompt: %s",
                                  err.msg);
         /* a template that writes BOS itself plus the tokenizer's own BOS */
-        if (*n >= 2 && (*ids)[0] == (*ids)[1] && (*ids)[0] == syn_tokenizer_bos(s->tok))
+        if (*n >= 2 && (*ids)[0] == (*ids)[1] && (*ids)[0] == syn_tokenizer_bos(b->tok))
             memmove(*ids, *ids + 1, --*n * sizeof **ids);
     }
     int32_t n_ctx = s->cfg.ctx_size;
@@ -101,10 +114,10 @@ static const char *finish_name(syn_finish f)
     return f == SYN_FINISH_LENGTH ? "length" : f == SYN_FINISH_STOP ? "stop" : "error";
 }
 
-static json_object *token_json(const syn_server *s, int32_t id, float lp, int with_bytes)
+static json_object *token_json(const syn_tokenizer *tok, int32_t id, float lp, int with_bytes)
 {
     size_t len;
-    const char *p = syn_tokenizer_piece(s->tok, id, 0, &len);
+    const char *p = syn_tokenizer_piece(tok, id, 0, &len);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "token", syn_json_string_utf8(p ? p : "", p ? len : 0));
     json_object_object_add(o, "logprob", json_object_new_double(lp));
@@ -119,15 +132,15 @@ static json_object *token_json(const syn_server *s, int32_t id, float lp, int wi
 
 /* Logprobs of lps[0..n): chat's {"content": [...]} or the legacy
  * completions shape. text_offset counts from base. */
-static json_object *logprobs_json(const syn_server *s, syn_route_kind kind, const syn_token_lp *lps, size_t n,
+static json_object *logprobs_json(const syn_tokenizer *tok, syn_route_kind kind, const syn_token_lp *lps, size_t n,
                                   size_t *text_offset)
 {
     if (kind == SYN_REQ_CHAT) {
         json_object *content = json_object_new_array();
         for (size_t i = 0; i < n; i++) {
-            json_object *t = token_json(s, lps[i].id, lps[i].logprob, 1), *top = json_object_new_array();
+            json_object *t = token_json(tok, lps[i].id, lps[i].logprob, 1), *top = json_object_new_array();
             for (int k = 0; k < lps[i].n_top; k++)
-                json_object_array_add(top, token_json(s, lps[i].top_id[k], lps[i].top_lp[k], 1));
+                json_object_array_add(top, token_json(tok, lps[i].top_id[k], lps[i].top_lp[k], 1));
             json_object_object_add(t, "top_logprobs", top);
             json_object_array_add(content, t);
         }
@@ -140,7 +153,7 @@ static json_object *logprobs_json(const syn_server *s, syn_route_kind kind, cons
                 *off = json_object_new_array();
     for (size_t i = 0; i < n; i++) {
         size_t len;
-        const char *p = syn_tokenizer_piece(s->tok, lps[i].id, 0, &len);
+        const char *p = syn_tokenizer_piece(tok, lps[i].id, 0, &len);
         json_object_array_add(tokens, syn_json_string_utf8(p ? p : "", p ? len : 0));
         json_object_array_add(lp, json_object_new_double(lps[i].logprob));
         json_object_array_add(off, json_object_new_int64((int64_t)*text_offset));
@@ -148,7 +161,7 @@ static json_object *logprobs_json(const syn_server *s, syn_route_kind kind, cons
         json_object *m = json_object_new_object();
         for (int k = 0; k < lps[i].n_top; k++) {
             size_t l2;
-            const char *p2 = syn_tokenizer_piece(s->tok, lps[i].top_id[k], 0, &l2);
+            const char *p2 = syn_tokenizer_piece(tok, lps[i].top_id[k], 0, &l2);
             json_object *key = syn_json_string_utf8(p2 ? p2 : "", p2 ? l2 : 0);
             json_object_object_add(m, json_object_get_string(key), json_object_new_double(lps[i].top_lp[k]));
             json_object_put(key);
@@ -174,6 +187,7 @@ static json_object *usage_json(int64_t prompt, int64_t gen)
 
 typedef struct gen_ctx {
     syn_server *s;
+    const syn_base *base; /* the model the request runs on */
     const syn_gen_request *r;
     syn_job *job;
     char id[48];
@@ -253,7 +267,7 @@ static int answer_once(struct mg_connection *c, gen_ctx *g)
             json_object_object_add(ch, "text", text);
         size_t off = 0;
         json_object_object_add(ch, "logprobs",
-                               g->r->logprobs ? logprobs_json(g->s, g->r->kind, out->lps, out->n_lps, &off) : NULL);
+                               g->r->logprobs ? logprobs_json(g->base->tok, g->r->kind, out->lps, out->n_lps, &off) : NULL);
         json_object_object_add(ch, "finish_reason", json_object_new_string(finish_name(out->finish)));
         json_object_array_add(choices, ch);
         gen += out->n_gen;
@@ -324,7 +338,7 @@ static int stream_choice_send(struct mg_connection *c, gen_ctx *g, syn_job *j, i
     int gone = 0;
     sc->n_gen = d.n_gen;
     if (d.len || d.n_lps) {
-        json_object *lp = g->r->logprobs && d.n_lps ? logprobs_json(g->s, g->r->kind, d.lps, d.n_lps, &sc->lp_off)
+        json_object *lp = g->r->logprobs && d.n_lps ? logprobs_json(g->base->tok, g->r->kind, d.lps, d.n_lps, &sc->lp_off)
                                                     : NULL;
         gone = sse(c, chunk(g, i, d.text ? d.text : "", d.len, 0, lp, NULL)) != 0;
     }
@@ -396,8 +410,9 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     memset(&r, 0, sizeof r);
     int status;
     syn_specialist *sp = NULL;
+    const syn_base *base = &s->main;
     if (syn_request_parse_json(body, len, &root, &e) || syn_request_parse_gen(root, kind, &r, &e) ||
-        syn_server_resolve_model(s, r.model, &sp, &e)) {
+        syn_server_resolve_model(s, r.model, &sp, &base, &e)) {
         status = syn_send_error(c, s, &e);
         goto done;
     }
@@ -409,7 +424,7 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     }
     int32_t *ids;
     size_t n_ids;
-    if (build_prompt(s, &r, sp, &ids, &n_ids, &e)) {
+    if (build_prompt(s, base, &r, sp, &ids, &n_ids, &e)) {
         status = syn_send_error(c, s, &e);
         goto done;
     }
@@ -430,19 +445,19 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
         status = syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", err.msg);
         goto done;
     }
-    if (syn_server_job_adapter(j, sp, &e)) {
+    if (syn_server_job_adapter(s, j, sp, &e)) {
         status = syn_send_error(c, s, &e);
         syn_job_release(j);
         goto done;
     }
-    rc = syn_sched_submit(s->sched, j, &err);
+    rc = syn_sched_submit(base->sched, j, &err);
     if (rc) {
         status = rc == SYN_ERR_RANGE ? syn_send_error_msg(c, s, 429, "rate_limit_error", "queue_full", "%s", err.msg)
                                      : syn_send_error_msg(c, s, 503, "server_error", NULL, "%s", err.msg);
         syn_job_release(j);
         goto done;
     }
-    gen_ctx g = {.s = s, .r = &r, .job = j, .created = (long)time(NULL)};
+    gen_ctx g = {.s = s, .base = base, .r = &r, .job = j, .created = (long)time(NULL)};
     syn_random_id(kind == SYN_REQ_CHAT ? "chatcmpl-" : "cmpl-", g.id, sizeof g.id);
     status = r.stream ? answer_stream(c, &g) : answer_once(c, &g);
     if (sp)

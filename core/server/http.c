@@ -2,11 +2,14 @@
  * size, dispatches to the routes, and counts every answer for /metrics; plus
  * server start (model, tokenizer, chat template, scheduler, listener) and
  * stop. Handlers run on civetweb's threads; start/stop on the main thread. */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include <sys/resource.h>
@@ -140,8 +143,8 @@ static json_object *model_json(const syn_server *s, const char *id)
     return m;
 }
 
-/* "synapse", the base model's own name, then synapse/<name> for each
- * specialist */
+/* "synapse", the base model's own name, the other base models specialists
+ * run on, then synapse/<name> for each specialist */
 static int route_models(struct mg_connection *c, syn_server *s)
 {
     syn_specialist **l = NULL;
@@ -150,10 +153,14 @@ static int route_models(struct mg_connection *c, syn_server *s)
     if (s->swarm && syn_swarm_list(s->swarm, &l, &n, &err))
         return syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", err.msg);
     json_object *o = json_object_new_object(), *data = json_object_new_array();
-    if (s->model) {
+    if (s->main.model) {
         json_object_array_add(data, model_json(s, "synapse"));
-        json_object_array_add(data, model_json(s, s->model_name));
+        json_object_array_add(data, model_json(s, s->main.name));
     }
+    pthread_mutex_lock(&s->bases_mu); /* specialists' other base models */
+    for (int i = 0; i < s->n_bases; i++)
+        json_object_array_add(data, model_json(s, s->bases[i]->name));
+    pthread_mutex_unlock(&s->bases_mu);
     for (int i = 0; i < n; i++) {
         char id[SYN_SPECIALIST_MAX_NAME + 16];
         snprintf(id, sizeof id, "synapse/%s", l[i]->def.name);
@@ -169,22 +176,22 @@ static int route_health(struct mg_connection *c, syn_server *s)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "status", json_object_new_string("ok"));
-    json_object_object_add(o, "model", s->model ? json_object_new_string(s->model_name) : NULL);
+    json_object_object_add(o, "model", s->main.model ? json_object_new_string(s->main.name) : NULL);
     return syn_send_json_obj(c, s, 200, o);
 }
 
 static int route_status(struct mg_connection *c, syn_server *s)
 {
     syn_sched_stats st = {0};
-    if (s->sched)
-        syn_sched_get_stats(s->sched, &st);
+    if (s->main.sched)
+        syn_sched_get_stats(s->main.sched, &st);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
     json_object_object_add(o, "uptime_s", json_object_new_double(now_s() - s->t_start));
-    json_object_object_add(o, "model", s->model ? json_object_new_string(s->model_name) : NULL);
-    json_object_object_add(o, "backend", s->model ? json_object_new_string(s->sess.be.plugin_name) : NULL);
+    json_object_object_add(o, "model", s->main.model ? json_object_new_string(s->main.name) : NULL);
+    json_object_object_add(o, "backend", s->main.model ? json_object_new_string(s->main.sess.be.plugin_name) : NULL);
     json_object_object_add(o, "chat_template",
-                           s->model ? json_object_new_string(syn_chat_template_name(s->tmpl)) : NULL);
+                           s->main.model ? json_object_new_string(syn_chat_template_name(s->main.tmpl)) : NULL);
     json_object_object_add(o, "context_size", json_object_new_int(s->cfg.ctx_size));
     json_object_object_add(o, "slots", json_object_new_int(s->cfg.parallel));
     json_object_object_add(o, "active", json_object_new_int(st.active));
@@ -198,9 +205,12 @@ static int route_status(struct mg_connection *c, syn_server *s)
 static int route_metrics(struct mg_connection *c, syn_server *s)
 {
     syn_sched_stats st = {0};
-    if (s->sched)
-        syn_sched_get_stats(s->sched, &st);
-    char *t = syn_metrics_render(&s->metrics, &st);
+    if (s->main.sched)
+        syn_sched_get_stats(s->main.sched, &st);
+    syn_swarm_adapter_stats ad = {0};
+    if (s->swarm)
+        syn_swarm_adapter_stats_get(s->swarm, &ad);
+    char *t = syn_metrics_render(&s->metrics, &st, &ad);
     if (!t)
         return syn_send_error_msg(c, s, 500, "server_error", NULL, "out of memory");
     int rc = syn_send_text(c, s, 200, "text/plain; version=0.0.4", t, strlen(t));
@@ -272,7 +282,7 @@ static int handle(struct mg_connection *c, void *data)
     } else if (r->auth && !authorized(s, c))
         status = syn_send_error_msg(c, s, 401, "invalid_request_error", "invalid_api_key",
                                     "Missing or invalid API key: send 'Authorization: Bearer KEY'");
-    else if (r->inference && !s->model)
+    else if (r->inference && !s->main.model)
         status = syn_send_error_msg(c, s, 503, "server_error", "model_not_loaded",
                                     "No model is loaded: start the server with --model FILE.gguf or set 'model:' "
                                     "in the config file");
@@ -318,26 +328,27 @@ static void obs_cached(void *m, uint64_t tokens) { syn_metrics_prompt_cached(m, 
 static void obs_ttft(void *m, double seconds) { syn_metrics_ttft(m, seconds); }
 static void obs_gap(void *m, double seconds) { syn_metrics_token_latency(m, seconds); }
 
-/* Loads the model, its tokenizer and chat template, and starts the scheduler. */
-static int load_model(syn_server *s, const char *path, syn_error *err)
+/* Loads a base model, its tokenizer and chat template, and starts its
+ * scheduler (the server's settings for all: slots, context, batch). */
+static int open_base(syn_server *s, const char *path, syn_base *b, syn_error *err)
 {
     syn_session_params sp = {.model_path = path, .backend = getenv("SYNAPSE_BACKEND"), .n_threads = s->cfg.threads,
                              .chat_template = s->cfg.chat_template};
-    int rc = syn_session_open(&sp, &s->sess, err);
+    int rc = syn_session_open(&sp, &b->sess, err);
     if (rc)
         return rc;
-    s->model = s->sess.model;
-    s->tok = s->sess.tok;
-    s->tmpl = s->sess.chat;
-    if (!s->sess.has_chat) {
+    b->model = b->sess.model;
+    b->tok = b->sess.tok;
+    b->tmpl = b->sess.chat;
+    if (!b->sess.has_chat) {
         /* a model without a known template still serves /v1/completions;
          * chat falls back to ChatML, the most common format */
-        syn_log(SYN_LOG_WARN, "%s; chat requests use ChatML", s->sess.chat_error);
+        syn_log(SYN_LOG_WARN, "%s; chat requests use ChatML", b->sess.chat_error);
         syn_error ignored;
-        syn_chat_template_detect(NULL, "chatml", &s->tmpl, &ignored);
+        syn_chat_template_detect(NULL, "chatml", &b->tmpl, &ignored);
     }
-    const syn_model_config *mc = syn_model_get_config(s->model);
-    snprintf(s->model_name, sizeof s->model_name, "%s", mc->name);
+    const syn_model_config *mc = syn_model_get_config(b->model);
+    snprintf(b->name, sizeof b->name, "%s", mc->name);
     if (s->cfg.ctx_size > mc->n_ctx_train && mc->n_ctx_train > 0)
         syn_log(SYN_LOG_WARN, "context of %d tokens is longer than the model was trained for (%d)", s->cfg.ctx_size,
                 mc->n_ctx_train);
@@ -345,15 +356,114 @@ static int load_model(syn_server *s, const char *path, syn_error *err)
                               .max_queue = s->cfg.max_queue};
     syn_sched_observer obs = {.user = &s->metrics, .tokens = obs_tokens, .prompt_cached = obs_cached,
                               .first_token = obs_ttft, .token_gap = obs_gap};
-    s->created = (long)time(NULL);
-    return syn_sched_new(s->model, s->tok, &sched, &obs, &s->sched, err);
+    return syn_sched_new(b->model, b->tok, &sched, &obs, &b->sched, err);
+}
+
+static void close_base(syn_base *b)
+{
+    syn_session_close(&b->sess);
+    free(b->path);
+}
+
+/* A name for /v1/models no other base and no route has: the model's own,
+ * else its file's name (without .gguf), else that with -2, -3, ... Under
+ * bases_mu. */
+static void unique_name(syn_server *s, syn_base *b)
+{
+    const char *slash = strrchr(b->path, '/'), *file = slash ? slash + 1 : b->path;
+    size_t len = strlen(file) > 5 && !strcmp(file + strlen(file) - 5, ".gguf") ? strlen(file) - 5 : strlen(file);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        int taken = !strcmp(b->name, "synapse") || !strncmp(b->name, "synapse/", 8) || !strcmp(b->name, s->main.name);
+        for (int i = 0; !taken && i < s->n_bases; i++)
+            taken = !strcmp(b->name, s->bases[i]->name);
+        if (!taken)
+            return;
+        if (attempt == 0)
+            snprintf(b->name, sizeof b->name, "%.*s", (int)len, file);
+        else
+            snprintf(b->name, sizeof b->name, "%.*s-%d", (int)len, file, attempt + 1);
+    }
+}
+
+/* The swarm's resolver: a specialist's base_model (a path, or a name under
+ * models_dir, with or without .gguf) as a base, loaded the first time a
+ * file is named; the server's own file is its own base. */
+static int resolve_base(void *user, const char *base_model, syn_model **model, void **base, syn_error *err)
+{
+    syn_server *s = user;
+    char want[PATH_MAX], real[PATH_MAX];
+    if (strchr(base_model, '/'))
+        snprintf(want, sizeof want, "%s", base_model);
+    else {
+        snprintf(want, sizeof want, "%s/%s", s->cfg.models_dir ? s->cfg.models_dir : ".", base_model);
+        if (access(want, R_OK))
+            snprintf(want, sizeof want, "%s/%s.gguf", s->cfg.models_dir ? s->cfg.models_dir : ".", base_model);
+    }
+    if (!realpath(want, real))
+        return syn_fail(err, SYN_ERR_INVALID, "%s: %s", want, strerror(errno));
+    if (s->main.path && !strcmp(real, s->main.path)) {
+        *model = s->main.model;
+        *base = NULL;
+        return 0;
+    }
+    pthread_mutex_lock(&s->bases_mu);
+    int rc = 0;
+    syn_base *b = NULL;
+    for (int i = 0; !b && i < s->n_bases; i++)
+        if (!strcmp(s->bases[i]->path, real))
+            b = s->bases[i];
+    if (!b && s->n_bases == SYN_SERVER_MAX_BASES)
+        rc = syn_fail(err, SYN_ERR_RANGE, "already %d other base models loaded (the most there may be)",
+                      SYN_SERVER_MAX_BASES);
+    else if (!b) {
+        if (!(b = calloc(1, sizeof *b)) || !(b->path = strdup(real)))
+            rc = syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+        else if ((rc = open_base(s, real, b, err)))
+            syn_error_prefix(err, real);
+        if (rc) {
+            if (b) {
+                syn_sched_free(b->sched);
+                close_base(b);
+            }
+            free(b);
+            b = NULL;
+        } else {
+            unique_name(s, b);
+            s->bases[s->n_bases++] = b;
+            syn_log(SYN_LOG_WARN, "base model %s loaded from %s", b->name, real);
+        }
+    }
+    pthread_mutex_unlock(&s->bases_mu);
+    if (b) {
+        *model = b->model;
+        *base = b;
+    }
+    return rc;
+}
+
+const syn_base *syn_server_base_of(syn_server *s, const syn_specialist *sp)
+{
+    return sp && sp->base ? sp->base : &s->main;
+}
+
+const syn_base *syn_server_base_named(syn_server *s, const char *name)
+{
+    pthread_mutex_lock(&s->bases_mu);
+    const syn_base *b = NULL;
+    for (int i = 0; !b && i < s->n_bases; i++)
+        if (!strcmp(s->bases[i]->name, name))
+            b = s->bases[i];
+    pthread_mutex_unlock(&s->bases_mu);
+    return b;
 }
 
 /* The configured specialists, each with its adapter loaded; one that
  * cannot be served stops the start, naming it. */
 static int start_swarm(syn_server *s, const syn_config *cfg, syn_error *err)
 {
-    int rc = syn_swarm_new(s->model, cfg->data_dir, cfg->path, &s->swarm, err);
+    int rc = syn_swarm_new(s->main.model, cfg->data_dir, cfg->path, resolve_base, s, &s->swarm, err);
+    if (!rc)
+        syn_swarm_set_adapter_budget(s->swarm, cfg->adapter_bytes);
     for (int i = 0; !rc && i < cfg->n_specialists; i++)
         rc = syn_swarm_put(s->swarm, &cfg->specialists[i], 0, NULL, err);
     if (!rc && cfg->n_specialists)
@@ -418,10 +528,15 @@ int syn_server_start(const syn_config *cfg, const char *model_path, syn_server *
         return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
     syn_metrics_init(&s->metrics);
     pthread_rwlock_init(&s->keys_lock, NULL);
+    pthread_mutex_init(&s->bases_mu, NULL);
     s->t_start = now_s();
     int rc = copy_config(&s->cfg, cfg, err);
     if (!rc && model_path) {
-        rc = load_model(s, model_path, err);
+        char real[PATH_MAX];
+        if (!realpath(model_path, real) || !(s->main.path = strdup(real)))
+            rc = syn_fail(err, SYN_ERR_IO, "%s", strerror(errno ? errno : ENOMEM));
+        if (!rc && !(rc = open_base(s, model_path, &s->main, err)))
+            s->created = (long)time(NULL);
         if (rc)
             syn_error_prefix(err, model_path);
         else
@@ -517,6 +632,12 @@ void syn_server_reload(syn_server *s, const syn_config *fresh)
         syn_log(SYN_LOG_WARN, "reload: limits.max_body_bytes is %zu", fresh->max_body);
     }
 
+    if (s->cfg.adapter_bytes != fresh->adapter_bytes && s->swarm) {
+        s->cfg.adapter_bytes = fresh->adapter_bytes;
+        syn_swarm_set_adapter_budget(s->swarm, fresh->adapter_bytes);
+        syn_log(SYN_LOG_WARN, "reload: limits.adapter_bytes is %zu", fresh->adapter_bytes);
+    }
+
     /* the rest is fixed at start: the listener, the model and its context,
      * the scheduler's slots and buffers */
     const syn_config *c = &s->cfg, *f = fresh;
@@ -564,7 +685,9 @@ void syn_server_stop(syn_server *s)
     syn_gate_close_listener(s->gate);
     /* the scheduler first: it fails the running jobs, so handler threads
      * waiting on them return and civetweb can join them */
-    syn_sched_stop(s->sched);
+    syn_sched_stop(s->main.sched);
+    for (int i = 0; i < s->n_bases; i++)
+        syn_sched_stop(s->bases[i]->sched);
     /* civetweb writes nothing once it is stopping: let the handlers whose
      * jobs just failed send their 503 first (a client too slow to take it
      * gets a few seconds) */
@@ -575,9 +698,16 @@ void syn_server_stop(syn_server *s)
         mg_exit_library();
     }
     syn_gate_stop(s->gate);
-    syn_sched_free(s->sched);
-    syn_swarm_free(s->swarm); /* after the scheduler: its jobs held adapters */
-    syn_session_close(&s->sess);
+    syn_sched_free(s->main.sched);
+    for (int i = 0; i < s->n_bases; i++)
+        syn_sched_free(s->bases[i]->sched);
+    syn_swarm_free(s->swarm); /* after the schedulers: their jobs held adapters */
+    for (int i = 0; i < s->n_bases; i++) {
+        close_base(s->bases[i]); /* after the swarm: its adapters are on these models */
+        free(s->bases[i]);
+    }
+    close_base(&s->main);
+    pthread_mutex_destroy(&s->bases_mu);
     syn_config_free(&s->cfg);
     syn_metrics_destroy(&s->metrics);
     pthread_rwlock_destroy(&s->keys_lock);

@@ -18,16 +18,31 @@
 #include "core/server/server.h"
 #include "core/swarm/swarm.h"
 
-struct syn_server {
-    syn_config cfg;
-    pthread_rwlock_t keys_lock; /* cfg.api_keys, which a reload replaces */
-    int in_flight;              /* handlers running (atomic), which a stop lets answer */
+/* A base model with what serves it: its tokenizer, chat template and
+ * scheduler. The server's own, and one per distinct file specialists name
+ * as base_model (loaded when first named, kept until the server stops). */
+typedef struct syn_base {
+    char *path; /* the file, resolved (realpath) */
     syn_session sess;
     syn_model *model; /* sess.model; NULL: no model, inference routes answer 503 */
     syn_tokenizer *tok;
     syn_chat_template tmpl; /* the model's, or ChatML when it has none we know */
-    char model_name[256];
+    char name[256];         /* its id in /v1/models */
     syn_sched *sched;
+} syn_base;
+
+#define SYN_SERVER_MAX_BASES 8 /* base models besides the server's own */
+
+struct syn_server {
+    syn_config cfg;
+    pthread_rwlock_t keys_lock; /* cfg.api_keys, which a reload replaces */
+    int in_flight;              /* handlers running (atomic), which a stop lets answer */
+    syn_base main;              /* the server's model */
+    /* specialists' other base models: appended under bases_mu, never
+     * removed while serving, so a pointer taken stays valid */
+    pthread_mutex_t bases_mu;
+    syn_base *bases[SYN_SERVER_MAX_BASES];
+    int n_bases;
     syn_swarm *swarm; /* the specialists; NULL without a model */
     syn_metrics metrics;
     struct mg_context *mg;
@@ -73,9 +88,14 @@ int syn_route_embeddings(struct mg_connection *c, syn_server *s, const char *bod
 /* What a request's "model" names: 0 with *sp NULL for the base model
  * ("synapse" or its own name), 0 with *sp a specialist (a reference, for
  * the request's whole life) for "synapse/<name>", else e filled (404). */
-int syn_server_resolve_model(const syn_server *s, const char *name, syn_specialist **sp, syn_http_error *e);
+int syn_server_resolve_model(syn_server *s, const char *name, syn_specialist **sp, const syn_base **base,
+                             syn_http_error *e);
+/* The base a request runs on: sp's base model, or the server's (sp NULL). */
+const syn_base *syn_server_base_of(syn_server *s, const syn_specialist *sp);
+/* The other base model of that /v1/models name, or NULL. */
+const syn_base *syn_server_base_named(syn_server *s, const char *name);
 /* Runs job j under sp's adapter (none: the base model); 0, or e filled. */
-int syn_server_job_adapter(syn_job *j, const syn_specialist *sp, syn_http_error *e);
+int syn_server_job_adapter(const syn_server *s, syn_job *j, syn_specialist *sp, syn_http_error *e);
 
 /* ---- /api/specialists (server_specialists.c) */
 int syn_route_specialists(struct mg_connection *c, syn_server *s, const char *body, size_t len);

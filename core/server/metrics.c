@@ -98,7 +98,7 @@ static void render_hist(FILE *f, const char *name, const char *help, const syn_h
             h->sum, name, (unsigned long long)h->n);
 }
 
-char *syn_metrics_render(syn_metrics *m, const syn_sched_stats *st)
+char *syn_metrics_render(syn_metrics *m, const syn_sched_stats *st, const syn_swarm_adapter_stats *ad)
 {
     int64_t kv_total = (int64_t)st->n_slots * st->n_ctx;
     char *buf = NULL;
@@ -166,6 +166,18 @@ char *syn_metrics_render(syn_metrics *m, const syn_sched_stats *st)
             st->queued, st->active, (long long)st->kv_used, (long long)kv_total,
             kv_total ? (double)st->kv_used / (double)kv_total : 0.0, (unsigned long long)st->steps,
             (unsigned long long)st->rows, st->embedding, (unsigned long long)st->embed_rows);
+    fprintf(f,
+            "# HELP synapse_adapters_loaded LoRA adapters of specialists in memory.\n"
+            "# TYPE synapse_adapters_loaded gauge\nsynapse_adapters_loaded %d\n"
+            "# HELP synapse_adapter_bytes Bytes those adapters take.\n"
+            "# TYPE synapse_adapter_bytes gauge\nsynapse_adapter_bytes %zu\n"
+            "# HELP synapse_adapter_budget_bytes limits.adapter_bytes (0: no limit).\n"
+            "# TYPE synapse_adapter_budget_bytes gauge\nsynapse_adapter_budget_bytes %zu\n"
+            "# HELP synapse_adapter_evictions_total Adapters freed to keep within the budget.\n"
+            "# TYPE synapse_adapter_evictions_total counter\nsynapse_adapter_evictions_total %llu\n"
+            "# HELP synapse_adapter_reloads_total Evicted adapters loaded again for a request.\n"
+            "# TYPE synapse_adapter_reloads_total counter\nsynapse_adapter_reloads_total %llu\n",
+            ad->loaded, ad->bytes, ad->budget, (unsigned long long)ad->evictions, (unsigned long long)ad->loads);
     if (fclose(f)) {
         free(buf);
         return NULL;

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <synapse/sched.h>
 
+#include "core/swarm/swarm.h"
+
 #define SYN_METRICS_ROUTES 16 /* the server's routes and "other": fewer */
 /* requests are counted by status directly, 100..599, so none is lost to a
  * table of the first few statuses seen */
@@ -55,6 +57,6 @@ void syn_metrics_token_latency(syn_metrics *m, double seconds);
 /* Appends the Prometheus text of the counters plus the given gauges to a
  * malloc'ed buffer. NULL on out of memory. */
 /* The scheduler's gauges and counters come from st. */
-char *syn_metrics_render(syn_metrics *m, const syn_sched_stats *st);
+char *syn_metrics_render(syn_metrics *m, const syn_sched_stats *st, const syn_swarm_adapter_stats *ad);
 
 #endif

@@ -33,13 +33,16 @@ json_object *syn_specialist_json(const syn_specialist *sp)
     json_object_object_add(o, "examples", list_json(d->examples, d->n_examples));
     add_str(o, "system_prompt", d->system_prompt);
     add_str(o, "adapter", d->adapter);
+    add_str(o, "base_model", d->base_model);
     json_object_object_add(o, "adapter_scale", json_object_new_double(d->adapter_scale));
     json_object_object_add(o, "priority", json_object_new_int(d->priority));
-    if (sp->lora) {
+    if (sp->adapter_path) {
         json_object *a = json_object_new_object();
         add_str(a, "path", sp->adapter_path);
-        json_object_object_add(a, "rank", json_object_new_int(syn_lora_rank(sp->lora)));
-        json_object_object_add(a, "alpha", json_object_new_double(syn_lora_alpha(sp->lora)));
+        json_object_object_add(a, "rank", json_object_new_int(sp->adapter_rank));
+        json_object_object_add(a, "alpha", json_object_new_double(sp->adapter_alpha));
+        /* false while the adapter budget has it evicted (the next request loads it) */
+        json_object_object_add(a, "resident", json_object_new_boolean(__atomic_load_n(&sp->lora, __ATOMIC_ACQUIRE) != NULL));
         json_object_object_add(o, "adapter_loaded", a);
     } else
         json_object_object_add(o, "adapter_loaded", NULL);
@@ -113,8 +116,7 @@ int syn_specialist_def_from_json(json_object *o, syn_specialist_def *d, syn_erro
         else if (!strcmp(key, "examples"))
             rc = get_list(v, key, d->examples, &d->n_examples, err);
         else if (!strcmp(key, "base_model"))
-            rc = syn_fail(err, SYN_ERR_UNSUPPORTED,
-                          "'base_model' is not supported yet: every specialist shares the server's model");
+            rc = get_str(v, key, &d->base_model, err);
         else
             rc = syn_fail(err, SYN_ERR_INVALID, "unknown field '%.64s'", key);
     }

@@ -17,11 +17,18 @@ struct syn_swarm {
     syn_model *model;
     char *adapters_dir;
     char *config_path;
+    syn_swarm_resolve_fn resolve;
+    void *resolve_user;
     syn_specialist **list;
     int n, cap;
+    /* the adapter budget: what the listed specialists' loaded adapters take */
+    size_t budget, bytes;
+    int loaded;
+    uint64_t tick, loads, evictions;
 };
 
-int syn_swarm_new(syn_model *m, const char *data_dir, const char *config_path, syn_swarm **out, syn_error *err)
+int syn_swarm_new(syn_model *m, const char *data_dir, const char *config_path, syn_swarm_resolve_fn resolve,
+                  void *resolve_user, syn_swarm **out, syn_error *err)
 {
     *out = NULL;
     syn_swarm *w = calloc(1, sizeof *w);
@@ -34,6 +41,8 @@ int syn_swarm_new(syn_model *m, const char *data_dir, const char *config_path, s
         return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
     }
     w->model = m;
+    w->resolve = resolve;
+    w->resolve_user = resolve_user;
     pthread_mutex_init(&w->mu, NULL);
     *out = w;
     return 0;
@@ -63,7 +72,8 @@ void syn_swarm_free(syn_swarm *w)
 }
 
 /* The file an adapter name means: a path as given when it has a '/', else
- * NAME or NAME.gguf under the adapters directory. */
+ * NAME (a GGUF file or a PEFT directory) or NAME.gguf under the adapters
+ * directory. */
 static int adapter_path(const syn_swarm *w, const char *name, char *out, size_t n, syn_error *err)
 {
     if (strchr(name, '/')) {
@@ -93,13 +103,25 @@ static int make_live(syn_swarm *w, const syn_specialist_def *def, syn_specialist
         return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
     sp->refs = 1;
     int rc = syn_specialist_def_copy(&sp->def, def, err);
+    sp->model = w->model;
+    if (!rc && def->base_model && !w->resolve)
+        rc = syn_fail(err, SYN_ERR_UNSUPPORTED, "base_model: this server serves one model");
+    else if (!rc && def->base_model && (rc = w->resolve(w->resolve_user, def->base_model, &sp->model, &sp->base, err))) {
+        char what[80];
+        snprintf(what, sizeof what, "base_model '%.60s'", def->base_model);
+        syn_error_prefix(err, what);
+    }
     if (!rc && def->adapter) {
         char path[PATH_MAX];
         rc = adapter_path(w, def->adapter, path, sizeof path, err);
         if (!rc && !(sp->adapter_path = strdup(path)))
             rc = syn_fail(err, SYN_ERR_NOMEM, "out of memory");
         if (!rc)
-            rc = syn_lora_load(w->model, path, &sp->lora, err);
+            rc = syn_lora_load(sp->model, path, &sp->lora, err);
+        if (!rc) {
+            sp->adapter_rank = syn_lora_rank(sp->lora);
+            sp->adapter_alpha = syn_lora_alpha(sp->lora);
+        }
     }
     /* an adapter that cannot be read or does not fit is the definition's
      * fault, not the server's */
@@ -147,6 +169,97 @@ static int save(syn_swarm *w, int skip, const syn_specialist_def *extra, int at,
     return rc;
 }
 
+/* A listed specialist's adapter joins or leaves the budget's count. Under w->mu. */
+static void count_adapter(syn_swarm *w, const syn_specialist *sp, int sign)
+{
+    if (!sp || !sp->lora)
+        return;
+    size_t b = syn_lora_bytes(sp->lora);
+    w->bytes = sign > 0 ? w->bytes + b : w->bytes - b;
+    w->loaded += sign;
+}
+
+/* Frees the least recently used adapters no one else holds until the
+ * loaded ones fit the budget. Under w->mu. */
+static void evict(syn_swarm *w)
+{
+    while (w->budget && w->bytes > w->budget) {
+        syn_specialist *lru = NULL;
+        for (int i = 0; i < w->n; i++) {
+            syn_specialist *sp = w->list[i];
+            if (sp->lora && !syn_lora_shared(sp->lora) && (!lru || sp->last_used < lru->last_used))
+                lru = sp;
+        }
+        if (!lru)
+            return; /* all in use: over the budget until they are done */
+        count_adapter(w, lru, -1);
+        syn_lora_free(lru->lora);
+        __atomic_store_n(&lru->lora, NULL, __ATOMIC_RELEASE);
+        w->evictions++;
+    }
+}
+
+void syn_swarm_set_adapter_budget(syn_swarm *w, size_t bytes)
+{
+    pthread_mutex_lock(&w->mu);
+    w->budget = bytes;
+    evict(w);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void syn_swarm_adapter_stats_get(syn_swarm *w, syn_swarm_adapter_stats *out)
+{
+    pthread_mutex_lock(&w->mu);
+    *out = (syn_swarm_adapter_stats){.bytes = w->bytes, .budget = w->budget, .loaded = w->loaded,
+                                     .loads = w->loads, .evictions = w->evictions};
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int listed(const syn_swarm *w, const syn_specialist *sp)
+{
+    for (int i = 0; i < w->n; i++)
+        if (w->list[i] == sp)
+            return 1;
+    return 0;
+}
+
+int syn_swarm_adapter(syn_swarm *w, syn_specialist *sp, syn_lora **out, syn_error *err)
+{
+    *out = NULL;
+    if (!sp->adapter_path)
+        return 0;
+    pthread_mutex_lock(&w->mu);
+    sp->last_used = ++w->tick;
+    if (sp->lora) {
+        *out = syn_lora_retain(sp->lora);
+        evict(w); /* what ran before may be idle now */
+        pthread_mutex_unlock(&w->mu);
+        return 0;
+    }
+    pthread_mutex_unlock(&w->mu);
+    /* evicted: load it again, outside the lock (it reads the file) */
+    syn_lora *l = NULL;
+    int rc = syn_lora_load(sp->model, sp->adapter_path, &l, err);
+    if (rc) {
+        char where[SYN_SPECIALIST_MAX_NAME + 48];
+        snprintf(where, sizeof where, "specialist '%s': reloading its adapter", sp->def.name);
+        syn_error_prefix(err, where);
+        return rc;
+    }
+    pthread_mutex_lock(&w->mu);
+    if (!sp->lora && listed(w, sp)) { /* else another request reloaded it, or it was removed */
+        __atomic_store_n(&sp->lora, l, __ATOMIC_RELEASE);
+        count_adapter(w, sp, +1);
+        w->loads++;
+        l = NULL;
+    }
+    *out = syn_lora_retain(sp->lora ? sp->lora : l);
+    evict(w);
+    pthread_mutex_unlock(&w->mu);
+    syn_lora_free(l);
+    return 0;
+}
+
 int syn_swarm_put(syn_swarm *w, const syn_specialist_def *def, int save_it, int *replaced, syn_error *err)
 {
     syn_specialist *sp;
@@ -174,6 +287,10 @@ int syn_swarm_put(syn_swarm *w, const syn_specialist_def *def, int save_it, int 
             w->list[at] = sp;
         } else
             w->list[w->n++] = sp;
+        count_adapter(w, old, -1);
+        count_adapter(w, sp, +1);
+        sp->last_used = ++w->tick;
+        evict(w);
         sp = NULL;
     }
     pthread_mutex_unlock(&w->mu);
@@ -193,6 +310,7 @@ int syn_swarm_remove(syn_swarm *w, const char *name, syn_error *err)
         rc = syn_fail(err, SYN_ERR_NOT_FOUND, "there is no specialist '%.80s'", name);
     else if (!(rc = save(w, at, NULL, -1, err))) {
         old = w->list[at];
+        count_adapter(w, old, -1);
         memmove(w->list + at, w->list + at + 1, sizeof *w->list * (size_t)(w->n - at - 1));
         w->n--;
     }

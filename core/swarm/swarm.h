@@ -1,9 +1,12 @@
 /* The swarm: the specialists one server holds, each a definition (prompt,
  * adapter, routing hints) made live with its adapter loaded on the base
- * model. Specialists are reference counted and immutable once added, so a
- * request keeps the one it started with while the list changes (POST and
- * DELETE /api/specialists). Every change is written back to the config
- * file before it takes effect. All calls are thread-safe. */
+ * model. Specialists are reference counted and their definitions immutable
+ * once added, so a request keeps the one it started with while the list
+ * changes (POST and DELETE /api/specialists). Every change is written back
+ * to the config file before it takes effect. Under an adapter budget
+ * (limits.adapter_bytes) the adapters no request holds are evicted, least
+ * recently used first, and loaded again when asked for. All calls are
+ * thread-safe. */
 #ifndef SYN_CORE_SWARM_H
 #define SYN_CORE_SWARM_H
 
@@ -14,16 +17,38 @@
 
 typedef struct syn_specialist {
     syn_specialist_def def;
-    syn_lora *lora; /* NULL: prompt only */
-    char *adapter_path; /* where lora came from */
+    syn_model *model; /* its base: the swarm's model, or the one def.base_model names */
+    void *base;       /* what the resolver returned with it (NULL: the swarm's model) */
+    char *adapter_path; /* where its adapter comes from; NULL: prompt only */
+    int32_t adapter_rank;
+    float adapter_alpha;
+    /* the adapter while loaded (NULL when evicted): the swarm's lock guards
+     * it, syn_swarm_adapter hands it out */
+    syn_lora *lora;
+    uint64_t last_used; /* under the swarm's lock: when its adapter was last asked for */
     int refs;
 } syn_specialist;
 
+typedef struct syn_swarm_adapter_stats {
+    size_t bytes;     /* of the adapters loaded now */
+    size_t budget;    /* 0: none */
+    int loaded;       /* adapters loaded now */
+    uint64_t loads;   /* loaded again after an eviction */
+    uint64_t evictions;
+} syn_swarm_adapter_stats;
+
 typedef struct syn_swarm syn_swarm;
 
+/* A specialist's base_model made a model: *model and the caller's own
+ * handle for it (*base), loaded once per distinct file by the resolver. */
+typedef int (*syn_swarm_resolve_fn)(void *user, const char *base_model, syn_model **model, void **base,
+                                    syn_error *err);
+
 /* config_path: the file changes are written to (NULL: none, changes are
- * refused). Adapters named without a '/' are looked up in data_dir/adapters. */
-int syn_swarm_new(syn_model *m, const char *data_dir, const char *config_path, syn_swarm **out, syn_error *err);
+ * refused). Adapters named without a '/' are looked up in data_dir/adapters.
+ * resolve (NULL: base_model is refused) turns a base_model into a model. */
+int syn_swarm_new(syn_model *m, const char *data_dir, const char *config_path, syn_swarm_resolve_fn resolve,
+                  void *resolve_user, syn_swarm **out, syn_error *err);
 void syn_swarm_free(syn_swarm *w);
 
 /* Loads def's adapter and adds def, or replaces the specialist of its name
@@ -31,6 +56,13 @@ void syn_swarm_free(syn_swarm *w);
 int syn_swarm_put(syn_swarm *w, const syn_specialist_def *def, int save, int *replaced, syn_error *err);
 /* SYN_ERR_NOT_FOUND when there is none of that name. */
 int syn_swarm_remove(syn_swarm *w, const char *name, syn_error *err);
+/* Bytes the loaded adapters may take (0: no limit); evicts at once. */
+void syn_swarm_set_adapter_budget(syn_swarm *w, size_t bytes);
+/* sp's adapter with a reference for the caller (*out NULL for a prompt-only
+ * specialist), loaded again if the budget evicted it; then adapters no
+ * request holds are evicted until the loaded ones fit the budget. */
+int syn_swarm_adapter(syn_swarm *w, syn_specialist *sp, syn_lora **out, syn_error *err);
+void syn_swarm_adapter_stats_get(syn_swarm *w, syn_swarm_adapter_stats *out);
 /* The specialist of that name with a reference for the caller, or NULL. */
 syn_specialist *syn_swarm_get(syn_swarm *w, const char *name);
 void syn_specialist_release(syn_specialist *sp);

@@ -51,10 +51,12 @@ SYN_API const syn_gguf *syn_model_get_gguf(const syn_model *m);
 
 typedef struct syn_lora syn_lora;
 
-/* Loads a LoRA adapter in llama.cpp's GGUF layout (blk.N.<w>.weight.lora_a /
- * .lora_b, adapter.lora.alpha) and checks it fits the model. The adapter is
- * reference counted (one reference for the caller) and immutable, so any
- * thread may use and retain it. */
+/* Loads a LoRA adapter and checks it fits the model: llama.cpp's GGUF
+ * layout (blk.N.<w>.weight.lora_a / .lora_b, adapter.lora.alpha), or
+ * Hugging Face PEFT's (a directory with adapter_config.json and
+ * adapter_model.safetensors, or a .safetensors file with the config
+ * beside it). The adapter is reference counted (one reference for the
+ * caller) and immutable, so any thread may use and retain it. */
 SYN_API int syn_lora_load(const syn_model *m, const char *path, syn_lora **out, syn_error *err);
 /* A reference more; returns l. */
 SYN_API syn_lora *syn_lora_retain(syn_lora *l);
@@ -68,6 +70,10 @@ SYN_API uint64_t syn_lora_serial(const syn_lora *l);
 SYN_API const syn_model *syn_lora_model(const syn_lora *l);
 SYN_API int32_t syn_lora_rank(const syn_lora *l);
 SYN_API float syn_lora_alpha(const syn_lora *l);
+/* Bytes its matrices take (what loading it adds, about). */
+SYN_API size_t syn_lora_bytes(const syn_lora *l);
+/* Nonzero while references other than one (the caller's) exist. */
+SYN_API int syn_lora_shared(const syn_lora *l);
 
 /* ------------------------------------------------------------------ context */
 

@@ -10,7 +10,9 @@
  * each tensor's byte count equal to its element count times its dtype's
  * size, and the tensors, in offset order, tiling the whole data region with
  * no gap, overlap or trailing bytes. Keys of a tensor entry other than the
- * three are ignored, as the reference does. Shapes of more than
+ * three are ignored and "__metadata__": null reads as no metadata, as in
+ * the reference; unlike it, strings may not hold \u0000, and a header may
+ * hold at most 4M JSON values (about 300k tensors). Shapes of more than
  * SYN_ST_MAX_DIMS dimensions and unknown dtypes are SYN_ERR_UNSUPPORTED;
  * anything else malformed is SYN_ERR_FORMAT with a message naming the
  * tensor or field. A syn_st is immutable after open and may be read from
@@ -19,6 +21,10 @@
 #define SYNAPSE_SAFETENSORS_H
 
 #include <synapse/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define SYN_ST_MAX_DIMS 8
 
@@ -114,4 +120,7 @@ SYN_API int syn_st_write(const char *path, const syn_st_tensor *tensors, size_t 
 SYN_API int syn_st_write_memory(const syn_st_tensor *tensors, size_t n, const syn_st_kv *meta, size_t n_meta, void **out,
                                 size_t *size, syn_error *err);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

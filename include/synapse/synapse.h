@@ -4,6 +4,7 @@
  *   plugin.h      the plugin ABI (what a backend or capability plugin exports)
  *   loader.h      finding and loading plugins
  *   gguf.h        reading and writing GGUF files
+ *   safetensors.h reading and writing safetensors files (PEFT adapters)
  *   model.h       backends, models, LoRA adapters, contexts, the forward pass
  *   tokenizer.h   tokenize and detokenize
  *   sampler.h     token sampling
@@ -25,6 +26,7 @@
 #include <synapse/loader.h>
 #include <synapse/model.h>
 #include <synapse/plugin.h>
+#include <synapse/safetensors.h>
 #include <synapse/sampler.h>
 #include <synapse/sched.h>
 #include <synapse/session.h>
