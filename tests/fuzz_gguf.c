@@ -15,17 +15,9 @@
 
 #include <synapse/gguf.h>
 #include "tests/check.h"
+#include "tests/fuzz_common.h"
 
 /* ------------------------------------------------------------ walking */
-
-static uint64_t touch(const void *p, uint64_t n)
-{
-    const uint8_t *b = p;
-    uint64_t h = n;
-    for (uint64_t i = 0; i < n; i++)
-        h = h * 31 + b[i];
-    return h;
-}
 
 /* Reads everything a caller could read and checks the reader's own invariants. */
 static uint64_t fuzz_walk(const syn_gguf *g, const uint8_t *buf, size_t size)
@@ -91,13 +83,6 @@ static uint64_t fuzz_walk(const syn_gguf *g, const uint8_t *buf, size_t size)
     return h;
 }
 
-/* Keeps the walk's reads from being optimised away. */
-static volatile uint64_t fuzz_sink;
-
-struct stats {
-    long runs, opened, format, unsupported, other;
-};
-
 /* Parses data[0..size) from an exact-size copy and walks it if it opens. */
 static void run_one(const uint8_t *data, size_t size, struct stats *st)
 {
@@ -116,15 +101,7 @@ static void run_one(const uint8_t *data, size_t size, struct stats *st)
         st->opened++;
     } else {
         CHECK(g == NULL);
-        CHECK_MSG(strncmp(err.msg, "<memory>: ", 10) == 0 && strlen(err.msg) > 12, "rc %d: '%s'", rc, err.msg);
-        if (rc == SYN_ERR_FORMAT)
-            st->format++;
-        else if (rc == SYN_ERR_UNSUPPORTED)
-            st->unsupported++;
-        else {
-            st->other++;
-            fprintf(stderr, "unexpected code %d: %s\n", rc, err.msg);
-        }
+        fuzz_count_failure(rc, &err, st);
     }
     free(copy);
 }
@@ -220,18 +197,6 @@ static uint8_t *seed_vocab(size_t *size)
 }
 
 /* ------------------------------------------------------------ mutation */
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1dull;
-}
-
-static size_t rng_below(size_t n) { return n ? (size_t)(rng() % n) : 0; }
 
 static const uint8_t interesting8[] = {0x00, 0x01, 0x7f, 0x80, 0xff, 0x20, 0x08, 0x09, 0x0c, 0x10};
 static const uint32_t interesting32[] = {0, 1, 2, 4, 5, 8, 9, 12, 13, 16, 31, 32, 64, 0x7fffffffu, 0x80000000u, 0xffffffffu};

@@ -18,17 +18,9 @@
 
 #include <synapse/safetensors.h>
 #include "tests/check.h"
+#include "tests/fuzz_common.h"
 
 /* ------------------------------------------------------------ walking */
-
-static uint64_t touch(const void *p, uint64_t n)
-{
-    const uint8_t *b = p;
-    uint64_t h = n;
-    for (uint64_t i = 0; i < n; i++)
-        h = h * 31 + b[i];
-    return h;
-}
 
 /* Reads everything a caller could read and checks the reader's own invariants. */
 static uint64_t fuzz_walk(const syn_st *st, const uint8_t *buf, size_t size)
@@ -63,13 +55,6 @@ static uint64_t fuzz_walk(const syn_st *st, const uint8_t *buf, size_t size)
     return h;
 }
 
-/* Keeps the walk's reads from being optimised away. */
-static volatile uint64_t fuzz_sink;
-
-struct stats {
-    long runs, opened, format, unsupported, other;
-};
-
 /* Parses data[0..size) from an exact-size copy and walks it if it opens. */
 static void run_one(const uint8_t *data, size_t size, struct stats *s)
 {
@@ -88,15 +73,7 @@ static void run_one(const uint8_t *data, size_t size, struct stats *s)
         s->opened++;
     } else {
         CHECK(st == NULL);
-        CHECK_MSG(strncmp(err.msg, "<memory>: ", 10) == 0 && strlen(err.msg) > 12, "rc %d: '%s'", rc, err.msg);
-        if (rc == SYN_ERR_FORMAT)
-            s->format++;
-        else if (rc == SYN_ERR_UNSUPPORTED)
-            s->unsupported++;
-        else {
-            s->other++;
-            fprintf(stderr, "unexpected code %d: %s\n", rc, err.msg);
-        }
+        fuzz_count_failure(rc, &err, s);
     }
     free(copy);
 }
@@ -177,18 +154,6 @@ static uint8_t *seed_odd(size_t *size)
 }
 
 /* ------------------------------------------------------------ mutation */
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1dull;
-}
-
-static size_t rng_below(size_t n) { return n ? (size_t)(rng() % n) : 0; }
 
 static const uint8_t interesting8[] = {'{', '}', '[', ']', '"', ':', ',', '-', '0', '9', '.', 'e',
                                        '\\', ' ', 0x00, 0x7f, 0x80, 0xff, 0x01, 0xc3};
