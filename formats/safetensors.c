@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <synapse/safetensors.h>
+#include "formats/safetensors_internal.h"
 #include "formats/file_map.h"
 #include "formats/json_value.h"
 
@@ -113,17 +114,6 @@ struct ctx {
     syn_error *err;
 };
 
-static const char *printable(char *buf, size_t cap, const char *s)
-{
-    size_t max = cap - 4, k = 0, n = strlen(s);
-    for (size_t i = 0; i < n && k < max; i++)
-        buf[k++] = ((unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f) ? s[i] : '?';
-    if (n > max)
-        memcpy(buf + k, "...", 3), k += 3;
-    buf[k] = '\0';
-    return buf;
-}
-
 static void shape_str(char *buf, size_t cap, const int64_t *shape, int n_dims)
 {
     size_t k = (size_t)snprintf(buf, cap, "[");
@@ -187,7 +177,7 @@ static int parse_tensor(const struct ctx *c, const char *name, const syn_json *e
                         syn_st_tensor *t, uint64_t *end)
 {
     char nb[72];
-    const char *tname = printable(nb, sizeof nb, name);
+    const char *tname = syn_st_printable(nb, sizeof nb, name);
     if (syn_json_kind_of(entry) != SYN_JSON_OBJECT)
         return syn_fail(c->err, SYN_ERR_FORMAT, "%s: tensor '%s': entry at header byte %zu is %s, not an object",
                         c->src, tname, syn_json_offset(entry), kind_phrase(entry));
@@ -208,7 +198,7 @@ static int parse_tensor(const struct ctx *c, const char *name, const syn_json *e
     if (t->dtype < 0) {
         char db[40];
         return syn_fail(c->err, SYN_ERR_UNSUPPORTED, "%s: tensor '%s': unknown dtype \"%s\"", c->src, tname,
-                        printable(db, sizeof db, dname));
+                        syn_st_printable(db, sizeof db, dname));
     }
 
     size_t rank = syn_json_len(shape);
@@ -293,15 +283,15 @@ static int check_tiling(const struct ctx *c, syn_st *st, const syn_st_tensor *tm
             const syn_st_tensor *p = &tmp[sp[i - 1].idx];
             return syn_fail(c->err, SYN_ERR_FORMAT,
                             "%s: tensor '%s': data_offsets [%llu, %llu] overlap tensor '%s' [%llu, %llu]", c->src,
-                            printable(nb, sizeof nb, t->name), (unsigned long long)sp[i].begin,
-                            (unsigned long long)sp[i].end, printable(pb, sizeof pb, p->name),
+                            syn_st_printable(nb, sizeof nb, t->name), (unsigned long long)sp[i].begin,
+                            (unsigned long long)sp[i].end, syn_st_printable(pb, sizeof pb, p->name),
                             (unsigned long long)sp[i - 1].begin, (unsigned long long)sp[i - 1].end);
         }
         if (sp[i].begin > at)
             return syn_fail(c->err, SYN_ERR_FORMAT,
                             "%s: bytes [%llu, %llu) of the data region belong to no tensor (a gap before tensor '%s')",
                             c->src, (unsigned long long)at, (unsigned long long)sp[i].begin,
-                            printable(nb, sizeof nb, t->name));
+                            syn_st_printable(nb, sizeof nb, t->name));
         at = sp[i].end;
         st->tensors[i] = *t;
     }
@@ -310,7 +300,7 @@ static int check_tiling(const struct ctx *c, syn_st *st, const syn_st_tensor *tm
             return syn_fail(c->err, SYN_ERR_FORMAT,
                             "%s: the tensors cover %llu of the %zu bytes of the data region (trailing bytes after "
                             "tensor '%s')",
-                            c->src, (unsigned long long)at, data_size, printable(nb, sizeof nb, tmp[sp[n - 1].idx].name));
+                            c->src, (unsigned long long)at, data_size, syn_st_printable(nb, sizeof nb, tmp[sp[n - 1].idx].name));
         return syn_fail(c->err, SYN_ERR_FORMAT, "%s: no tensors, but a data region of %zu bytes", c->src, data_size);
     }
     return 0;
@@ -332,7 +322,7 @@ static int parse_metadata(const struct ctx *c, const syn_json *m, size_t *n_out,
         if (syn_json_string(val, &v, &vl) != 0) {
             char kb[72];
             return syn_fail(c->err, SYN_ERR_FORMAT, "%s: %s: value of \"%s\" at header byte %zu is %s, not a string",
-                            c->src, ST_METADATA_KEY, printable(kb, sizeof kb, k), syn_json_offset(val),
+                            c->src, ST_METADATA_KEY, syn_st_printable(kb, sizeof kb, k), syn_json_offset(val),
                             kind_phrase(val));
         }
         *bytes += kl + vl + 2;
@@ -580,3 +570,15 @@ const syn_st_kv *syn_st_metadata_at(const syn_st *st, int64_t idx)
 {
     return idx >= 0 && idx < st->n_meta ? &st->meta[idx] : NULL;
 }
+
+const char *syn_st_printable(char *buf, size_t cap, const char *s)
+{
+    size_t max = cap - 4, k = 0, n = strlen(s);
+    for (size_t i = 0; i < n && k < max; i++)
+        buf[k++] = ((unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f) ? s[i] : '?';
+    if (n > max)
+        memcpy(buf + k, "...", 3), k += 3;
+    buf[k] = '\0';
+    return buf;
+}
+

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <synapse/safetensors.h>
+#include "formats/safetensors_internal.h"
 
 #define ST_MAX_HEADER 100000000u
 #define ST_METADATA_KEY "__metadata__"
@@ -107,17 +108,6 @@ static bool utf8_valid(const char *str)
     return true;
 }
 
-static const char *printable(char *buf, size_t cap, const char *s)
-{
-    size_t max = cap - 4, k = 0, n = strlen(s);
-    for (size_t i = 0; i < n && k < max; i++)
-        buf[k++] = ((unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f) ? s[i] : '?';
-    if (n > max)
-        memcpy(buf + k, "...", 3), k += 3;
-    buf[k] = '\0';
-    return buf;
-}
-
 /* ------------------------------------------------------------ checking */
 
 struct plan {
@@ -147,7 +137,7 @@ static int check_tensor(const syn_st_tensor *t, size_t i, syn_error *err)
     char nb[72];
     if (!t->name)
         return syn_fail(err, SYN_ERR_INVALID, "tensor %zu has no name", i);
-    const char *tn = printable(nb, sizeof nb, t->name);
+    const char *tn = syn_st_printable(nb, sizeof nb, t->name);
     if (!utf8_valid(t->name))
         return syn_fail(err, SYN_ERR_INVALID, "tensor '%s': name is not valid UTF-8", tn);
     if (strcmp(t->name, ST_METADATA_KEY) == 0)
@@ -199,7 +189,7 @@ static int plan_file(struct plan *pl, const syn_st_tensor *tensors, size_t n, co
                             meta[i].key ? "value" : "key");
         if (!utf8_valid(meta[i].key) || !utf8_valid(meta[i].value))
             return syn_fail(err, SYN_ERR_INVALID, "metadata \"%s\": %s is not valid UTF-8",
-                            printable(kb, sizeof kb, meta[i].key), utf8_valid(meta[i].key) ? "value" : "key");
+                            syn_st_printable(kb, sizeof kb, meta[i].key), utf8_valid(meta[i].key) ? "value" : "key");
     }
 
     /* duplicates: sort the names (and, apart, the keys) */
@@ -221,7 +211,7 @@ static int plan_file(struct plan *pl, const syn_st_tensor *tensors, size_t n, co
             if (strcmp(names[i - 1], names[i]) == 0) {
                 char nb[72];
                 rc = syn_fail(err, SYN_ERR_INVALID, "duplicate %s \"%s\"", pass ? "metadata key" : "tensor name",
-                              printable(nb, sizeof nb, names[i]));
+                              syn_st_printable(nb, sizeof nb, names[i]));
             }
     }
     free(names);

@@ -18,6 +18,7 @@
 
 #include <synapse/safetensors.h>
 #include "tests/check.h"
+#include "tests/st_tensor.h"
 #include "tests/fuzz_common.h"
 
 /* ------------------------------------------------------------ walking */
@@ -99,20 +100,6 @@ static uint8_t *write_seed(const syn_st_tensor *t, size_t n, const syn_st_kv *me
     return mem;
 }
 
-static syn_st_tensor tensor(const char *name, int dtype, int n_dims, const int64_t *shape, const void *data)
-{
-    syn_st_tensor t;
-    memset(&t, 0, sizeof t);
-    t.name = name;
-    t.dtype = dtype;
-    t.n_dims = n_dims;
-    uint64_t nel = 1;
-    for (int d = 0; d < n_dims; d++)
-        t.shape[d] = shape[d], nel *= (uint64_t)shape[d];
-    t.data = data;
-    t.size = (size_t)(nel * (uint64_t)syn_st_dtype_bits(dtype) / 8);
-    return t;
-}
 
 static uint8_t pattern[4096];
 

@@ -14,6 +14,7 @@
 
 #include <synapse/safetensors.h>
 #include "tests/check.h"
+#include "tests/st_tensor.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -71,20 +72,6 @@ static syn_st *accept_n(const char *hdr, size_t hlen, size_t data_len, uint8_t *
 /* one tensor entry of a header */
 #define T(name, dtype, shape, b, e) "\"" name "\":{\"dtype\":\"" dtype "\",\"shape\":" shape ",\"data_offsets\":[" b "," e "]}"
 
-static syn_st_tensor tensor(const char *name, int dtype, int n_dims, const int64_t *shape, const void *data)
-{
-    syn_st_tensor t;
-    memset(&t, 0, sizeof t);
-    t.name = name;
-    t.dtype = dtype;
-    t.n_dims = n_dims;
-    uint64_t nel = 1;
-    for (int d = 0; d < n_dims; d++)
-        t.shape[d] = shape[d], nel *= (uint64_t)shape[d];
-    t.data = data;
-    t.size = (size_t)(nel * (uint64_t)syn_st_dtype_bits(dtype) / 8);
-    return t;
-}
 
 static bool contains(const char *s, size_t n, const char *needle)
 {
