@@ -60,8 +60,6 @@ void syn_adapters_drop(syn_sched *s)
 
 void syn_adapters_release(syn_sched *s)
 {
-    if (!s->n_tab)
-        return;
     syn_error err = {0};
     (void)syn_ctx_set_adapters(s->ctx, NULL, NULL, 0, &err); /* an empty table allocates nothing */
     syn_adapters_drop(s);

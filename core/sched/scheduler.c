@@ -345,12 +345,15 @@ static void *sched_main(void *arg)
             pthread_mutex_unlock(&s->mu);
         }
         /* going idle: the adapters of the last step are nobody's now, so
-         * an adapter budget may evict them */
-        pthread_mutex_lock(&s->mu);
-        int idle = !s->q_len && !s->stats.active;
-        pthread_mutex_unlock(&s->mu);
-        if (idle)
-            syn_adapters_release(s);
+         * an adapter budget may evict them (the table is this thread's own:
+         * no lock to look at it) */
+        if (s->n_tab) {
+            pthread_mutex_lock(&s->mu);
+            int idle = !s->q_len && !s->stats.active;
+            pthread_mutex_unlock(&s->mu);
+            if (idle)
+                syn_adapters_release(s);
+        }
         syn_embed_step(s); /* between generation steps: both go on */
     }
     syn_embed_abort(s, SYN_JOB_STOPPED, "the server is shutting down");
