@@ -27,6 +27,25 @@ typedef void (*syn_vec_dot_fn)(int64_t n, const void *w, const void *a, float *o
  * listed as weight types (with dequant) so activation rows can be
  * decoded. */
 
+/* Where one KV head's cached rows are: pages of page_len positions each.
+ * Position p's K row is at k + pages[p / page_len] * page_stride +
+ * (p % page_len) * row_stride (elements), its V row likewise from v. A
+ * contiguous cache is one page: pages = {0}, page_len >= n_pos. The result
+ * depends on the rows' values only, never on where the pages lie. */
+typedef struct syn_kv_view {
+    const uint16_t *k, *v;
+    const int32_t *pages;
+    int64_t page_stride;
+    int64_t row_stride;
+    int32_t page_len;
+} syn_kv_view;
+
+/* The row of position p in a view's K (base = kv->k) or V (base = kv->v). */
+static inline const uint16_t *syn_kv_row(const syn_kv_view *kv, const uint16_t *base, int32_t p)
+{
+    return base + (int64_t)kv->pages[p / kv->page_len] * kv->page_stride + (int64_t)(p % kv->page_len) * kv->row_stride;
+}
+
 /* attend_f16 walks the cache this many positions at a time; its scratch is
  * the scores, one sum per head and one block of rows widened to floats. */
 #define SYN_ATTEND_BLOCK 32
@@ -183,13 +202,12 @@ typedef struct syn_kernel_set {
     float (*exp_sum)(int64_t n, float *x, float max);
     /* Attention over an f16 KV cache (uint16_t bit patterns): the nq query
      * heads of one KV head's group, for one query row, attend over cached
-     * positions 0..n_pos-1 (n_pos >= 1). k and v point at position 0's
-     * row for this KV head; position p's row is p * kv_stride elements
-     * further. q and out hold nq heads of hd floats back to back; work
-     * holds SYN_ATTEND_WORK(hd, nq, n_pos) floats of scratch.
+     * positions 0..n_pos-1 (n_pos >= 1), found through kv (see
+     * syn_kv_view). q and out hold nq heads of hd floats back to back;
+     * work holds SYN_ATTEND_WORK(hd, nq, n_pos) floats of scratch.
      * out[j] = softmax(scale * K q[j]) V. */
-    void (*attend_f16)(int32_t hd, int32_t n_pos, const uint16_t *k, const uint16_t *v, int64_t kv_stride,
-                       const float *q, int nq, float scale, float *out, float *work);
+    void (*attend_f16)(int32_t hd, int32_t n_pos, const syn_kv_view *kv, const float *q, int nq, float scale,
+                       float *out, float *work);
 } syn_kernel_set;
 
 const syn_kernel_set *syn_kernels_ref(void);

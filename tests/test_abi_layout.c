@@ -26,7 +26,7 @@ int main(void)
     return 77;
 #endif
     CHECK(SYN_ABI_MAJOR == 1);
-    CHECK(SYN_ABI_MINOR == 3);
+    CHECK(SYN_ABI_MINOR == 4);
     CHECK(SYN_PLUGIN_MAGIC == 0x504e5953u);
     CHECK(SYN_PLUGIN_BACKEND == 1);
     CHECK(SYN_PLUGIN_CAPABILITY == 2);
@@ -66,7 +66,7 @@ int main(void)
     FIELD(syn_rows, pos, 8, 8);
     FIELD(syn_rows, slot, 16, 8);
 
-    SIZE(syn_attn_params, 40);
+    SIZE(syn_attn_params, 56);
     FIELD(syn_attn_params, n_heads, 0, 4);
     FIELD(syn_attn_params, n_kv_heads, 4, 4);
     FIELD(syn_attn_params, head_dim, 8, 4);
@@ -74,8 +74,10 @@ int main(void)
     FIELD(syn_attn_params, scale, 16, 4);
     FIELD(syn_attn_params, k_cache, 24, 8);
     FIELD(syn_attn_params, v_cache, 32, 8);
+    FIELD(syn_attn_params, page_table, 40, 8);     /* 1.4 */
+    FIELD(syn_attn_params, pages_per_slot, 48, 4); /* 1.4 */
 
-    SIZE(syn_backend_ops, 176);
+    SIZE(syn_backend_ops, 184);
     FIELD(syn_backend_ops, struct_size, 0, 4);
     FIELD(syn_backend_ops, create, 8, 8);
     FIELD(syn_backend_ops, destroy, 16, 8);
@@ -98,6 +100,7 @@ int main(void)
     FIELD(syn_backend_ops, kv_copy, 152, 8);       /* 1.1 */
     FIELD(syn_backend_ops, matmul_prompt, 160, 8); /* 1.2 */
     FIELD(syn_backend_ops, lora, 168, 8);          /* 1.3 */
+    FIELD(syn_backend_ops, kv_page_len, 176, 4);   /* 1.4 */
 
     SIZE(syn_lora_run, 32);
     FIELD(syn_lora_run, a, 0, 8);

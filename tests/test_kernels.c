@@ -800,7 +800,9 @@ static void test_ref_float_helpers(const syn_kernel_set *ref)
     float work[SYN_ATTEND_WORK(2, 1, 2)];
     ref->f32_to_f16(kv, kh, 8);
     ref->f32_to_f16(vv, vh, 8);
-    ref->attend_f16(2, 2, kh, vh, 4, q, 1, 1.0f, o, work);
+    static const int32_t one_page[1] = {0};
+    syn_kv_view kvv = {.k = kh, .v = vh, .pages = one_page, .row_stride = 4, .page_len = 2};
+    ref->attend_f16(2, 2, &kvv, q, 1, 1.0f, o, work);
     CHECK_NEAR(o[0], 1.5, 1e-6);
     CHECK_NEAR(o[1], 2.5, 1e-6);
 }
@@ -1075,14 +1077,52 @@ static void test_table_shape(const syn_kernel_set *set)
     }
 }
 
+/* The rows of a contiguous cache (row_stride apart) scattered over pages
+ * of page_len positions in reverse order, with a gap between pages. */
+typedef struct paged_copy {
+    uint16_t *k, *v;
+    int32_t *pages;
+    syn_kv_view view;
+} paged_copy;
+
+static void paged_copy_make(paged_copy *pc, const uint16_t *k, const uint16_t *v, int64_t stride, int32_t n_pos,
+                            int32_t page_len)
+{
+    int32_t n_pages = (n_pos + page_len - 1) / page_len;
+    int64_t page_stride = (int64_t)page_len * stride + 5;
+    size_t elems = (size_t)(page_stride * n_pages);
+    pc->k = xmalloc(sizeof(uint16_t) * elems);
+    pc->v = xmalloc(sizeof(uint16_t) * elems);
+    pc->pages = xmalloc(sizeof(int32_t) * (size_t)n_pages);
+    for (int32_t lp = 0; lp < n_pages; lp++)
+        pc->pages[lp] = n_pages - 1 - lp;
+    pc->view = (syn_kv_view){.k = pc->k, .v = pc->v, .pages = pc->pages, .page_stride = page_stride,
+                             .row_stride = stride, .page_len = page_len};
+    for (int32_t p = 0; p < n_pos; p++) {
+        memcpy((uint16_t *)syn_kv_row(&pc->view, pc->k, p), k + (size_t)p * stride, sizeof(uint16_t) * (size_t)stride);
+        memcpy((uint16_t *)syn_kv_row(&pc->view, pc->v, p), v + (size_t)p * stride, sizeof(uint16_t) * (size_t)stride);
+    }
+}
+
+static void paged_copy_free(paged_copy *pc)
+{
+    free(pc->k);
+    free(pc->v);
+    free(pc->pages);
+}
+
 /* attend_f16 against the double-precision oracle: head sizes with and
  * without a vector tail, contexts shorter and longer than one block, one
  * and several heads per group, a row stride wider than a head. Peaked
- * score distributions (large q) too, where the softmax is near one-hot. */
+ * score distributions (large q) too, where the softmax is near one-hot.
+ * The same rows spread over pages (of 16 positions, within a block, and of
+ * 48, across blocks) give bit for bit what the contiguous cache gives. */
 static void test_attend(const syn_kernel_set *ref, const syn_kernel_set *avx)
 {
     static const int32_t hds[] = {8, 13, 64, 72, 128};
     static const int32_t npos[] = {1, 3, 8, 31, 32, 33, 100, 257};
+    static const int32_t page_lens[] = {16, 48};
+    static const int32_t one_page[1] = {0};
     for (size_t hi = 0; hi < sizeof hds / sizeof hds[0]; hi++)
         for (size_t pi = 0; pi < sizeof npos / sizeof npos[0]; pi++)
             for (int nq = 1; nq <= 7; nq += 3) {
@@ -1092,7 +1132,7 @@ static void test_attend(const syn_kernel_set *ref, const syn_kernel_set *avx)
                 uint16_t *k = xmalloc(sizeof(uint16_t) * (size_t)stride * n_pos),
                          *v = xmalloc(sizeof(uint16_t) * (size_t)stride * n_pos);
                 float *q = xmalloc(sizeof(float) * (size_t)nq * hd), *o1 = xmalloc(sizeof(float) * (size_t)nq * hd),
-                      *o2 = xmalloc(sizeof(float) * (size_t)nq * hd),
+                      *o2 = xmalloc(sizeof(float) * (size_t)nq * hd), *o3 = xmalloc(sizeof(float) * (size_t)nq * hd),
                       *work = xmalloc(sizeof(float) * SYN_ATTEND_WORK(hd, nq, n_pos));
                 for (int64_t i = 0; i < stride * n_pos; i++) {
                     k[i] = syn_f32_to_f16(rnd_normal());
@@ -1101,19 +1141,34 @@ static void test_attend(const syn_kernel_set *ref, const syn_kernel_set *avx)
                 for (int64_t i = 0; i < (int64_t)nq * hd; i++)
                     q[i] = rnd_normal() * q_scale;
                 float scale = 1.0f / sqrtf((float)hd);
-                ref->attend_f16(hd, n_pos, k, v, stride, q, nq, scale, o1, work);
-                avx->attend_f16(hd, n_pos, k, v, stride, q, nq, scale, o2, work);
+                syn_kv_view flat = {.k = k, .v = v, .pages = one_page, .row_stride = stride, .page_len = n_pos};
+                ref->attend_f16(hd, n_pos, &flat, q, nq, scale, o1, work);
+                avx->attend_f16(hd, n_pos, &flat, q, nq, scale, o2, work);
                 int bad = 0;
                 /* outputs are convex combinations of V entries ~N(0,1) */
                 for (int64_t i = 0; i < (int64_t)nq * hd; i++)
                     bad += !(fabsf(o1[i] - o2[i]) <= 2e-5f * (1 + fabsf(o1[i])));
                 CHECK_MSG(bad == 0, "%s attend_f16 hd=%d n_pos=%d nq=%d: %d values off", avx->isa, hd, n_pos, nq,
                           bad);
+                for (size_t li = 0; li < sizeof page_lens / sizeof page_lens[0]; li++) {
+                    paged_copy pc;
+                    paged_copy_make(&pc, k, v, stride, n_pos, page_lens[li]);
+                    const syn_kernel_set *sets[2] = {ref, avx};
+                    const float *want[2] = {o1, o2};
+                    for (int si = 0; si < 2; si++) {
+                        sets[si]->attend_f16(hd, n_pos, &pc.view, q, nq, scale, o3, work);
+                        CHECK_MSG(memcmp(o3, want[si], sizeof(float) * (size_t)nq * hd) == 0,
+                                  "%s attend_f16 hd=%d n_pos=%d nq=%d: pages of %d change the result", sets[si]->isa,
+                                  hd, n_pos, nq, page_lens[li]);
+                    }
+                    paged_copy_free(&pc);
+                }
                 free(k);
                 free(v);
                 free(q);
                 free(o1);
                 free(o2);
+                free(o3);
                 free(work);
             }
 }

@@ -6,11 +6,23 @@
 
 #include "backends/cpu/cpu_internal.h"
 
-/* The cache is laid out [slot][KV head][position][head_dim]: one KV head's
- * rows for one sequence are contiguous, so attention streams them in order. */
+/* The cache is pages of CPU_KV_PAGE_LEN positions, laid out
+ * [page][KV head][position in page][head_dim]: one KV head's rows of a page
+ * are contiguous, so attention streams them in order. A slot's positions
+ * map to pages through a->page_table (the core always passes one). */
+static int32_t page_of(const syn_attn_params *a, int32_t slot, int32_t pos)
+{
+    return a->page_table[(size_t)slot * (size_t)a->pages_per_slot + (size_t)(pos / CPU_KV_PAGE_LEN)];
+}
+
+static size_t page_offset(const syn_attn_params *a, int32_t page, int32_t kv_head)
+{
+    return ((size_t)page * (size_t)a->n_kv_heads + (size_t)kv_head) * CPU_KV_PAGE_LEN * (size_t)a->head_dim;
+}
+
 static size_t head_offset(const syn_attn_params *a, int32_t slot, int32_t kv_head, int32_t pos)
 {
-    return (((size_t)slot * a->n_kv_heads + (size_t)kv_head) * a->n_ctx + (size_t)pos) * a->head_dim;
+    return page_offset(a, page_of(a, slot, pos), kv_head) + (size_t)(pos % CPU_KV_PAGE_LEN) * (size_t)a->head_dim;
 }
 
 void cpu_kv_store(syn_backend *b, const syn_attn_params *a, const float *k, const float *v, const syn_rows *rows)
@@ -25,14 +37,21 @@ void cpu_kv_store(syn_backend *b, const syn_attn_params *a, const float *k, cons
         }
 }
 
+/* page by page: a page both slots map already holds the same rows */
 void cpu_kv_copy(syn_backend *b, const syn_attn_params *a, int32_t src, int32_t dst, int32_t n_pos)
 {
     (void)b;
-    size_t bytes = (size_t)n_pos * a->head_dim * sizeof(uint16_t);
     uint16_t *kc = a->k_cache, *vc = a->v_cache;
-    for (int32_t g = 0; g < a->n_kv_heads; g++) {
-        memcpy(kc + head_offset(a, dst, g, 0), kc + head_offset(a, src, g, 0), bytes);
-        memcpy(vc + head_offset(a, dst, g, 0), vc + head_offset(a, src, g, 0), bytes);
+    for (int32_t p0 = 0; p0 < n_pos; p0 += CPU_KV_PAGE_LEN) {
+        int32_t from = page_of(a, src, p0), to = page_of(a, dst, p0);
+        if (from == to)
+            continue;
+        int32_t n = n_pos - p0 < CPU_KV_PAGE_LEN ? n_pos - p0 : CPU_KV_PAGE_LEN;
+        size_t bytes = (size_t)n * (size_t)a->head_dim * sizeof(uint16_t);
+        for (int32_t g = 0; g < a->n_kv_heads; g++) {
+            memcpy(kc + page_offset(a, to, g), kc + page_offset(a, from, g), bytes);
+            memcpy(vc + page_offset(a, to, g), vc + page_offset(a, from, g), bytes);
+        }
     }
 }
 
@@ -50,11 +69,17 @@ static void attn_group(struct attn_task *t, float *work, int32_t r, int32_t g, i
 {
     const syn_attn_params *a = t->a;
     int32_t hd = a->head_dim, group = a->n_heads / a->n_kv_heads;
-    size_t base = head_offset(a, t->rows->slot[r], g, 0);
+    size_t base = page_offset(a, 0, g);
+    syn_kv_view kv = {
+        .k = (const uint16_t *)a->k_cache + base,
+        .v = (const uint16_t *)a->v_cache + base,
+        .pages = a->page_table + (size_t)t->rows->slot[r] * (size_t)a->pages_per_slot,
+        .page_stride = (int64_t)page_offset(a, 1, 0),
+        .row_stride = hd,
+        .page_len = CPU_KV_PAGE_LEN,
+    };
     size_t head0 = (size_t)r * a->n_heads * hd + ((size_t)g * group + j0) * hd;
-    t->b->k->attend_f16(hd, t->rows->pos[r] + 1, (const uint16_t *)a->k_cache + base,
-                        (const uint16_t *)a->v_cache + base, hd, t->q + head0, j1 - j0, a->scale,
-                        t->out + head0, work);
+    t->b->k->attend_f16(hd, t->rows->pos[r] + 1, &kv, t->q + head0, j1 - j0, a->scale, t->out + head0, work);
 }
 
 static void attn_worker(void *arg, int ith, int nth)

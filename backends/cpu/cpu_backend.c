@@ -239,6 +239,7 @@ static const syn_backend_ops cpu_ops = {
     .kv_copy = cpu_kv_copy,
     .matmul_prompt = cpu_matmul_prompt,
     .lora = cpu_lora,
+    .kv_page_len = CPU_KV_PAGE_LEN,
 };
 
 /* Always usable (the reference kernels run anywhere); AVX2 scores higher so a

@@ -13,6 +13,9 @@
 #include "backends/cpu/threadpool.h"
 #include "kernels/kernels.h"
 
+/* Positions per KV page (one attention block: a block never spans pages). */
+#define CPU_KV_PAGE_LEN SYN_ATTEND_BLOCK
+
 /* Below this many elements an elementwise op runs on the calling thread:
  * waking the pool costs more than the work. */
 #define INLINE_ELEMENTS 32768

@@ -82,10 +82,6 @@ static void run_layers(syn_ctx *c, const syn_batch *bt)
     syn_backend *b = m->be.b;
     int32_t n = bt->n, E = cfg->n_embd, hd = cfg->head_dim;
     syn_rows rows = {.n = n, .pos = bt->pos, .slot = bt->slot ? bt->slot : c->default_slot};
-    syn_attn_params ap = {
-        .n_heads = cfg->n_head, .n_kv_heads = cfg->n_head_kv, .head_dim = hd, .n_ctx = c->p.n_ctx,
-        .scale = 1.0f / sqrtf((float)hd),
-    };
 
     ops->get_rows(b, &m->tok_embd, bt->token, n, c->x);
     for (int il = 0; il < cfg->n_layer; il++) {
@@ -100,8 +96,7 @@ static void run_layers(syn_ctx *c, const syn_batch *bt)
         }
         ops->rope(b, c->q, n, cfg->n_head, hd, bt->pos, cfg->rope_base, cfg->rope_neox);
         ops->rope(b, c->k, n, cfg->n_head_kv, hd, bt->pos, cfg->rope_base, cfg->rope_neox);
-        ap.k_cache = c->k_cache[il];
-        ap.v_cache = c->v_cache[il];
+        syn_attn_params ap = syn_ctx_attn_params(c, il);
         ops->kv_store(b, &ap, c->k, c->v, &rows);
         ops->attention(b, &ap, c->q, &rows, c->att);
         project(c, bt, il, SYN_PROJ_O, NULL, c->att, c->x, 1);

@@ -21,7 +21,7 @@ static void set_active(syn_sched *s, int on)
 static void finish(syn_sched *s)
 {
     embed_run *e = &s->emb;
-    s->hist_len[e->slot] = 0; /* its KV now holds the embedding inputs */
+    syn_kv_release(s, e->slot);
     free(e->hidden);
     free(e->out);
     free(e->acc);
@@ -41,7 +41,6 @@ void syn_embed_start(syn_sched *s, syn_job *j, int slot)
     e->acc = calloc((size_t)s->n_embd, sizeof(double));
     syn_job_retain(j);
     e->job = j;
-    s->hist_len[slot] = 0;
     set_active(s, 1);
     if (!e->hidden || !e->out || !e->acc) {
         syn_job_end(j, SYN_JOB_FAILED, "out of memory");
@@ -85,6 +84,13 @@ void syn_embed_step(syn_sched *s)
         return;
     }
     int32_t n = j->input_len[e->input], m = n - e->pos < chunk_rows(s) ? n - e->pos : chunk_rows(s);
+    syn_error err = {0};
+    for (int32_t r = 0; r < m; r++)
+        if (syn_kv_reserve(s, e->slot, e->pos + r, NULL, &err)) {
+            syn_job_end(j, SYN_JOB_FAILED, err.msg);
+            finish(s);
+            return;
+        }
     syn_adapters_begin(s);
     int32_t adapter = syn_adapters_index(s, j);
     for (int32_t r = 0; r < m; r++) {
@@ -96,7 +102,6 @@ void syn_embed_step(syn_sched *s)
     }
     syn_batch b = {.n = m, .token = s->b_tok, .pos = s->b_pos, .slot = s->b_slot, .adapter = s->b_adapter,
                    .want_logits = s->b_want, .n_prompt = m};
-    syn_error err = {0};
     if (syn_adapters_apply(s, &err) || syn_forward_hidden(s->ctx, &b, e->hidden, &err)) {
         syn_job_end(j, SYN_JOB_FAILED, err.msg);
         finish(s);

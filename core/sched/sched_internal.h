@@ -15,6 +15,32 @@ typedef struct adapter_key {
     float scale;
 } adapter_key;
 
+/* One KV page (kv_pages.c). In the prefix tree (in_tree) it is a child of
+ * parent (-1: the root), holds fill positions of tokens under key, and
+ * heads a list of children; ref counts the slots that map it. */
+typedef struct kv_page {
+    int32_t ref;
+    int32_t fill;
+    int32_t parent, child, sibling;
+    int in_tree;
+    adapter_key key;
+    uint64_t used; /* LRU clock when last matched or let go */
+} kv_page;
+
+typedef struct kv_cache {
+    int32_t page_len; /* 0: the backend has no pages, so no prefix cache */
+    int32_t per_slot; /* pages a slot can map */
+    int32_t n_pages;
+    int32_t *map;     /* n_slots x per_slot: the page each slot maps there, -1 none */
+    kv_page *pages;
+    int32_t *tokens;  /* n_pages x page_len: the tokens each tree page holds */
+    int32_t *free;    /* stack of pages neither mapped nor cached */
+    int32_t n_free;
+    int32_t roots;    /* first page of the root's children */
+    uint64_t clock;
+    uint64_t evictions;
+} kv_cache;
+
 typedef struct seq {
     syn_job *job; /* NULL: this sequence is free */
     int choice;
@@ -23,7 +49,7 @@ typedef struct seq {
     int32_t pending; /* sampled token to run next, -1 while prefilling */
     int wait_slot;   /* -1, or the slot of an earlier sequence that will
                       * hold wait_len tokens of this prompt: this one
-                      * copies them once they are computed (syn_plan_wait) */
+                      * takes them once they are computed (syn_plan_wait) */
     int32_t wait_len;
     uint64_t wait_order; /* that sequence's order, to know it is still there */
     int32_t max_gen;
@@ -66,10 +92,7 @@ struct syn_sched {
 
     seq *seqs;      /* n_slots; seq i uses slot i */
     embed_run emb;  /* emb.job's slot is taken though seqs[slot] is free */
-    int32_t **hist; /* per slot: the tokens its KV holds */
-    int32_t *hist_len;
-    adapter_key *hist_key; /* per slot: the adapter its KV was computed under */
-    uint64_t *slot_used;   /* per slot: `admitted` when a sequence last started there (0: never) */
+    kv_cache kv;
     uint64_t admitted;
 
     /* step buffers */
@@ -86,14 +109,26 @@ struct syn_sched {
     float *logits;
 };
 
-/* prefix.c: reusing keys and values other prompts computed */
-/* How many of the first n tokens slot holds (valid of them computed) j can
- * use: 0 unless computed under j's adapter. */
-int32_t syn_slot_prefix(const syn_sched *s, int slot, int32_t valid, const syn_job *j, int32_t n);
-int syn_copy_kv(syn_sched *s, seq *q, int donor, const int32_t *prompt, int32_t n);
-void syn_copy_prefix(syn_sched *s, seq *q, const syn_job *j);
-void syn_plan_wait(syn_sched *s, seq *q, const syn_job *j);
-/* Copies the prefixes that waiting sequences waited for, once computed. */
+/* kv_pages.c: the paged KV cache and its prefix tree */
+int syn_kv_init(syn_sched *s, syn_error *err);
+void syn_kv_free(syn_sched *s);
+/* Maps a page for slot's position pos unless one is there: a sequence's
+ * (key: its adapter) joins the prefix tree, an embedding's (NULL) not. */
+int syn_kv_reserve(syn_sched *s, int slot, int32_t pos, const adapter_key *key, syn_error *err);
+/* Records that slot's position pos now holds token (after its step ran). */
+void syn_kv_commit(syn_sched *s, int slot, int32_t pos, int32_t token);
+/* Unmaps every page of slot (its sequence or embedding ended). */
+void syn_kv_release(syn_sched *s, int slot);
+/* Moves q's n_past to the end of the longest prefix of j's prompt, up to
+ * limit tokens, the tree holds under j's adapter (whole pages shared, the
+ * rest copied); dry: only how far that would be. Returns the new n_past. */
+int32_t syn_kv_match(syn_sched *s, seq *q, const syn_job *j, int32_t limit, int dry);
+/* Pages mapped by some slot, and pages cached that nobody maps. */
+void syn_kv_counts(const syn_sched *s, int32_t *used, int32_t *cached);
+/* Whether q (cached tokens found in the tree) should wait for an earlier
+ * sequence computing more of its prompt; if so, sets q's wait. */
+int syn_plan_wait(syn_sched *s, seq *q, const syn_job *j, int32_t cached);
+/* Gives waiting sequences what they waited for, once computed. */
 void syn_resolve_waits(syn_sched *s);
 
 /* adapters.c: the table of adapters a step's rows index */

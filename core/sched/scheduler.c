@@ -1,8 +1,8 @@
 /* The continuous-batching scheduler (see <synapse/sched.h>): the queue,
  * admission of jobs into sequences, and the step loop that runs every active
  * sequence in one forward pass and each logits row through its generator.
- * Prefix reuse is in prefix.c, embedding jobs in embed.c, the job API in
- * job.c. */
+ * The paged KV cache and its prefix tree are in kv_pages.c, embedding jobs
+ * in embed.c, the job API in job.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +43,7 @@ static void seq_release(syn_sched *s, seq *q)
 {
     syn_generator_free(q->gen);
     syn_job *j = q->job;
-    s->hist_len[q->slot] = q->n_past; /* what the KV really holds now */
+    syn_kv_release(s, q->slot);
     memset(q, 0, sizeof *q);
     q->slot = (int)(q - s->seqs);
     syn_job_release(j);
@@ -75,27 +75,17 @@ static void seq_finish(syn_sched *s, seq *q, syn_finish why)
 /* A slot no sequence and no embedding job holds. */
 static int slot_free(const syn_sched *s, int i) { return !s->seqs[i].job && !(s->emb.job && s->emb.slot == i); }
 
-/* Starts choice c of job j in a free sequence, reusing the slot whose KV
- * shares the longest prefix with the prompt (under the same adapter), else
- * the least recently used one. */
+/* Starts choice c of job j in a free sequence, on as much of its prompt as
+ * the prefix tree holds (or waiting for an earlier sequence computing more
+ * of it). */
 static int seq_start(syn_sched *s, syn_job *j, int c, syn_error *err)
 {
-    int best = -1;
-    int32_t best_lcp = -1;
-    for (int i = 0; i < s->p.n_slots; i++) {
-        if (!slot_free(s, i))
-            continue;
-        int32_t l = syn_slot_prefix(s, i, s->hist_len[i], j, j->n_prompt);
-        /* of slots that share as much, the one used longest ago: what the
-         * others hold (another specialist's system prompt) stays cached */
-        if (l > best_lcp || (l == best_lcp && s->slot_used[i] < s->slot_used[best])) {
-            best_lcp = l;
-            best = i;
-        }
-    }
-    seq *q = &s->seqs[best];
+    int slot = 0;
+    while (!slot_free(s, slot))
+        slot++;
+    seq *q = &s->seqs[slot];
     memset(q, 0, sizeof *q);
-    q->slot = best;
+    q->slot = slot;
     q->wait_slot = -1;
     syn_gen_params gp = j->gen;
     if (gp.sp.seed != SYN_SAMPLER_SEED_RANDOM)
@@ -103,16 +93,13 @@ static int seq_start(syn_sched *s, syn_job *j, int c, syn_error *err)
     int rc = syn_generator_new(&gp, s->tok, j->prompt, (size_t)j->n_prompt, &q->gen, err);
     if (rc) {
         memset(q, 0, sizeof *q);
-        q->slot = best;
+        q->slot = slot;
         return rc;
     }
     /* at least the last prompt token runs, for its logits */
-    q->n_past = best_lcp < j->n_prompt ? best_lcp : j->n_prompt - 1;
-    s->hist_key[best] = syn_job_adapter_key(j);
-    syn_copy_prefix(s, q, j);
-    syn_plan_wait(s, q, j);
-    s->hist_len[best] = q->n_past;
-    memcpy(s->hist[best] + q->n_past, j->prompt + q->n_past, sizeof(int32_t) * (size_t)(j->n_prompt - q->n_past));
+    int32_t limit = j->n_prompt - 1;
+    if (!syn_plan_wait(s, q, j, syn_kv_match(s, q, j, limit, 1)))
+        syn_kv_match(s, q, j, limit, 0);
     if (s->obs.prompt_cached)
         s->obs.prompt_cached(s->obs.user, (uint64_t)q->n_past);
     if (c == 0)
@@ -121,7 +108,6 @@ static int seq_start(syn_sched *s, syn_job *j, int c, syn_error *err)
     int32_t room = s->p.n_ctx - j->n_prompt;
     q->max_gen = j->max_tokens > 0 && j->max_tokens < room ? j->max_tokens : room;
     q->order = s->admitted++;
-    s->slot_used[best] = s->admitted;
     q->choice = c;
     syn_job_retain(j);
     q->job = j;
@@ -215,6 +201,28 @@ static void seq_sample(syn_sched *s, seq *q, float *logits)
     q->pending = st.token;
 }
 
+/* The page counts into the stats (under mu). */
+static void kv_stats(syn_sched *s)
+{
+    syn_kv_counts(s, &s->stats.kv_pages_used, &s->stats.kv_pages_cached);
+    s->stats.kv_evictions = s->kv.evictions;
+}
+
+/* Pages for q's positions from..from+n-1; when there are none (which the
+ * page count rules out), q fails. */
+static int reserve(syn_sched *s, seq *q, int32_t from, int32_t n)
+{
+    adapter_key key = syn_job_adapter_key(q->job);
+    syn_error err = {0};
+    for (int32_t p = from; p < from + n; p++)
+        if (syn_kv_reserve(s, q->slot, p, &key, &err)) {
+            syn_job_end(q->job, SYN_JOB_FAILED, err.msg);
+            seq_finish(s, q, SYN_FINISH_ERROR);
+            return 0;
+        }
+    return 1;
+}
+
 /* One forward step over every active sequence. Returns 0 when there was
  * nothing to run. */
 static int step(syn_sched *s)
@@ -236,7 +244,7 @@ static int step(syn_sched *s)
     for (int32_t a = -1; a < s->n_next; a++)
         for (int i = 0; i < s->p.n_slots; i++) {
             seq *q = &s->seqs[i];
-            if (!q->job || q->pending < 0 || s->seq_adapter[i] != a)
+            if (!q->job || q->pending < 0 || s->seq_adapter[i] != a || !reserve(s, q, q->n_past, 1))
                 continue;
             s->b_tok[rows] = q->pending;
             s->b_pos[rows] = q->n_past;
@@ -244,7 +252,6 @@ static int step(syn_sched *s)
             s->b_adapter[rows] = a;
             s->b_want[rows] = 1;
             s->b_seq[n_logit++] = i;
-            s->hist[q->slot][q->n_past] = q->pending;
             rows++;
         }
     /* prefill chunks, oldest prompt first, in what is left of the step */
@@ -261,6 +268,8 @@ static int step(syn_sched *s)
             break;
         int32_t left = best->job->n_prompt - best->n_past, room = s->p.max_rows - rows;
         int32_t m = left < room ? left : room;
+        if (!reserve(s, best, best->n_past, m))
+            continue;
         for (int32_t r = 0; r < m; r++) {
             s->b_tok[rows + r] = best->job->prompt[best->n_past + r];
             s->b_pos[rows + r] = best->n_past + r;
@@ -288,6 +297,8 @@ static int step(syn_sched *s)
     int rc = syn_adapters_apply(s, &err);
     if (!rc)
         rc = syn_forward(s->ctx, &b, s->logits, &err);
+    for (int32_t r = 0; !rc && r < rows; r++)
+        syn_kv_commit(s, s->b_slot[r], s->b_pos[r], s->b_tok[r]);
     if (rc) {
         /* a prompt partly prefilled in this step has no logits row: it
          * fails here, as it holds keys and values that were never written */
@@ -322,6 +333,7 @@ static int step(syn_sched *s)
         }
     s->stats.active = active;
     s->stats.kv_used = kv;
+    kv_stats(s);
     pthread_mutex_unlock(&s->mu);
     return 1;
 }
@@ -342,6 +354,7 @@ static void *sched_main(void *arg)
             pthread_mutex_lock(&s->mu);
             s->stats.active = 0;
             s->stats.kv_used = 0;
+            kv_stats(s);
             pthread_mutex_unlock(&s->mu);
         }
         /* going idle: the adapters of the last step are nobody's now, so
@@ -379,13 +392,7 @@ static void *sched_main(void *arg)
 
 static void sched_free_buffers(syn_sched *s)
 {
-    if (s->hist)
-        for (int i = 0; i < s->p.n_slots; i++)
-            free(s->hist[i]);
-    free(s->hist);
-    free(s->hist_len);
-    free(s->hist_key);
-    free(s->slot_used);
+    syn_kv_free(s);
     free(s->seqs);
     free(s->queue);
     free(s->b_tok);
@@ -426,10 +433,6 @@ int syn_sched_new(syn_model *m, const syn_tokenizer *tok, const syn_sched_params
         s->logit_rows = s->p.max_rows; /* a step never holds more rows than that */
     size_t rows = (size_t)s->p.max_rows, ns = (size_t)s->p.n_slots;
     s->seqs = calloc(ns, sizeof *s->seqs);
-    s->hist = calloc(ns, sizeof *s->hist);
-    s->hist_len = calloc(ns, sizeof *s->hist_len);
-    s->hist_key = calloc(ns, sizeof *s->hist_key);
-    s->slot_used = calloc(ns, sizeof *s->slot_used);
     s->queue = calloc((size_t)s->p.max_queue, sizeof *s->queue);
     s->b_tok = malloc(rows * sizeof(int32_t));
     s->b_pos = malloc(rows * sizeof(int32_t));
@@ -443,28 +446,31 @@ int syn_sched_new(syn_model *m, const syn_tokenizer *tok, const syn_sched_params
     s->next_scale = calloc(ns, sizeof *s->next_scale);
     s->b_seq = malloc((size_t)s->logit_rows * sizeof(int));
     s->logits = malloc((size_t)s->logit_rows * (size_t)s->n_vocab * sizeof(float));
-    int bad = !s->seqs || !s->hist || !s->hist_len || !s->hist_key || !s->slot_used || !s->queue ||
+    int bad = !s->seqs || !s->queue ||
               !s->b_tok || !s->b_pos || !s->b_slot || !s->b_want || !s->b_adapter || !s->seq_adapter || !s->tab || !s->next_tab ||
               !s->tab_scale || !s->next_scale || !s->b_seq || !s->logits;
-    for (size_t i = 0; !bad && i < ns; i++) {
+    for (size_t i = 0; !bad && i < ns; i++)
         s->seqs[i].slot = (int)i;
-        bad = !(s->hist[i] = malloc(sizeof(int32_t) * (size_t)s->p.n_ctx));
-    }
     if (bad) {
         sched_free_buffers(s);
         free(s);
         return syn_fail(err, SYN_ERR_NOMEM, "out of memory for the scheduler");
     }
     syn_ctx_params cp = {.n_ctx = s->p.n_ctx, .n_slots = s->p.n_slots, .max_rows = s->p.max_rows,
-                         .max_logit_rows = s->logit_rows};
+                         .max_logit_rows = s->logit_rows, .n_pages = s->p.n_pages};
     int rc = syn_ctx_new(m, &cp, &s->ctx, err);
+    if (!rc)
+        rc = syn_kv_init(s, err);
     if (rc) {
+        syn_ctx_free(s->ctx);
         sched_free_buffers(s);
         free(s);
         return rc;
     }
     s->stats.n_slots = s->p.n_slots;
     s->stats.n_ctx = s->p.n_ctx;
+    s->stats.kv_pages = s->kv.n_pages;
+    s->stats.kv_page_len = s->kv.page_len;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     if (pthread_create(&s->thread, NULL, sched_main, s)) {

@@ -84,6 +84,9 @@ typedef struct syn_ctx_params {
     int32_t n_slots;         /* sequences that can be live at once */
     int32_t max_rows;        /* rows (tokens) per forward step */
     int32_t max_logit_rows;  /* rows per step that may ask for logits */
+    /* KV pages, on a backend with a paged cache (syn_ctx_page_len > 0): 0
+     * for n_slots * syn_ctx_pages_per_slot, else at least that many. */
+    int32_t n_pages;
 } syn_ctx_params;
 
 SYN_API int syn_ctx_new(syn_model *m, const syn_ctx_params *p, syn_ctx **out, syn_error *err);
@@ -116,6 +119,21 @@ typedef struct syn_batch {
  * (the same tokens, so the same keys and values): a shared prefix is copied
  * instead of recomputed. SYN_ERR_UNSUPPORTED when the backend cannot. */
 SYN_API int syn_ctx_kv_copy(syn_ctx *c, int32_t src, int32_t dst, int32_t n_pos, syn_error *err);
+
+/* The paged KV cache. On a backend that pages it, each slot's positions map
+ * to pages of syn_ctx_page_len positions through a table, identity at first
+ * (slot s's i-th page is page s * pages_per_slot + i) and changed with
+ * syn_ctx_map_page, so slots can map the same page: a prefix computed once
+ * and read by many. Only positions a row stores into must be in a page no
+ * other slot reads. On a backend without pages, syn_ctx_page_len is 0 and
+ * each slot has its own contiguous cache. */
+SYN_API int32_t syn_ctx_page_len(const syn_ctx *c);
+SYN_API int32_t syn_ctx_pages_per_slot(const syn_ctx *c);
+SYN_API int32_t syn_ctx_n_pages(const syn_ctx *c);
+/* Slot `slot`'s index-th page is now `page`. */
+SYN_API int syn_ctx_map_page(syn_ctx *c, int32_t slot, int32_t index, int32_t page, syn_error *err);
+/* Page dst's first n_pos positions get page src's keys and values. */
+SYN_API int syn_ctx_copy_page(syn_ctx *c, int32_t src, int32_t dst, int32_t n_pos, syn_error *err);
 
 /* logits (host memory) receives n_vocab floats for each row that wants them,
  * in row order. */

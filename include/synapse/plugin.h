@@ -18,6 +18,8 @@
  *  1.1  backend kv_copy (a sequence's cached prefix reused by another).
  *  1.2  backend matmul_prompt (prompt rows on faster kernels, e.g. AMX tiles).
  *  1.3  backend lora (the LoRA products of rows of many adapters in one call).
+ *  1.4  paged KV cache: backend kv_page_len, syn_attn_params page_table
+ *       (sequences share the pages of a common prefix).
  */
 #ifndef SYNAPSE_PLUGIN_H
 #define SYNAPSE_PLUGIN_H
@@ -30,7 +32,7 @@ extern "C" {
 
 #define SYN_PLUGIN_MAGIC 0x504e5953u /* "SYNP" read as little-endian bytes */
 #define SYN_ABI_MAJOR 1
-#define SYN_ABI_MINOR 3
+#define SYN_ABI_MINOR 4
 #define SYN_PLUGIN_ENTRY "synapse_plugin_v1"
 
 typedef enum syn_plugin_kind {
@@ -70,8 +72,16 @@ typedef struct syn_rows {
 /* One layer's attention geometry and its KV cache. Each cache holds
  * n_slots * n_ctx * n_kv_heads * head_dim f16 values, allocated with the
  * backend's alloc; only the backend's kv_store, attention and kv_copy read
- * or write it, so the order inside is the backend's choice (the CPU
- * backend keeps [slot][KV head][position][head_dim]). */
+ * or write it, so the order inside is the backend's choice.
+ *
+ * 1.4, paged: when the backend sets kv_page_len, the cache is instead
+ * n_pages pages of kv_page_len positions (n_pages * kv_page_len *
+ * n_kv_heads * head_dim values), and page_table (host memory,
+ * pages_per_slot entries per slot) maps a slot's positions to pages:
+ * position p of slot s lies in page page_table[s * pages_per_slot + p /
+ * kv_page_len]. kv_store, attention and kv_copy go through it. Slots may map
+ * the same page (a prefix they share); the core never stores into a page
+ * that more than one slot maps. */
 typedef struct syn_attn_params {
     int32_t n_heads;
     int32_t n_kv_heads;
@@ -80,6 +90,9 @@ typedef struct syn_attn_params {
     float scale;
     void *k_cache;
     void *v_cache;
+    /* 1.4 (read only by backends that set kv_page_len) */
+    const int32_t *page_table;
+    int32_t pages_per_slot;
 } syn_attn_params;
 
 /* One run of a lora call: rows row0 .. row0 + n_rows - 1 take one
@@ -160,6 +173,11 @@ typedef struct syn_backend_ops {
      * the core makes those two matmul calls per run. */
     void (*lora)(syn_backend *b, const syn_lora_run *runs, int32_t n_runs, const float *x, int64_t in, float *y,
                  int64_t out, float *tmp);
+
+    /* 1.4: positions per KV page when the backend's kv_store, attention and
+     * kv_copy follow syn_attn_params.page_table (see there); 0 (and for
+     * older plugins): a contiguous cache per slot, no sharing. */
+    int32_t kv_page_len;
 } syn_backend_ops;
 
 /* --------------------------------------------------------------- capability */

@@ -96,6 +96,9 @@ typedef struct syn_sched_params {
     int32_t n_ctx;     /* positions per sequence */
     int32_t max_rows;  /* tokens per forward step */
     int32_t max_queue; /* waiting jobs before submit refuses */
+    /* KV pages on a backend that pages its cache (0: what the slots need,
+     * n_slots x ceil(n_ctx / page length); more keep more prefixes cached) */
+    int32_t n_pages;
 } syn_sched_params;
 
 /* Told what the scheduler does, on its thread; every hook may be NULL.
@@ -135,6 +138,11 @@ typedef struct syn_sched_stats {
     uint64_t rows;    /* rows run in those steps */
     int32_t embedding;   /* embedding jobs running (one at a time, a chunk between steps) */
     uint64_t embed_rows; /* of rows: embedding inputs */
+    /* the paged KV cache (kv_pages 0: the backend has none) */
+    int32_t kv_pages, kv_page_len;
+    int32_t kv_pages_used;   /* mapped by a sequence */
+    int32_t kv_pages_cached; /* holding a prefix nobody maps, evicted least recently used first */
+    uint64_t kv_evictions;
 } syn_sched_stats;
 SYN_API void syn_sched_get_stats(syn_sched *s, syn_sched_stats *st);
 

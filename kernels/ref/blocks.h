@@ -186,8 +186,8 @@ void syn_ref_dot_rows_q5_k(int64_t, const void *, const void *, size_t, int, flo
 void syn_ref_dot_rows_q6_k(int64_t, const void *, const void *, size_t, int, float *, int64_t);
 void syn_ref_dot_rows_q8_k(int64_t, const void *, const void *, size_t, int, float *, int64_t);
 
-void syn_ref_attend_f16(int32_t hd, int32_t n_pos, const uint16_t *k, const uint16_t *v, int64_t kv_stride,
-                        const float *q, int nq, float scale, float *out, float *work);
+void syn_ref_attend_f16(int32_t hd, int32_t n_pos, const syn_kv_view *kv, const float *q, int nq, float scale,
+                        float *out, float *work);
 void syn_ref_f32_to_f16(const float *src, uint16_t *dst, int64_t n);
 void syn_ref_rms_norm(int64_t n, const float *x, const float *w, float eps, float *out);
 void syn_ref_swiglu(int64_t n, const float *gate, const float *up, float *out);

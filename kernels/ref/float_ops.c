@@ -7,14 +7,15 @@
 
 /* one head: each score summed in double, softmax and the weighted sum of V
  * in double */
-static void attend_head(int32_t hd, int32_t n_pos, const uint16_t *k, const uint16_t *v, int64_t kv_stride,
-                        const float *q, float scale, float *out, float *s)
+static void attend_head(int32_t hd, int32_t n_pos, const syn_kv_view *kv, const float *q, float scale, float *out,
+                        float *s)
 {
     double mx = -INFINITY, sum = 0;
     for (int32_t p = 0; p < n_pos; p++) {
+        const uint16_t *k = syn_kv_row(kv, kv->k, p);
         double d = 0;
         for (int32_t i = 0; i < hd; i++)
-            d += (double)syn_f16_to_f32(k[(size_t)p * kv_stride + i]) * q[i];
+            d += (double)syn_f16_to_f32(k[i]) * q[i];
         s[p] = (float)(d * scale);
         mx = s[p] > mx ? s[p] : mx;
     }
@@ -25,16 +26,16 @@ static void attend_head(int32_t hd, int32_t n_pos, const uint16_t *k, const uint
     for (int32_t i = 0; i < hd; i++) {
         double o = 0;
         for (int32_t p = 0; p < n_pos; p++)
-            o += s[p] * syn_f16_to_f32(v[(size_t)p * kv_stride + i]);
+            o += s[p] * syn_f16_to_f32(syn_kv_row(kv, kv->v, p)[i]);
         out[i] = (float)(o / sum);
     }
 }
 
-void syn_ref_attend_f16(int32_t hd, int32_t n_pos, const uint16_t *k, const uint16_t *v, int64_t kv_stride,
-                        const float *q, int nq, float scale, float *out, float *work)
+void syn_ref_attend_f16(int32_t hd, int32_t n_pos, const syn_kv_view *kv, const float *q, int nq, float scale,
+                        float *out, float *work)
 {
     for (int j = 0; j < nq; j++)
-        attend_head(hd, n_pos, k, v, kv_stride, q + (size_t)j * hd, scale, out + (size_t)j * hd, work);
+        attend_head(hd, n_pos, kv, q + (size_t)j * hd, scale, out + (size_t)j * hd, work);
 }
 
 void syn_ref_f32_to_f16(const float *src, uint16_t *dst, int64_t n)

@@ -1,5 +1,7 @@
 /* AVX2/FMA/F16C attention for one row's query heads of one KV group over an
- * f16 KV cache. The cache is walked in blocks of SYN_ATTEND_BLOCK positions:
+ * f16 KV cache. The cache is walked in blocks of up to SYN_ATTEND_BLOCK
+ * positions, each inside one page of the view (the sums run in position
+ * order whatever the blocks, so where the pages lie changes nothing):
  * each block of K (then V) rows is widened to floats once, into a small
  * L1-resident buffer, and every head of the group works from that buffer.
  * Scores for 8 positions come out of one pass over q (8 accumulators, one
@@ -20,17 +22,28 @@ SYN_INLINE void widen_row(int32_t hd, const uint16_t *x, float *out)
         out[i] = syn_h2f(x[i]);
 }
 
-static void widen_block(int32_t hd, int32_t nb, const uint16_t *x, int64_t stride, float *out)
+/* nb rows of a view from position p0, all in one page, as floats; the row
+ * one block on is prefetched (the cache streams from memory: its first 64
+ * or 128 bytes; a prefetch past the end is harmless) */
+static void widen_block(int32_t hd, int32_t nb, const syn_kv_view *kv, const uint16_t *base, int32_t p0, float *out)
 {
+    const uint16_t *x = syn_kv_row(kv, base, p0);
     for (int32_t p = 0; p < nb; p++) {
-        /* the cache streams from memory: ask early for the row one block on
-         * (its first 64 or 128 bytes; a prefetch past the end is harmless) */
-        const char *ahead = (const char *)(x + (size_t)(p + SYN_ATTEND_BLOCK) * stride);
+        const char *ahead = (const char *)(x + (size_t)(p + SYN_ATTEND_BLOCK) * kv->row_stride);
         _mm_prefetch(ahead, _MM_HINT_T0);
         if (hd > 32)
             _mm_prefetch(ahead + 64, _MM_HINT_T0);
-        widen_row(hd, x + (size_t)p * stride, out + (size_t)p * hd);
+        widen_row(hd, x + (size_t)p * kv->row_stride, out + (size_t)p * hd);
     }
+}
+
+/* positions in the block from p0: up to SYN_ATTEND_BLOCK, not past the end
+ * of p0's page or of the context */
+SYN_INLINE int32_t block_len(const syn_kv_view *kv, int32_t n_pos, int32_t p0)
+{
+    int32_t nb = n_pos - p0 < SYN_ATTEND_BLOCK ? n_pos - p0 : SYN_ATTEND_BLOCK;
+    int32_t in_page = kv->page_len - p0 % kv->page_len;
+    return nb < in_page ? nb : in_page;
 }
 
 /* the lane sums of a0..a3, in that order */
@@ -111,13 +124,13 @@ static void block_values(int32_t hd, int32_t nb, const float *vf, const float *w
             o[d] += w[p] * vf[(size_t)p * hd + d];
 }
 
-void syn_avx2_attend_f16(int32_t hd, int32_t n_pos, const uint16_t *k, const uint16_t *v, int64_t kv_stride,
-                         const float *q, int nq, float scale, float *out, float *work)
+void syn_avx2_attend_f16(int32_t hd, int32_t n_pos, const syn_kv_view *kv, const float *q, int nq, float scale,
+                         float *out, float *work)
 {
     float *scores = work, *inv = work + (size_t)nq * n_pos, *buf = inv + nq;
-    for (int32_t p0 = 0; p0 < n_pos; p0 += SYN_ATTEND_BLOCK) {
-        int32_t nb = n_pos - p0 < SYN_ATTEND_BLOCK ? n_pos - p0 : SYN_ATTEND_BLOCK;
-        widen_block(hd, nb, k + (size_t)p0 * kv_stride, kv_stride, buf);
+    for (int32_t p0 = 0, nb; p0 < n_pos; p0 += nb) {
+        nb = block_len(kv, n_pos, p0);
+        widen_block(hd, nb, kv, kv->k, p0, buf);
         for (int j = 0; j < nq; j++)
             block_scores(hd, nb, buf, q + (size_t)j * hd, scale, scores + (size_t)j * n_pos + p0);
     }
@@ -128,9 +141,9 @@ void syn_avx2_attend_f16(int32_t hd, int32_t n_pos, const uint16_t *k, const uin
         inv[j] = 1.0f / syn_avx2_exp_sum(n_pos, s, mx);
     }
     memset(out, 0, sizeof(float) * (size_t)nq * hd);
-    for (int32_t p0 = 0; p0 < n_pos; p0 += SYN_ATTEND_BLOCK) {
-        int32_t nb = n_pos - p0 < SYN_ATTEND_BLOCK ? n_pos - p0 : SYN_ATTEND_BLOCK;
-        widen_block(hd, nb, v + (size_t)p0 * kv_stride, kv_stride, buf);
+    for (int32_t p0 = 0, nb; p0 < n_pos; p0 += nb) {
+        nb = block_len(kv, n_pos, p0);
+        widen_block(hd, nb, kv, kv->v, p0, buf);
         for (int j = 0; j < nq; j++)
             block_values(hd, nb, buf, scores + (size_t)j * n_pos + p0, out + (size_t)j * hd);
     }

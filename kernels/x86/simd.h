@@ -232,8 +232,8 @@ SYN_AVX2_DOT(q6_k)
         return &set##_set;                                                                                           \
     }
 
-void syn_avx2_attend_f16(int32_t hd, int32_t n_pos, const uint16_t *k, const uint16_t *v, int64_t kv_stride,
-                         const float *q, int nq, float scale, float *out, float *work);
+void syn_avx2_attend_f16(int32_t hd, int32_t n_pos, const syn_kv_view *kv, const float *q, int nq, float scale,
+                         float *out, float *work);
 void syn_avx2_f32_to_f16(const float *src, uint16_t *dst, int64_t n);
 void syn_avx2_rms_norm(int64_t n, const float *x, const float *w, float eps, float *out);
 void syn_avx2_swiglu(int64_t n, const float *gate, const float *up, float *out);
