@@ -7,18 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <synapse/sched.h>
 #include <synapse/session.h>
-#include "tests/check.h"
+#include "tests/sched_answer.h"
 
 #define N_GEN 12
 #define N_KIND 4 /* base, lora-a, lora-b, lora-a at scale 0.5 */
-
-typedef struct {
-    int32_t id[N_GEN];
-    float lp[N_GEN];
-    int n;
-} answer;
 
 static syn_lora *lora_a, *lora_b;
 
@@ -27,47 +20,7 @@ static float kind_scale(int k) { return k == 3 ? 0.5f : 1.0f; }
 
 static syn_job *submit(syn_sched *s, const int32_t *prompt, int32_t n, int kind)
 {
-    syn_job_request r = {.prompt = prompt, .n_prompt = n, .n_choices = 1, .max_tokens = N_GEN};
-    r.gen.sp = syn_sampler_params_default();
-    r.gen.sp.temperature = 0;
-    r.gen.sp.seed = 1;
-    r.gen.logprobs = 1;
-    syn_job *j = NULL;
-    syn_error err = {0};
-    CHECK_MSG(syn_job_generate(&r, &j, &err) == 0, "%s", err.msg);
-    if (!j)
-        return NULL;
-    CHECK_MSG(syn_job_set_adapter(j, kind_adapter(kind), kind_scale(kind), &err) == 0, "%s", err.msg);
-    CHECK_MSG(syn_sched_submit(s, j, &err) == 0, "%s", err.msg);
-    return j;
-}
-
-static void collect(syn_job *j, answer *a)
-{
-    memset(a, 0, sizeof *a);
-    if (!j)
-        return;
-    uint64_t v = 0;
-    while (syn_job_wait(j, &v, -1) == SYN_JOB_RUNNING)
-        ;
-    char msg[256];
-    CHECK_MSG(syn_job_status(j, msg, sizeof msg) == SYN_JOB_DONE, "job: %s", msg);
-    syn_choice_cursor cur = {0};
-    syn_choice_delta d;
-    CHECK(syn_job_read(j, 0, &cur, &d) == 0);
-    for (size_t i = 0; i < d.n_lps && i < N_GEN; i++) {
-        a->id[i] = d.lps[i].id;
-        a->lp[i] = d.lps[i].logprob;
-        a->n++;
-    }
-    syn_choice_delta_free(&d);
-    syn_job_release(j);
-}
-
-static int same(const answer *x, const answer *y)
-{
-    return x->n == y->n && !memcmp(x->id, y->id, sizeof(int32_t) * (size_t)x->n) &&
-           !memcmp(x->lp, y->lp, sizeof(float) * (size_t)x->n);
+    return submit_greedy(s, prompt, n, N_GEN, kind_adapter(kind), kind_scale(kind));
 }
 
 int main(void)

@@ -93,6 +93,29 @@ reqs=$(sed -n 's/^synapse_specialist_requests_total{specialist="coder"} //p' "$w
 [ "${reqs:-0}" -eq 4 ] && [ "${cached:-0}" -gt 10 ] && [ "${computed:-0}" -gt 0 ] ||
     bad "coder's metrics: requests $reqs, cached $cached, computed $computed"
 
+# a specialist with a long system prompt: its keys and values are computed
+# for the first request only; the next ones, on other questions, find all
+# of it in the prefix cache (the pages stay cached once nobody holds them)
+long=$(node -e 'process.stdout.write(Array.from({length: 40}, (_, i) => "Rule " + i + ": answer briefly.").join(" "))')
+expect 201 POST /api/specialists "{\"name\":\"longsys\",\"system_prompt\":\"$long\"}"
+for q in "first question" "a second one" "and a third"; do
+    curl -s -m 120 -H 'Content-Type: application/json' "http://127.0.0.1:$port/v1/chat/completions" \
+        --data-binary "{\"model\":\"synapse/longsys\",\"messages\":[{\"role\":\"user\",\"content\":\"$q\"}],\"max_tokens\":4,\"temperature\":0}" >"$work/long-$q"
+done
+prompt1=$(node -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(process.argv[1])).usage.prompt_tokens))' "$work/long-first question")
+curl -s "http://127.0.0.1:$port/metrics" >"$work/metrics"
+cached=$(sed -n 's/^synapse_specialist_prompt_tokens_total{specialist="longsys",source="cache"} //p' "$work/metrics")
+pages=$(sed -n 's/^synapse_kv_pages{state="cached"} //p' "$work/metrics")
+# the user turn differs after the system prompt: at most ~20 tokens of
+# template and question are the request's own
+[ "${prompt1:-0}" -gt 300 ] && [ "${cached:-0}" -ge $((2 * (prompt1 - 20))) ] ||
+    bad "longsys: prompt $prompt1 tokens, $cached reused over two requests"
+[ "${pages:-0}" -gt 0 ] && grep -q '^synapse_kv_page_tokens 32$' "$work/metrics" ||
+    bad "kv page metrics: $(grep synapse_kv_page "$work/metrics")"
+expect 200 GET /api/status
+grep -q '"kv_pages":{"page_tokens":32,' "$work/body" || bad "status: $(cat "$work/body")"
+expect 200 DELETE /api/specialists/longsys
+
 # runtime changes
 expect 201 POST /api/specialists "{\"name\":\"extra\",\"system_prompt\":\"You are extra.\",\"adapter\":\"$models/lora-b.gguf\",\"capabilities\":[\"x\"]}"
 [ "$(api_answer synapse/extra "$p")" = "$(run_answer "You are extra." "$models/lora-b.gguf" 1 "$p")" ] || bad "extra differs from synapse run"

@@ -214,6 +214,10 @@ static int load_limits(struct loader *l, syn_config *c, yaml_node_t *m)
             if ((rc = get_int(l, v, key, 0, 1L << 44, &x)))
                 return rc;
             c->adapter_bytes = (size_t)x;
+        } else if (!strcmp(key, "prefix_cache_tokens")) {
+            if ((rc = get_int(l, v, key, 0, 1 << 24, &x)))
+                return rc;
+            c->prefix_cache_tokens = (int)x;
         } else if (!strcmp(key, "batch_rows")) {
             if ((rc = get_int(l, v, key, 16, 8192, &x)))
                 return rc;

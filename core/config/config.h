@@ -32,6 +32,7 @@ typedef struct syn_config {
     int batch_rows;      /* tokens per forward step (decode rows + prefill chunk) */
     int request_timeout_s; /* a connection stalled this long on a read or write is dropped */
     size_t adapter_bytes; /* loaded adapters beyond this are evicted, least recently used first; 0 = no limit */
+    int prefix_cache_tokens; /* KV positions beyond the slots' for cached prefixes */
     syn_specialist_def *specialists; /* `specialists:`, n_specialists of them */
     int n_specialists;
     char *path; /* the file last loaded (where runtime changes are written); NULL: none */

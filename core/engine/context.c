@@ -15,8 +15,7 @@ static void *balloc(syn_ctx *c, size_t bytes, syn_error *err)
 /* The page geometry a paged backend asks for, and the identity table. */
 static int init_pages(syn_ctx *c, syn_error *err)
 {
-    const syn_backend_ops *ops = c->m->be.ops;
-    c->page_len = ops->kv_page_len > 0 ? ops->kv_page_len : 0; /* 0 too for plugins before ABI 1.4 */
+    c->page_len = syn_model_kv_page_len(c->m); /* 0 too for plugins before ABI 1.4 */
     if (!c->page_len)
         return SYN_OK;
     c->pages_per_slot = (c->p.n_ctx + c->page_len - 1) / c->page_len;
@@ -141,6 +140,7 @@ int syn_ctx_kv_copy(syn_ctx *c, int32_t src, int32_t dst, int32_t n_pos, syn_err
 }
 
 int32_t syn_ctx_page_len(const syn_ctx *c) { return c->page_len; }
+int32_t syn_model_kv_page_len(const syn_model *m) { return m->be.ops->kv_page_len > 0 ? m->be.ops->kv_page_len : 0; }
 int32_t syn_ctx_pages_per_slot(const syn_ctx *c) { return c->pages_per_slot; }
 int32_t syn_ctx_n_pages(const syn_ctx *c) { return c->n_pages; }
 

@@ -409,12 +409,23 @@ static void sched_free_buffers(syn_sched *s)
     free(s->logits);
 }
 
+/* The slots' pages and those for cache_tokens more (0: the context's
+ * default, just the slots'; it says when there are too many). */
+static int32_t kv_pages(const syn_model *m, const syn_sched_params *p)
+{
+    int64_t len = syn_model_kv_page_len(m);
+    if (!len)
+        return 0;
+    int64_t n = (int64_t)p->n_slots * ((p->n_ctx + len - 1) / len) + (p->cache_tokens + len - 1) / len;
+    return n > INT32_MAX ? INT32_MAX : (int32_t)n;
+}
+
 int syn_sched_new(syn_model *m, const syn_tokenizer *tok, const syn_sched_params *p, const syn_sched_observer *obs,
                   syn_sched **out, syn_error *err)
 {
     *out = NULL;
-    if (p->n_slots < 1 || p->n_ctx < 8 || p->max_rows < 1 || p->max_queue < 1)
-        return syn_fail(err, SYN_ERR_INVALID, "scheduler: slots, context, rows and queue must be positive");
+    if (p->n_slots < 1 || p->n_ctx < 8 || p->max_rows < 1 || p->max_queue < 1 || p->cache_tokens < 0)
+        return syn_fail(err, SYN_ERR_INVALID, "scheduler: slots, context, rows and queue must be positive, the prefix cache not negative");
     syn_sched *s = calloc(1, sizeof *s);
     if (!s)
         return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
@@ -457,7 +468,7 @@ int syn_sched_new(syn_model *m, const syn_tokenizer *tok, const syn_sched_params
         return syn_fail(err, SYN_ERR_NOMEM, "out of memory for the scheduler");
     }
     syn_ctx_params cp = {.n_ctx = s->p.n_ctx, .n_slots = s->p.n_slots, .max_rows = s->p.max_rows,
-                         .max_logit_rows = s->logit_rows, .n_pages = s->p.n_pages};
+                         .max_logit_rows = s->logit_rows, .n_pages = kv_pages(m, &s->p)};
     int rc = syn_ctx_new(m, &cp, &s->ctx, err);
     if (!rc)
         rc = syn_kv_init(s, err);

@@ -198,6 +198,15 @@ static int route_status(struct mg_connection *c, syn_server *s)
     json_object_object_add(o, "queued", json_object_new_int(st.queued));
     json_object_object_add(o, "embedding", json_object_new_int(st.embedding));
     json_object_object_add(o, "kv_used", json_object_new_int64(st.kv_used));
+    if (st.kv_pages) {
+        json_object *kv = json_object_new_object();
+        json_object_object_add(kv, "page_tokens", json_object_new_int(st.kv_page_len));
+        json_object_object_add(kv, "total", json_object_new_int(st.kv_pages));
+        json_object_object_add(kv, "used", json_object_new_int(st.kv_pages_used));
+        json_object_object_add(kv, "cached", json_object_new_int(st.kv_pages_cached));
+        json_object_object_add(kv, "evictions", json_object_new_int64((int64_t)st.kv_evictions));
+        json_object_object_add(o, "kv_pages", kv);
+    }
     json_object_object_add(o, "steps", json_object_new_int64((int64_t)st.steps));
     return syn_send_json_obj(c, s, 200, o);
 }
@@ -353,7 +362,7 @@ static int open_base(syn_server *s, const char *path, syn_base *b, syn_error *er
         syn_log(SYN_LOG_WARN, "context of %d tokens is longer than the model was trained for (%d)", s->cfg.ctx_size,
                 mc->n_ctx_train);
     syn_sched_params sched = {.n_slots = s->cfg.parallel, .n_ctx = s->cfg.ctx_size, .max_rows = s->cfg.batch_rows,
-                              .max_queue = s->cfg.max_queue};
+                              .max_queue = s->cfg.max_queue, .cache_tokens = s->cfg.prefix_cache_tokens};
     syn_sched_observer obs = {.user = &s->metrics, .tokens = obs_tokens, .prompt_cached = obs_cached,
                               .first_token = obs_ttft, .token_gap = obs_gap};
     return syn_sched_new(b->model, b->tok, &sched, &obs, &b->sched, err);
@@ -657,6 +666,7 @@ void syn_server_reload(syn_server *s, const syn_config *fresh)
         {"limits.max_queue", c->max_queue != f->max_queue},
         {"limits.batch_rows", c->batch_rows != f->batch_rows},
         {"limits.request_timeout_s", c->request_timeout_s != f->request_timeout_s},
+        {"limits.prefix_cache_tokens", c->prefix_cache_tokens != f->prefix_cache_tokens},
     };
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         if (fixed[i].changed)

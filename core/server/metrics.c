@@ -133,8 +133,8 @@ char *syn_metrics_render(syn_metrics *m, const syn_sched_stats *st, const syn_sw
     fprintf(f,
             "# HELP synapse_prompt_tokens_total Prompt tokens processed.\n"
             "# TYPE synapse_prompt_tokens_total counter\nsynapse_prompt_tokens_total %llu\n"
-            "# HELP synapse_prompt_tokens_cached_total Prompt tokens whose KV was already held by their slot or "
-            "copied from another, not computed.\n"
+            "# HELP synapse_prompt_tokens_cached_total Prompt tokens whose KV came from the prefix cache, not "
+            "computed.\n"
             "# TYPE synapse_prompt_tokens_cached_total counter\nsynapse_prompt_tokens_cached_total %llu\n"
             "# HELP synapse_generated_tokens_total Tokens generated.\n"
             "# TYPE synapse_generated_tokens_total counter\nsynapse_generated_tokens_total %llu\n",
@@ -178,6 +178,19 @@ char *syn_metrics_render(syn_metrics *m, const syn_sched_stats *st, const syn_sw
             "# HELP synapse_adapter_reloads_total Evicted adapters loaded again for a request.\n"
             "# TYPE synapse_adapter_reloads_total counter\nsynapse_adapter_reloads_total %llu\n",
             ad->loaded, ad->bytes, ad->budget, (unsigned long long)ad->evictions, (unsigned long long)ad->loads);
+    if (st->kv_pages)
+        fprintf(f,
+                "# HELP synapse_kv_pages KV cache pages: mapped by a sequence, cached (a prefix nobody holds, kept "
+                "until needed), free.\n"
+                "# TYPE synapse_kv_pages gauge\nsynapse_kv_pages{state=\"used\"} %d\n"
+                "synapse_kv_pages{state=\"cached\"} %d\nsynapse_kv_pages{state=\"free\"} %d\n"
+                "# HELP synapse_kv_page_tokens Positions per KV page.\n"
+                "# TYPE synapse_kv_page_tokens gauge\nsynapse_kv_page_tokens %d\n"
+                "# HELP synapse_kv_page_evictions_total Cached pages taken for new positions, least recently used "
+                "first.\n"
+                "# TYPE synapse_kv_page_evictions_total counter\nsynapse_kv_page_evictions_total %llu\n",
+                st->kv_pages_used, st->kv_pages_cached, st->kv_pages - st->kv_pages_used - st->kv_pages_cached,
+                st->kv_page_len, (unsigned long long)st->kv_evictions);
     if (fclose(f)) {
         free(buf);
         return NULL;

@@ -128,6 +128,8 @@ SYN_API int syn_ctx_kv_copy(syn_ctx *c, int32_t src, int32_t dst, int32_t n_pos,
  * other slot reads. On a backend without pages, syn_ctx_page_len is 0 and
  * each slot has its own contiguous cache. */
 SYN_API int32_t syn_ctx_page_len(const syn_ctx *c);
+/* The page length a context of m will have (0: no pages). */
+SYN_API int32_t syn_model_kv_page_len(const syn_model *m);
 SYN_API int32_t syn_ctx_pages_per_slot(const syn_ctx *c);
 SYN_API int32_t syn_ctx_n_pages(const syn_ctx *c);
 /* Slot `slot`'s index-th page is now `page`. */

@@ -96,9 +96,10 @@ typedef struct syn_sched_params {
     int32_t n_ctx;     /* positions per sequence */
     int32_t max_rows;  /* tokens per forward step */
     int32_t max_queue; /* waiting jobs before submit refuses */
-    /* KV pages on a backend that pages its cache (0: what the slots need,
-     * n_slots x ceil(n_ctx / page length); more keep more prefixes cached) */
-    int32_t n_pages;
+    /* On a backend that pages its KV cache: positions beyond the slots'
+     * (rounded up to pages) that keep prefixes cached once no sequence
+     * holds them; 0: only pages no sequence needs yet keep them */
+    int32_t cache_tokens;
 } syn_sched_params;
 
 /* Told what the scheduler does, on its thread; every hook may be NULL.
