@@ -201,7 +201,8 @@ static void test_backend(void)
         return;
     }
     CHECK(!strcmp(ops->describe(b), "test backend (float32, 1 thread)"));
-    CHECK(ops->supports_type(b, SYN_TYPE_F32) && !ops->supports_type(b, SYN_TYPE_Q4_0));
+    CHECK(ops->supports_type(b, SYN_TYPE_F32) && ops->supports_type(b, SYN_TYPE_F16) &&
+          !ops->supports_type(b, SYN_TYPE_Q4_0));
 
     /* y = 2 * (W x + bias), W 2x3 */
     static const float w_host[6] = {1, 2, 3, 4, 5, 6}, bias_host[2] = {0.5f, -1}, x_host[3] = {1, 0, -1};
@@ -210,7 +211,7 @@ static void test_backend(void)
     CHECK(ops->weight_load(b, &w, w_host, &err) == 0 && w.data);
     CHECK(ops->weight_load(b, &bias, bias_host, &err) == 0 && bias.data);
     syn_tensor q = {.type = SYN_TYPE_Q4_0, .n_dims = 1, .ne = {32, 1, 1, 1}, .row_bytes = 18};
-    CHECK(ops->weight_load(b, &q, w_host, &err) == SYN_ERR_UNSUPPORTED && !strcmp(err.msg, "test backend: only f32 weights"));
+    CHECK(ops->weight_load(b, &q, w_host, &err) == SYN_ERR_UNSUPPORTED && !strcmp(err.msg, "test backend: only f32 and f16 weights"));
 
     float *x = ops->alloc(b, sizeof x_host, &err), *y = ops->alloc(b, 2 * sizeof(float), &err);
     CHECK(x && y);

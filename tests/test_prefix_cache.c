@@ -5,7 +5,8 @@
  * together share the pages of their common prefix (computed once), nothing
  * is reused under another adapter, and under a small page budget the least
  * recently used pages are evicted. Every answer equals, bit for bit, the one
- * a fresh scheduler gives. */
+ * a fresh scheduler gives. On a backend without pages (a plugin from before
+ * ABI 1.4: the test backend) nothing is shared and answers are unchanged. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,13 @@ static void cold(const int32_t *prompt, int32_t n, syn_lora *adapter, answer *a)
 
 int main(void)
 {
+    /* plugins are scanned once per process: the CPU backend's directory
+     * and the test backend's (tests/plugins/.libs, used at the end) */
+    const char *top = getenv("top_builddir"), *dirs = getenv("SYNAPSE_PLUGIN_DIR");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s%s%s/tests/plugins/.libs", dirs ? dirs : "", dirs ? ":" : "", top ? top : ".");
+    setenv("SYNAPSE_PLUGIN_DIR", dir, 1);
+    setenv("SYNAPSE_TEST_BACKEND", "1", 1);
     syn_error err = {0};
     syn_session_params sp = {.model_path = testdata("models/qwen2-f16.gguf"), .backend = "cpu", .n_threads = 2};
     if (syn_session_open(&sp, &sess, &err) || syn_lora_load(sess.model, testdata("models/lora-a.gguf"), &lora, &err)) {
@@ -200,6 +208,29 @@ int main(void)
     CHECK(syn_sched_new(sess.model, sess.tok, &neg, NULL, &bad, &err) == SYN_ERR_INVALID && !bad);
 
     syn_lora_free(lora);
+    syn_session_close(&sess);
+
+    /* the test backend keeps a contiguous cache per slot: no pages,
+     * nothing reused */
+    syn_session_params tp = {.model_path = testdata("models/qwen2-f16.gguf"), .backend = "test-good_backend"};
+    if (syn_session_open(&tp, &sess, &err)) {
+        CHECK_MSG(0, "the test backend: %s", err.msg);
+        return 1;
+    }
+    answer ta0, tb0;
+    cold(a, na, NULL, &ta0);
+    cold(b, nb, NULL, &tb0);
+    s = sched(2, 256, 0);
+    if (s) {
+        CHECK(stats(s).kv_pages == 0 && stats(s).kv_page_len == 0);
+        for (int k = 0; k < 2; k++) {
+            run(s, a, na, NULL, &got);
+            CHECK_MSG(same(&got, &ta0) && got.n_cached == 0, "unpaged: a reused %d", got.n_cached);
+            run(s, b, nb, NULL, &got);
+            CHECK_MSG(same(&got, &tb0) && got.n_cached == 0, "unpaged: b reused %d", got.n_cached);
+        }
+        syn_sched_free(s);
+    }
     syn_session_close(&sess);
     return check_failures ? 1 : 0;
 }

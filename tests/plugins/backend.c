@@ -63,7 +63,7 @@ static void tb_destroy(syn_backend *b) { free(b); }
 
 static const char *tb_describe(syn_backend *b) { return "test backend (float32, 1 thread)"; }
 
-static int tb_supports_type(syn_backend *b, int type) { return type == SYN_TYPE_F32; }
+static int tb_supports_type(syn_backend *b, int type) { return type == SYN_TYPE_F32 || type == SYN_TYPE_F16; }
 
 static void *tb_alloc(syn_backend *b, size_t bytes, syn_error *err)
 {
@@ -89,17 +89,47 @@ static void tb_read(syn_backend *b, void *host_dst, const void *src, size_t byte
 /* Every op completes before it returns. */
 static void tb_sync(syn_backend *b) { (void)b; }
 
+/* IEEE half to float, subnormals included */
+static float half_to_float(uint16_t h)
+{
+    int e = (h >> 10) & 31;
+    float m = (float)(h & 1023), v = e == 0 ? ldexpf(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexpf(m + 1024, e - 25);
+    return h & 0x8000 ? -v : v;
+}
+
+/* f32 weights are used in place; f16 ones as an f32 copy (backend_priv),
+ * so every op reads floats: the tensor reads as f32 from then on */
 static int tb_weight_load(syn_backend *b, syn_tensor *t, const void *host, syn_error *err)
 {
-    if (t->type != SYN_TYPE_F32) {
-        tb_error(err, SYN_ERR_UNSUPPORTED, "test backend: only f32 weights");
+    if (t->type == SYN_TYPE_F32) {
+        t->data = (void *)host; /* host memory is this backend's memory */
+        return 0;
+    }
+    if (t->type != SYN_TYPE_F16) {
+        tb_error(err, SYN_ERR_UNSUPPORTED, "test backend: only f32 and f16 weights");
         return SYN_ERR_UNSUPPORTED;
     }
-    t->data = (void *)host; /* host memory is this backend's memory */
+    int64_t rows = t->ne[1] * t->ne[2] * t->ne[3];
+    float *f = malloc(sizeof(float) * (size_t)(t->ne[0] * rows));
+    if (!f) {
+        tb_error(err, SYN_ERR_NOMEM, "test backend: out of memory");
+        return SYN_ERR_NOMEM;
+    }
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i = 0; i < t->ne[0]; i++)
+            f[r * t->ne[0] + i] = half_to_float(((const uint16_t *)((const char *)host + (size_t)r * t->row_bytes))[i]);
+    t->type = SYN_TYPE_F32;
+    t->row_bytes = (size_t)t->ne[0] * sizeof(float);
+    t->data = t->backend_priv = f;
     return 0;
 }
 
-static void tb_weight_unload(syn_backend *b, syn_tensor *t) { t->data = NULL; }
+static void tb_weight_unload(syn_backend *b, syn_tensor *t)
+{
+    free(t->backend_priv);
+    t->backend_priv = NULL;
+    t->data = NULL;
+}
 
 static void tb_get_rows(syn_backend *b, const syn_tensor *table, const int32_t *ids, int32_t n, float *out)
 {
