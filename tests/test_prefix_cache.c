@@ -217,6 +217,10 @@ int main(void)
         CHECK_MSG(0, "the test backend: %s", err.msg);
         return 1;
     }
+    syn_ctx_params pages = {.n_ctx = 128, .n_slots = 1, .max_rows = 64, .max_logit_rows = 1, .n_pages = 8};
+    ctx = NULL;
+    CHECK(syn_ctx_new(sess.model, &pages, &ctx, &err) == SYN_ERR_UNSUPPORTED && !ctx);
+    CHECK_MSG(strstr(err.msg, "n_pages is 8") && strstr(err.msg, "no pages"), "%s", err.msg);
     answer ta0, tb0;
     cold(a, na, NULL, &ta0);
     cold(b, nb, NULL, &tb0);

@@ -17,7 +17,9 @@ static int init_pages(syn_ctx *c, syn_error *err)
 {
     c->page_len = syn_model_kv_page_len(c->m); /* 0 too for plugins before ABI 1.4 */
     if (!c->page_len)
-        return SYN_OK;
+        return c->p.n_pages ? syn_fail(err, SYN_ERR_UNSUPPORTED,
+                                       "n_pages is %d, but the backend's KV cache has no pages", c->p.n_pages)
+                            : SYN_OK;
     c->pages_per_slot = (c->p.n_ctx + c->page_len - 1) / c->page_len;
     int64_t need = (int64_t)c->p.n_slots * c->pages_per_slot;
     if (need > INT32_MAX)

@@ -361,6 +361,9 @@ static int open_base(syn_server *s, const char *path, syn_base *b, syn_error *er
     if (s->cfg.ctx_size > mc->n_ctx_train && mc->n_ctx_train > 0)
         syn_log(SYN_LOG_WARN, "context of %d tokens is longer than the model was trained for (%d)", s->cfg.ctx_size,
                 mc->n_ctx_train);
+    if (s->cfg.prefix_cache_tokens && !syn_model_kv_page_len(b->model))
+        syn_log(SYN_LOG_WARN, "limits.prefix_cache_tokens has no effect: backend %s keeps no KV pages, so no prefix "
+                "is cached", b->sess.be.plugin_name);
     syn_sched_params sched = {.n_slots = s->cfg.parallel, .n_ctx = s->cfg.ctx_size, .max_rows = s->cfg.batch_rows,
                               .max_queue = s->cfg.max_queue, .cache_tokens = s->cfg.prefix_cache_tokens};
     syn_sched_observer obs = {.user = &s->metrics, .tokens = obs_tokens, .prompt_cached = obs_cached,

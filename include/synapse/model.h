@@ -84,8 +84,9 @@ typedef struct syn_ctx_params {
     int32_t n_slots;         /* sequences that can be live at once */
     int32_t max_rows;        /* rows (tokens) per forward step */
     int32_t max_logit_rows;  /* rows per step that may ask for logits */
-    /* KV pages, on a backend with a paged cache (syn_ctx_page_len > 0): 0
-     * for n_slots * syn_ctx_pages_per_slot, else at least that many. */
+    /* KV pages, on a backend with a paged cache (syn_model_kv_page_len >
+     * 0): 0 for n_slots * syn_ctx_pages_per_slot, else at least that many;
+     * on one without, 0 (anything else is refused). */
     int32_t n_pages;
 } syn_ctx_params;
 
