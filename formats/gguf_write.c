@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <synapse/gguf.h>
+#include "formats/grow.h"
 
 #define GGUF_DEFAULT_ALIGNMENT 32u
 
@@ -276,18 +277,12 @@ static void emit(struct sink *s, const void *p, size_t n)
         s->n += n;
         return;
     }
-    if (n > s->cap - s->n) {
-        size_t cap = s->cap ? s->cap : 4096;
-        while (cap - s->n < n)
-            cap *= 2;
-        uint8_t *b = realloc(s->buf, cap);
-        if (!b) {
-            s->failed = true;
-            return;
-        }
-        s->buf = b;
-        s->cap = cap;
+    void *b = s->buf;
+    if (syn_grow(&b, &s->cap, s->n + n, 4096)) {
+        s->failed = true;
+        return;
     }
+    s->buf = b;
     memcpy(s->buf + s->n, p, n);
     s->n += n;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <synapse/safetensors.h>
+#include "formats/grow.h"
 #include "formats/safetensors_internal.h"
 
 #define ST_MAX_HEADER 100000000u
@@ -29,18 +30,12 @@ static void sb_add(struct strbuf *b, const char *s, size_t n)
 {
     if (b->oom)
         return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (!q) {
-            b->oom = true;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
+    void *p = b->p;
+    if (syn_grow(&p, &b->cap, b->n + n + 1, 256)) {
+        b->oom = true;
+        return;
     }
+    b->p = p;
     memcpy(b->p + b->n, s, n);
     b->n += n;
     b->p[b->n] = '\0';
