@@ -77,6 +77,22 @@ void syn_config_free(syn_config *c)
     memset(c, 0, sizeof *c);
 }
 
+int syn_config_make_dirs(const char *path, syn_error *err)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            mkdir(dir, 0755);
+            *p = '/';
+        }
+    }
+    if (mkdir(dir, 0755) && errno != EEXIST)
+        return syn_fail(err, SYN_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+    return 0;
+}
+
 int syn_config_write_default(const char *path, int *created, syn_error *err)
 {
     *created = 0;
@@ -88,15 +104,9 @@ int syn_config_write_default(const char *path, int *created, syn_error *err)
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = 0;
-        for (char *p = dir + 1; *p; p++) {
-            if (*p == '/') {
-                *p = 0;
-                mkdir(dir, 0755);
-                *p = '/';
-            }
-        }
-        if (mkdir(dir, 0755) && errno != EEXIST)
-            return syn_fail(err, SYN_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+        int rc = syn_config_make_dirs(dir, err);
+        if (rc)
+            return rc;
     }
     FILE *f = fopen(path, "wx");
     if (!f)

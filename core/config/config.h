@@ -62,6 +62,9 @@ int syn_config_write_default(const char *path, int *created, syn_error *err);
  * it: a crash leaves the old file or the new one. */
 int syn_config_write_specialists(const char *path, const syn_specialist_def *defs, int n, syn_error *err);
 
+/* mkdir -p: path and the directories above it (0755); 0 when they exist. */
+int syn_config_make_dirs(const char *path, syn_error *err);
+
 /* Replaces a string field (strdup). */
 int syn_config_set_str(char **field, const char *value, syn_error *err);
 

@@ -190,9 +190,17 @@ typedef struct gen_ctx {
     const syn_base *base; /* the model the request runs on */
     const syn_gen_request *r;
     syn_job *job;
+    const char *specialist; /* the one answering, NULL: the base model */
     char id[48];
     long created;
 } gen_ctx;
+
+/* A chat answer goes into the store before its last bytes go out. */
+static void record(const gen_ctx *g)
+{
+    if (g->r->kind == SYN_REQ_CHAT)
+        syn_server_record_chat(g->s, g->id, g->r->model, g->specialist, g->r->msgs, g->r->n_msgs, g->job);
+}
 
 static json_object *envelope(const gen_ctx *g, int chunk)
 {
@@ -275,6 +283,7 @@ static int answer_once(struct mg_connection *c, gen_ctx *g)
     }
     json_object_object_add(o, "choices", choices);
     json_object_object_add(o, "usage", usage_json(syn_job_n_prompt(j), gen));
+    record(g);
     return syn_send_json_obj(c, g->s, 200, o);
 }
 
@@ -386,14 +395,17 @@ static int answer_stream(struct mg_connection *c, gen_ctx *g)
         json_object_object_add(e, "code", NULL);
         json_object_object_add(o, "error", e);
         gone = sse(c, o) != 0;
-    } else if (!gone && g->r->include_usage) {
-        int64_t gen = 0;
-        for (int i = 0; i < n; i++)
-            gen += sc[i].n_gen;
-        json_object *o = envelope(g, 1);
-        json_object_object_add(o, "choices", json_object_new_array());
-        json_object_object_add(o, "usage", usage_json(syn_job_n_prompt(j), gen));
-        gone = sse(c, o) != 0;
+    } else if (!gone) {
+        record(g); /* every choice finished */
+        if (g->r->include_usage) {
+            int64_t gen = 0;
+            for (int i = 0; i < n; i++)
+                gen += sc[i].n_gen;
+            json_object *o = envelope(g, 1);
+            json_object_object_add(o, "choices", json_object_new_array());
+            json_object_object_add(o, "usage", usage_json(syn_job_n_prompt(j), gen));
+            gone = sse(c, o) != 0;
+        }
     }
     if (!gone)
         gone = mg_write(c, "data: [DONE]\n\n", 14) != 14;
@@ -457,7 +469,8 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
         syn_job_release(j);
         goto done;
     }
-    gen_ctx g = {.s = s, .base = base, .r = &r, .job = j, .created = (long)time(NULL)};
+    gen_ctx g = {.s = s, .base = base, .r = &r, .job = j, .specialist = sp ? sp->def.name : NULL,
+                 .created = (long)time(NULL)};
     syn_random_id(kind == SYN_REQ_CHAT ? "chatcmpl-" : "cmpl-", g.id, sizeof g.id);
     status = r.stream ? answer_stream(c, &g) : answer_once(c, &g);
     if (sp)

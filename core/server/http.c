@@ -24,7 +24,17 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-typedef enum { R_CHAT, R_COMPLETIONS, R_EMBEDDINGS, R_MODELS, R_HEALTH, R_METRICS, R_STATUS, R_SPECIALISTS } route_id;
+typedef enum {
+    R_CHAT,
+    R_COMPLETIONS,
+    R_EMBEDDINGS,
+    R_MODELS,
+    R_HEALTH,
+    R_METRICS,
+    R_STATUS,
+    R_SPECIALISTS,
+    R_STORE
+} route_id;
 
 static const struct route {
     const char *path;
@@ -43,6 +53,8 @@ static const struct route {
     {"/api/status", "GET", R_STATUS, 0, 1, 0},
     {"/api/specialists", "GET, POST", R_SPECIALISTS, 1, 1, 0},
     {"/api/specialists/", "GET, DELETE", R_SPECIALISTS, 1, 1, 1},
+    {"/api/feedback", "POST", R_STORE, 0, 1, 0},
+    {"/api/preferences", "GET", R_STORE, 0, 1, 0},
 };
 
 static int route_matches(const struct route *r, const char *uri)
@@ -295,7 +307,7 @@ static int handle(struct mg_connection *c, void *data)
         status = syn_send_error_msg(c, s, 503, "server_error", "model_not_loaded",
                                     "No model is loaded: start the server with --model FILE.gguf or set 'model:' "
                                     "in the config file");
-    else if (r->inference && strcmp(ri->request_method, "GET") && (status = read_body(c, s, &body, &len))) {
+    else if (strcmp(ri->request_method, "GET") && (status = read_body(c, s, &body, &len))) {
         if (status == 413)
             syn_send_error_msg(c, s, 413, "invalid_request_error", "request_too_large",
                                "The request body is larger than %zu bytes (limits.max_body_bytes)",
@@ -311,6 +323,7 @@ static int handle(struct mg_connection *c, void *data)
         case R_HEALTH: status = route_health(c, s); break;
         case R_METRICS: status = route_metrics(c, s); break;
         case R_SPECIALISTS: status = syn_route_specialists(c, s, body, len); break;
+        case R_STORE: status = syn_route_store(c, s, body, len); break;
         default: status = route_status(c, s); break;
         }
     }
@@ -532,6 +545,16 @@ static int max_connections(void)
     return n < 16 ? 16 : n > 30000 ? 30000 : (int)n;
 }
 
+/* data_dir/synapse.db, data_dir made when missing */
+static int open_store(syn_server *s, syn_error *err)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/synapse.db", s->cfg.data_dir) >= (int)sizeof path)
+        return syn_fail(err, SYN_ERR_INVALID, "data_dir is too long");
+    int rc = syn_config_make_dirs(s->cfg.data_dir, err);
+    return rc ? rc : syn_store_open(path, &s->store, err);
+}
+
 int syn_server_start(const syn_config *cfg, const char *model_path, syn_server **out, syn_error *err)
 {
     *out = NULL;
@@ -543,6 +566,8 @@ int syn_server_start(const syn_config *cfg, const char *model_path, syn_server *
     pthread_mutex_init(&s->bases_mu, NULL);
     s->t_start = now_s();
     int rc = copy_config(&s->cfg, cfg, err);
+    if (!rc)
+        rc = open_store(s, err);
     if (!rc && model_path) {
         char real[PATH_MAX];
         if (!realpath(model_path, real) || !(s->main.path = strdup(real)))
@@ -720,6 +745,7 @@ void syn_server_stop(syn_server *s)
         free(s->bases[i]);
     }
     close_base(&s->main);
+    syn_store_close(s->store); /* after civetweb: no handler writes any more */
     pthread_mutex_destroy(&s->bases_mu);
     syn_config_free(&s->cfg);
     syn_metrics_destroy(&s->metrics);

@@ -16,6 +16,7 @@
 #include "core/server/metrics.h"
 #include "core/server/request.h"
 #include "core/server/server.h"
+#include "core/knowledge/store.h"
 #include "core/swarm/swarm.h"
 
 /* A base model with what serves it: its tokenizer, chat template and
@@ -44,6 +45,7 @@ struct syn_server {
     syn_base *bases[SYN_SERVER_MAX_BASES];
     int n_bases;
     syn_swarm *swarm; /* the specialists; NULL without a model */
+    syn_store *store; /* data_dir/synapse.db */
     syn_metrics metrics;
     struct mg_context *mg;
     struct syn_gate *gate; /* the public socket, in front of civetweb */
@@ -99,5 +101,14 @@ int syn_server_job_adapter(const syn_server *s, syn_job *j, syn_specialist *sp, 
 
 /* ---- /api/specialists (server_specialists.c) */
 int syn_route_specialists(struct mg_connection *c, syn_server *s, const char *body, size_t len);
+
+/* ---- the store's routes and the record of answers (feedback.c) */
+/* POST /api/feedback, GET /api/preferences */
+int syn_route_store(struct mg_connection *c, syn_server *s, const char *body, size_t len);
+/* Records a chat request that job j answered (every choice, whole), before
+ * the client has all of the answer: a response id the client sees can be
+ * rated. A failure is logged; the answer still goes out. */
+void syn_server_record_chat(syn_server *s, const char *response_id, const char *model, const char *specialist,
+                            const syn_chat_msg *msgs, size_t n_msgs, syn_job *j);
 
 #endif

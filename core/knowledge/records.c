@@ -1,0 +1,168 @@
+/* What the server writes to the store and reads back: an answered chat
+ * request as a conversation of messages, feedback on an answer (a
+ * correction also as a preference pair), and the list of pairs. */
+#include <string.h>
+#include <time.h>
+
+#include "core/knowledge/store_internal.h"
+
+static double wall_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Steps a statement that returns no row, then finalizes it. */
+static int run(syn_store *st, sqlite3_stmt *q, const char *what, syn_error *err)
+{
+    int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : syn_store_fail(st, err, what);
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int add_message(syn_store *st, int64_t conv, int pos, const char *role, const char *text, int len,
+                       const syn_store_exchange *x, int choice, syn_error *err)
+{
+    sqlite3_stmt *q = syn_store_prepare(st,
+                                        "INSERT INTO messages (conversation_id, position, role, content, response_id, "
+                                        "choice, specialists) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                        err);
+    if (!q)
+        return err->code;
+    sqlite3_bind_int64(q, 1, conv);
+    sqlite3_bind_int(q, 2, pos);
+    sqlite3_bind_text(q, 3, role, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, text, len, SQLITE_STATIC);
+    if (choice >= 0) {
+        json_object *names = json_object_new_array();
+        if (x->specialist)
+            json_object_array_add(names, json_object_new_string(x->specialist));
+        sqlite3_bind_text(q, 5, x->response_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(q, 6, choice);
+        sqlite3_bind_text(q, 7, json_object_to_json_string_ext(names, JSON_C_TO_STRING_PLAIN), -1, SQLITE_TRANSIENT);
+        json_object_put(names);
+    }
+    return run(st, q, "recording a message", err);
+}
+
+int syn_store_record(syn_store *st, const syn_store_exchange *x, syn_error *err)
+{
+    int rc = syn_store_begin(st, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *q = syn_store_prepare(st, "INSERT INTO conversations (model, created_at) VALUES (?, ?)", err);
+    if (!q)
+        return syn_store_end(st, err->code, err);
+    sqlite3_bind_text(q, 1, x->model, -1, SQLITE_STATIC);
+    sqlite3_bind_double(q, 2, wall_now());
+    rc = run(st, q, "recording a conversation", err);
+    int64_t conv = sqlite3_last_insert_rowid(st->db);
+    int pos = 0;
+    for (size_t i = 0; !rc && i < x->n_msgs; i++)
+        rc = add_message(st, conv, pos++, x->msgs[i].role, x->msgs[i].content, -1, x, -1, err);
+    for (int c = 0; !rc && c < x->n_answers; c++)
+        rc = add_message(st, conv, pos++, "assistant", x->answers[c], (int)x->answer_len[c], x, c, err);
+    return syn_store_end(st, rc, err);
+}
+
+/* The answer's message, its text, the specialist that gave it and the
+ * conversation's last user message before it. */
+static const char answer_sql[] =
+    "SELECT m.id, m.content, json_extract(m.specialists, '$[0]'), "
+    "  (SELECT u.content FROM messages u WHERE u.conversation_id = m.conversation_id AND u.role = 'user' "
+    "   AND u.position < m.position ORDER BY u.position DESC LIMIT 1) "
+    "FROM messages m WHERE m.response_id = ? AND m.choice = ?";
+
+int syn_store_feedback(syn_store *st, const char *response_id, int choice, int rating, const char *correction,
+                       int64_t *feedback_id, int64_t *pair_id, syn_error *err)
+{
+    *feedback_id = *pair_id = 0;
+    int rc = syn_store_begin(st, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *a = syn_store_prepare(st, answer_sql, err);
+    if (!a)
+        return syn_store_end(st, err->code, err);
+    sqlite3_bind_text(a, 1, response_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(a, 2, choice);
+    int step = sqlite3_step(a);
+    if (step != SQLITE_ROW) {
+        rc = step == SQLITE_DONE ? syn_fail(err, SYN_ERR_NOT_FOUND, "no answer has response id '%s'%s", response_id,
+                                            choice ? " and that choice" : "")
+                                 : syn_store_fail(st, err, "finding the answer");
+        sqlite3_finalize(a);
+        return syn_store_end(st, rc, err);
+    }
+    int64_t msg = sqlite3_column_int64(a, 0);
+    sqlite3_stmt *f = syn_store_prepare(
+        st, "INSERT INTO feedback (message_id, rating, correction, created_at) VALUES (?, ?, ?, ?)", err);
+    if (!f)
+        rc = err->code;
+    else {
+        sqlite3_bind_int64(f, 1, msg);
+        sqlite3_bind_int(f, 2, rating);
+        if (correction)
+            sqlite3_bind_text(f, 3, correction, -1, SQLITE_STATIC);
+        sqlite3_bind_double(f, 4, wall_now());
+        if (!(rc = run(st, f, "recording feedback", err)))
+            *feedback_id = sqlite3_last_insert_rowid(st->db);
+    }
+    if (!rc && correction) {
+        sqlite3_stmt *p = syn_store_prepare(st,
+                                            "INSERT INTO preferences (specialist, prompt, chosen, rejected, source, "
+                                            "message_id, created_at) VALUES (?, ?, ?, ?, 'feedback', ?, ?)",
+                                            err);
+        if (!p)
+            rc = err->code;
+        else {
+            sqlite3_bind_value(p, 1, sqlite3_column_value(a, 2));
+            const unsigned char *prompt = sqlite3_column_text(a, 3);
+            sqlite3_bind_text(p, 2, prompt ? (const char *)prompt : "", -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(p, 3, correction, -1, SQLITE_STATIC);
+            sqlite3_bind_value(p, 4, sqlite3_column_value(a, 1));
+            sqlite3_bind_int64(p, 5, msg);
+            sqlite3_bind_double(p, 6, wall_now());
+            if (!(rc = run(st, p, "recording a preference pair", err)))
+                *pair_id = sqlite3_last_insert_rowid(st->db);
+        }
+    }
+    sqlite3_finalize(a);
+    return syn_store_end(st, rc, err);
+}
+
+static json_object *column_json(sqlite3_stmt *q, int i)
+{
+    const unsigned char *t = sqlite3_column_text(q, i);
+    return t ? json_object_new_string((const char *)t) : NULL;
+}
+
+int syn_store_preferences(syn_store *st, int limit, json_object **out, syn_error *err)
+{
+    *out = NULL;
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *q = syn_store_prepare(
+        st, "SELECT id, specialist, prompt, chosen, rejected, source FROM preferences ORDER BY id DESC LIMIT ?", err);
+    int rc = q ? 0 : err->code;
+    json_object *data = json_object_new_array();
+    if (q)
+        sqlite3_bind_int(q, 1, limit);
+    int step = SQLITE_DONE;
+    while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "id", json_object_new_int64(sqlite3_column_int64(q, 0)));
+        static const char *const keys[] = {"specialist", "prompt", "chosen", "rejected", "source"};
+        for (int k = 0; k < 5; k++)
+            json_object_object_add(o, keys[k], column_json(q, k + 1));
+        json_object_array_add(data, o);
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = syn_store_fail(st, err, "listing preference pairs");
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&st->mu);
+    if (rc)
+        json_object_put(data);
+    else
+        *out = data;
+    return rc;
+}

@@ -1,0 +1,61 @@
+/* The store: SQLite at data_dir/synapse.db, what the server remembers of
+ * its answers. Conversations and their messages (each answer with its
+ * response id and the specialist that gave it), feedback on answers, and
+ * preference pairs (a better answer beside the one given), for the router
+ * and the trainer that come later. WAL, foreign keys, a busy timeout, and
+ * migrations keyed by PRAGMA user_version, so a file written by this
+ * version opens in the next.
+ *
+ * Threads: one store is shared by every HTTP thread; each call is one
+ * transaction, under the store's lock, so concurrent requests never see
+ * "database is locked" from each other (and wait up to the busy timeout for
+ * another process). A call that returns 0 has committed: with WAL and
+ * synchronous=NORMAL the row survives the process being killed (a power
+ * loss may take the last commits). */
+#ifndef SYN_CORE_KNOWLEDGE_STORE_H
+#define SYN_CORE_KNOWLEDGE_STORE_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <synapse/chat.h>
+#include <synapse/common.h>
+
+typedef struct syn_store syn_store;
+
+/* The schema version this build writes (PRAGMA user_version). */
+#define SYN_STORE_VERSION 1
+
+/* Opens (creating) the database at path and brings its schema up to
+ * SYN_STORE_VERSION; a file from a newer version is refused. */
+int syn_store_open(const char *path, syn_store **out, syn_error *err);
+void syn_store_close(syn_store *st);
+
+/* One answered chat request: its messages, then one answer per choice. */
+typedef struct syn_store_exchange {
+    const char *response_id;
+    const char *model;      /* as the client named it */
+    const char *specialist; /* NULL: the base model answered */
+    const syn_chat_msg *msgs;
+    size_t n_msgs;
+    const char *const *answers; /* n_answers texts, answer_len bytes each */
+    const size_t *answer_len;
+    int n_answers;
+} syn_store_exchange;
+
+int syn_store_record(syn_store *st, const syn_store_exchange *x, syn_error *err);
+
+/* Feedback on choice `choice` of a recorded response: rating 1 or -1, and
+ * optionally a better answer, which becomes a preference pair (chosen = the
+ * correction, rejected = the answer, prompt = the request's last user
+ * message; *pair_id, else 0). SYN_ERR_NOT_FOUND for an unknown response or
+ * choice. */
+int syn_store_feedback(syn_store *st, const char *response_id, int choice, int rating, const char *correction,
+                       int64_t *feedback_id, int64_t *pair_id, syn_error *err);
+
+/* The newest `limit` preference pairs, newest first: an array of
+ * {"id", "specialist", "prompt", "chosen", "rejected", "source"}. */
+int syn_store_preferences(syn_store *st, int limit, json_object **out, syn_error *err);
+
+#endif

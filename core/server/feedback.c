@@ -1,0 +1,138 @@
+/* The store's routes: POST /api/feedback (a rating of an answer, and
+ * perhaps a better one, which becomes a preference pair) and GET
+ * /api/preferences (the pairs, newest first). And the server's side of
+ * recording each answered chat request. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/server/internal.h"
+
+#define PREFERENCES_DEFAULT 100
+#define PREFERENCES_MAX 1000
+
+/* body: {"response_id": "...", "rating": 1 | -1, "correction": "...", "choice": N}; every other field refused */
+static int parse_feedback(json_object *root, const char **id, int *rating, const char **correction, int *choice,
+                          syn_http_error *e)
+{
+    *id = *correction = NULL;
+    *rating = 0;
+    *choice = 0;
+    int have_rating = 0;
+    json_object_object_foreach(root, key, v)
+    {
+        if (!strcmp(key, "response_id")) {
+            if (!json_object_is_type(v, json_type_string) || !json_object_get_string_len(v))
+                return syn_http_fail(e, 400, "invalid_request_error", NULL, key, "'response_id' must be a non-empty string");
+            *id = json_object_get_string(v);
+        } else if (!strcmp(key, "rating")) {
+            int64_t r = json_object_get_int64(v);
+            if (!json_object_is_type(v, json_type_int) || (r != 1 && r != -1))
+                return syn_http_fail(e, 400, "invalid_request_error", NULL, key, "'rating' must be 1 or -1");
+            *rating = (int)r;
+            have_rating = 1;
+        } else if (!strcmp(key, "correction")) {
+            if (json_object_is_type(v, json_type_null))
+                continue;
+            if (!json_object_is_type(v, json_type_string) || !json_object_get_string_len(v))
+                return syn_http_fail(e, 400, "invalid_request_error", NULL, key,
+                                     "'correction' must be a non-empty string (the better answer)");
+            *correction = json_object_get_string(v);
+        } else if (!strcmp(key, "choice")) {
+            int64_t c = json_object_get_int64(v);
+            if (!json_object_is_type(v, json_type_int) || c < 0 || c >= SYN_MAX_N)
+                return syn_http_fail(e, 400, "invalid_request_error", NULL, key, "'choice' must be from 0 to %d",
+                                     SYN_MAX_N - 1);
+            *choice = (int)c;
+        } else
+            return syn_http_fail(e, 400, "invalid_request_error", NULL, key, "unknown field '%.64s'", key);
+    }
+    if (!*id)
+        return syn_http_fail(e, 400, "invalid_request_error", NULL, "response_id", "'response_id' is required");
+    if (!have_rating)
+        return syn_http_fail(e, 400, "invalid_request_error", NULL, "rating", "'rating' (1 or -1) is required");
+    return 0;
+}
+
+static int feedback(struct mg_connection *c, syn_server *s, const char *body, size_t len)
+{
+    syn_http_error e = {0};
+    json_object *root = NULL;
+    const char *id, *correction;
+    int rating, choice;
+    if (syn_request_parse_json(body, len, &root, &e) || parse_feedback(root, &id, &rating, &correction, &choice, &e)) {
+        json_object_put(root);
+        return syn_send_error(c, s, &e);
+    }
+    syn_error err = {0};
+    int64_t fid, pid;
+    int rc = syn_store_feedback(s->store, id, choice, rating, correction, &fid, &pid, &err);
+    json_object_put(root);
+    if (rc == SYN_ERR_NOT_FOUND)
+        return syn_send_error_msg(c, s, 404, "invalid_request_error", "response_not_found", "%s", err.msg);
+    if (rc)
+        return syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", err.msg);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_int64(fid));
+    json_object_object_add(o, "preference_id", pid ? json_object_new_int64(pid) : NULL);
+    return syn_send_json_obj(c, s, 201, o);
+}
+
+static int preferences(struct mg_connection *c, syn_server *s)
+{
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    const char *qs = ri->query_string ? ri->query_string : "";
+    char buf[32];
+    long limit = PREFERENCES_DEFAULT;
+    int n = mg_get_var(qs, strlen(qs), "limit", buf, sizeof buf);
+    if (n >= 0 || n == -2) {
+        char *end;
+        limit = n >= 0 ? strtol(buf, &end, 10) : 0;
+        if (n < 0 || !*buf || *end || limit < 1 || limit > PREFERENCES_MAX)
+            return syn_send_error_msg(c, s, 400, "invalid_request_error", NULL, "'limit' must be from 1 to %d",
+                                      PREFERENCES_MAX);
+    }
+    json_object *data;
+    syn_error err = {0};
+    if (syn_store_preferences(s->store, (int)limit, &data, &err))
+        return syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", err.msg);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "object", json_object_new_string("list"));
+    json_object_object_add(o, "data", data);
+    return syn_send_json_obj(c, s, 200, o);
+}
+
+int syn_route_store(struct mg_connection *c, syn_server *s, const char *body, size_t len)
+{
+    const struct mg_request_info *ri = mg_get_request_info(c);
+    return !strcmp(ri->local_uri, "/api/feedback") ? feedback(c, s, body, len) : preferences(c, s);
+}
+
+void syn_server_record_chat(syn_server *s, const char *response_id, const char *model, const char *specialist,
+                            const syn_chat_msg *msgs, size_t n_msgs, syn_job *j)
+{
+    int n = syn_job_n_choices(j);
+    syn_choice_delta d[SYN_MAX_N];
+    const char *texts[SYN_MAX_N];
+    size_t lens[SYN_MAX_N];
+    int read = 0, rc = 0;
+    for (; read < n && !rc; read++) {
+        syn_choice_cursor cur = {0}; /* from the start: the whole answer */
+        if ((rc = syn_job_read(j, read, &cur, &d[read])))
+            break;
+        texts[read] = d[read].text ? d[read].text : "";
+        lens[read] = d[read].len;
+    }
+    syn_error err = {0};
+    if (rc)
+        syn_fail(&err, SYN_ERR_NOMEM, "out of memory");
+    else {
+        syn_store_exchange x = {.response_id = response_id, .model = model, .specialist = specialist, .msgs = msgs,
+                                .n_msgs = n_msgs, .answers = texts, .answer_len = lens, .n_answers = n};
+        rc = syn_store_record(s->store, &x, &err);
+    }
+    /* the client still gets its answer; feedback on it will say it is unknown */
+    if (rc)
+        syn_log(SYN_LOG_ERROR, "not recorded: %s: %s", response_id, err.msg);
+    for (int i = 0; i < read; i++)
+        syn_choice_delta_free(&d[i]);
+}
