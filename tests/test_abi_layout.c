@@ -26,10 +26,14 @@ int main(void)
     return 77;
 #endif
     CHECK(SYN_ABI_MAJOR == 1);
-    CHECK(SYN_ABI_MINOR == 4);
+    CHECK(SYN_ABI_MINOR == 5);
     CHECK(SYN_PLUGIN_MAGIC == 0x504e5953u);
     CHECK(SYN_PLUGIN_BACKEND == 1);
     CHECK(SYN_PLUGIN_CAPABILITY == 2);
+    CHECK(SYN_PLUGIN_ROUTER == 3 && SYN_PLUGIN_EXTRACTOR == 4 && SYN_PLUGIN_VERIFIER == 5); /* 1.5 */
+    CHECK(SYN_PLUGIN_SPAWNER == 6 && SYN_PLUGIN_SPECIALIST == 7);
+    CHECK(SYN_ROUTE_SINGLE == 1 && SYN_ROUTE_SWARM == 2 && SYN_ROUTE_CLOUD == 3 && SYN_ROUTE_MAX_CHOSEN == 3);
+    CHECK(SYN_CLAIM_UNKNOWN == 0 && SYN_CLAIM_SUPPORTED == 1 && SYN_CLAIM_CONTRADICTED == 2);
 
     SIZE(syn_error, 516);
     FIELD(syn_error, code, 0, 4);
@@ -116,9 +120,106 @@ int main(void)
     FIELD(syn_capability_ops, destroy, 24, 8);
     FIELD(syn_capability_ops, call, 32, 8);
 
-    /* The smallest tables the loader accepts stay the 1.0 sizes forever. */
+    /* 1.5: the host API and the typed capability kinds */
+    SIZE(syn_pathway, 32);
+    FIELD(syn_pathway, strength, 0, 8);
+    FIELD(syn_pathway, successes, 8, 8);
+    FIELD(syn_pathway, failures, 16, 8);
+    FIELD(syn_pathway, updated_at, 24, 8);
+
+    SIZE(syn_host_api, 56);
+    FIELD(syn_host_api, struct_size, 0, 4);
+    FIELD(syn_host_api, host, 8, 8);
+    FIELD(syn_host_api, get_api, 16, 8);
+    FIELD(syn_host_api, log, 24, 8);
+    FIELD(syn_host_api, embed, 32, 8);
+    FIELD(syn_host_api, pathway_get, 40, 8);
+    FIELD(syn_host_api, pathway_put, 48, 8);
+
+    SIZE(syn_route_specialist, 48);
+    FIELD(syn_route_specialist, name, 0, 8);
+    FIELD(syn_route_specialist, description, 8, 8);
+    FIELD(syn_route_specialist, capabilities, 16, 8);
+    FIELD(syn_route_specialist, n_capabilities, 24, 4);
+    FIELD(syn_route_specialist, examples, 32, 8);
+    FIELD(syn_route_specialist, n_examples, 40, 4);
+
+    SIZE(syn_route_score, 16);
+    FIELD(syn_route_score, score, 0, 4);
+    FIELD(syn_route_score, capability, 4, 4);
+    FIELD(syn_route_score, similarity, 8, 4);
+    FIELD(syn_route_score, pathway, 12, 4);
+
+    SIZE(syn_route_decision, 360);
+    FIELD(syn_route_decision, struct_size, 0, 4);
+    FIELD(syn_route_decision, mode, 4, 4);
+    FIELD(syn_route_decision, n_chosen, 8, 4);
+    FIELD(syn_route_decision, chosen, 12, 12);
+    FIELD(syn_route_decision, scores, 24, 8);
+    FIELD(syn_route_decision, n_scores, 32, 4);
+    FIELD(syn_route_decision, domain, 36, 64);
+    FIELD(syn_route_decision, reason, 100, 256);
+
+    SIZE(syn_router_ops, 48);
+    FIELD(syn_router_ops, struct_size, 0, 4);
+    FIELD(syn_router_ops, create, 8, 8);
+    FIELD(syn_router_ops, destroy, 16, 8);
+    FIELD(syn_router_ops, set_specialists, 24, 8);
+    FIELD(syn_router_ops, route, 32, 8);
+    FIELD(syn_router_ops, outcome, 40, 8);
+
+    SIZE(syn_fact, 32);
+    FIELD(syn_fact, subject, 0, 8);
+    FIELD(syn_fact, relation, 8, 8);
+    FIELD(syn_fact, object, 16, 8);
+    FIELD(syn_fact, confidence, 24, 4);
+
+    SIZE(syn_extractor_ops, 32);
+    FIELD(syn_extractor_ops, struct_size, 0, 4);
+    FIELD(syn_extractor_ops, create, 8, 8);
+    FIELD(syn_extractor_ops, destroy, 16, 8);
+    FIELD(syn_extractor_ops, extract, 24, 8);
+
+    SIZE(syn_claim, 24);
+    FIELD(syn_claim, start, 0, 4);
+    FIELD(syn_claim, end, 4, 4);
+    FIELD(syn_claim, label, 8, 4);
+    FIELD(syn_claim, score, 12, 4);
+    FIELD(syn_claim, fact, 16, 8);
+
+    SIZE(syn_verifier_ops, 32);
+    FIELD(syn_verifier_ops, struct_size, 0, 4);
+    FIELD(syn_verifier_ops, create, 8, 8);
+    FIELD(syn_verifier_ops, destroy, 16, 8);
+    FIELD(syn_verifier_ops, verify, 24, 8);
+
+    SIZE(syn_spawn_proposal, 48);
+    FIELD(syn_spawn_proposal, name, 0, 8);
+    FIELD(syn_spawn_proposal, description, 8, 8);
+    FIELD(syn_spawn_proposal, system_prompt, 16, 8);
+    FIELD(syn_spawn_proposal, capabilities, 24, 8);
+    FIELD(syn_spawn_proposal, n_capabilities, 32, 4);
+    FIELD(syn_spawn_proposal, reason, 40, 8);
+
+    SIZE(syn_spawner_ops, 32);
+    FIELD(syn_spawner_ops, struct_size, 0, 4);
+    FIELD(syn_spawner_ops, create, 8, 8);
+    FIELD(syn_spawner_ops, destroy, 16, 8);
+    FIELD(syn_spawner_ops, propose, 24, 8);
+
+    SIZE(syn_specialist_ops, 40);
+    FIELD(syn_specialist_ops, struct_size, 0, 4);
+    FIELD(syn_specialist_ops, create, 8, 8);
+    FIELD(syn_specialist_ops, destroy, 16, 8);
+    FIELD(syn_specialist_ops, describe, 24, 8);
+    FIELD(syn_specialist_ops, answer, 32, 8);
+
+    /* The smallest tables the loader accepts stay the 1.0 sizes forever
+     * (a kind's first version, for the kinds of 1.5). */
     CHECK(SYN_PLUGIN_V1_0_SIZE == 64);
     CHECK(SYN_BACKEND_OPS_V1_0_SIZE == 152);
     CHECK(SYN_CAPABILITY_OPS_V1_0_SIZE == 40);
+    CHECK(SYN_ROUTER_OPS_V1_5_SIZE == 48 && SYN_EXTRACTOR_OPS_V1_5_SIZE == 32 && SYN_VERIFIER_OPS_V1_5_SIZE == 32);
+    CHECK(SYN_SPAWNER_OPS_V1_5_SIZE == 32 && SYN_SPECIALIST_OPS_V1_5_SIZE == 40);
     return CHECK_DONE();
 }

@@ -44,6 +44,12 @@ static const struct expect expected[] = {
      "probe_negative.so: probe() returned -1; it must return 0 (not usable here) or a positive score"},
     {"probe_zero.so", SYN_PLUGIN_UNSUPPORTED, "test-probe_zero",
      "probe_zero.so: probe() says plugin 'test-probe_zero' is not usable on this machine"},
+    {"router_double.so", SYN_PLUGIN_LOADED, "test-router_double", ""},
+    {"router_old.so", SYN_PLUGIN_REFUSED, "test-router_old",
+     "router_old.so: plugin kind 3 is unknown to this synapse for ABI 1.4 (it knows 1 = backend, 2 = capability, "
+     "and from 1.5 3 = router ... 7 = specialist)"},
+    {"router_partial.so", SYN_PLUGIN_REFUSED, "test-router_partial",
+     "router_partial.so: router ops table has no outcome() (required since ABI 1.5)"},
     {"shadow_dup.so", SYN_PLUGIN_REFUSED, "test-good_capability",
      "shadow_dup.so: shadowed by %s/good_capability.so (both are plugin 'test-good_capability'; the first one found "
      "wins)"},
@@ -51,7 +57,8 @@ static const struct expect expected[] = {
     {"short_ops.so", SYN_PLUGIN_REFUSED, "test-short_ops",
      "short_ops.so: backend ops table is 16 bytes, ABI 1.0 needs at least 152"},
     {"unknown_kind.so", SYN_PLUGIN_REFUSED, "test-unknown_kind",
-     "unknown_kind.so: plugin kind 7 is unknown to this synapse (it knows 1 = backend, 2 = capability)"},
+     "unknown_kind.so: plugin kind 99 is unknown to this synapse for ABI " ABI " (it knows 1 = backend, 2 = capability, "
+     "and from 1.5 3 = router ... 7 = specialist)"},
 };
 #define N_EXPECTED (sizeof expected / sizeof *expected)
 
@@ -326,6 +333,16 @@ static void test_errors_and_junk(void)
     write_file(file_as_dir, "not a plugin directory\n");
     CHECK(syn_plugins_scan(file_as_dir, &set, &err) == SYN_ERR_IO);
     CHECK_MSG(strstr(err.msg, "readme.txt: not a directory"), "%s", err.msg);
+
+    /* one .so file: a set of it alone */
+    char one[4200];
+    snprintf(one, sizeof one, "%s/router_double.so", plugin_dir);
+    CHECK_MSG(syn_plugins_scan(one, &set, &err) == 0, "%s", err.msg);
+    CHECK(set.n == 1 && set.items[0].status == SYN_PLUGIN_LOADED && set.items[0].desc.kind == SYN_PLUGIN_ROUTER);
+    CHECK(syn_plugins_find_kind(&set, SYN_PLUGIN_ROUTER) == &set.items[0]);
+    CHECK(!syn_plugins_find_kind(&set, SYN_PLUGIN_VERIFIER));
+    CHECK(set.n == 1 && set.items[0].router.route && set.items[0].router.struct_size == sizeof(syn_router_ops));
+    syn_plugins_free(&set);
 
     /* empty of candidates: a directory named *.so, a non-.so file, a hidden .so */
     snprintf(sub, sizeof sub, "%s/dir.so", tmp);

@@ -568,6 +568,40 @@ static void test_logprobs(void)
     CHECK(top[0] == 1 && top_lp[0] == 0.0f);
 }
 
+/* entropy against the direct sum over the softmax, and its bounds */
+static void test_entropy(void)
+{
+    enum { N = 3000 };
+    static float logits[N];
+    for (int i = 0; i < N; i++)
+        logits[i] = frand() * 16 - 8;
+    logits[9] = NAN; /* counts as -inf */
+    double mx = -INFINITY, z = 0, h = 0;
+    for (int i = 0; i < N; i++)
+        if (i != 9 && logits[i] > mx)
+            mx = logits[i];
+    for (int i = 0; i < N; i++)
+        if (i != 9)
+            z += exp(logits[i] - mx);
+    for (int i = 0; i < N; i++)
+        if (i != 9) {
+            double p = exp(logits[i] - mx) / z;
+            h -= p * log(p);
+        }
+    float lp, ent;
+    CHECK(syn_sampler_entropy(logits, N, 4, &lp, &ent) == 0);
+    CHECK_NEAR(ent, h, 1e-4);
+    CHECK_NEAR(lp, logits[4] - mx - log(z), 1e-5);
+    float uniform[4] = {2, 2, 2, 2}, sure[3] = {-INFINITY, 5, -INFINITY};
+    CHECK(syn_sampler_entropy(uniform, 4, 0, &lp, &ent) == 0);
+    CHECK_NEAR(ent, log(4.0), 1e-6);
+    CHECK_NEAR(lp, log(0.25), 1e-6);
+    CHECK(syn_sampler_entropy(sure, 3, 1, &lp, &ent) == 0);
+    CHECK(ent == 0.0f && lp == 0.0f);
+    CHECK(syn_sampler_entropy(sure, 3, 0, &lp, &ent) == 0 && isinf(lp) && lp < 0);
+    CHECK(syn_sampler_entropy(sure, 3, 3, &lp, &ent) == SYN_ERR_INVALID);
+}
+
 static void test_params(void)
 {
     syn_sampler_params d = syn_sampler_params_default();
@@ -611,5 +645,6 @@ int main(void)
     test_filters_vocab();
     test_penalties();
     test_logprobs();
+    test_entropy();
     return CHECK_DONE();
 }

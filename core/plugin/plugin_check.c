@@ -19,7 +19,7 @@ struct required_op {
 
 #define REQUIRED(type, field) {#field, offsetof(type, field)}
 
-static const struct required_op backend_required[] = {
+static const struct required_op syn_backend_ops_required[] = {
     REQUIRED(syn_backend_ops, create),      REQUIRED(syn_backend_ops, destroy),
     REQUIRED(syn_backend_ops, supports_type),
     REQUIRED(syn_backend_ops, alloc),       REQUIRED(syn_backend_ops, release),
@@ -31,22 +31,59 @@ static const struct required_op backend_required[] = {
     REQUIRED(syn_backend_ops, attention),   REQUIRED(syn_backend_ops, swiglu),
 };
 
-static const struct required_op capability_required[] = {
+static const struct required_op syn_capability_ops_required[] = {
     REQUIRED(syn_capability_ops, create),
     REQUIRED(syn_capability_ops, destroy),
     REQUIRED(syn_capability_ops, call),
 };
 
+/* The 1.5 kinds: every op of each is required. */
+#define KIND_OPS(type, ...)                                                                             \
+    static const struct required_op type##_required[] = {REQUIRED(type, create), REQUIRED(type, destroy),     \
+                                                         __VA_ARGS__}
+KIND_OPS(syn_router_ops, REQUIRED(syn_router_ops, set_specialists), REQUIRED(syn_router_ops, route),
+         REQUIRED(syn_router_ops, outcome));
+KIND_OPS(syn_extractor_ops, REQUIRED(syn_extractor_ops, extract));
+KIND_OPS(syn_verifier_ops, REQUIRED(syn_verifier_ops, verify));
+KIND_OPS(syn_spawner_ops, REQUIRED(syn_spawner_ops, propose));
+KIND_OPS(syn_specialist_ops, REQUIRED(syn_specialist_ops, describe), REQUIRED(syn_specialist_ops, answer));
+
+/* Where a kind's table is copied in the entry, its smallest size and its
+ * required ops. */
+struct kind_table {
+    uint32_t kind;
+    const char *name;
+    size_t entry_offset, size, min_size;
+    const struct required_op *required;
+    size_t n_required;
+};
+
+#define KIND(k, name, field, type, min)                                                                       \
+    {k, name, offsetof(syn_plugin_entry, field), sizeof(type), min, type##_required,                           \
+     sizeof type##_required / sizeof *type##_required}
+static const struct kind_table kinds[] = {
+    KIND(SYN_PLUGIN_BACKEND, "backend", backend, syn_backend_ops, SYN_BACKEND_OPS_V1_0_SIZE),
+    KIND(SYN_PLUGIN_CAPABILITY, "capability", capability, syn_capability_ops, SYN_CAPABILITY_OPS_V1_0_SIZE),
+    KIND(SYN_PLUGIN_ROUTER, "router", router, syn_router_ops, SYN_ROUTER_OPS_V1_5_SIZE),
+    KIND(SYN_PLUGIN_EXTRACTOR, "extractor", extractor, syn_extractor_ops, SYN_EXTRACTOR_OPS_V1_5_SIZE),
+    KIND(SYN_PLUGIN_VERIFIER, "verifier", verifier, syn_verifier_ops, SYN_VERIFIER_OPS_V1_5_SIZE),
+    KIND(SYN_PLUGIN_SPAWNER, "spawner", spawner, syn_spawner_ops, SYN_SPAWNER_OPS_V1_5_SIZE),
+    KIND(SYN_PLUGIN_SPECIALIST, "specialist", specialist, syn_specialist_ops, SYN_SPECIALIST_OPS_V1_5_SIZE),
+};
+#define N_KINDS (sizeof kinds / sizeof *kinds)
+
+static const struct kind_table *find_kind(uint32_t kind)
+{
+    for (size_t i = 0; i < N_KINDS; i++)
+        if (kinds[i].kind == kind)
+            return &kinds[i];
+    return NULL;
+}
+
 const char *syn_plugin_kind_name(uint32_t kind)
 {
-    switch (kind) {
-    case SYN_PLUGIN_BACKEND:
-        return "backend";
-    case SYN_PLUGIN_CAPABILITY:
-        return "capability";
-    default:
-        return "unknown";
-    }
+    const struct kind_table *k = find_kind(kind);
+    return k ? k->name : "unknown";
 }
 
 /* Marks e refused. The reason stays one line even when a plugin's own
@@ -111,12 +148,13 @@ static void copy_descriptor(syn_plugin_entry *e, const syn_plugin *d)
 }
 
 /* Copies a kind's ops table, which starts with its own struct_size. */
-static int copy_ops(syn_plugin_entry *e, const char *kind, void *dst, size_t dst_size, size_t v1_0_size)
+static int copy_ops(syn_plugin_entry *e, const char *kind, void *dst, size_t dst_size, size_t min_size)
 {
     uint32_t size;
     memcpy(&size, e->desc.ops, sizeof size);
-    if (size < v1_0_size) {
-        syn_plugin_refuse(e, "%s ops table is %u bytes, ABI %d.0 needs at least %zu", kind, size, SYN_ABI_MAJOR, v1_0_size);
+    if (size < min_size) {
+        syn_plugin_refuse(e, "%s ops table is %u bytes, ABI %d.%d needs at least %zu", kind, size, SYN_ABI_MAJOR,
+                          e->desc.kind > SYN_PLUGIN_CAPABILITY ? 5 : 0, min_size);
         return -1;
     }
     memset(dst, 0, dst_size);
@@ -124,14 +162,14 @@ static int copy_ops(syn_plugin_entry *e, const char *kind, void *dst, size_t dst
     return 0;
 }
 
-static int check_required(syn_plugin_entry *e, const char *kind, const void *ops, const struct required_op *req,
-                          size_t n_req)
+static int check_required(syn_plugin_entry *e, const struct kind_table *k, const void *ops)
 {
-    for (size_t i = 0; i < n_req; i++) {
+    for (size_t i = 0; i < k->n_required; i++) {
         void (*fn)(void);
-        memcpy(&fn, (const char *)ops + req[i].offset, sizeof fn);
+        memcpy(&fn, (const char *)ops + k->required[i].offset, sizeof fn);
         if (!fn) {
-            syn_plugin_refuse(e, "%s ops table has no %s() (required since ABI %d.0)", kind, req[i].name, SYN_ABI_MAJOR);
+            syn_plugin_refuse(e, "%s ops table has no %s() (required since ABI %d.%d)", k->name, k->required[i].name,
+                              SYN_ABI_MAJOR, k->kind > SYN_PLUGIN_CAPABILITY ? 5 : 0);
             return -1;
         }
     }
@@ -140,27 +178,23 @@ static int check_required(syn_plugin_entry *e, const char *kind, const void *ops
 
 static int check_ops(syn_plugin_entry *e)
 {
-    switch (e->desc.kind) {
-    case SYN_PLUGIN_BACKEND:
-        if (copy_ops(e, "backend", &e->backend, sizeof e->backend, SYN_BACKEND_OPS_V1_0_SIZE))
-            return -1;
-        return check_required(e, "backend", &e->backend, backend_required,
-                              sizeof backend_required / sizeof *backend_required);
-    case SYN_PLUGIN_CAPABILITY:
-        if (copy_ops(e, "capability", &e->capability, sizeof e->capability, SYN_CAPABILITY_OPS_V1_0_SIZE))
-            return -1;
-        if (!e->capability.capability || !valid_name(e->capability.capability)) {
-            e->capability.capability = NULL;
-            syn_plugin_refuse(e, "capability ops table has no capability name (required since ABI %d.0)", SYN_ABI_MAJOR);
-            return -1;
-        }
-        return check_required(e, "capability", &e->capability, capability_required,
-                              sizeof capability_required / sizeof *capability_required);
-    default:
-        syn_plugin_refuse(e, "plugin kind %u is unknown to this synapse (it knows %d = backend, %d = capability)", e->desc.kind,
-               SYN_PLUGIN_BACKEND, SYN_PLUGIN_CAPABILITY);
+    const struct kind_table *k = find_kind(e->desc.kind);
+    /* a 1.x plugin older than 1.5 cannot mean a kind 1.5 added */
+    if (!k || (k->kind > SYN_PLUGIN_CAPABILITY && e->desc.abi_minor < 5)) {
+        syn_plugin_refuse(e, "plugin kind %u is unknown to this synapse for ABI %u.%u (it knows 1 = backend, 2 = "
+                             "capability, and from 1.5 3 = router ... %d = specialist)",
+                          e->desc.kind, e->desc.abi_major, e->desc.abi_minor, SYN_PLUGIN_SPECIALIST);
         return -1;
     }
+    void *dst = (char *)e + k->entry_offset;
+    if (copy_ops(e, k->name, dst, k->size, k->min_size))
+        return -1;
+    if (k->kind == SYN_PLUGIN_CAPABILITY && (!e->capability.capability || !valid_name(e->capability.capability))) {
+        e->capability.capability = NULL;
+        syn_plugin_refuse(e, "capability ops table has no capability name (required since ABI %d.0)", SYN_ABI_MAJOR);
+        return -1;
+    }
+    return check_required(e, k, dst);
 }
 
 /* Checks 2-7: everything that reads the descriptor but calls nothing in it. */

@@ -20,7 +20,9 @@
  *                 NULL (the plugin's name describes it). supports_type is
  *                 required: the model loader asks it before weight_load, and
  *                 every backend can answer it;
- *        capability: capability name, create, destroy, call
+ *        capability: capability name, create, destroy, call;
+ *        router, extractor, verifier, spawner, specialist (1.5; refused
+ *        from a plugin built for an older 1.x): every op of the table
  *   8. no earlier plugin of the same name passed checks 1-7 (else shadowed)
  *   9. probe() > 0; 0 means "not usable on this machine": logged at info
  *      level, status UNSUPPORTED, not an error; negative is refused
@@ -214,6 +216,11 @@ out:
     if (e->status == SYN_PLUGIN_REFUSED) {
         memset(&e->backend, 0, sizeof e->backend);
         memset(&e->capability, 0, sizeof e->capability);
+        memset(&e->router, 0, sizeof e->router);
+        memset(&e->extractor, 0, sizeof e->extractor);
+        memset(&e->verifier, 0, sizeof e->verifier);
+        memset(&e->spawner, 0, sizeof e->spawner);
+        memset(&e->specialist, 0, sizeof e->specialist);
     }
     if (!e->desc.name && !e->desc.version) {
         lt_dlclose(e->handle);
@@ -359,10 +366,20 @@ static int add_dir(struct scan *s, const char *dir, int explicit_dir, const char
         return SYN_OK;
     }
     struct stat st;
+    if (explicit_dir && !stat(real, &st) && S_ISREG(st.st_mode) && has_so_suffix(real)) {
+        /* one file: a set of it alone (config plugins: names one .so) */
+        char *slash = strrchr(real, '/');
+        *slash = '\0';
+        int rc = note_searched(s->set, real, err);
+        if (!rc)
+            rc = add_entry(s, real, slash + 1, err);
+        free(real);
+        return rc;
+    }
     if (stat(real, &st) || !S_ISDIR(st.st_mode)) {
         free(real);
         if (explicit_dir)
-            return syn_fail(err, SYN_ERR_IO, "plugin directory %s: not a directory", dir);
+            return syn_fail(err, SYN_ERR_IO, "plugin directory %s: not a directory (nor a .so file)", dir);
         syn_log(origin ? SYN_LOG_WARN : SYN_LOG_DEBUG, "%s%splugin directory %s: not a directory (skipped)",
                 origin ? origin : "", origin ? ": " : "", dir);
         return SYN_OK;
@@ -513,6 +530,14 @@ const syn_plugin_entry *syn_plugins_find_capability(const syn_plugin_set *set, c
             !strcmp(e->capability.capability, capability))
             return e;
     }
+    return NULL;
+}
+
+const syn_plugin_entry *syn_plugins_find_kind(const syn_plugin_set *set, uint32_t kind)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (set->items[i].status == SYN_PLUGIN_LOADED && set->items[i].desc.kind == kind)
+            return &set->items[i];
     return NULL;
 }
 

@@ -16,7 +16,8 @@ struct syn_generator {
     syn_stop stop;
     const syn_constraint *cons;
     void *cstate;
-    int logprobs, top_logprobs;
+    int logprobs, top_logprobs, confidence;
+    syn_gen_stats stats;
     float *lp_scratch; /* the logits as the model gave them */
     int32_t lp_cap;
     char *text; /* what the last call released */
@@ -32,6 +33,7 @@ int syn_generator_new(const syn_gen_params *p, const syn_tokenizer *tok, const i
         return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
     g->tok = tok;
     g->logprobs = p->logprobs;
+    g->confidence = p->confidence;
     g->top_logprobs = p->top_logprobs < 0 ? 0 : p->top_logprobs > SYN_MAX_TOP_LOGPROBS ? SYN_MAX_TOP_LOGPROBS
                                                                                        : p->top_logprobs;
     int rc = 0;
@@ -115,7 +117,7 @@ syn_finish syn_generator_next(syn_generator *g, float *logits, int32_t n_vocab, 
     memset(step, 0, sizeof *step);
     step->token = -1;
     g->len = 0;
-    if (g->logprobs) {
+    if (g->logprobs || g->confidence) {
         if (g->lp_cap < n_vocab) {
             float *t = realloc(g->lp_scratch, sizeof(float) * (size_t)n_vocab);
             if (!t)
@@ -142,6 +144,18 @@ syn_finish syn_generator_next(syn_generator *g, float *logits, int32_t n_vocab, 
         if (why == SYN_FINISH_ERROR)
             syn_fail(err, SYN_ERR_NOMEM, "out of memory");
         return why;
+    }
+    if (g->confidence) {
+        float lp, h;
+        if (!syn_sampler_entropy(g->lp_scratch, n_vocab, t, &lp, &h)) {
+            syn_gen_stats *s = &g->stats;
+            if (s->n == 0 || lp < s->min_logprob)
+                s->min_logprob = lp;
+            s->n++;
+            s->sum_logprob += lp;
+            s->sum_entropy += h;
+            s->n_vocab = n_vocab;
+        }
     }
     if (g->logprobs) {
         syn_token_lp *lp = &step->lp;
@@ -174,3 +188,5 @@ syn_finish syn_generator_end(syn_generator *g, syn_finish why, const char **text
     released(g, text, len);
     return why;
 }
+
+void syn_generator_stats(const syn_generator *g, syn_gen_stats *out) { *out = g->stats; }

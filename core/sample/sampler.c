@@ -724,3 +724,35 @@ int syn_sampler_logprobs(const float *logits, int32_t n_vocab, int32_t token, fl
     }
     return (int)m;
 }
+
+int syn_sampler_entropy(const float *logits, int32_t n_vocab, int32_t token, float *token_logprob, float *entropy)
+{
+    if (!logits || n_vocab <= 0 || token < 0 || token >= n_vocab)
+        return SYN_ERR_INVALID;
+    float lmax = -INFINITY;
+    for (int32_t i = 0; i < n_vocab; i++)
+        if (logits[i] > lmax) /* NaN compares false: it counts as -inf */
+            lmax = logits[i];
+    if (lmax == -INFINITY) {
+        *token_logprob = -INFINITY;
+        *entropy = 0.0f;
+        return 0;
+    }
+    /* H = lse - sum p_i x_i, from one pass of sum e^(x - lmax) and of
+     * (x - lmax) e^(x - lmax) */
+    double z = 0.0, zx = 0.0;
+    for (int32_t i = 0; i < n_vocab; i++) {
+        float l = logits[i];
+        if (!(l > -INFINITY))
+            continue;
+        double d = (double)l - lmax, e = exp(d);
+        z += e;
+        zx += d * e;
+    }
+    double logz = log(z);
+    float lt = logits[token];
+    *token_logprob = lt > -INFINITY ? (float)((double)lt - lmax - logz) : -INFINITY;
+    double h = logz - zx / z;
+    *entropy = h > 0 ? (float)h : 0.0f;
+    return 0;
+}

@@ -226,6 +226,13 @@ int syn_job_append(syn_job *j, int c, const char *text, size_t n, const syn_toke
     return rc;
 }
 
+void syn_job_set_stats(syn_job *j, int c, const syn_gen_stats *stats)
+{
+    pthread_mutex_lock(&j->mu);
+    j->out[c].stats = *stats;
+    pthread_mutex_unlock(&j->mu);
+}
+
 void syn_job_choice_done(syn_job *j, int c, syn_finish why)
 {
     pthread_mutex_lock(&j->mu);
@@ -305,6 +312,7 @@ int syn_job_read(syn_job *j, int choice, syn_choice_cursor *cur, syn_choice_delt
         d->n_lps = nl;
         d->n_gen = o->n_gen;
         d->finish = o->finish;
+        d->stats = o->stats;
         cur->text = o->len;
         cur->lps = o->n_lps;
     }

@@ -17,6 +17,7 @@ typedef struct job_choice {
     size_t n_lps, cap_lps;
     int32_t n_gen; /* generated tokens, end-of-generation excluded */
     syn_finish finish;
+    syn_gen_stats stats;
 } job_choice;
 
 struct syn_job {
@@ -58,6 +59,8 @@ void syn_job_end(syn_job *j, syn_job_state state, const char *msg);
 /* Appends final text (and a logprob) to choice c, counts tokens more
  * generated and wakes waiters; -1 when out of memory. */
 int syn_job_append(syn_job *j, int c, const char *text, size_t n, const syn_token_lp *lp, int tokens);
+/* Choice c's generator stats now (see syn_gen_stats). */
+void syn_job_set_stats(syn_job *j, int c, const syn_gen_stats *stats);
 /* Choice c finished for why; wakes waiters. */
 void syn_job_choice_done(syn_job *j, int c, syn_finish why);
 /* The job's embeddings are ready (takes embd). */

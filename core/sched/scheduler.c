@@ -183,6 +183,11 @@ static void seq_sample(syn_sched *s, seq *q, float *logits)
     }
     q->t_last = now;
     int eog = syn_tokenizer_is_eog(s->tok, st.token);
+    if (j->gen.confidence) { /* before the text, so a reader that sees the end sees the final stats */
+        syn_gen_stats gs;
+        syn_generator_stats(q->gen, &gs);
+        syn_job_set_stats(j, q->choice, &gs);
+    }
     if (!eog)
         q->n_gen++;
     if (syn_job_append(j, q->choice, st.text, st.len, st.has_lp ? &st.lp : NULL, !eog)) {

@@ -37,7 +37,20 @@ typedef struct syn_gen_params {
     int logprobs;     /* fill syn_gen_step.lp */
     int top_logprobs; /* 0..SYN_MAX_TOP_LOGPROBS alternatives with it */
     const syn_constraint *constraint; /* NULL: none; borrowed, must outlive the generator */
+    int confidence; /* keep syn_gen_stats (one pass over the logits per token more) */
 } syn_gen_params;
+
+/* What the model thought of its own tokens, over every token drawn that is
+ * not end-of-generation, under its own distribution (temperature 1, before
+ * penalties, filters and constraints): the raw material of an answer's
+ * confidence. */
+typedef struct syn_gen_stats {
+    int32_t n;            /* tokens counted */
+    double sum_logprob;   /* of the tokens drawn */
+    float min_logprob;    /* 0 when n == 0 */
+    double sum_entropy;   /* nats, of each token's distribution */
+    int32_t n_vocab;      /* for the entropy's ceiling, log(n_vocab) */
+} syn_gen_stats;
 
 /* What one token produced. */
 typedef struct syn_gen_step {
@@ -68,6 +81,9 @@ SYN_API syn_finish syn_generator_next(syn_generator *g, float *logits, int32_t n
 /* The caller ends the sequence (why: SYN_FINISH_LENGTH): the text the
  * detokenizer and the stop matcher still hold is final now. Returns why, or
  * SYN_FINISH_STOP when that text completes a stop string. */
+/* The stats so far (all zero unless the params asked for confidence). */
+SYN_API void syn_generator_stats(const syn_generator *g, syn_gen_stats *out);
+
 SYN_API syn_finish syn_generator_end(syn_generator *g, syn_finish why, const char **text, size_t *len);
 
 #ifdef __cplusplus

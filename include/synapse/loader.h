@@ -16,6 +16,12 @@
 #define SYN_PLUGIN_V1_0_SIZE SYN_SIZE_THROUGH(syn_plugin, ops)
 #define SYN_BACKEND_OPS_V1_0_SIZE SYN_SIZE_THROUGH(syn_backend_ops, swiglu)
 #define SYN_CAPABILITY_OPS_V1_0_SIZE SYN_SIZE_THROUGH(syn_capability_ops, call)
+/* The kinds of 1.5, at their first size. */
+#define SYN_ROUTER_OPS_V1_5_SIZE SYN_SIZE_THROUGH(syn_router_ops, outcome)
+#define SYN_EXTRACTOR_OPS_V1_5_SIZE SYN_SIZE_THROUGH(syn_extractor_ops, extract)
+#define SYN_VERIFIER_OPS_V1_5_SIZE SYN_SIZE_THROUGH(syn_verifier_ops, verify)
+#define SYN_SPAWNER_OPS_V1_5_SIZE SYN_SIZE_THROUGH(syn_spawner_ops, propose)
+#define SYN_SPECIALIST_OPS_V1_5_SIZE SYN_SIZE_THROUGH(syn_specialist_ops, answer)
 
 typedef enum syn_plugin_status {
     SYN_PLUGIN_LOADED = 0,      /* passed every check, probe() > 0, init() ok */
@@ -36,6 +42,12 @@ typedef struct syn_plugin_entry {
                          * open as long as desc.name is set. */
     syn_backend_ops backend;       /* kind == backend and loaded: copied the same way */
     syn_capability_ops capability; /* kind == capability and loaded */
+    /* the 1.5 kinds, each when its kind is loaded */
+    syn_router_ops router;
+    syn_extractor_ops extractor;
+    syn_verifier_ops verifier;
+    syn_spawner_ops spawner;
+    syn_specialist_ops specialist;
     void *handle;       /* lt_dlhandle; NULL once nothing points into the module */
     const syn_plugin *module_desc; /* the module's own descriptor when loaded:
                                     * identifies the module for init/fini */
@@ -48,7 +60,8 @@ typedef struct syn_plugin_set {
     int ltdl_ready;          /* lt_dlinit succeeded: free owes one lt_dlexit */
 } syn_plugin_set;
 
-/* Scan `dir` (every *.so in it is a candidate), or when dir is NULL the
+/* Scan `dir` (every *.so in it is a candidate; a path to one .so file
+ * makes a set of that file alone), or when dir is NULL the
  * default search path: each directory of $SYNAPSE_PLUGIN_DIR (':'-separated),
  * the build tree beside the running executable (D/backends/NAME/.libs and
  * D/plugins/NAME/.libs, D and D/.. where D holds /proc/self/exe), then the
@@ -73,12 +86,15 @@ SYN_API const syn_plugin_entry *syn_plugins_best_backend(const syn_plugin_set *s
 /* The first loaded capability plugin whose ops table says `capability`
  * ("router", "extractor", ...), or NULL. */
 SYN_API const syn_plugin_entry *syn_plugins_find_capability(const syn_plugin_set *set, const char *capability);
+/* The first loaded plugin of a kind (SYN_PLUGIN_ROUTER, ...), or NULL. */
+SYN_API const syn_plugin_entry *syn_plugins_find_kind(const syn_plugin_set *set, uint32_t kind);
 
 /* Calls fini() of every loaded plugin (in reverse load order), unloads all
  * modules and releases the set. Only when no thread uses a plugin any more. */
 SYN_API void syn_plugins_free(syn_plugin_set *set);
 
-/* "backend", "capability" or "unknown". */
+/* "backend", "capability", "router", "extractor", "verifier", "spawner",
+ * "specialist" or "unknown". */
 SYN_API const char *syn_plugin_kind_name(uint32_t kind);
 
 #endif

@@ -20,6 +20,10 @@
  *  1.3  backend lora (the LoRA products of rows of many adapters in one call).
  *  1.4  paged KV cache: backend kv_page_len, syn_attn_params page_table
  *       (sequences share the pages of a common prefix).
+ *  1.5  typed capability kinds: router, extractor, verifier, spawner and
+ *       specialist, each with its own ops table whose create() takes the
+ *       host API (syn_host_api: logging, base-model embeddings, the store's
+ *       routing pathways, get_api for optional extras).
  */
 #ifndef SYNAPSE_PLUGIN_H
 #define SYNAPSE_PLUGIN_H
@@ -32,12 +36,18 @@ extern "C" {
 
 #define SYN_PLUGIN_MAGIC 0x504e5953u /* "SYNP" read as little-endian bytes */
 #define SYN_ABI_MAJOR 1
-#define SYN_ABI_MINOR 4
+#define SYN_ABI_MINOR 5
 #define SYN_PLUGIN_ENTRY "synapse_plugin_v1"
 
 typedef enum syn_plugin_kind {
     SYN_PLUGIN_BACKEND = 1,
-    SYN_PLUGIN_CAPABILITY = 2,
+    SYN_PLUGIN_CAPABILITY = 2, /* untyped: JSON in, JSON out (syn_capability_ops) */
+    /* 1.5 */
+    SYN_PLUGIN_ROUTER = 3,     /* syn_router_ops */
+    SYN_PLUGIN_EXTRACTOR = 4,  /* syn_extractor_ops */
+    SYN_PLUGIN_VERIFIER = 5,   /* syn_verifier_ops: the hallucination checker */
+    SYN_PLUGIN_SPAWNER = 6,    /* syn_spawner_ops */
+    SYN_PLUGIN_SPECIALIST = 7, /* syn_specialist_ops: a specialist written in code */
 } syn_plugin_kind;
 
 /* ------------------------------------------------------------------ backend */
@@ -193,6 +203,197 @@ typedef struct syn_capability_ops {
     int (*call)(void *inst, const char *request_json, char **response, syn_error *err);
 } syn_capability_ops;
 
+/* ------------------------------------------------------------- host API (1.5) */
+
+/* What the host offers a capability plugin, so the plugin links nothing but
+ * libc: handed to every typed kind's create(), valid until its destroy().
+ * Every call takes `host` first. Any thread may call; a call may block
+ * (embed waits for the model). Append only, like the ops tables: a plugin
+ * checks struct_size before it uses a field added after 1.5. */
+typedef struct syn_host syn_host; /* the host's own state */
+
+/* A routing pathway: how well a set of specialists has answered a domain.
+ * Stored by the host (the store's pathways table), learnt by the router. */
+typedef struct syn_pathway {
+    double strength;   /* the router's own scale */
+    int64_t successes; /* outcomes counted each way */
+    int64_t failures;
+    double updated_at; /* Unix seconds of the last change (for decay) */
+} syn_pathway;
+
+typedef struct syn_host_api {
+    uint32_t struct_size;
+    syn_host *host;
+    /* An optional extra by name and version ("facts.v1"), NULL when this
+     * host has none. */
+    const void *(*get_api)(syn_host *host, const char *name);
+    /* One line at a syn_log_level, attributed to the plugin. */
+    void (*log)(syn_host *host, int level, const char *msg);
+    /* The base model's pooled embedding of text, unit length: writes up to
+     * cap floats and returns the dimension (> cap: nothing written), or 0
+     * with err set (no model, text too long). Blocks until computed. */
+    int32_t (*embed)(syn_host *host, const char *text, float *out, int32_t cap, syn_error *err);
+    /* The pathway (domain, key): 1 and *out when the store has it, 0 when
+     * not, negative with err set on failure. key names a specialist set. */
+    int (*pathway_get)(syn_host *host, const char *domain, const char *key, syn_pathway *out, syn_error *err);
+    /* Writes it (insert or replace); 0 once committed. */
+    int (*pathway_put)(syn_host *host, const char *domain, const char *key, const syn_pathway *p, syn_error *err);
+} syn_host_api;
+
+/* --------------------------------------------------------------- router (1.5) */
+
+/* A specialist as the router sees it; strings live until the next
+ * set_specialists or destroy. */
+typedef struct syn_route_specialist {
+    const char *name;
+    const char *description; /* NULL: none */
+    const char *const *capabilities;
+    int32_t n_capabilities;
+    const char *const *examples;
+    int32_t n_examples;
+} syn_route_specialist;
+
+typedef enum syn_route_mode {
+    SYN_ROUTE_SINGLE = 1, /* one specialist (or none: the base model) */
+    SYN_ROUTE_SWARM = 2,  /* several answer, a synthesis merges them */
+    SYN_ROUTE_CLOUD = 3,  /* the upstream answers */
+} syn_route_mode;
+
+#define SYN_ROUTE_MAX_CHOSEN 3
+
+/* One specialist's score, by signal. */
+typedef struct syn_route_score {
+    float score;      /* the total the decision ranked by */
+    float capability; /* whole-word matches of its capabilities, 0..1 */
+    float similarity; /* the query's embedding against its description and examples, -1..1 */
+    float pathway;    /* Hebbian strength of (domain, it), -1..1 */
+} syn_route_score;
+
+/* The router fills what the host zeroed: mode, chosen (indexes into the
+ * specialists, best first; n_chosen 0: the base model answers), scores
+ * (the host's array, one per specialist, in their order), a domain (the
+ * pathway's key: a short lowercase word, "general" when nothing says more)
+ * and a reason a person can read. */
+typedef struct syn_route_decision {
+    uint32_t struct_size; /* set by the host */
+    int32_t mode;         /* syn_route_mode */
+    int32_t n_chosen;
+    int32_t chosen[SYN_ROUTE_MAX_CHOSEN];
+    syn_route_score *scores;
+    int32_t n_scores;
+    char domain[64];
+    char reason[256];
+} syn_route_decision;
+
+/* Calls may come from many threads at once; the router locks what it
+ * shares. */
+typedef struct syn_router_ops {
+    uint32_t struct_size;
+    void *(*create)(const syn_host_api *host, syn_error *err);
+    void (*destroy)(void *router);
+    /* The specialists now (all of them, in order), after every change. */
+    int (*set_specialists)(void *router, const syn_route_specialist *sp, int32_t n, syn_error *err);
+    /* query: the request's last user message; embedding: its pooled unit
+     * embedding (dim floats), NULL when the host has none. */
+    int (*route)(void *router, const char *query, const float *embedding, int32_t dim, syn_route_decision *out,
+                 syn_error *err);
+    /* What came of an answer the specialists (names) gave for domain:
+     * reward in [-1, 1], 1 a thumbs-up, -1 a thumbs-down or a
+     * contradiction, fractions for weaker evidence. Never the router's own
+     * score: only outcomes teach it. */
+    int (*outcome)(void *router, const char *domain, const char *const *specialists, int32_t n, float reward,
+                   syn_error *err);
+} syn_router_ops;
+
+/* ------------------------------------------------------------ extractor (1.5) */
+
+/* A fact: (subject, relation, object) with the extractor's confidence. */
+typedef struct syn_fact {
+    const char *subject;
+    const char *relation;
+    const char *object;
+    float confidence; /* 0..1 */
+} syn_fact;
+
+/* Receives one fact (valid during the call); nonzero stops the producer. */
+typedef int (*syn_fact_fn)(void *user, const syn_fact *fact);
+
+typedef struct syn_extractor_ops {
+    uint32_t struct_size;
+    void *(*create)(const syn_host_api *host, syn_error *err);
+    void (*destroy)(void *extractor);
+    /* The facts stated in text (a user's message), each through emit. */
+    int (*extract)(void *extractor, const char *text, syn_fact_fn emit, void *user, syn_error *err);
+} syn_extractor_ops;
+
+/* ------------------------------------------------------------- verifier (1.5) */
+
+typedef enum syn_claim_label {
+    SYN_CLAIM_UNKNOWN = 0,      /* nothing known says either way */
+    SYN_CLAIM_SUPPORTED = 1,    /* a known fact says so */
+    SYN_CLAIM_CONTRADICTED = 2, /* a known fact says otherwise */
+} syn_claim_label;
+
+/* A claim of an answer: bytes [start, end) of it, its label, and the fact
+ * the label rests on (NULL for unknown). */
+typedef struct syn_claim {
+    int32_t start, end;
+    int32_t label; /* syn_claim_label */
+    float score;   /* 0..1, how sure the verifier is of the label */
+    const syn_fact *fact;
+} syn_claim;
+
+typedef int (*syn_claim_fn)(void *user, const syn_claim *claim);
+
+typedef struct syn_verifier_ops {
+    uint32_t struct_size;
+    void *(*create)(const syn_host_api *host, syn_error *err);
+    void (*destroy)(void *verifier);
+    /* Labels the claims of answer (to question), each through emit. */
+    int (*verify)(void *verifier, const char *question, const char *answer, syn_claim_fn emit, void *user,
+                  syn_error *err);
+} syn_verifier_ops;
+
+/* -------------------------------------------------------------- spawner (1.5) */
+
+/* A specialist the swarm lacks, as a definition the host may add. */
+typedef struct syn_spawn_proposal {
+    const char *name; /* [a-z0-9_-]+ */
+    const char *description;
+    const char *system_prompt;
+    const char *const *capabilities;
+    int32_t n_capabilities;
+    const char *reason; /* why: which queries went unserved */
+} syn_spawn_proposal;
+
+typedef int (*syn_spawn_fn)(void *user, const syn_spawn_proposal *p);
+
+typedef struct syn_spawner_ops {
+    uint32_t struct_size;
+    void *(*create)(const syn_host_api *host, syn_error *err);
+    void (*destroy)(void *spawner);
+    /* queries: recent ones no specialist served well; proposals through emit. */
+    int (*propose)(void *spawner, const char *const *queries, int32_t n, syn_spawn_fn emit, void *user,
+                   syn_error *err);
+} syn_spawner_ops;
+
+/* ----------------------------------------------------------- specialist (1.5) */
+
+/* Receives a piece of an answer (len bytes, valid during the call);
+ * nonzero stops the producer (the client left). */
+typedef int (*syn_text_fn)(void *user, const char *text, size_t len);
+
+typedef struct syn_specialist_ops {
+    uint32_t struct_size;
+    void *(*create)(const syn_host_api *host, syn_error *err);
+    void (*destroy)(void *specialist);
+    /* What the router needs to know of it (name, description,
+     * capabilities, examples), pointing into the plugin's memory. */
+    int (*describe)(void *specialist, syn_route_specialist *out);
+    /* Answers query, streaming the text through emit. */
+    int (*answer)(void *specialist, const char *query, syn_text_fn emit, void *user, syn_error *err);
+} syn_specialist_ops;
+
 /* ---------------------------------------------------------------- descriptor */
 
 typedef struct syn_plugin {
@@ -205,9 +406,12 @@ typedef struct syn_plugin {
     const char *version;
     /* > 0: usable, larger is preferred; 0: not usable on this machine. */
     int (*probe)(void);
-    int (*init)(syn_error *err); /* optional */
+    /* Optional; once per process when the module is first loaded. The host
+     * API comes later, to each instance's create() (1.5 kinds), because one
+     * process may run several hosts. */
+    int (*init)(syn_error *err);
     void (*fini)(void);          /* optional */
-    const void *ops;             /* syn_backend_ops or syn_capability_ops */
+    const void *ops; /* the kind's ops table: syn_backend_ops, syn_capability_ops, syn_router_ops, ... */
 } syn_plugin;
 
 typedef const syn_plugin *(*syn_plugin_entry_fn)(void);

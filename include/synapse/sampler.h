@@ -86,4 +86,10 @@ SYN_API int32_t syn_sampler_sample(syn_sampler *s, float *logits, int32_t n_voca
 SYN_API int syn_sampler_logprobs(const float *logits, int32_t n_vocab, int32_t token, float *token_logprob,
                          int32_t n_top, int32_t *top_ids, float *top_logprobs);
 
+/* Under the same distribution: the logprob of `token` and the entropy of the
+ * whole distribution in nats (0: all mass on one token; log(n_vocab):
+ * uniform). SYN_ERR_INVALID for bad arguments. */
+SYN_API int syn_sampler_entropy(const float *logits, int32_t n_vocab, int32_t token, float *token_logprob,
+                                float *entropy);
+
 #endif

@@ -81,6 +81,7 @@ typedef struct syn_choice_delta {
     size_t n_lps;
     int32_t n_gen;     /* tokens generated so far, end-of-generation excluded */
     syn_finish finish; /* SYN_FINISH_NONE while it runs */
+    syn_gen_stats stats; /* so far, when the request's gen.confidence asked for them */
 } syn_choice_delta;
 
 /* Fills d and advances cur; SYN_ERR_NOMEM leaves cur as it was. */
