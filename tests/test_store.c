@@ -43,7 +43,7 @@ static void *writer(void *arg)
         syn_error err = {0};
         int64_t fid, pid;
         if (record(id, i % 2 ? "coder" : NULL, "question", "answer") ||
-            syn_store_feedback(st, id, 0, i % 3 ? 1 : -1, i % 5 ? NULL : "better", &fid, &pid, &err)) {
+            syn_store_feedback(st, id, 0, i % 3 ? 1 : -1, i % 5 ? NULL : "better", &fid, &pid, NULL, &err)) {
             if (err.msg[0])
                 fprintf(stderr, "feedback %s: %s\n", id, err.msg);
             failures[w]++;
@@ -82,12 +82,12 @@ int main(void)
                             .n_msgs = 3, .answers = answers, .answer_len = lens, .n_answers = 2};
     CHECK_MSG(syn_store_record(st, &x, &err) == 0, "%s", err.msg);
     int64_t fid, pid;
-    CHECK_MSG(syn_store_feedback(st, "chatcmpl-a", 0, -1, "four", &fid, &pid, &err) == 0 && fid > 0 && pid > 0, "%s",
+    CHECK_MSG(syn_store_feedback(st, "chatcmpl-a", 0, -1, "four", &fid, &pid, NULL, &err) == 0 && fid > 0 && pid > 0, "%s",
               err.msg);
-    CHECK(syn_store_feedback(st, "chatcmpl-a", 1, 1, NULL, &fid, &pid, &err) == 0 && fid > 0 && pid == 0);
-    CHECK(syn_store_feedback(st, "chatcmpl-nope", 0, 1, NULL, &fid, &pid, &err) == SYN_ERR_NOT_FOUND &&
+    CHECK(syn_store_feedback(st, "chatcmpl-a", 1, 1, NULL, &fid, &pid, NULL, &err) == 0 && fid > 0 && pid == 0);
+    CHECK(syn_store_feedback(st, "chatcmpl-nope", 0, 1, NULL, &fid, &pid, NULL, &err) == SYN_ERR_NOT_FOUND &&
           strstr(err.msg, "chatcmpl-nope"));
-    CHECK(syn_store_feedback(st, "chatcmpl-a", 2, 1, NULL, &fid, &pid, &err) == SYN_ERR_NOT_FOUND);
+    CHECK(syn_store_feedback(st, "chatcmpl-a", 2, 1, NULL, &fid, &pid, NULL, &err) == SYN_ERR_NOT_FOUND);
     json_object *pairs = NULL;
     CHECK_MSG(syn_store_preferences(st, 10, &pairs, &err) == 0, "%s", err.msg);
     if (pairs) {

@@ -68,6 +68,7 @@ void syn_config_free(syn_config *c)
     free(c->model);
     free(c->chat_template);
     free(c->cors);
+    free(c->router_plugin);
     for (int i = 0; i < c->n_api_keys; i++)
         free(c->api_keys[i]);
     for (int i = 0; i < c->n_specialists; i++)
@@ -362,6 +363,30 @@ static int load_keys(struct loader *l, syn_config *c, yaml_node_t *v)
     return 0;
 }
 
+/* plugins: a replacement .so per kind; only the kinds this server uses */
+static int load_plugins(struct loader *l, syn_config *c, yaml_node_t *m)
+{
+    if (m->type != YAML_MAPPING_NODE)
+        return bad(l, m, "'%s' must be a mapping (router: /path/to/router.so)", "plugins");
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key), *v = yaml_document_get_node(l->doc, p->value);
+        const char *key = scalar(k);
+        if (!key)
+            return bad(l, k, "%s: keys must be plain names", "plugins");
+        int rc;
+        if (!strcmp(key, "router")) {
+            if ((rc = get_str(l, v, key, &c->router_plugin)))
+                return rc;
+        } else if (!strcmp(key, "extractor") || !strcmp(key, "verifier") || !strcmp(key, "spawner") ||
+                   !strcmp(key, "specialist"))
+            return bad(l, k, "'plugins.%s': this server does not use that kind of plugin yet (only router)", key);
+        else
+            return bad(l, k, "unknown key 'plugins.%s' (the kinds are router, extractor, verifier, spawner, specialist)",
+                       key);
+    }
+    return 0;
+}
+
 static int load_root(struct loader *l, syn_config *c, yaml_node_t *root)
 {
     if (root->type == YAML_SCALAR_NODE && !*scalar(root))
@@ -420,6 +445,8 @@ static int load_root(struct loader *l, syn_config *c, yaml_node_t *root)
             rc = load_limits(l, c, v);
         else if (!strcmp(key, "specialists"))
             rc = load_specialists(l, c, v);
+        else if (!strcmp(key, "plugins"))
+            rc = load_plugins(l, c, v);
         else
             rc = bad(l, k, "unknown key '%s'", key);
         if (rc)

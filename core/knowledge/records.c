@@ -1,20 +1,20 @@
 /* What the server writes to the store and reads back: an answered chat
  * request as a conversation of messages, feedback on an answer (a
  * correction also as a preference pair), and the list of pairs. */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/knowledge/store_internal.h"
 
-static double wall_now(void)
+double syn_store_now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-/* Steps a statement that returns no row, then finalizes it. */
-static int run(syn_store *st, sqlite3_stmt *q, const char *what, syn_error *err)
+int syn_store_run(syn_store *st, sqlite3_stmt *q, const char *what, syn_error *err)
 {
     int rc = sqlite3_step(q) == SQLITE_DONE ? 0 : syn_store_fail(st, err, what);
     sqlite3_finalize(q);
@@ -26,7 +26,7 @@ static int add_message(syn_store *st, int64_t conv, int pos, const char *role, c
 {
     sqlite3_stmt *q = syn_store_prepare(st,
                                         "INSERT INTO messages (conversation_id, position, role, content, response_id, "
-                                        "choice, specialists) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                        "choice, specialists, domain, confidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                         err);
     if (!q)
         return err->code;
@@ -42,8 +42,11 @@ static int add_message(syn_store *st, int64_t conv, int pos, const char *role, c
         sqlite3_bind_int(q, 6, choice);
         sqlite3_bind_text(q, 7, json_object_to_json_string_ext(names, JSON_C_TO_STRING_PLAIN), -1, SQLITE_TRANSIENT);
         json_object_put(names);
+        sqlite3_bind_text(q, 8, x->domain ? x->domain : "general", -1, SQLITE_STATIC);
+        if (x->confidence)
+            sqlite3_bind_double(q, 9, x->confidence[choice]);
     }
-    return run(st, q, "recording a message", err);
+    return syn_store_run(st, q, "recording a message", err);
 }
 
 int syn_store_record(syn_store *st, const syn_store_exchange *x, syn_error *err)
@@ -55,14 +58,20 @@ int syn_store_record(syn_store *st, const syn_store_exchange *x, syn_error *err)
     if (!q)
         return syn_store_end(st, err->code, err);
     sqlite3_bind_text(q, 1, x->model, -1, SQLITE_STATIC);
-    sqlite3_bind_double(q, 2, wall_now());
-    rc = run(st, q, "recording a conversation", err);
+    sqlite3_bind_double(q, 2, syn_store_now());
+    rc = syn_store_run(st, q, "recording a conversation", err);
     int64_t conv = sqlite3_last_insert_rowid(st->db);
     int pos = 0;
     for (size_t i = 0; !rc && i < x->n_msgs; i++)
         rc = add_message(st, conv, pos++, x->msgs[i].role, x->msgs[i].content, -1, x, -1, err);
     for (int c = 0; !rc && c < x->n_answers; c++)
         rc = add_message(st, conv, pos++, "assistant", x->answers[c], (int)x->answer_len[c], x, c, err);
+    for (int c = 0; !rc && c < x->n_answers; c++)
+        rc = syn_store_count_answer(st, x->specialist ? x->specialist : "", x->domain ? x->domain : "general",
+                                    x->confidence ? x->confidence[c] : 0.0, err);
+    if (!rc && x->route_json)
+        rc = syn_store_add_route(st, x->response_id, x->route_mode, x->domain ? x->domain : "general", x->route_json,
+                                 err);
     return syn_store_end(st, rc, err);
 }
 
@@ -70,12 +79,13 @@ int syn_store_record(syn_store *st, const syn_store_exchange *x, syn_error *err)
  * conversation's last user message before it. */
 static const char answer_sql[] =
     "SELECT m.id, m.content, json_extract(m.specialists, '$[0]'), "
+    "  coalesce(m.domain, 'general'), coalesce(m.confidence, 0), "
     "  (SELECT u.content FROM messages u WHERE u.conversation_id = m.conversation_id AND u.role = 'user' "
     "   AND u.position < m.position ORDER BY u.position DESC LIMIT 1) "
     "FROM messages m WHERE m.response_id = ? AND m.choice = ?";
 
 int syn_store_feedback(syn_store *st, const char *response_id, int choice, int rating, const char *correction,
-                       int64_t *feedback_id, int64_t *pair_id, syn_error *err)
+                       int64_t *feedback_id, int64_t *pair_id, syn_store_rated *rated, syn_error *err)
 {
     *feedback_id = *pair_id = 0;
     int rc = syn_store_begin(st, err);
@@ -95,17 +105,26 @@ int syn_store_feedback(syn_store *st, const char *response_id, int choice, int r
         return syn_store_end(st, rc, err);
     }
     int64_t msg = sqlite3_column_int64(a, 0);
+    const unsigned char *who = sqlite3_column_text(a, 2), *domain = sqlite3_column_text(a, 3);
+    if (rated) {
+        snprintf(rated->specialist, sizeof rated->specialist, "%s", who ? (const char *)who : "");
+        snprintf(rated->domain, sizeof rated->domain, "%s", (const char *)domain);
+    }
+    rc = syn_store_count_rating(st, who ? (const char *)who : "", (const char *)domain, rating,
+                                sqlite3_column_double(a, 4), err);
     sqlite3_stmt *f = syn_store_prepare(
         st, "INSERT INTO feedback (message_id, rating, correction, created_at) VALUES (?, ?, ?, ?)", err);
     if (!f)
         rc = err->code;
+    else if (rc)
+        sqlite3_finalize(f);
     else {
         sqlite3_bind_int64(f, 1, msg);
         sqlite3_bind_int(f, 2, rating);
         if (correction)
             sqlite3_bind_text(f, 3, correction, -1, SQLITE_STATIC);
-        sqlite3_bind_double(f, 4, wall_now());
-        if (!(rc = run(st, f, "recording feedback", err)))
+        sqlite3_bind_double(f, 4, syn_store_now());
+        if (!(rc = syn_store_run(st, f, "recording feedback", err)))
             *feedback_id = sqlite3_last_insert_rowid(st->db);
     }
     if (!rc && correction) {
@@ -117,13 +136,13 @@ int syn_store_feedback(syn_store *st, const char *response_id, int choice, int r
             rc = err->code;
         else {
             sqlite3_bind_value(p, 1, sqlite3_column_value(a, 2));
-            const unsigned char *prompt = sqlite3_column_text(a, 3);
+            const unsigned char *prompt = sqlite3_column_text(a, 5);
             sqlite3_bind_text(p, 2, prompt ? (const char *)prompt : "", -1, SQLITE_TRANSIENT);
             sqlite3_bind_text(p, 3, correction, -1, SQLITE_STATIC);
             sqlite3_bind_value(p, 4, sqlite3_column_value(a, 1));
             sqlite3_bind_int64(p, 5, msg);
-            sqlite3_bind_double(p, 6, wall_now());
-            if (!(rc = run(st, p, "recording a preference pair", err)))
+            sqlite3_bind_double(p, 6, syn_store_now());
+            if (!(rc = syn_store_run(st, p, "recording a preference pair", err)))
                 *pair_id = sqlite3_last_insert_rowid(st->db);
         }
     }

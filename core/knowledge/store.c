@@ -40,6 +40,33 @@ static const char *const migrations[SYN_STORE_VERSION] = {
     "  source TEXT NOT NULL CHECK (source IN ('feedback', 'cloud')),"
     "  message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,"
     "  created_at REAL NOT NULL);",
+    /* 2: routing: each answer's domain and confidence, the router's
+     * decisions, its pathways, and per-specialist per-domain stats */
+    "ALTER TABLE messages ADD COLUMN domain TEXT;"
+    "ALTER TABLE messages ADD COLUMN confidence REAL;"
+    "CREATE TABLE routes ("
+    "  response_id TEXT PRIMARY KEY,"
+    "  mode TEXT NOT NULL,"
+    "  domain TEXT NOT NULL,"
+    "  decision TEXT NOT NULL," /* JSON: the route as the API shows it, every specialist's scores */
+    "  created_at REAL NOT NULL);"
+    "CREATE TABLE pathways ("
+    "  domain TEXT NOT NULL,"
+    "  specialists TEXT NOT NULL," /* the router's key for the set */
+    "  strength REAL NOT NULL,"
+    "  successes INTEGER NOT NULL,"
+    "  failures INTEGER NOT NULL,"
+    "  updated_at REAL NOT NULL,"
+    "  PRIMARY KEY (domain, specialists));"
+    "CREATE TABLE specialist_stats ("
+    "  specialist TEXT NOT NULL," /* '' for the base model */
+    "  domain TEXT NOT NULL,"
+    "  answers INTEGER NOT NULL DEFAULT 0,"
+    "  confidence_sum REAL NOT NULL DEFAULT 0,"
+    "  rated INTEGER NOT NULL DEFAULT 0,"
+    "  rating_sum INTEGER NOT NULL DEFAULT 0,"
+    "  rated_confidence_sum REAL NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (specialist, domain));",
 };
 
 int syn_store_fail(syn_store *st, syn_error *err, const char *what)

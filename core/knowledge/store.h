@@ -21,11 +21,14 @@
 
 #include <synapse/chat.h>
 #include <synapse/common.h>
+#include <synapse/plugin.h>
+
+#include "core/config/specialist_def.h"
 
 typedef struct syn_store syn_store;
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define SYN_STORE_VERSION 1
+#define SYN_STORE_VERSION 2
 
 /* Opens (creating) the database at path and brings its schema up to
  * SYN_STORE_VERSION; a file from a newer version is refused. */
@@ -42,6 +45,10 @@ typedef struct syn_store_exchange {
     const char *const *answers; /* n_answers texts, answer_len bytes each */
     const size_t *answer_len;
     int n_answers;
+    const char *domain;       /* the route's domain; NULL: "general" */
+    const double *confidence; /* n_answers of them; NULL: none */
+    const char *route_mode;   /* with route_json: the routes row; NULL: none */
+    const char *route_json;
 } syn_store_exchange;
 
 int syn_store_record(syn_store *st, const syn_store_exchange *x, syn_error *err);
@@ -51,11 +58,42 @@ int syn_store_record(syn_store *st, const syn_store_exchange *x, syn_error *err)
  * correction, rejected = the answer, prompt = the request's last user
  * message; *pair_id, else 0). SYN_ERR_NOT_FOUND for an unknown response or
  * choice. */
+typedef struct syn_store_rated {
+    char specialist[SYN_SPECIALIST_MAX_NAME + 1]; /* "" for the base model */
+    char domain[64];
+} syn_store_rated;
+
+/* ...and what was rated, for the router's outcome (may be NULL). The
+ * specialist's stats for the domain count the rating. */
 int syn_store_feedback(syn_store *st, const char *response_id, int choice, int rating, const char *correction,
-                       int64_t *feedback_id, int64_t *pair_id, syn_error *err);
+                       int64_t *feedback_id, int64_t *pair_id, syn_store_rated *rated, syn_error *err);
 
 /* The newest `limit` preference pairs, newest first: an array of
  * {"id", "specialist", "prompt", "chosen", "rejected", "source"}. */
 int syn_store_preferences(syn_store *st, int limit, json_object **out, syn_error *err);
+
+/* ---- routing (routing.c) */
+
+/* A specialist's record for a domain ("" the base model). */
+typedef struct syn_store_stats {
+    int64_t answers;
+    double confidence_sum;
+    int64_t rated;
+    int64_t rating_sum; /* of +1 and -1 */
+    double rated_confidence_sum;
+} syn_store_stats;
+
+/* Zeros when there is none yet. */
+int syn_store_stats_get(syn_store *st, const char *specialist, const char *domain, syn_store_stats *out,
+                        syn_error *err);
+/* GET /api/confidence's data: {"specialist", "domain", "answers",
+ * "mean_confidence", "rated", "mean_rating"} per specialist and domain. */
+int syn_store_confidence(syn_store *st, json_object **out, syn_error *err);
+/* The newest `limit` routes, newest first: each decision as recorded, with
+ * its response id and time. */
+int syn_store_routes(syn_store *st, int limit, json_object **out, syn_error *err);
+/* 1 and *out when (domain, key) has a pathway, 0 when not, < 0 on error. */
+int syn_store_pathway_get(syn_store *st, const char *domain, const char *key, syn_pathway *out, syn_error *err);
+int syn_store_pathway_put(syn_store *st, const char *domain, const char *key, const syn_pathway *p, syn_error *err);
 
 #endif

@@ -25,4 +25,17 @@ int syn_store_fail(syn_store *st, syn_error *err, const char *what);
 /* A statement prepared on the connection, or NULL with err set. */
 sqlite3_stmt *syn_store_prepare(syn_store *st, const char *sql, syn_error *err);
 
+/* Steps a statement that returns no row, then finalizes it. */
+int syn_store_run(syn_store *st, sqlite3_stmt *q, const char *what, syn_error *err);
+double syn_store_now(void); /* Unix seconds */
+
+/* Inside a transaction (routing.c): one answer more for (specialist,
+ * domain), one rating more, and a route's row. */
+int syn_store_count_answer(syn_store *st, const char *specialist, const char *domain, double confidence,
+                           syn_error *err);
+int syn_store_count_rating(syn_store *st, const char *specialist, const char *domain, int rating, double confidence,
+                           syn_error *err);
+int syn_store_add_route(syn_store *st, const char *response_id, const char *mode, const char *domain,
+                        const char *decision_json, syn_error *err);
+
 #endif

@@ -65,8 +65,13 @@ static int feedback(struct mg_connection *c, syn_server *s, const char *body, si
     }
     syn_error err = {0};
     int64_t fid, pid;
-    int rc = syn_store_feedback(s->store, id, choice, rating, correction, &fid, &pid, &err);
+    syn_store_rated rated;
+    int rc = syn_store_feedback(s->store, id, choice, rating, correction, &fid, &pid, &rated, &err);
     json_object_put(root);
+    /* the outcome moves the pathway of what answered; the base model has none */
+    if (!rc && s->router && rated.specialist[0] &&
+        syn_router_outcome(s->router, rated.domain, rated.specialist, (float)rating, &err))
+        syn_log(SYN_LOG_ERROR, "feedback on %s: the router did not learn from it: %s", id, err.msg);
     if (rc == SYN_ERR_NOT_FOUND)
         return syn_send_error_msg(c, s, 404, "invalid_request_error", "response_not_found", "%s", err.msg);
     if (rc)
@@ -79,21 +84,12 @@ static int feedback(struct mg_connection *c, syn_server *s, const char *body, si
 
 static int preferences(struct mg_connection *c, syn_server *s)
 {
-    const struct mg_request_info *ri = mg_get_request_info(c);
-    const char *qs = ri->query_string ? ri->query_string : "";
-    char buf[32];
-    long limit = PREFERENCES_DEFAULT;
-    int n = mg_get_var(qs, strlen(qs), "limit", buf, sizeof buf);
-    if (n >= 0 || n == -2) {
-        char *end;
-        limit = n >= 0 ? strtol(buf, &end, 10) : 0;
-        if (n < 0 || !*buf || *end || limit < 1 || limit > PREFERENCES_MAX)
-            return syn_send_error_msg(c, s, 400, "invalid_request_error", NULL, "'limit' must be from 1 to %d",
-                                      PREFERENCES_MAX);
-    }
+    int limit, status;
+    if ((status = syn_query_limit(c, s, PREFERENCES_DEFAULT, PREFERENCES_MAX, &limit)))
+        return status;
     json_object *data;
     syn_error err = {0};
-    if (syn_store_preferences(s->store, (int)limit, &data, &err))
+    if (syn_store_preferences(s->store, limit, &data, &err))
         return syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", err.msg);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "object", json_object_new_string("list"));
@@ -107,8 +103,8 @@ int syn_route_store(struct mg_connection *c, syn_server *s, const char *body, si
     return !strcmp(ri->local_uri, "/api/feedback") ? feedback(c, s, body, len) : preferences(c, s);
 }
 
-void syn_server_record_chat(syn_server *s, const char *response_id, const char *model, const char *specialist,
-                            const syn_chat_msg *msgs, size_t n_msgs, syn_job *j)
+void syn_server_record_chat(syn_server *s, const char *response_id, const char *model, const syn_answer_route *route,
+                            const syn_chat_msg *msgs, size_t n_msgs, syn_job *j, const double *confidence)
 {
     int n = syn_job_n_choices(j);
     syn_choice_delta d[SYN_MAX_N];
@@ -126,8 +122,12 @@ void syn_server_record_chat(syn_server *s, const char *response_id, const char *
     if (rc)
         syn_fail(&err, SYN_ERR_NOMEM, "out of memory");
     else {
-        syn_store_exchange x = {.response_id = response_id, .model = model, .specialist = specialist, .msgs = msgs,
-                                .n_msgs = n_msgs, .answers = texts, .answer_len = lens, .n_answers = n};
+        syn_store_exchange x = {.response_id = response_id, .model = model, .specialist = route->specialist,
+                                .msgs = msgs, .n_msgs = n_msgs, .answers = texts, .answer_len = lens, .n_answers = n,
+                                .domain = route->domain, .confidence = confidence, .route_mode = route->mode,
+                                .route_json = route->full ? json_object_to_json_string_ext(route->full,
+                                                                                           JSON_C_TO_STRING_PLAIN)
+                                                          : NULL};
         rc = syn_store_record(s->store, &x, &err);
     }
     /* the client still gets its answer; feedback on it will say it is unknown */

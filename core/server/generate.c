@@ -191,15 +191,35 @@ typedef struct gen_ctx {
     const syn_gen_request *r;
     syn_job *job;
     const char *specialist; /* the one answering, NULL: the base model */
+    const syn_chat_route *route; /* chat only */
     char id[48];
     long created;
 } gen_ctx;
 
+/* Each choice's confidence, from its stats as read at its end. */
+static void confidences(const gen_ctx *g, const syn_gen_stats *stats, int n, double *out)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = syn_server_confidence(g->s, g->specialist, g->route->domain, &stats[i]);
+}
+
 /* A chat answer goes into the store before its last bytes go out. */
-static void record(const gen_ctx *g)
+static void record(const gen_ctx *g, const double *conf)
+{
+    if (g->r->kind != SYN_REQ_CHAT)
+        return;
+    syn_answer_route ar = {.specialist = g->specialist, .domain = g->route->domain, .mode = g->route->mode,
+                           .full = g->route->full};
+    syn_server_record_chat(g->s, g->id, g->r->model, &ar, g->r->msgs, g->r->n_msgs, g->job, conf);
+}
+
+/* The X-Synapse-Specialist header line: who answered. */
+static void specialist_header(const gen_ctx *g, char *buf, size_t n)
 {
     if (g->r->kind == SYN_REQ_CHAT)
-        syn_server_record_chat(g->s, g->id, g->r->model, g->specialist, g->r->msgs, g->r->n_msgs, g->job);
+        snprintf(buf, n, "X-Synapse-Specialist: %s\r\n", g->specialist ? g->specialist : "none");
+    else
+        buf[0] = '\0';
 }
 
 static json_object *envelope(const gen_ctx *g, int chunk)
@@ -253,6 +273,7 @@ static int answer_once(struct mg_connection *c, gen_ctx *g)
         return syn_send_job_error(c, g->s, j);
     json_object *o = envelope(g, 0), *choices = json_object_new_array();
     int64_t gen = 0;
+    syn_gen_stats stats[SYN_MAX_N];
     for (int i = 0; i < syn_job_n_choices(j); i++) {
         syn_choice_cursor cur = {0};
         syn_choice_delta d;
@@ -279,12 +300,20 @@ static int answer_once(struct mg_connection *c, gen_ctx *g)
         json_object_object_add(ch, "finish_reason", json_object_new_string(finish_name(out->finish)));
         json_object_array_add(choices, ch);
         gen += out->n_gen;
+        stats[i] = out->stats;
         syn_choice_delta_free(&d);
     }
     json_object_object_add(o, "choices", choices);
     json_object_object_add(o, "usage", usage_json(syn_job_n_prompt(j), gen));
-    record(g);
-    return syn_send_json_obj(c, g->s, 200, o);
+    char header[128];
+    specialist_header(g, header, sizeof header);
+    if (g->r->kind == SYN_REQ_CHAT) {
+        double conf[SYN_MAX_N];
+        confidences(g, stats, syn_job_n_choices(j), conf);
+        json_object_object_add(o, "synapse", syn_chat_route_public(g->route, conf[0]));
+        record(g, conf);
+    }
+    return syn_send_json_obj_headers(c, g->s, 200, o, header);
 }
 
 /* Writes one SSE event; -1 when the client is gone. */
@@ -334,6 +363,7 @@ typedef struct stream_choice {
     size_t lp_off; /* text offset of the next logprob (completions' text_offset) */
     int finished;
     int32_t n_gen;
+    syn_gen_stats stats;
 } stream_choice;
 
 /* Sends what choice i has produced since the last call: a chunk of text
@@ -346,6 +376,7 @@ static int stream_choice_send(struct mg_connection *c, gen_ctx *g, syn_job *j, i
         return 0; /* out of memory: the text stays for the next round */
     int gone = 0;
     sc->n_gen = d.n_gen;
+    sc->stats = d.stats;
     if (d.len || d.n_lps) {
         json_object *lp = g->r->logprobs && d.n_lps ? logprobs_json(g->base->tok, g->r->kind, d.lps, d.n_lps, &sc->lp_off)
                                                     : NULL;
@@ -368,10 +399,11 @@ static int answer_stream(struct mg_connection *c, gen_ctx *g)
 {
     syn_job *j = g->job;
     int n = syn_job_n_choices(j), gone = 0;
-    char cors[512];
+    char cors[512], header[128];
+    specialist_header(g, header, sizeof header);
     mg_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                 "%sConnection: close\r\n\r\n",
-              syn_cors_headers(g->s, cors, sizeof cors));
+                 "%s%sConnection: close\r\n\r\n",
+              syn_cors_headers(g->s, cors, sizeof cors), header);
     stream_choice sc[SYN_MAX_N];
     memset(sc, 0, sizeof sc);
     if (g->r->kind == SYN_REQ_CHAT)
@@ -396,14 +428,27 @@ static int answer_stream(struct mg_connection *c, gen_ctx *g)
         json_object_object_add(o, "error", e);
         gone = sse(c, o) != 0;
     } else if (!gone) {
-        record(g); /* every choice finished */
-        if (g->r->include_usage) {
+        /* every choice finished: recorded, then one last chunk with the
+         * usage (when asked for) and the route and confidence (chat) */
+        double conf[SYN_MAX_N];
+        int chat = g->r->kind == SYN_REQ_CHAT;
+        if (chat) {
+            syn_gen_stats stats[SYN_MAX_N];
+            for (int i = 0; i < n; i++)
+                stats[i] = sc[i].stats;
+            confidences(g, stats, n, conf);
+            record(g, conf);
+        }
+        if (g->r->include_usage || chat) {
             int64_t gen = 0;
             for (int i = 0; i < n; i++)
                 gen += sc[i].n_gen;
             json_object *o = envelope(g, 1);
             json_object_object_add(o, "choices", json_object_new_array());
-            json_object_object_add(o, "usage", usage_json(syn_job_n_prompt(j), gen));
+            if (g->r->include_usage)
+                json_object_object_add(o, "usage", usage_json(syn_job_n_prompt(j), gen));
+            if (chat)
+                json_object_object_add(o, "synapse", syn_chat_route_public(g->route, conf[0]));
             gone = sse(c, o) != 0;
         }
     }
@@ -423,8 +468,10 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     int status;
     syn_specialist *sp = NULL;
     const syn_base *base = &s->main;
+    syn_chat_route route = {0};
     if (syn_request_parse_json(body, len, &root, &e) || syn_request_parse_gen(root, kind, &r, &e) ||
-        syn_server_resolve_model(s, r.model, &sp, &base, &e)) {
+        (kind == SYN_REQ_CHAT ? syn_server_route_chat(s, &r, &sp, &base, &route, &e)
+                              : syn_server_resolve_model(s, r.model, &sp, &base, &e))) {
         status = syn_send_error(c, s, &e);
         goto done;
     }
@@ -445,7 +492,8 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     if (cap > 0 && (jr.max_tokens <= 0 || jr.max_tokens > cap))
         jr.max_tokens = cap;
     jr.gen = (syn_gen_params){.sp = r.sp, .stops = (const char *const *)r.stops, .n_stops = r.n_stops,
-                              .logprobs = r.logprobs, .top_logprobs = r.top_logprobs};
+                              .logprobs = r.logprobs, .top_logprobs = r.top_logprobs,
+                              .confidence = kind == SYN_REQ_CHAT};
     if (r.schema)
         syn_jschema_constraint(r.schema, "response_format", &jr.constraint);
     r.schema = NULL; /* the job owns it now */
@@ -470,7 +518,7 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
         goto done;
     }
     gen_ctx g = {.s = s, .base = base, .r = &r, .job = j, .specialist = sp ? sp->def.name : NULL,
-                 .created = (long)time(NULL)};
+                 .route = &route, .created = (long)time(NULL)};
     syn_random_id(kind == SYN_REQ_CHAT ? "chatcmpl-" : "cmpl-", g.id, sizeof g.id);
     status = r.stream ? answer_stream(c, &g) : answer_once(c, &g);
     if (sp)
@@ -478,6 +526,7 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
                                (uint64_t)syn_job_n_cached(j));
     syn_job_release(j);
 done:
+    syn_chat_route_free(&route);
     syn_specialist_release(sp);
     syn_gen_request_free(&r);
     json_object_put(root);

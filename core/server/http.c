@@ -33,7 +33,8 @@ typedef enum {
     R_METRICS,
     R_STATUS,
     R_SPECIALISTS,
-    R_STORE
+    R_STORE,
+    R_ROUTING
 } route_id;
 
 static const struct route {
@@ -55,6 +56,8 @@ static const struct route {
     {"/api/specialists/", "GET, DELETE", R_SPECIALISTS, 1, 1, 1},
     {"/api/feedback", "POST", R_STORE, 0, 1, 0},
     {"/api/preferences", "GET", R_STORE, 0, 1, 0},
+    {"/api/routes", "GET", R_ROUTING, 0, 1, 0},
+    {"/api/confidence", "GET", R_ROUTING, 0, 1, 0},
 };
 
 static int route_matches(const struct route *r, const char *uri)
@@ -324,6 +327,7 @@ static int handle(struct mg_connection *c, void *data)
         case R_METRICS: status = route_metrics(c, s); break;
         case R_SPECIALISTS: status = syn_route_specialists(c, s, body, len); break;
         case R_STORE: status = syn_route_store(c, s, body, len); break;
+        case R_ROUTING: status = syn_route_routing(c, s); break;
         default: status = route_status(c, s); break;
         }
     }
@@ -497,10 +501,29 @@ static int start_swarm(syn_server *s, const syn_config *cfg, syn_error *err)
     return rc;
 }
 
+/* The router plugin, fed the specialists. A router named by the config
+ * must load; without one named, a search that finds none leaves "synapse"
+ * meaning the base model, said once here and in every route's reason. */
+static int start_router(syn_server *s, syn_error *err)
+{
+    int rc = syn_router_open(s->cfg.router_plugin, s->store, syn_server_embed_text, s, &s->router, err);
+    if (rc == SYN_ERR_NOT_FOUND && !s->cfg.router_plugin) {
+        syn_log(SYN_LOG_WARN, "%s: \"model\": \"synapse\" is the base model", err->msg);
+        memset(err, 0, sizeof *err);
+        return 0;
+    }
+    if (!rc)
+        rc = syn_router_update(s->router, s->swarm, err);
+    if (!rc)
+        syn_log(SYN_LOG_WARN, "router: %s", syn_router_describe(s->router));
+    return rc;
+}
+
 static int copy_config(syn_config *dst, const syn_config *src, syn_error *err)
 {
     *dst = *src;
     dst->host = dst->data_dir = dst->models_dir = dst->model = dst->chat_template = dst->cors = NULL;
+    dst->router_plugin = NULL;
     dst->n_api_keys = 0;
     memset(dst->api_keys, 0, sizeof dst->api_keys);
     dst->specialists = NULL; /* the swarm holds them while serving */
@@ -512,6 +535,7 @@ static int copy_config(syn_config *dst, const syn_config *src, syn_error *err)
     rc = rc ? rc : syn_config_set_str(&dst->model, src->model, err);
     rc = rc ? rc : syn_config_set_str(&dst->chat_template, src->chat_template, err);
     rc = rc ? rc : syn_config_set_str(&dst->cors, src->cors, err);
+    rc = rc ? rc : syn_config_set_str(&dst->router_plugin, src->router_plugin, err);
     for (int i = 0; !rc && i < src->n_api_keys; i++) {
         rc = syn_config_set_str(&dst->api_keys[i], src->api_keys[i], err);
         dst->n_api_keys = i + 1;
@@ -576,8 +600,8 @@ int syn_server_start(const syn_config *cfg, const char *model_path, syn_server *
             s->created = (long)time(NULL);
         if (rc)
             syn_error_prefix(err, model_path);
-        else
-            rc = start_swarm(s, cfg, err);
+        else if (!(rc = start_swarm(s, cfg, err)))
+            rc = start_router(s, err);
     } else if (!rc && cfg->n_specialists)
         rc = syn_fail(err, SYN_ERR_INVALID,
                       "%d specialist%s configured, but there is no model to serve %s (set 'model:')",
@@ -686,6 +710,7 @@ void syn_server_reload(syn_server *s, const syn_config *fresh)
         {"data_dir", !same_str(c->data_dir, f->data_dir)},
         {"chat_template", !same_str(c->chat_template, f->chat_template)},
         {"cors", !same_str(c->cors, f->cors)},
+        {"plugins.router", !same_str(c->router_plugin, f->router_plugin)},
         {"threads", c->threads != f->threads},
         {"context_size", c->ctx_size != f->ctx_size},
         {"parallel", c->parallel != f->parallel},
@@ -739,6 +764,7 @@ void syn_server_stop(syn_server *s)
     syn_sched_free(s->main.sched);
     for (int i = 0; i < s->n_bases; i++)
         syn_sched_free(s->bases[i]->sched);
+    syn_router_close(s->router); /* after civetweb: no handler routes any more */
     syn_swarm_free(s->swarm); /* after the schedulers: their jobs held adapters */
     for (int i = 0; i < s->n_bases; i++) {
         close_base(s->bases[i]); /* after the swarm: its adapters are on these models */

@@ -17,6 +17,7 @@
 #include "core/server/request.h"
 #include "core/server/server.h"
 #include "core/knowledge/store.h"
+#include "core/swarm/router.h"
 #include "core/swarm/swarm.h"
 
 /* A base model with what serves it: its tokenizer, chat template and
@@ -46,6 +47,7 @@ struct syn_server {
     int n_bases;
     syn_swarm *swarm; /* the specialists; NULL without a model */
     syn_store *store; /* data_dir/synapse.db */
+    syn_router *router; /* NULL: none found; "synapse" is then the base model */
     syn_metrics metrics;
     struct mg_context *mg;
     struct syn_gate *gate; /* the public socket, in front of civetweb */
@@ -71,6 +73,9 @@ int syn_send_job_error(struct mg_connection *c, const syn_server *s, syn_job *j)
 /* Sends a complete response; body is JSON text. Returns status. */
 int syn_send_json(struct mg_connection *c, const syn_server *s, int status, const char *body);
 int syn_send_json_obj(struct mg_connection *c, const syn_server *s, int status, json_object *o);
+/* The same with more header lines (each ending in \r\n). */
+int syn_send_json_obj_headers(struct mg_connection *c, const syn_server *s, int status, json_object *o,
+                              const char *extra);
 int syn_send_text(struct mg_connection *c, const syn_server *s, int status, const char *ctype, const char *body,
                   size_t len);
 int syn_send_error(struct mg_connection *c, const syn_server *s, const syn_http_error *e);
@@ -108,7 +113,38 @@ int syn_route_store(struct mg_connection *c, syn_server *s, const char *body, si
 /* Records a chat request that job j answered (every choice, whole), before
  * the client has all of the answer: a response id the client sees can be
  * rated. A failure is logged; the answer still goes out. */
-void syn_server_record_chat(syn_server *s, const char *response_id, const char *model, const char *specialist,
-                            const syn_chat_msg *msgs, size_t n_msgs, syn_job *j);
+typedef struct syn_answer_route {
+    const char *specialist; /* NULL: the base model */
+    const char *domain;
+    const char *mode;       /* "single", ... */
+    json_object *full;      /* the decision with every specialist's scores; NULL: none to record */
+} syn_answer_route;
+void syn_server_record_chat(syn_server *s, const char *response_id, const char *model, const syn_answer_route *route,
+                            const syn_chat_msg *msgs, size_t n_msgs, syn_job *j, const double *confidence);
+
+/* ---- routing and confidence (route.c) */
+/* The base model's pooled unit embedding of text (its first context_size
+ * tokens), blocking: the dimension, or 0 with err set. */
+int32_t syn_server_embed_text(void *server, const char *text, float *out, int32_t cap, syn_error *err);
+/* An answer's confidence in [0, 1]: the model's own view of its tokens
+ * (syn_gen_stats), calibrated by (specialist, domain)'s ratings so far. */
+double syn_server_confidence(syn_server *s, const char *specialist, const char *domain, const syn_gen_stats *st);
+/* Who answers a chat request: for "synapse" the router's choice (or the
+ * base model), else the specialist or base the request names. *sp gets a
+ * reference (NULL: the base); out the route as recorded and shown. */
+typedef struct syn_chat_route {
+    json_object *full; /* {"mode", "domain", "specialists", "reason", "scores"} */
+    char domain[64];
+    const char *mode;
+} syn_chat_route;
+int syn_server_route_chat(syn_server *s, const syn_gen_request *r, syn_specialist **sp, const syn_base **base,
+                          syn_chat_route *out, syn_http_error *e);
+void syn_chat_route_free(syn_chat_route *r);
+/* A response's "synapse" object: {"route": (without the scores), "confidence"}. */
+json_object *syn_chat_route_public(const syn_chat_route *r, double confidence);
+/* GET /api/routes, GET /api/confidence */
+int syn_route_routing(struct mg_connection *c, syn_server *s);
+/* Parses ?limit=N (1..max, default def) into *out; 0, or an error sent (its status). */
+int syn_query_limit(struct mg_connection *c, syn_server *s, int def, int max, int *out);
 
 #endif

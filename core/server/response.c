@@ -37,15 +37,30 @@ const char *syn_cors_headers(const syn_server *s, char *buf, size_t n)
     return buf;
 }
 
-int syn_send_text(struct mg_connection *c, const syn_server *s, int status, const char *ctype, const char *body,
-                  size_t len)
+static int send_text(struct mg_connection *c, const syn_server *s, int status, const char *ctype, const char *body,
+                     size_t len, const char *extra)
 {
     char cors[512];
-    mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%sConnection: close\r\n\r\n", status,
-              reason(status), ctype, len, syn_cors_headers(s, cors, sizeof cors));
+    mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%sConnection: close\r\n\r\n", status,
+              reason(status), ctype, len, syn_cors_headers(s, cors, sizeof cors), extra);
     if (len)
         mg_write(c, body, len);
     return status;
+}
+
+int syn_send_text(struct mg_connection *c, const syn_server *s, int status, const char *ctype, const char *body,
+                  size_t len)
+{
+    return send_text(c, s, status, ctype, body, len, "");
+}
+
+int syn_send_json_obj_headers(struct mg_connection *c, const syn_server *s, int status, json_object *o,
+                              const char *extra)
+{
+    const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    int rc = send_text(c, s, status, "application/json", t ? t : "{}", t ? strlen(t) : 2, extra);
+    json_object_put(o);
+    return rc;
 }
 
 int syn_send_json(struct mg_connection *c, const syn_server *s, int status, const char *body)
@@ -55,10 +70,7 @@ int syn_send_json(struct mg_connection *c, const syn_server *s, int status, cons
 
 int syn_send_json_obj(struct mg_connection *c, const syn_server *s, int status, json_object *o)
 {
-    const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    int rc = syn_send_json(c, s, status, t ? t : "{}");
-    json_object_put(o);
-    return rc;
+    return syn_send_json_obj_headers(c, s, status, o, "");
 }
 
 int syn_send_error(struct mg_connection *c, const syn_server *s, const syn_http_error *e)
