@@ -139,6 +139,53 @@ js "$work/body" 'const a = o.data.find(x => x.specialist === "twin-a" && x.domai
     a.rated === 3 && a.mean_rating === -1 && a.answers >= 5 && b.rated === 2 && b.mean_rating === 1 &&
     n && n.domain === "general" && o.data.every(x => x.mean_confidence >= 0 && x.mean_confidence <= 1)' |
     grep -q true || bad "GET /api/confidence: $(cat "$work/body")"
+# a query of two parts for two specialists: a swarm. Each member's answer is
+# what it gives alone, and the answer is the base model's merge of them
+swarm_q="Debug my parser and write a poem about it"
+chat synapse "$swarm_q"
+cp "$work/body" "$work/swarm"
+js "$work/swarm" 'const r = o.synapse.route; r.mode === "swarm" && r.specialists.map(s => s.name).join() === "poet,coder" &&
+    /different parts/.test(r.reason) && o.synapse.swarm.length === 2' | grep -q true || bad "swarm route: $(cat "$work/swarm")"
+[ "$(header)" = "poet,coder" ] || bad "swarm: X-Synapse-Specialist '$(header)'"
+for m in poet coder; do
+    chat "synapse/$m" "$swarm_q"
+    [ "$(js "$work/body" o.choices[0].message.content)" = "$(js "$work/swarm" "o.synapse.swarm.find(a => a.name === '$m').content")" ] ||
+        bad "the swarm's $m answer differs from $m alone"
+done
+node -e '
+const o = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+let user = "Request: " + process.argv[2];
+for (const a of o.synapse.swarm) user += "\n\nAnswer from " + a.name + ":\n" + a.content;
+process.stdout.write(JSON.stringify({model: "synapse/none", max_tokens: 4, temperature: 0, messages: [
+  {role: "system", content: "Several specialists each answered the user'"'"'s request below, each from their own field. " +
+   "Merge their answers into one complete answer to the whole request: keep what each got right, settle where they " +
+   "differ, drop repetition, and do not mention the specialists."}, {role: "user", content: user}]}))' \
+    "$work/swarm" "$swarm_q" | sed 's|"synapse/none"|"'"$(js "$work/swarm" o.model)"'"|' >"$work/synth.json"
+# the base model by its own name, so the router stays out of it
+base_name=$(curl -s "http://127.0.0.1:$port/v1/models" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).data[1].id))')
+sed -i "s|\"model\":\"synapse\"|\"model\":\"$base_name\"|" "$work/synth.json"
+curl -s -m 60 -o "$work/merged" -H 'Content-Type: application/json' "http://127.0.0.1:$port/v1/chat/completions" \
+    --data-binary @"$work/synth.json"
+[ "$(js "$work/merged" o.choices[0].message.content)" = "$(js "$work/swarm" o.choices[0].message.content)" ] ||
+    bad "the swarm's answer is not the synthesis of its parts: $(cat "$work/merged")"
+# streamed, the merge streams and the route comes last
+curl -s -N -m 60 -o "$work/sstream" -H 'Content-Type: application/json' "http://127.0.0.1:$port/v1/chat/completions" \
+    --data-binary "{\"model\":\"synapse\",\"messages\":[{\"role\":\"user\",\"content\":\"$swarm_q\"}],\"max_tokens\":4,\"temperature\":0,\"stream\":true}"
+grep '^data: {' "$work/sstream" | tail -1 | sed 's/^data: //' >"$work/last"
+js "$work/last" 'o.synapse.route.mode === "swarm" && o.synapse.swarm.length === 2' | grep -q true ||
+    bad "the swarm stream's last chunk: $(cat "$work/last")"
+text=$(grep '^data: {' "$work/sstream" | sed 's/^data: //' | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let t="";for(const l of s.trim().split("\n")){const o=JSON.parse(l);for(const c of o.choices)t+=c.delta.content||""}process.stdout.write(t)})')
+[ "$text" = "$(js "$work/swarm" o.choices[0].message.content)" ] || bad "the streamed merge differs: '$text'"
+# rated, a swarm's answer moves its set's pathway and its members' own
+expect 201 POST /api/feedback "{\"response_id\":\"$(js "$work/swarm" o.id)\",\"rating\":1}"
+expect 200 GET /api/confidence
+js "$work/body" 'const x = o.data.find(x => x.specialist === "poet+coder"); x && x.rated === 1 && x.answers === 2' |
+    grep -q true || bad "the swarm's record: $(cat "$work/body")"
+chat synapse "$swarm_q"
+expect 200 GET "/api/routes?limit=1"
+js "$work/body" 'const s = o.data[0].scores; s.find(x => x.name === "poet").pathway > 0 && s.find(x => x.name === "coder").pathway > 0' |
+    grep -q true || bad "the members' pathways after a thumbs-up: $(cat "$work/body")"
+
 # a new specialist is routed to at once
 expect 201 POST /api/specialists '{"name":"sommelier","capabilities":["wine"],"description":"pairs wine"}'
 routes "Which wine goes with fish?" sommelier

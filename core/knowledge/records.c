@@ -38,6 +38,8 @@ static int add_message(syn_store *st, int64_t conv, int pos, const char *role, c
         json_object *names = json_object_new_array();
         if (x->specialist)
             json_object_array_add(names, json_object_new_string(x->specialist));
+        for (int i = 0; i < x->n_members; i++)
+            json_object_array_add(names, json_object_new_string(x->members[i]));
         sqlite3_bind_text(q, 5, x->response_id, -1, SQLITE_STATIC);
         sqlite3_bind_int(q, 6, choice);
         sqlite3_bind_text(q, 7, json_object_to_json_string_ext(names, JSON_C_TO_STRING_PLAIN), -1, SQLITE_TRANSIENT);
@@ -49,8 +51,23 @@ static int add_message(syn_store *st, int64_t conv, int pos, const char *role, c
     return syn_store_run(st, q, "recording a message", err);
 }
 
+/* The stats' key of who answered: a name, a swarm's names joined by '+',
+ * "" for the base model. */
+static void who_key(const char *const *names, int n, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "+" : "", names[i]);
+}
+
 int syn_store_record(syn_store *st, const syn_store_exchange *x, syn_error *err)
 {
+    char who[SYN_STORE_MAX_MEMBERS * (SYN_SPECIALIST_MAX_NAME + 1)];
+    if (x->specialist)
+        who_key(&x->specialist, 1, who, sizeof who);
+    else
+        who_key(x->members, x->n_members, who, sizeof who);
     int rc = syn_store_begin(st, err);
     if (rc)
         return rc;
@@ -67,7 +84,7 @@ int syn_store_record(syn_store *st, const syn_store_exchange *x, syn_error *err)
     for (int c = 0; !rc && c < x->n_answers; c++)
         rc = add_message(st, conv, pos++, "assistant", x->answers[c], (int)x->answer_len[c], x, c, err);
     for (int c = 0; !rc && c < x->n_answers; c++)
-        rc = syn_store_count_answer(st, x->specialist ? x->specialist : "", x->domain ? x->domain : "general",
+        rc = syn_store_count_answer(st, who, x->domain ? x->domain : "general",
                                     x->confidence ? x->confidence[c] : 0.0, err);
     if (!rc && x->route_json)
         rc = syn_store_add_route(st, x->response_id, x->route_mode, x->domain ? x->domain : "general", x->route_json,
@@ -78,8 +95,8 @@ int syn_store_record(syn_store *st, const syn_store_exchange *x, syn_error *err)
 /* The answer's message, its text, the specialist that gave it and the
  * conversation's last user message before it. */
 static const char answer_sql[] =
-    "SELECT m.id, m.content, json_extract(m.specialists, '$[0]'), "
-    "  coalesce(m.domain, 'general'), coalesce(m.confidence, 0), "
+    "SELECT m.id, m.content, CASE json_array_length(m.specialists) WHEN 1 THEN json_extract(m.specialists, '$[0]') END, "
+    "  coalesce(m.domain, 'general'), coalesce(m.confidence, 0), m.specialists, "
     "  (SELECT u.content FROM messages u WHERE u.conversation_id = m.conversation_id AND u.role = 'user' "
     "   AND u.position < m.position ORDER BY u.position DESC LIMIT 1) "
     "FROM messages m WHERE m.response_id = ? AND m.choice = ?";
@@ -105,13 +122,25 @@ int syn_store_feedback(syn_store *st, const char *response_id, int choice, int r
         return syn_store_end(st, rc, err);
     }
     int64_t msg = sqlite3_column_int64(a, 0);
-    const unsigned char *who = sqlite3_column_text(a, 2), *domain = sqlite3_column_text(a, 3);
-    if (rated) {
-        snprintf(rated->specialist, sizeof rated->specialist, "%s", who ? (const char *)who : "");
-        snprintf(rated->domain, sizeof rated->domain, "%s", (const char *)domain);
+    const char *domain = (const char *)sqlite3_column_text(a, 3);
+    syn_store_rated by = {0};
+    snprintf(by.domain, sizeof by.domain, "%s", domain);
+    json_object *names = json_tokener_parse((const char *)sqlite3_column_text(a, 5));
+    const char *list[SYN_STORE_MAX_MEMBERS];
+    for (size_t i = 0; json_object_is_type(names, json_type_array) && i < json_object_array_length(names) &&
+                       by.n_names < SYN_STORE_MAX_MEMBERS;
+         i++) {
+        const char *nm = json_object_get_string(json_object_array_get_idx(names, i));
+        snprintf(by.names[by.n_names], sizeof by.names[0], "%s", nm ? nm : "");
+        list[by.n_names] = by.names[by.n_names];
+        by.n_names++;
     }
-    rc = syn_store_count_rating(st, who ? (const char *)who : "", (const char *)domain, rating,
-                                sqlite3_column_double(a, 4), err);
+    json_object_put(names);
+    char who[sizeof by.names];
+    who_key(list, by.n_names, who, sizeof who);
+    if (rated)
+        *rated = by;
+    rc = syn_store_count_rating(st, who, domain, rating, sqlite3_column_double(a, 4), err);
     sqlite3_stmt *f = syn_store_prepare(
         st, "INSERT INTO feedback (message_id, rating, correction, created_at) VALUES (?, ?, ?, ?)", err);
     if (!f)
@@ -136,7 +165,7 @@ int syn_store_feedback(syn_store *st, const char *response_id, int choice, int r
             rc = err->code;
         else {
             sqlite3_bind_value(p, 1, sqlite3_column_value(a, 2));
-            const unsigned char *prompt = sqlite3_column_text(a, 5);
+            const unsigned char *prompt = sqlite3_column_text(a, 6);
             sqlite3_bind_text(p, 2, prompt ? (const char *)prompt : "", -1, SQLITE_TRANSIENT);
             sqlite3_bind_text(p, 3, correction, -1, SQLITE_STATIC);
             sqlite3_bind_value(p, 4, sqlite3_column_value(a, 1));

@@ -39,7 +39,9 @@ void syn_store_close(syn_store *st);
 typedef struct syn_store_exchange {
     const char *response_id;
     const char *model;      /* as the client named it */
-    const char *specialist; /* NULL: the base model answered */
+    const char *specialist; /* NULL: the base model answered (or the swarm below) */
+    const char *const *members; /* a swarm's specialists, n_members of them (specialist NULL) */
+    int n_members;
     const syn_chat_msg *msgs;
     size_t n_msgs;
     const char *const *answers; /* n_answers texts, answer_len bytes each */
@@ -58,8 +60,11 @@ int syn_store_record(syn_store *st, const syn_store_exchange *x, syn_error *err)
  * correction, rejected = the answer, prompt = the request's last user
  * message; *pair_id, else 0). SYN_ERR_NOT_FOUND for an unknown response or
  * choice. */
+#define SYN_STORE_MAX_MEMBERS 3
+
 typedef struct syn_store_rated {
-    char specialist[SYN_SPECIALIST_MAX_NAME + 1]; /* "" for the base model */
+    char names[SYN_STORE_MAX_MEMBERS][SYN_SPECIALIST_MAX_NAME + 1]; /* who answered */
+    int n_names; /* 0: the base model */
     char domain[64];
 } syn_store_rated;
 
@@ -74,7 +79,8 @@ int syn_store_preferences(syn_store *st, int limit, json_object **out, syn_error
 
 /* ---- routing (routing.c) */
 
-/* A specialist's record for a domain ("" the base model). */
+/* A specialist's record for a domain: the specialist's name, a swarm's
+ * names joined by '+', "" for the base model. */
 typedef struct syn_store_stats {
     int64_t answers;
     double confidence_sum;

@@ -65,12 +65,15 @@ static int feedback(struct mg_connection *c, syn_server *s, const char *body, si
     }
     syn_error err = {0};
     int64_t fid, pid;
-    syn_store_rated rated;
+    syn_store_rated rated = {0};
     int rc = syn_store_feedback(s->store, id, choice, rating, correction, &fid, &pid, &rated, &err);
     json_object_put(root);
     /* the outcome moves the pathway of what answered; the base model has none */
-    if (!rc && s->router && rated.specialist[0] &&
-        syn_router_outcome(s->router, rated.domain, rated.specialist, (float)rating, &err))
+    const char *names[SYN_STORE_MAX_MEMBERS];
+    for (int i = 0; i < rated.n_names; i++)
+        names[i] = rated.names[i];
+    if (!rc && s->router && rated.n_names &&
+        syn_router_outcome(s->router, rated.domain, names, rated.n_names, (float)rating, &err))
         syn_log(SYN_LOG_ERROR, "feedback on %s: the router did not learn from it: %s", id, err.msg);
     if (rc == SYN_ERR_NOT_FOUND)
         return syn_send_error_msg(c, s, 404, "invalid_request_error", "response_not_found", "%s", err.msg);
@@ -123,6 +126,7 @@ void syn_server_record_chat(syn_server *s, const char *response_id, const char *
         syn_fail(&err, SYN_ERR_NOMEM, "out of memory");
     else {
         syn_store_exchange x = {.response_id = response_id, .model = model, .specialist = route->specialist,
+                                .members = route->members, .n_members = route->n_members,
                                 .msgs = msgs, .n_msgs = n_msgs, .answers = texts, .answer_len = lens, .n_answers = n,
                                 .domain = route->domain, .confidence = confidence, .route_mode = route->mode,
                                 .route_json = route->full ? json_object_to_json_string_ext(route->full,

@@ -47,8 +47,8 @@ int syn_server_job_adapter(const syn_server *s, syn_job *j, syn_specialist *sp, 
 
 /* Prompt token ids for the request; the prompt must leave room for one
  * generated token. */
-static int build_prompt(const syn_server *s, const syn_base *b, const syn_gen_request *r, const syn_specialist *sp,
-                        int32_t **ids, size_t *n, syn_http_error *e)
+int syn_server_build_prompt(const syn_server *s, const syn_base *b, const syn_gen_request *r, const syn_specialist *sp,
+                            int32_t **ids, size_t *n, syn_http_error *e)
 {
     syn_error err = {0};
     *ids = NULL;
@@ -192,15 +192,40 @@ typedef struct gen_ctx {
     syn_job *job;
     const char *specialist; /* the one answering, NULL: the base model */
     const syn_chat_route *route; /* chat only */
+    json_object *swarm;          /* a swarm's answers, [{"name", "content"}], else NULL */
     char id[48];
     long created;
 } gen_ctx;
 
 /* Each choice's confidence, from its stats as read at its end. */
+/* Who answered, as the stats key it: a name, a swarm's names joined by
+ * sep, NULL for the base model. */
+static const char *who(const gen_ctx *g, char sep, char *buf, size_t n)
+{
+    if (g->specialist || !g->route || !g->route->n_members)
+        return g->specialist;
+    size_t len = 0;
+    char between[2] = {sep, '\0'};
+    buf[0] = '\0';
+    for (int i = 0; i < g->route->n_members && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? between : "", g->route->members[i]->def.name);
+    return buf;
+}
+
 static void confidences(const gen_ctx *g, const syn_gen_stats *stats, int n, double *out)
 {
+    char key[3 * (SYN_SPECIALIST_MAX_NAME + 1)];
     for (int i = 0; i < n; i++)
-        out[i] = syn_server_confidence(g->s, g->specialist, g->route->domain, &stats[i]);
+        out[i] = syn_server_confidence(g->s, who(g, '+', key, sizeof key), g->route->domain, &stats[i]);
+}
+
+/* A chat response's "synapse": the route, the confidence, a swarm's answers. */
+static json_object *synapse_json(const gen_ctx *g, double confidence)
+{
+    json_object *o = syn_chat_route_public(g->route, confidence);
+    if (g->swarm)
+        json_object_object_add(o, "swarm", json_object_get(g->swarm));
+    return o;
 }
 
 /* A chat answer goes into the store before its last bytes go out. */
@@ -208,16 +233,21 @@ static void record(const gen_ctx *g, const double *conf)
 {
     if (g->r->kind != SYN_REQ_CHAT)
         return;
-    syn_answer_route ar = {.specialist = g->specialist, .domain = g->route->domain, .mode = g->route->mode,
-                           .full = g->route->full};
+    const char *members[SYN_ROUTE_MAX_CHOSEN];
+    for (int i = 0; i < g->route->n_members; i++)
+        members[i] = g->route->members[i]->def.name;
+    syn_answer_route ar = {.specialist = g->specialist, .members = members, .n_members = g->route->n_members,
+                           .domain = g->route->domain, .mode = g->route->mode, .full = g->route->full};
     syn_server_record_chat(g->s, g->id, g->r->model, &ar, g->r->msgs, g->r->n_msgs, g->job, conf);
 }
 
 /* The X-Synapse-Specialist header line: who answered. */
 static void specialist_header(const gen_ctx *g, char *buf, size_t n)
 {
+    char names[3 * (SYN_SPECIALIST_MAX_NAME + 1)];
+    const char *w = who(g, ',', names, sizeof names);
     if (g->r->kind == SYN_REQ_CHAT)
-        snprintf(buf, n, "X-Synapse-Specialist: %s\r\n", g->specialist ? g->specialist : "none");
+        snprintf(buf, n, "X-Synapse-Specialist: %s\r\n", w ? w : "none");
     else
         buf[0] = '\0';
 }
@@ -305,12 +335,12 @@ static int answer_once(struct mg_connection *c, gen_ctx *g)
     }
     json_object_object_add(o, "choices", choices);
     json_object_object_add(o, "usage", usage_json(syn_job_n_prompt(j), gen));
-    char header[128];
+    char header[256];
     specialist_header(g, header, sizeof header);
     if (g->r->kind == SYN_REQ_CHAT) {
         double conf[SYN_MAX_N];
         confidences(g, stats, syn_job_n_choices(j), conf);
-        json_object_object_add(o, "synapse", syn_chat_route_public(g->route, conf[0]));
+        json_object_object_add(o, "synapse", synapse_json(g, conf[0]));
         record(g, conf);
     }
     return syn_send_json_obj_headers(c, g->s, 200, o, header);
@@ -399,7 +429,7 @@ static int answer_stream(struct mg_connection *c, gen_ctx *g)
 {
     syn_job *j = g->job;
     int n = syn_job_n_choices(j), gone = 0;
-    char cors[512], header[128];
+    char cors[512], header[256];
     specialist_header(g, header, sizeof header);
     mg_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
                  "%s%sConnection: close\r\n\r\n",
@@ -448,7 +478,7 @@ static int answer_stream(struct mg_connection *c, gen_ctx *g)
             if (g->r->include_usage)
                 json_object_object_add(o, "usage", usage_json(syn_job_n_prompt(j), gen));
             if (chat)
-                json_object_object_add(o, "synapse", syn_chat_route_public(g->route, conf[0]));
+                json_object_object_add(o, "synapse", synapse_json(g, conf[0]));
             gone = sse(c, o) != 0;
         }
     }
@@ -469,6 +499,9 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     syn_specialist *sp = NULL;
     const syn_base *base = &s->main;
     syn_chat_route route = {0};
+    syn_gen_request synth;
+    syn_swarm_scratch scratch = {0};
+    json_object *swarm_answers = NULL;
     if (syn_request_parse_json(body, len, &root, &e) || syn_request_parse_gen(root, kind, &r, &e) ||
         (kind == SYN_REQ_CHAT ? syn_server_route_chat(s, &r, &sp, &base, &route, &e)
                               : syn_server_resolve_model(s, r.model, &sp, &base, &e))) {
@@ -481,16 +514,24 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
         status = syn_send_error(c, s, &e);
         goto done;
     }
+    int32_t max_tokens = r.max_tokens;
+    int cap = __atomic_load_n(&s->cfg.max_tokens, __ATOMIC_RELAXED); /* SIGHUP may change it */
+    if (cap > 0 && (max_tokens <= 0 || max_tokens > cap))
+        max_tokens = cap;
+    /* a swarm: the members answer first; what is served is their merge */
+    const syn_gen_request *pr = &r;
+    if (route.n_members > 1) {
+        if ((status = syn_server_swarm(c, s, &r, &route, max_tokens, &synth, &scratch, &swarm_answers)))
+            goto done;
+        pr = &synth;
+    }
     int32_t *ids;
     size_t n_ids;
-    if (build_prompt(s, base, &r, sp, &ids, &n_ids, &e)) {
+    if (syn_server_build_prompt(s, base, pr, sp, &ids, &n_ids, &e)) {
         status = syn_send_error(c, s, &e);
         goto done;
     }
-    syn_job_request jr = {.prompt = ids, .n_prompt = (int32_t)n_ids, .n_choices = r.n, .max_tokens = r.max_tokens};
-    int cap = __atomic_load_n(&s->cfg.max_tokens, __ATOMIC_RELAXED); /* SIGHUP may change it */
-    if (cap > 0 && (jr.max_tokens <= 0 || jr.max_tokens > cap))
-        jr.max_tokens = cap;
+    syn_job_request jr = {.prompt = ids, .n_prompt = (int32_t)n_ids, .n_choices = r.n, .max_tokens = max_tokens};
     jr.gen = (syn_gen_params){.sp = r.sp, .stops = (const char *const *)r.stops, .n_stops = r.n_stops,
                               .logprobs = r.logprobs, .top_logprobs = r.top_logprobs,
                               .confidence = kind == SYN_REQ_CHAT};
@@ -518,7 +559,7 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
         goto done;
     }
     gen_ctx g = {.s = s, .base = base, .r = &r, .job = j, .specialist = sp ? sp->def.name : NULL,
-                 .route = &route, .created = (long)time(NULL)};
+                 .route = &route, .swarm = swarm_answers, .created = (long)time(NULL)};
     syn_random_id(kind == SYN_REQ_CHAT ? "chatcmpl-" : "cmpl-", g.id, sizeof g.id);
     status = r.stream ? answer_stream(c, &g) : answer_once(c, &g);
     if (sp)
@@ -526,6 +567,8 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
                                (uint64_t)syn_job_n_cached(j));
     syn_job_release(j);
 done:
+    json_object_put(swarm_answers);
+    syn_swarm_scratch_free(&scratch);
     syn_chat_route_free(&route);
     syn_specialist_release(sp);
     syn_gen_request_free(&r);

@@ -101,6 +101,10 @@ int syn_server_resolve_model(syn_server *s, const char *name, syn_specialist **s
 const syn_base *syn_server_base_of(syn_server *s, const syn_specialist *sp);
 /* The other base model of that /v1/models name, or NULL. */
 const syn_base *syn_server_base_named(syn_server *s, const char *name);
+/* The prompt's token ids for request r on base b, with sp's system prompt
+ * first (sp NULL: none); it must leave room for one generated token. */
+int syn_server_build_prompt(const syn_server *s, const syn_base *b, const syn_gen_request *r, const syn_specialist *sp,
+                            int32_t **ids, size_t *n, syn_http_error *e);
 /* Runs job j under sp's adapter (none: the base model); 0, or e filled. */
 int syn_server_job_adapter(const syn_server *s, syn_job *j, syn_specialist *sp, syn_http_error *e);
 
@@ -114,7 +118,9 @@ int syn_route_store(struct mg_connection *c, syn_server *s, const char *body, si
  * the client has all of the answer: a response id the client sees can be
  * rated. A failure is logged; the answer still goes out. */
 typedef struct syn_answer_route {
-    const char *specialist; /* NULL: the base model */
+    const char *specialist; /* NULL: the base model, or the swarm's synthesis */
+    const char *const *members; /* a swarm's names */
+    int n_members;
     const char *domain;
     const char *mode;       /* "single", ... */
     json_object *full;      /* the decision with every specialist's scores; NULL: none to record */
@@ -136,12 +142,30 @@ typedef struct syn_chat_route {
     json_object *full; /* {"mode", "domain", "specialists", "reason", "scores"} */
     char domain[64];
     const char *mode;
+    /* mode swarm: the specialists that answer in parallel (references);
+     * the base model merges their answers */
+    syn_specialist *members[SYN_ROUTE_MAX_CHOSEN];
+    int n_members;
 } syn_chat_route;
 int syn_server_route_chat(syn_server *s, const syn_gen_request *r, syn_specialist **sp, const syn_base **base,
                           syn_chat_route *out, syn_http_error *e);
 void syn_chat_route_free(syn_chat_route *r);
 /* A response's "synapse" object: {"route": (without the scores), "confidence"}. */
 json_object *syn_chat_route_public(const syn_chat_route *r, double confidence);
+/* ---- swarm answers (swarm.c) */
+/* A swarm's parts and what merges them: each member answers r alone (all
+ * queued at once, so they share the scheduler's steps), then the synthesis
+ * request (*synth, whose messages live in *scratch) asks the base model to
+ * merge their answers. 0, or the status of the error already sent (499:
+ * the client left). answers gets each member's {"name", "content"}. */
+typedef struct syn_swarm_scratch {
+    syn_chat_msg msgs[2];
+    char *user;
+} syn_swarm_scratch;
+int syn_server_swarm(struct mg_connection *c, syn_server *s, const syn_gen_request *r, const syn_chat_route *route,
+                     int32_t max_tokens, syn_gen_request *synth, syn_swarm_scratch *scratch, json_object **answers);
+void syn_swarm_scratch_free(syn_swarm_scratch *x);
+
 /* GET /api/routes, GET /api/confidence */
 int syn_route_routing(struct mg_connection *c, syn_server *s);
 /* Parses ?limit=N (1..max, default def) into *out; 0, or an error sent (its status). */

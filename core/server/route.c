@@ -213,9 +213,22 @@ int syn_server_route_chat(syn_server *s, const syn_gen_request *r, syn_specialis
         }
         routed = 1;
         snprintf(out->domain, sizeof out->domain, "%s", res.domain);
+        if (choose && res.mode == SYN_ROUTE_SWARM && res.n_chosen > 1) {
+            for (int i = 0; i < res.n_chosen; i++)
+                out->members[out->n_members++] = syn_swarm_get(s->swarm, res.chosen[i]->def.name);
+            int k = 0; /* any removed meanwhile is gone from the swarm */
+            for (int i = 0; i < out->n_members; i++)
+                if (out->members[i])
+                    out->members[k++] = out->members[i];
+            out->n_members = k;
+        }
         if (choose) {
-            if (res.n_chosen > 0 && (*sp = syn_swarm_get(s->swarm, res.chosen[0]->def.name)))
+            if (out->n_members < 2 && res.n_chosen > 0 && (*sp = syn_swarm_get(s->swarm, res.chosen[0]->def.name)))
                 *base = syn_server_base_of(s, *sp);
+            for (int i = 0; out->n_members < 2 && i < out->n_members; i++)
+                syn_specialist_release(out->members[i]);
+            if (out->n_members < 2)
+                out->n_members = 0;
             out->full = json_object_get(res.json);
             /* what routing cost this request, for GET /api/routes and bench/route.sh */
             json_object_object_add(out->full, "embedding_ms", ms_json(t1 - t0));
@@ -241,6 +254,8 @@ int syn_server_route_chat(syn_server *s, const syn_gen_request *r, syn_specialis
 
 void syn_chat_route_free(syn_chat_route *r)
 {
+    for (int i = 0; i < r->n_members; i++)
+        syn_specialist_release(r->members[i]);
     json_object_put(r->full);
     memset(r, 0, sizeof *r);
 }

@@ -198,10 +198,10 @@ void syn_route_result_free(syn_route_result *res)
     memset(res, 0, sizeof *res);
 }
 
-int syn_router_outcome(syn_router *r, const char *domain, const char *specialist, float reward, syn_error *err)
+int syn_router_outcome(syn_router *r, const char *domain, const char *const *names, int n, float reward,
+                       syn_error *err)
 {
-    const char *names[1] = {specialist};
-    if (r->ops.outcome(r->inst, domain, names, 1, reward, err))
+    if (r->ops.outcome(r->inst, domain, names, n, reward, err))
         return err->code ? err->code : SYN_ERR_INVALID;
     return 0;
 }

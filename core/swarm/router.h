@@ -43,7 +43,8 @@ int syn_router_route(syn_router *r, syn_swarm *w, const char *query, const float
                      syn_route_result *out, syn_error *err);
 void syn_route_result_free(syn_route_result *res);
 
-/* An outcome for (domain, specialist): reward in [-1, 1]. */
-int syn_router_outcome(syn_router *r, const char *domain, const char *specialist, float reward, syn_error *err);
+/* An outcome for (domain, the specialists that answered): reward in [-1, 1]. */
+int syn_router_outcome(syn_router *r, const char *domain, const char *const *names, int n, float reward,
+                       syn_error *err);
 
 #endif

@@ -272,6 +272,44 @@ static int clear_similarity(const router *r, const syn_route_score *sc, int32_t 
     return others > 0;
 }
 
+/* Swarm: specialists whose capabilities match different words of the
+ * query, best first, each covering words none before it covers; two or
+ * three of them make a swarm (out->chosen, mode SWARM), else 0. Two that
+ * match the same words are alternatives, not parts. */
+static int swarm(syn_route_decision *out, int32_t n, const unsigned char *covers, size_t n_words)
+{
+    int32_t order[SYN_ROUTE_MAX_CHOSEN], k = 0;
+    unsigned char *taken = calloc(n_words ? n_words : 1, 1);
+    if (!taken)
+        return 0; /* no memory for a swarm: a single answer will do */
+    for (;;) {
+        int32_t pick = -1;
+        for (int32_t i = 0; i < n; i++) {
+            if (out->scores[i].capability <= 0.0f)
+                continue;
+            int fresh = 1, used = 0;
+            for (int32_t j = 0; j < k; j++)
+                used |= order[j] == i;
+            for (size_t w = 0; w < n_words && fresh && !used; w++)
+                fresh = !(covers[(size_t)i * n_words + w] && taken[w]);
+            if (!used && fresh && (pick < 0 || out->scores[i].score > out->scores[pick].score))
+                pick = i;
+        }
+        if (pick < 0 || k == SYN_ROUTE_MAX_CHOSEN)
+            break;
+        order[k++] = pick;
+        for (size_t w = 0; w < n_words; w++)
+            taken[w] |= covers[(size_t)pick * n_words + w];
+    }
+    free(taken);
+    if (k < 2)
+        return 0;
+    out->mode = SYN_ROUTE_SWARM;
+    out->n_chosen = k;
+    memcpy(out->chosen, order, sizeof(int32_t) * (size_t)k);
+    return 1;
+}
+
 static int router_route(void *p, const char *query, const float *emb, int32_t dim, syn_route_decision *out,
                         syn_error *err)
 {
@@ -286,18 +324,32 @@ static int router_route(void *p, const char *query, const float *emb, int32_t di
     double now = now_s();
     int32_t best = -1, second = -1, n = r->n < out->n_scores ? r->n : out->n_scores;
     const char *matched = NULL;
+    /* the query words each specialist's capabilities cover, n x q.n */
+    unsigned char *covers = calloc((size_t)(n ? n : 1) * (q.n ? q.n : 1), 1);
+    const char **firsts = calloc(n ? (size_t)n : 1, sizeof *firsts);
+    if (!covers || !firsts) {
+        pthread_mutex_unlock(&r->mu);
+        free(covers);
+        free(firsts);
+        router_words_free(&q);
+        return fail(err, SYN_ERR_NOMEM, "out of memory");
+    }
     int rc = 0;
     for (int32_t i = 0; i < n && !rc; i++) {
         const rt_specialist *s = &r->sp[i];
         syn_route_score *sc = &out->scores[i];
         int m = 0;
         const char *first = NULL;
-        for (int32_t c = 0; c < s->n_caps; c++)
-            if (router_words_find(&q, &s->caps[c]) >= 0) {
-                if (!m)
-                    first = s->cap_text[c];
-                m++;
-            }
+        for (int32_t c = 0; c < s->n_caps; c++) {
+            long at = router_words_find(&q, &s->caps[c]);
+            if (at < 0)
+                continue;
+            if (!m)
+                first = s->cap_text[c];
+            m++;
+            memset(covers + (size_t)i * q.n + (size_t)at, 1, s->caps[c].n);
+        }
+        firsts[i] = first;
         sc->capability = m ? 1.0f - ldexpf(1.0f, -m) : 0.0f;
         sc->similarity = use_emb && s->n_vecs ? similarity(s, emb, dim) : 0.0f;
         syn_pathway pw;
@@ -316,10 +368,20 @@ static int router_route(void *p, const char *query, const float *emb, int32_t di
     }
     if (rc) {
         pthread_mutex_unlock(&r->mu);
+        free(covers);
+        free(firsts);
         router_words_free(&q);
         return rc;
     }
-    if (best < 0) {
+    if (best >= 0 && swarm(out, n, covers, q.n)) {
+        int len = snprintf(out->reason, sizeof out->reason, "swarm: different parts of the query match");
+        for (int32_t k = 0; k < out->n_chosen && len > 0 && (size_t)len < sizeof out->reason; k++) {
+            int32_t i = out->chosen[k];
+            len += snprintf(out->reason + len, sizeof out->reason - (size_t)len, "%s %s ('%s', %.3f)",
+                            k ? (k + 1 == out->n_chosen ? " and" : ",") : "", r->sp[i].name, firsts[i],
+                            (double)out->scores[i].score);
+        }
+    } else if (best < 0) {
         snprintf(out->reason, sizeof out->reason, "no specialists: the base model answers");
     } else if (out->scores[best].capability == 0.0f && out->scores[best].pathway <= 0.0f &&
                (!use_emb || !clear_similarity(r, out->scores, n, best))) {
@@ -346,6 +408,8 @@ static int router_route(void *p, const char *query, const float *emb, int32_t di
                      (double)out->scores[second].score);
     }
     pthread_mutex_unlock(&r->mu);
+    free(covers);
+    free(firsts);
     router_words_free(&q);
     return 0;
 }
@@ -363,14 +427,10 @@ static int set_key(const char *const *names, int32_t n, char *key, size_t cap)
     return 0;
 }
 
-static int router_outcome(void *p, const char *domain, const char *const *names, int32_t n, float reward,
-                          syn_error *err)
+/* One pathway's step toward the reward. */
+static int learn(void *p, const char *domain, const char *const *names, int32_t n, float reward, syn_error *err)
 {
     router *r = p;
-    if (n < 1 || !domain || !*domain)
-        return 0;
-    if (!(reward >= -1.0f && reward <= 1.0f))
-        return fail(err, SYN_ERR_INVALID, "an outcome's reward is from -1 to 1");
     char key[1024];
     if (set_key(names, n, key, sizeof key))
         return fail(err, SYN_ERR_INVALID, "too many specialists in one outcome");
@@ -390,6 +450,21 @@ static int router_outcome(void *p, const char *domain, const char *const *names,
         rc = r->host->pathway_put(r->host->host, domain, key, &pw, err);
     }
     pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+/* A set's outcome is its pathway's and, at half the weight, each
+ * member's own: the member pathways are what single routes rank by. */
+static int router_outcome(void *p, const char *domain, const char *const *names, int32_t n, float reward,
+                          syn_error *err)
+{
+    if (n < 1 || !domain || !*domain)
+        return 0;
+    if (!(reward >= -1.0f && reward <= 1.0f))
+        return fail(err, SYN_ERR_INVALID, "an outcome's reward is from -1 to 1");
+    int rc = learn(p, domain, names, n, reward, err);
+    for (int32_t i = 0; n > 1 && i < n && !rc; i++)
+        rc = learn(p, domain, names + i, 1, reward / 2, err);
     return rc;
 }
 
