@@ -47,6 +47,9 @@ static int load_text(syn_config *c, const char *name, const char *text, syn_erro
 int syn_config_defaults(syn_config *c, syn_error *err)
 {
     memset(c, 0, sizeof *c);
+    /* what a cloud: mapping leaves out */
+    c->cloud.threshold = 0.4;
+    c->cloud.timeout_s = 60;
     char home[PATH_MAX - 16], buf[PATH_MAX];
     int rc = syn_config_home(home, sizeof home, err);
     if (rc)
@@ -69,6 +72,9 @@ void syn_config_free(syn_config *c)
     free(c->chat_template);
     free(c->cors);
     free(c->router_plugin);
+    free(c->cloud.api_base);
+    free(c->cloud.api_key);
+    free(c->cloud.model);
     for (int i = 0; i < c->n_api_keys; i++)
         free(c->api_keys[i]);
     for (int i = 0; i < c->n_specialists; i++)
@@ -363,6 +369,65 @@ static int load_keys(struct loader *l, syn_config *c, yaml_node_t *v)
     return 0;
 }
 
+/* cloud: false (no upstream), or {api_base, api_key, model, mode,
+ * threshold, timeout_s}; auto and always need api_base and model */
+static int load_cloud(struct loader *l, syn_config *c, yaml_node_t *m)
+{
+    syn_cloud_config *k = &c->cloud;
+    if (m->type == YAML_SCALAR_NODE) {
+        int on;
+        int rc = get_bool(l, m, "cloud", &on);
+        if (!rc && on)
+            rc = bad(l, m, "'%s: true' says nothing of the upstream: give a mapping (api_base:, model:, mode:)", "cloud");
+        if (!rc)
+            k->mode = SYN_CLOUD_NEVER;
+        return rc;
+    }
+    if (m->type != YAML_MAPPING_NODE)
+        return bad(l, m, "'%s' must be false or a mapping (api_base:, api_key:, model:, mode:, threshold:)", "cloud");
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(l->doc, p->key), *v = yaml_document_get_node(l->doc, p->value);
+        const char *key = scalar(kn);
+        int rc = 0;
+        long x;
+        if (!key)
+            return bad(l, kn, "%s: keys must be plain names", "cloud");
+        if (!strcmp(key, "api_base")) {
+            if (!(rc = get_str(l, v, key, &k->api_base)) && strncmp(k->api_base, "http://", 7) &&
+                strncmp(k->api_base, "https://", 8))
+                rc = bad(l, v, "'cloud.%s' must be an http:// or https:// URL", key);
+        } else if (!strcmp(key, "api_key"))
+            rc = get_str(l, v, key, &k->api_key);
+        else if (!strcmp(key, "model"))
+            rc = get_str(l, v, key, &k->model);
+        else if (!strcmp(key, "mode")) {
+            char *mode = NULL;
+            if (!(rc = get_str(l, v, key, &mode))) {
+                if (!strcmp(mode, "auto"))
+                    k->mode = SYN_CLOUD_AUTO;
+                else if (!strcmp(mode, "always"))
+                    k->mode = SYN_CLOUD_ALWAYS;
+                else if (!strcmp(mode, "never"))
+                    k->mode = SYN_CLOUD_NEVER;
+                else
+                    rc = bad(l, v, "'cloud.%s' must be auto, always or never", key);
+            }
+            free(mode);
+        } else if (!strcmp(key, "threshold"))
+            rc = get_double(l, v, key, 0.0, 1.0, &k->threshold);
+        else if (!strcmp(key, "timeout_s")) {
+            if (!(rc = get_int(l, v, key, 1, 3600, &x)))
+                k->timeout_s = (int)x;
+        } else
+            rc = bad(l, kn, "unknown key 'cloud.%s'", key);
+        if (rc)
+            return rc;
+    }
+    if (k->mode != SYN_CLOUD_NEVER && (!k->api_base || !k->model))
+        return bad(l, m, "'cloud' with mode auto or always needs %s", "api_base: and model:");
+    return 0;
+}
+
 /* plugins: a replacement .so per kind; only the kinds this server uses */
 static int load_plugins(struct loader *l, syn_config *c, yaml_node_t *m)
 {
@@ -430,13 +495,14 @@ static int load_root(struct loader *l, syn_config *c, yaml_node_t *root)
         } else if (!strcmp(key, "parallel")) {
             if (!(rc = get_int(l, v, key, 1, 256, &x)))
                 c->parallel = (int)x;
-        } else if (!strcmp(key, "learning") || !strcmp(key, "cloud")) {
-            /* the learning loop and the cloud fallback are not built yet:
-             * false is what the server does, true would be ignored */
-            int *flag = key[0] == 'l' ? &c->learning : &c->cloud;
-            if (!(rc = get_bool(l, v, key, flag)) && *flag)
+        } else if (!strcmp(key, "learning")) {
+            /* the learning loop is not built yet: false is what the server
+             * does, true would be ignored */
+            if (!(rc = get_bool(l, v, key, &c->learning)) && c->learning)
                 rc = bad(l, v, "'%s: true' is not supported yet (this server has no such feature); set it to false",
                          key);
+        } else if (!strcmp(key, "cloud")) {
+            rc = load_cloud(l, c, v);
         } else if (!strcmp(key, "cors"))
             rc = get_str(l, v, key, &c->cors);
         else if (!strcmp(key, "api_keys"))

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <synapse/common.h>
 
+#include "core/cloud/cloud.h"
 #include "core/config/specialist_def.h"
 
 #define SYN_CONFIG_MAX_KEYS 16
@@ -22,7 +23,7 @@ typedef struct syn_config {
     int ctx_size;        /* positions per slot */
     int parallel;        /* sequence slots served together */
     int learning;        /* only false is accepted until the learning loop exists */
-    int cloud;
+    syn_cloud_config cloud; /* cloud: (mode never unless set) */
     char *api_keys[SYN_CONFIG_MAX_KEYS];
     int n_api_keys;
     char *cors;          /* allowed origin ("*" or one origin); NULL = no CORS headers */

@@ -83,9 +83,9 @@ int syn_store_record(syn_store *st, const syn_store_exchange *x, syn_error *err)
         rc = add_message(st, conv, pos++, x->msgs[i].role, x->msgs[i].content, -1, x, -1, err);
     for (int c = 0; !rc && c < x->n_answers; c++)
         rc = add_message(st, conv, pos++, "assistant", x->answers[c], (int)x->answer_len[c], x, c, err);
-    for (int c = 0; !rc && c < x->n_answers; c++)
-        rc = syn_store_count_answer(st, who, x->domain ? x->domain : "general",
-                                    x->confidence ? x->confidence[c] : 0.0, err);
+    /* an answer without a confidence (the upstream's) is no one's record */
+    for (int c = 0; !rc && x->confidence && c < x->n_answers; c++)
+        rc = syn_store_count_answer(st, who, x->domain ? x->domain : "general", x->confidence[c], err);
     if (!rc && x->route_json)
         rc = syn_store_add_route(st, x->response_id, x->route_mode, x->domain ? x->domain : "general", x->route_json,
                                  err);
@@ -183,6 +183,47 @@ static json_object *column_json(sqlite3_stmt *q, int i)
 {
     const unsigned char *t = sqlite3_column_text(q, i);
     return t ? json_object_new_string((const char *)t) : NULL;
+}
+
+int syn_store_add_pair(syn_store *st, const char *response_id, const char *specialist, const char *chosen,
+                       const char *rejected, const char *source, int64_t *pair_id, syn_error *err)
+{
+    *pair_id = 0;
+    int rc = syn_store_begin(st, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *a = syn_store_prepare(st, answer_sql, err);
+    if (!a)
+        return syn_store_end(st, err->code, err);
+    sqlite3_bind_text(a, 1, response_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(a, 2, 0);
+    int step = sqlite3_step(a);
+    if (step != SQLITE_ROW)
+        rc = step == SQLITE_DONE ? syn_fail(err, SYN_ERR_NOT_FOUND, "no answer has response id '%s'", response_id)
+                                 : syn_store_fail(st, err, "finding the answer");
+    sqlite3_stmt *p = rc ? NULL
+                         : syn_store_prepare(st,
+                                             "INSERT INTO preferences (specialist, prompt, chosen, rejected, source, "
+                                             "message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                             err);
+    if (!rc && !p)
+        rc = err->code;
+    if (p) {
+        const unsigned char *prompt = sqlite3_column_text(a, 6);
+        if (specialist)
+            sqlite3_bind_text(p, 1, specialist, -1, SQLITE_STATIC);
+        sqlite3_bind_text(p, 2, prompt ? (const char *)prompt : "", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(p, 3, chosen, -1, SQLITE_STATIC);
+        if (rejected)
+            sqlite3_bind_text(p, 4, rejected, -1, SQLITE_STATIC);
+        sqlite3_bind_text(p, 5, source, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(p, 6, sqlite3_column_int64(a, 0));
+        sqlite3_bind_double(p, 7, syn_store_now());
+        if (!(rc = syn_store_run(st, p, "recording a preference pair", err)))
+            *pair_id = sqlite3_last_insert_rowid(st->db);
+    }
+    sqlite3_finalize(a);
+    return syn_store_end(st, rc, err);
 }
 
 int syn_store_preferences(syn_store *st, int limit, json_object **out, syn_error *err)

@@ -23,6 +23,13 @@ int syn_store_count_answer(syn_store *st, const char *specialist, const char *do
     return syn_store_run(st, q, "counting an answer", err);
 }
 
+int syn_store_count_local(syn_store *st, const char *specialist, const char *domain, double confidence,
+                          syn_error *err)
+{
+    int rc = syn_store_begin(st, err);
+    return rc ? rc : syn_store_end(st, syn_store_count_answer(st, specialist, domain, confidence, err), err);
+}
+
 int syn_store_count_rating(syn_store *st, const char *specialist, const char *domain, int rating, double confidence,
                            syn_error *err)
 {

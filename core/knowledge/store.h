@@ -73,6 +73,16 @@ typedef struct syn_store_rated {
 int syn_store_feedback(syn_store *st, const char *response_id, int choice, int rating, const char *correction,
                        int64_t *feedback_id, int64_t *pair_id, syn_store_rated *rated, syn_error *err);
 
+/* One local answer more for (specialist, domain)'s record, of that
+ * confidence, though another was served (the upstream's). */
+int syn_store_count_local(syn_store *st, const char *specialist, const char *domain, double confidence,
+                          syn_error *err);
+/* A pair for recorded response response_id (its prompt the request's last
+ * user message): chosen over rejected (NULL: none), for specialist (NULL:
+ * none), from source ("cloud"). */
+int syn_store_add_pair(syn_store *st, const char *response_id, const char *specialist, const char *chosen,
+                       const char *rejected, const char *source, int64_t *pair_id, syn_error *err);
+
 /* The newest `limit` preference pairs, newest first: an array of
  * {"id", "specialist", "prompt", "chosen", "rejected", "source"}. */
 int syn_store_preferences(syn_store *st, int limit, json_object **out, syn_error *err);

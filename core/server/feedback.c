@@ -107,36 +107,18 @@ int syn_route_store(struct mg_connection *c, syn_server *s, const char *body, si
 }
 
 void syn_server_record_chat(syn_server *s, const char *response_id, const char *model, const syn_answer_route *route,
-                            const syn_chat_msg *msgs, size_t n_msgs, syn_job *j, const double *confidence)
+                            const syn_chat_msg *msgs, size_t n_msgs, const char *const *texts, const size_t *lens,
+                            int n, const double *confidence)
 {
-    int n = syn_job_n_choices(j);
-    syn_choice_delta d[SYN_MAX_N];
-    const char *texts[SYN_MAX_N];
-    size_t lens[SYN_MAX_N];
-    int read = 0, rc = 0;
-    for (; read < n && !rc; read++) {
-        syn_choice_cursor cur = {0}; /* from the start: the whole answer */
-        if ((rc = syn_job_read(j, read, &cur, &d[read])))
-            break;
-        texts[read] = d[read].text ? d[read].text : "";
-        lens[read] = d[read].len;
-    }
     syn_error err = {0};
-    if (rc)
-        syn_fail(&err, SYN_ERR_NOMEM, "out of memory");
-    else {
-        syn_store_exchange x = {.response_id = response_id, .model = model, .specialist = route->specialist,
-                                .members = route->members, .n_members = route->n_members,
-                                .msgs = msgs, .n_msgs = n_msgs, .answers = texts, .answer_len = lens, .n_answers = n,
-                                .domain = route->domain, .confidence = confidence, .route_mode = route->mode,
-                                .route_json = route->full ? json_object_to_json_string_ext(route->full,
-                                                                                           JSON_C_TO_STRING_PLAIN)
-                                                          : NULL};
-        rc = syn_store_record(s->store, &x, &err);
-    }
+    syn_store_exchange x = {.response_id = response_id, .model = model, .specialist = route->specialist,
+                            .members = route->members, .n_members = route->n_members,
+                            .msgs = msgs, .n_msgs = n_msgs, .answers = texts, .answer_len = lens, .n_answers = n,
+                            .domain = route->domain, .confidence = confidence, .route_mode = route->mode,
+                            .route_json = route->full ? json_object_to_json_string_ext(route->full,
+                                                                                       JSON_C_TO_STRING_PLAIN)
+                                                      : NULL};
     /* the client still gets its answer; feedback on it will say it is unknown */
-    if (rc)
+    if (syn_store_record(s->store, &x, &err))
         syn_log(SYN_LOG_ERROR, "not recorded: %s: %s", response_id, err.msg);
-    for (int i = 0; i < read; i++)
-        syn_choice_delta_free(&d[i]);
 }

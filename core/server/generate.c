@@ -9,7 +9,8 @@
 #include <time.h>
 
 #include "config.h"
-#include "core/server/internal.h"
+#include "core/server/answer.h"
+#include "core/server/fallback.h"
 
 int syn_server_resolve_model(syn_server *s, const char *name, syn_specialist **sp, const syn_base **base,
                              syn_http_error *e)
@@ -176,7 +177,7 @@ static json_object *logprobs_json(const syn_tokenizer *tok, syn_route_kind kind,
     return o;
 }
 
-static json_object *usage_json(int64_t prompt, int64_t gen)
+json_object *syn_gen_usage(int64_t prompt, int64_t gen)
 {
     json_object *u = json_object_new_object();
     json_object_object_add(u, "prompt_tokens", json_object_new_int64(prompt));
@@ -185,22 +186,11 @@ static json_object *usage_json(int64_t prompt, int64_t gen)
     return u;
 }
 
-typedef struct gen_ctx {
-    syn_server *s;
-    const syn_base *base; /* the model the request runs on */
-    const syn_gen_request *r;
-    syn_job *job;
-    const char *specialist; /* the one answering, NULL: the base model */
-    const syn_chat_route *route; /* chat only */
-    json_object *swarm;          /* a swarm's answers, [{"name", "content"}], else NULL */
-    char id[48];
-    long created;
-} gen_ctx;
 
 /* Each choice's confidence, from its stats as read at its end. */
 /* Who answered, as the stats key it: a name, a swarm's names joined by
  * sep, NULL for the base model. */
-static const char *who(const gen_ctx *g, char sep, char *buf, size_t n)
+const char *syn_gen_who(const gen_ctx *g, char sep, char *buf, size_t n)
 {
     if (g->specialist || !g->route || !g->route->n_members)
         return g->specialist;
@@ -216,11 +206,11 @@ static void confidences(const gen_ctx *g, const syn_gen_stats *stats, int n, dou
 {
     char key[3 * (SYN_SPECIALIST_MAX_NAME + 1)];
     for (int i = 0; i < n; i++)
-        out[i] = syn_server_confidence(g->s, who(g, '+', key, sizeof key), g->route->domain, &stats[i]);
+        out[i] = syn_server_confidence(g->s, syn_gen_who(g, '+', key, sizeof key), g->route->domain, &stats[i]);
 }
 
 /* A chat response's "synapse": the route, the confidence, a swarm's answers. */
-static json_object *synapse_json(const gen_ctx *g, double confidence)
+json_object *syn_gen_synapse(const gen_ctx *g, double confidence)
 {
     json_object *o = syn_chat_route_public(g->route, confidence);
     if (g->swarm)
@@ -228,31 +218,53 @@ static json_object *synapse_json(const gen_ctx *g, double confidence)
     return o;
 }
 
-/* A chat answer goes into the store before its last bytes go out. */
-static void record(const gen_ctx *g, const double *conf)
+void syn_gen_record(const gen_ctx *g, const char *const *texts, const size_t *lens, int n, const double *conf)
 {
-    if (g->r->kind != SYN_REQ_CHAT)
-        return;
     const char *members[SYN_ROUTE_MAX_CHOSEN];
     for (int i = 0; i < g->route->n_members; i++)
         members[i] = g->route->members[i]->def.name;
     syn_answer_route ar = {.specialist = g->specialist, .members = members, .n_members = g->route->n_members,
                            .domain = g->route->domain, .mode = g->route->mode, .full = g->route->full};
-    syn_server_record_chat(g->s, g->id, g->r->model, &ar, g->r->msgs, g->r->n_msgs, g->job, conf);
+    syn_server_record_chat(g->s, g->id, g->r->model, &ar, g->r->msgs, g->r->n_msgs, texts, lens, n, conf);
+}
+
+/* A chat answer goes into the store before its last bytes go out: every
+ * choice of the job, whole. */
+static void record(const gen_ctx *g, const double *conf)
+{
+    if (g->r->kind != SYN_REQ_CHAT)
+        return;
+    int n = syn_job_n_choices(g->job), read = 0;
+    syn_choice_delta d[SYN_MAX_N];
+    const char *texts[SYN_MAX_N];
+    size_t lens[SYN_MAX_N];
+    for (; read < n; read++) {
+        syn_choice_cursor cur = {0}; /* from the start: the whole answer */
+        if (syn_job_read(g->job, read, &cur, &d[read]))
+            break;
+        texts[read] = d[read].text ? d[read].text : "";
+        lens[read] = d[read].len;
+    }
+    if (read == n)
+        syn_gen_record(g, texts, lens, n, conf);
+    else /* the client still gets its answer; feedback on it will say it is unknown */
+        syn_log(SYN_LOG_ERROR, "not recorded: %s: out of memory", g->id);
+    for (int i = 0; i < read; i++)
+        syn_choice_delta_free(&d[i]);
 }
 
 /* The X-Synapse-Specialist header line: who answered. */
-static void specialist_header(const gen_ctx *g, char *buf, size_t n)
+void syn_gen_header(const gen_ctx *g, char *buf, size_t n)
 {
     char names[3 * (SYN_SPECIALIST_MAX_NAME + 1)];
-    const char *w = who(g, ',', names, sizeof names);
+    const char *w = syn_gen_who(g, ',', names, sizeof names);
     if (g->r->kind == SYN_REQ_CHAT)
         snprintf(buf, n, "X-Synapse-Specialist: %s\r\n", w ? w : "none");
     else
         buf[0] = '\0';
 }
 
-static json_object *envelope(const gen_ctx *g, int chunk)
+json_object *syn_gen_envelope(const gen_ctx *g, int chunk)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "id", json_object_new_string(g->id));
@@ -301,7 +313,7 @@ static int answer_once(struct mg_connection *c, gen_ctx *g)
         return 499; /* client closed the request (nginx's convention) */
     if (w != SYN_JOB_DONE)
         return syn_send_job_error(c, g->s, j);
-    json_object *o = envelope(g, 0), *choices = json_object_new_array();
+    json_object *o = syn_gen_envelope(g, 0), *choices = json_object_new_array();
     int64_t gen = 0;
     syn_gen_stats stats[SYN_MAX_N];
     for (int i = 0; i < syn_job_n_choices(j); i++) {
@@ -334,20 +346,39 @@ static int answer_once(struct mg_connection *c, gen_ctx *g)
         syn_choice_delta_free(&d);
     }
     json_object_object_add(o, "choices", choices);
-    json_object_object_add(o, "usage", usage_json(syn_job_n_prompt(j), gen));
+    json_object_object_add(o, "usage", syn_gen_usage(syn_job_n_prompt(j), gen));
     char header[256];
-    specialist_header(g, header, sizeof header);
+    syn_gen_header(g, header, sizeof header);
     if (g->r->kind == SYN_REQ_CHAT) {
         double conf[SYN_MAX_N];
         confidences(g, stats, syn_job_n_choices(j), conf);
-        json_object_object_add(o, "synapse", synapse_json(g, conf[0]));
+        char why[512];
+        if (syn_fallback_after(g, conf[0], why, sizeof why)) {
+            char *text;
+            size_t len;
+            syn_error err = {0};
+            if (!syn_fallback_call(g, &text, &len, &err)) {
+                syn_chat_route_set(g->route, "cloud", why, 1);
+                json_object *ch = json_object_array_get_idx(choices, 0);
+                const char *local = json_object_get_string(
+                    json_object_object_get(json_object_object_get(ch, "message"), "content"));
+                int status = syn_fallback_send(c, g, text, len, local, conf[0]);
+                free(text);
+                json_object_put(o);
+                return status;
+            }
+            char more[1200];
+            snprintf(more, sizeof more, "%s, but %s: the local answer", why, err.msg);
+            syn_chat_route_set(g->route, NULL, more, 1);
+        }
+        json_object_object_add(o, "synapse", syn_gen_synapse(g, conf[0]));
         record(g, conf);
     }
     return syn_send_json_obj_headers(c, g->s, 200, o, header);
 }
 
 /* Writes one SSE event; -1 when the client is gone. */
-static int sse(struct mg_connection *c, json_object *o)
+int syn_gen_sse(struct mg_connection *c, json_object *o)
 {
     const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     size_t n = strlen(t);
@@ -364,10 +395,10 @@ static int sse(struct mg_connection *c, json_object *o)
     return rc;
 }
 
-static json_object *chunk(const gen_ctx *g, int index, const char *text, size_t len, int role, json_object *lp,
+json_object *syn_gen_chunk(const gen_ctx *g, int index, const char *text, size_t len, int role, json_object *lp,
                           const char *finish)
 {
-    json_object *o = envelope(g, 1), *choices = json_object_new_array(), *ch = json_object_new_object();
+    json_object *o = syn_gen_envelope(g, 1), *choices = json_object_new_array(), *ch = json_object_new_object();
     json_object_object_add(ch, "index", json_object_new_int(index));
     if (g->r->kind == SYN_REQ_CHAT) {
         json_object *d = json_object_new_object();
@@ -410,16 +441,16 @@ static int stream_choice_send(struct mg_connection *c, gen_ctx *g, syn_job *j, i
     if (d.len || d.n_lps) {
         json_object *lp = g->r->logprobs && d.n_lps ? logprobs_json(g->base->tok, g->r->kind, d.lps, d.n_lps, &sc->lp_off)
                                                     : NULL;
-        gone = sse(c, chunk(g, i, d.text ? d.text : "", d.len, 0, lp, NULL)) != 0;
+        gone = syn_gen_sse(c, syn_gen_chunk(g, i, d.text ? d.text : "", d.len, 0, lp, NULL)) != 0;
     }
     if (!gone && d.finish && d.finish != SYN_FINISH_ERROR && !sc->finished) {
         sc->finished = 1;
         (*n_fin)++;
-        json_object *o = chunk(g, i, NULL, 0, 0, NULL, finish_name(d.finish));
+        json_object *o = syn_gen_chunk(g, i, NULL, 0, 0, NULL, finish_name(d.finish));
         if (g->r->kind == SYN_REQ_CHAT)
             json_object_object_add(json_object_array_get_idx(json_object_object_get(o, "choices"), 0), "delta",
                                    json_object_new_object());
-        gone = sse(c, o) != 0;
+        gone = syn_gen_sse(c, o) != 0;
     }
     syn_choice_delta_free(&d);
     return gone ? -1 : 0;
@@ -430,7 +461,7 @@ static int answer_stream(struct mg_connection *c, gen_ctx *g)
     syn_job *j = g->job;
     int n = syn_job_n_choices(j), gone = 0;
     char cors[512], header[256];
-    specialist_header(g, header, sizeof header);
+    syn_gen_header(g, header, sizeof header);
     mg_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
                  "%s%sConnection: close\r\n\r\n",
               syn_cors_headers(g->s, cors, sizeof cors), header);
@@ -438,7 +469,7 @@ static int answer_stream(struct mg_connection *c, gen_ctx *g)
     memset(sc, 0, sizeof sc);
     if (g->r->kind == SYN_REQ_CHAT)
         for (int i = 0; i < n && !gone; i++)
-            gone = sse(c, chunk(g, i, "", 0, 1, NULL, NULL)) != 0;
+            gone = syn_gen_sse(c, syn_gen_chunk(g, i, "", 0, 1, NULL, NULL)) != 0;
     uint64_t seen = 0;
     syn_job_state st = SYN_JOB_RUNNING;
     int n_fin = 0;
@@ -456,7 +487,7 @@ static int answer_stream(struct mg_connection *c, gen_ctx *g)
         json_object_object_add(e, "param", NULL);
         json_object_object_add(e, "code", NULL);
         json_object_object_add(o, "error", e);
-        gone = sse(c, o) != 0;
+        gone = syn_gen_sse(c, o) != 0;
     } else if (!gone) {
         /* every choice finished: recorded, then one last chunk with the
          * usage (when asked for) and the route and confidence (chat) */
@@ -473,13 +504,13 @@ static int answer_stream(struct mg_connection *c, gen_ctx *g)
             int64_t gen = 0;
             for (int i = 0; i < n; i++)
                 gen += sc[i].n_gen;
-            json_object *o = envelope(g, 1);
+            json_object *o = syn_gen_envelope(g, 1);
             json_object_object_add(o, "choices", json_object_new_array());
             if (g->r->include_usage)
-                json_object_object_add(o, "usage", usage_json(syn_job_n_prompt(j), gen));
+                json_object_object_add(o, "usage", syn_gen_usage(syn_job_n_prompt(j), gen));
             if (chat)
-                json_object_object_add(o, "synapse", synapse_json(g, conf[0]));
-            gone = sse(c, o) != 0;
+                json_object_object_add(o, "synapse", syn_gen_synapse(g, conf[0]));
+            gone = syn_gen_sse(c, o) != 0;
         }
     }
     if (!gone)
@@ -518,6 +549,32 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     int cap = __atomic_load_n(&s->cfg.max_tokens, __ATOMIC_RELAXED); /* SIGHUP may change it */
     if (cap > 0 && (max_tokens <= 0 || max_tokens > cap))
         max_tokens = cap;
+    gen_ctx g = {.s = s, .base = base, .r = &r, .specialist = sp ? sp->def.name : NULL, .route = &route,
+                 .created = (long)time(NULL)};
+    syn_random_id(kind == SYN_REQ_CHAT ? "chatcmpl-" : "cmpl-", g.id, sizeof g.id);
+    /* the upstream may answer before anything runs here */
+    char why[512];
+    if (kind == SYN_REQ_CHAT && syn_fallback_first(&g, why, sizeof why)) {
+        syn_chat_route_set(&route, "cloud", why, 1);
+        if (r.stream) {
+            int handled;
+            status = syn_fallback_stream(c, &g, &handled);
+            if (handled)
+                goto done;
+        } else {
+            char *text;
+            size_t text_len;
+            syn_error err = {0};
+            if (!syn_fallback_call(&g, &text, &text_len, &err)) {
+                status = syn_fallback_send(c, &g, text, text_len, NULL, 0);
+                free(text);
+                goto done;
+            }
+            char more[640];
+            snprintf(more, sizeof more, "%s: the local model answers", err.msg);
+            syn_chat_route_set(&route, "single", more, 1);
+        }
+    }
     /* a swarm: the members answer first; what is served is their merge */
     const syn_gen_request *pr = &r;
     if (route.n_members > 1) {
@@ -558,9 +615,8 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
         syn_job_release(j);
         goto done;
     }
-    gen_ctx g = {.s = s, .base = base, .r = &r, .job = j, .specialist = sp ? sp->def.name : NULL,
-                 .route = &route, .swarm = swarm_answers, .created = (long)time(NULL)};
-    syn_random_id(kind == SYN_REQ_CHAT ? "chatcmpl-" : "cmpl-", g.id, sizeof g.id);
+    g.job = j;
+    g.swarm = swarm_answers;
     status = r.stream ? answer_stream(c, &g) : answer_once(c, &g);
     if (sp)
         syn_metrics_specialist(&s->metrics, sp->def.name, (uint64_t)syn_job_n_prompt(j),

@@ -524,6 +524,7 @@ static int copy_config(syn_config *dst, const syn_config *src, syn_error *err)
     *dst = *src;
     dst->host = dst->data_dir = dst->models_dir = dst->model = dst->chat_template = dst->cors = NULL;
     dst->router_plugin = NULL;
+    dst->cloud.api_base = dst->cloud.api_key = dst->cloud.model = NULL;
     dst->n_api_keys = 0;
     memset(dst->api_keys, 0, sizeof dst->api_keys);
     dst->specialists = NULL; /* the swarm holds them while serving */
@@ -536,6 +537,9 @@ static int copy_config(syn_config *dst, const syn_config *src, syn_error *err)
     rc = rc ? rc : syn_config_set_str(&dst->chat_template, src->chat_template, err);
     rc = rc ? rc : syn_config_set_str(&dst->cors, src->cors, err);
     rc = rc ? rc : syn_config_set_str(&dst->router_plugin, src->router_plugin, err);
+    rc = rc ? rc : syn_config_set_str(&dst->cloud.api_base, src->cloud.api_base, err);
+    rc = rc ? rc : syn_config_set_str(&dst->cloud.api_key, src->cloud.api_key, err);
+    rc = rc ? rc : syn_config_set_str(&dst->cloud.model, src->cloud.model, err);
     for (int i = 0; !rc && i < src->n_api_keys; i++) {
         rc = syn_config_set_str(&dst->api_keys[i], src->api_keys[i], err);
         dst->n_api_keys = i + 1;
@@ -590,6 +594,8 @@ int syn_server_start(const syn_config *cfg, const char *model_path, syn_server *
     pthread_mutex_init(&s->bases_mu, NULL);
     s->t_start = now_s();
     int rc = copy_config(&s->cfg, cfg, err);
+    if (!rc && !(rc = syn_cloud_global_init(err)))
+        s->curl_ready = 1;
     if (!rc)
         rc = open_store(s, err);
     if (!rc && model_path) {
@@ -715,7 +721,9 @@ void syn_server_reload(syn_server *s, const syn_config *fresh)
         {"context_size", c->ctx_size != f->ctx_size},
         {"parallel", c->parallel != f->parallel},
         {"learning", c->learning != f->learning},
-        {"cloud", c->cloud != f->cloud},
+        {"cloud", c->cloud.mode != f->cloud.mode || !same_str(c->cloud.api_base, f->cloud.api_base) ||
+                      !same_str(c->cloud.api_key, f->cloud.api_key) || !same_str(c->cloud.model, f->cloud.model) ||
+                      c->cloud.threshold != f->cloud.threshold || c->cloud.timeout_s != f->cloud.timeout_s},
         {"limits.max_queue", c->max_queue != f->max_queue},
         {"limits.batch_rows", c->batch_rows != f->batch_rows},
         {"limits.request_timeout_s", c->request_timeout_s != f->request_timeout_s},
@@ -772,6 +780,8 @@ void syn_server_stop(syn_server *s)
     }
     close_base(&s->main);
     syn_store_close(s->store); /* after civetweb: no handler writes any more */
+    if (s->curl_ready)
+        syn_cloud_global_cleanup();
     pthread_mutex_destroy(&s->bases_mu);
     syn_config_free(&s->cfg);
     syn_metrics_destroy(&s->metrics);

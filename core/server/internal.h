@@ -48,6 +48,7 @@ struct syn_server {
     syn_swarm *swarm; /* the specialists; NULL without a model */
     syn_store *store; /* data_dir/synapse.db */
     syn_router *router; /* NULL: none found; "synapse" is then the base model */
+    int curl_ready;     /* libcurl's global init done: stop owes a cleanup */
     syn_metrics metrics;
     struct mg_context *mg;
     struct syn_gate *gate; /* the public socket, in front of civetweb */
@@ -126,7 +127,8 @@ typedef struct syn_answer_route {
     json_object *full;      /* the decision with every specialist's scores; NULL: none to record */
 } syn_answer_route;
 void syn_server_record_chat(syn_server *s, const char *response_id, const char *model, const syn_answer_route *route,
-                            const syn_chat_msg *msgs, size_t n_msgs, syn_job *j, const double *confidence);
+                            const syn_chat_msg *msgs, size_t n_msgs, const char *const *texts, const size_t *lens,
+                            int n, const double *confidence);
 
 /* ---- routing and confidence (route.c) */
 /* The base model's pooled unit embedding of text (its first context_size
@@ -150,8 +152,11 @@ typedef struct syn_chat_route {
 int syn_server_route_chat(syn_server *s, const syn_gen_request *r, syn_specialist **sp, const syn_base **base,
                           syn_chat_route *out, syn_http_error *e);
 void syn_chat_route_free(syn_chat_route *r);
-/* A response's "synapse" object: {"route": (without the scores), "confidence"}. */
+/* A response's "synapse" object: {"route": (without the scores), "confidence"
+ * (null when < 0: an upstream's answer)}. */
 json_object *syn_chat_route_public(const syn_chat_route *r, double confidence);
+/* Sets the route's mode (unless NULL) and its reason, or adds to it. */
+void syn_chat_route_set(syn_chat_route *r, const char *mode, const char *reason, int append);
 /* ---- swarm answers (swarm.c) */
 /* A swarm's parts and what merges them: each member answers r alone (all
  * queued at once, so they share the scheduler's steps), then the synthesis

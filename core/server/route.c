@@ -270,6 +270,18 @@ json_object *syn_chat_route_public(const syn_chat_route *r, double confidence)
     json_object_object_add(o, "route", route);
     char buf[32];
     snprintf(buf, sizeof buf, "%.4f", confidence);
-    json_object_object_add(o, "confidence", json_object_new_double_s(confidence, buf));
+    json_object_object_add(o, "confidence", confidence < 0 ? NULL : json_object_new_double_s(confidence, buf));
     return o;
+}
+
+void syn_chat_route_set(syn_chat_route *r, const char *mode, const char *reason, int append)
+{
+    if (mode) {
+        r->mode = mode;
+        json_object_object_add(r->full, "mode", json_object_new_string(mode));
+    }
+    const char *old = json_object_get_string(json_object_object_get(r->full, "reason"));
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s%s%s", append && old ? old : "", append && old ? "; " : "", reason);
+    json_object_object_add(r->full, "reason", json_object_new_string(buf));
 }
