@@ -127,7 +127,7 @@ int main(void)
     FIELD(syn_pathway, failures, 16, 8);
     FIELD(syn_pathway, updated_at, 24, 8);
 
-    SIZE(syn_host_api, 56);
+    SIZE(syn_host_api, 80);
     FIELD(syn_host_api, struct_size, 0, 4);
     FIELD(syn_host_api, host, 8, 8);
     FIELD(syn_host_api, get_api, 16, 8);
@@ -135,6 +135,9 @@ int main(void)
     FIELD(syn_host_api, embed, 32, 8);
     FIELD(syn_host_api, pathway_get, 40, 8);
     FIELD(syn_host_api, pathway_put, 48, 8);
+    FIELD(syn_host_api, generate, 56, 8);
+    FIELD(syn_host_api, generation_read, 64, 8);
+    FIELD(syn_host_api, generation_free, 72, 8);
 
     SIZE(syn_route_specialist, 48);
     FIELD(syn_route_specialist, name, 0, 8);

@@ -206,6 +206,15 @@ grep -q 'plugin test-router_double: router test double ready' "$work/dbl.log" ||
 routes "Help me with debugging this" twin-b
 js "$work/body" 'o.synapse.route.reason === "the test double takes the last of 4" && o.synapse.route.domain === "double"' |
     grep -q true || bad "the double's route: $(cat "$work/body")"
+# the host's generation: the double has the base model answer, read back
+chat synapse "generate: tell me a story"
+gen=$(js "$work/body" 'o.synapse.route.reason')
+base_name=$(curl -s "http://127.0.0.1:$port/v1/models" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).data[1].id))')
+curl -s -m 60 -o "$work/direct" -H 'Content-Type: application/json' "http://127.0.0.1:$port/v1/chat/completions" \
+    --data-binary "{\"model\":\"$base_name\",\"messages\":[{\"role\":\"user\",\"content\":\"tell me a story\"}],\"max_tokens\":4,\"temperature\":0}"
+[ "$gen" = "generated: $(js "$work/direct" o.choices[0].message.content)" ] ||
+    bad "the host's generation '$gen' is not the base model's answer: $(cat "$work/direct")"
+routes "Help me with debugging this" twin-b
 # its outcome goes through the host's pathway calls into the store
 expect 201 POST /api/feedback "{\"response_id\":\"$(js "$work/body" o.id)\",\"rating\":1}"
 stop $last dbl

@@ -41,7 +41,7 @@ grep -q "at most 16 in all" "$work/err" || bad "17 keys: wrong message: $(cat "$
 printf 'learning: true\n' >"$work/cfg/later.yaml"
 refused "$work/cfg/later.yaml" "later.yaml:1: 'learning: true' is not supported yet" "learning: true"
 printf 'cloud: yes\n' >"$work/cfg/later.yaml"
-refused "$work/cfg/later.yaml" "'cloud: true' is not supported yet" "cloud: yes"
+refused "$work/cfg/later.yaml" "later.yaml:1: 'cloud: true' says nothing of the upstream" "cloud: yes"
 printf 'specialists:\n  - name: coder\n' >"$work/cfg/later.yaml"
 refused "$work/cfg/later.yaml" "1 specialist is configured, but there is no model to serve it" "a specialist without a model"
 

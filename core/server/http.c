@@ -506,7 +506,12 @@ static int start_swarm(syn_server *s, const syn_config *cfg, syn_error *err)
  * meaning the base model, said once here and in every route's reason. */
 static int start_router(syn_server *s, syn_error *err)
 {
-    int rc = syn_router_open(s->cfg.router_plugin, s->store, syn_server_embed_text, s, &s->router, err);
+    syn_host_model model = {.user = s,
+                            .embed = syn_server_embed_text,
+                            .generate = syn_server_generate_start,
+                            .read = syn_server_generate_read,
+                            .free = syn_server_generate_free};
+    int rc = syn_router_open(s->cfg.router_plugin, s->store, &model, &s->router, err);
     if (rc == SYN_ERR_NOT_FOUND && !s->cfg.router_plugin) {
         syn_log(SYN_LOG_WARN, "%s: \"model\": \"synapse\" is the base model", err->msg);
         memset(err, 0, sizeof *err);

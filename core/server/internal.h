@@ -134,6 +134,12 @@ void syn_server_record_chat(syn_server *s, const char *response_id, const char *
 /* The base model's pooled unit embedding of text (its first context_size
  * tokens), blocking: the dimension, or 0 with err set. */
 int32_t syn_server_embed_text(void *server, const char *text, float *out, int32_t cap, syn_error *err);
+/* A generation for a plugin (the host API's generate, generation_read,
+ * generation_free): greedy, by the base model, queued like a request. */
+syn_host_generation *syn_server_generate_start(void *server, const char *system, const char *user, int32_t max_tokens,
+                                               syn_error *err);
+int32_t syn_server_generate_read(void *server, syn_host_generation *g, char *buf, int32_t cap, syn_error *err);
+void syn_server_generate_free(void *server, syn_host_generation *g);
 /* An answer's confidence in [0, 1]: the model's own view of its tokens
  * (syn_gen_stats), calibrated by (specialist, domain)'s ratings so far. */
 double syn_server_confidence(syn_server *s, const char *specialist, const char *domain, const syn_gen_stats *st);

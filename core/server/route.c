@@ -56,6 +56,93 @@ int32_t syn_server_embed_text(void *server, const char *text, float *out, int32_
     return dim;
 }
 
+struct syn_host_generation {
+    syn_job *job;
+    syn_choice_cursor cur;
+    char *pending; /* read from the job, not yet handed out */
+    size_t len, off;
+    int done;
+};
+
+syn_host_generation *syn_server_generate_start(void *server, const char *system, const char *user, int32_t max_tokens,
+                                               syn_error *err)
+{
+    syn_server *s = server;
+    if (!s->main.model)
+        return syn_fail(err, SYN_ERR_UNSUPPORTED, "no model is loaded"), NULL;
+    syn_chat_msg msgs[2];
+    size_t n = 0;
+    if (system)
+        msgs[n++] = (syn_chat_msg){.role = "system", .content = system};
+    msgs[n++] = (syn_chat_msg){.role = "user", .content = user};
+    syn_gen_request q = {.kind = SYN_REQ_CHAT, .msgs = msgs, .n_msgs = n, .n = 1};
+    q.sp = syn_sampler_params_default();
+    q.sp.temperature = 0;
+    int32_t *ids;
+    size_t n_ids;
+    syn_http_error e = {0};
+    if (syn_server_build_prompt(s, &s->main, &q, NULL, &ids, &n_ids, &e))
+        return syn_fail(err, SYN_ERR_INVALID, "%s", e.message), NULL;
+    int cap = __atomic_load_n(&s->cfg.max_tokens, __ATOMIC_RELAXED);
+    if (cap > 0 && (max_tokens <= 0 || max_tokens > cap))
+        max_tokens = cap;
+    syn_job_request jr = {.prompt = ids, .n_prompt = (int32_t)n_ids, .n_choices = 1, .max_tokens = max_tokens,
+                          .gen = {.sp = q.sp}};
+    syn_host_generation *g = calloc(1, sizeof *g);
+    int rc = g ? syn_job_generate(&jr, &g->job, err) : syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    free(ids);
+    if (!rc)
+        rc = syn_sched_submit(s->main.sched, g->job, err);
+    if (rc) {
+        syn_server_generate_free(s, g);
+        return NULL;
+    }
+    return g;
+}
+
+int32_t syn_server_generate_read(void *server, syn_host_generation *g, char *buf, int32_t cap, syn_error *err)
+{
+    (void)server;
+    uint64_t seen = 0;
+    while (g->off == g->len && !g->done) {
+        syn_job_state st = syn_job_wait(g->job, &seen, -1);
+        syn_choice_delta d;
+        if (syn_job_read(g->job, 0, &g->cur, &d))
+            return syn_fail(err, SYN_ERR_NOMEM, "out of memory"), -1;
+        free(g->pending);
+        g->pending = d.text; /* taken */
+        g->len = d.len;
+        g->off = 0;
+        d.text = NULL;
+        g->done = d.finish != SYN_FINISH_NONE;
+        syn_choice_delta_free(&d);
+        if (st == SYN_JOB_FAILED || st == SYN_JOB_STOPPED) {
+            char msg[256];
+            syn_job_status(g->job, msg, sizeof msg);
+            return syn_fail(err, SYN_ERR_IO, "the generation failed: %s", msg), -1;
+        }
+    }
+    size_t n = g->len - g->off < (size_t)cap - 1 ? g->len - g->off : (size_t)cap - 1;
+    if (n)
+        memcpy(buf, g->pending + g->off, n);
+    buf[n] = '\0';
+    g->off += n;
+    return (int32_t)n;
+}
+
+void syn_server_generate_free(void *server, syn_host_generation *g)
+{
+    (void)server;
+    if (!g)
+        return;
+    if (g->job) {
+        syn_job_cancel(g->job);
+        syn_job_release(g->job);
+    }
+    free(g->pending);
+    free(g);
+}
+
 /* The model's own view: the geometric-mean probability of its tokens, the
  * least likely one, and how spread its distributions were (entropy over
  * its ceiling, log n_vocab). */

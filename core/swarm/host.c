@@ -21,7 +21,7 @@ static void host_log(syn_host *h, int level, const char *msg)
 
 static int32_t host_embed(syn_host *h, const char *text, float *out, int32_t cap, syn_error *err)
 {
-    if (!h->embed) {
+    if (!h->model.embed) {
         syn_fail(err, SYN_ERR_UNSUPPORTED, "this host has no model to embed with");
         return 0;
     }
@@ -29,7 +29,7 @@ static int32_t host_embed(syn_host *h, const char *text, float *out, int32_t cap
         syn_fail(err, SYN_ERR_INVALID, "embed needs a text and room for the result");
         return 0;
     }
-    return h->embed(h->embed_user, text, out, cap, err);
+    return h->model.embed(h->model.user, text, out, cap, err);
 }
 
 static int host_pathway_get(syn_host *h, const char *domain, const char *key, syn_pathway *out, syn_error *err)
@@ -46,7 +46,30 @@ static int host_pathway_put(syn_host *h, const char *domain, const char *key, co
     return syn_store_pathway_put(h->store, domain, key, p, err) ? -1 : 0;
 }
 
-void syn_host_init(syn_host *h, const char *name, syn_store *store, syn_host_embed_fn embed, void *embed_user)
+static syn_host_generation *host_generate(syn_host *h, const char *system, const char *user, int32_t max_tokens,
+                                          syn_error *err)
+{
+    if (!h->model.generate)
+        return syn_fail(err, SYN_ERR_UNSUPPORTED, "this host has no model to generate with"), NULL;
+    if (!user)
+        return syn_fail(err, SYN_ERR_INVALID, "generate needs a user message"), NULL;
+    return h->model.generate(h->model.user, system, user, max_tokens, err);
+}
+
+static int32_t host_read(syn_host *h, syn_host_generation *g, char *buf, int32_t cap, syn_error *err)
+{
+    if (!g || !buf || cap < 2)
+        return syn_fail(err, SYN_ERR_INVALID, "generation_read needs a generation and room for a byte"), -1;
+    return h->model.read(h->model.user, g, buf, cap, err);
+}
+
+static void host_gen_free(syn_host *h, syn_host_generation *g)
+{
+    if (g)
+        h->model.free(h->model.user, g);
+}
+
+void syn_host_init(syn_host *h, const char *name, syn_store *store, const syn_host_model *model)
 {
     memset(h, 0, sizeof *h);
     h->api = (syn_host_api){
@@ -57,9 +80,12 @@ void syn_host_init(syn_host *h, const char *name, syn_store *store, syn_host_emb
         .embed = host_embed,
         .pathway_get = host_pathway_get,
         .pathway_put = host_pathway_put,
+        .generate = host_generate,
+        .generation_read = host_read,
+        .generation_free = host_gen_free,
     };
     snprintf(h->plugin, sizeof h->plugin, "%s", name);
     h->store = store;
-    h->embed = embed;
-    h->embed_user = embed_user;
+    if (model)
+        h->model = *model;
 }

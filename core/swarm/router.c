@@ -23,7 +23,7 @@ struct syn_router {
     int n;
 };
 
-int syn_router_open(const char *path, syn_store *store, syn_host_embed_fn embed, void *embed_user, syn_router **out,
+int syn_router_open(const char *path, syn_store *store, const syn_host_model *model, syn_router **out,
                     syn_error *err)
 {
     *out = NULL;
@@ -44,7 +44,7 @@ int syn_router_open(const char *path, syn_store *store, syn_host_embed_fn embed,
     }
     if (!rc) {
         r->ops = r->entry->router;
-        syn_host_init(&r->host, r->entry->desc.name, store, embed, embed_user);
+        syn_host_init(&r->host, r->entry->desc.name, store, model);
         if (!(r->inst = r->ops.create(&r->host.api, err))) {
             if (!err->code)
                 syn_fail(err, SYN_ERR_INVALID, "the router plugin's create() failed");

@@ -18,7 +18,7 @@ typedef struct syn_router syn_router;
 /* path: one .so (config plugins.router); NULL: the first router plugin on
  * the search path. SYN_ERR_NOT_FOUND when there is none, or the reason the
  * file was refused. */
-int syn_router_open(const char *path, syn_store *store, syn_host_embed_fn embed, void *embed_user, syn_router **out,
+int syn_router_open(const char *path, syn_store *store, const syn_host_model *model, syn_router **out,
                     syn_error *err);
 void syn_router_close(syn_router *r);
 /* "NAME VERSION (PATH)" */

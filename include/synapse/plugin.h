@@ -22,8 +22,9 @@
  *       (sequences share the pages of a common prefix).
  *  1.5  typed capability kinds: router, extractor, verifier, spawner and
  *       specialist, each with its own ops table whose create() takes the
- *       host API (syn_host_api: logging, base-model embeddings, the store's
- *       routing pathways, get_api for optional extras).
+ *       host API (syn_host_api: logging, the base model's embeddings and
+ *       generations, the store's routing pathways, get_api for optional
+ *       extras).
  */
 #ifndef SYNAPSE_PLUGIN_H
 #define SYNAPSE_PLUGIN_H
@@ -221,6 +222,9 @@ typedef struct syn_pathway {
     double updated_at; /* Unix seconds of the last change (for decay) */
 } syn_pathway;
 
+/* A generation the host runs for a plugin (a synthesis, a rewrite). */
+typedef struct syn_host_generation syn_host_generation;
+
 typedef struct syn_host_api {
     uint32_t struct_size;
     syn_host *host;
@@ -238,6 +242,17 @@ typedef struct syn_host_api {
     int (*pathway_get)(syn_host *host, const char *domain, const char *key, syn_pathway *out, syn_error *err);
     /* Writes it (insert or replace); 0 once committed. */
     int (*pathway_put)(syn_host *host, const char *domain, const char *key, const syn_pathway *p, syn_error *err);
+    /* Starts the base model on a chat of system (NULL: none) and user,
+     * greedy, up to max_tokens (<= 0: the host's limit), queued with the
+     * server's requests; NULL with err set on failure. */
+    syn_host_generation *(*generate)(syn_host *host, const char *system, const char *user, int32_t max_tokens,
+                                     syn_error *err);
+    /* Waits for more of its text: the bytes written to buf (at most cap - 1,
+     * then a NUL), 0 once it is all read, negative with err set if it
+     * failed. */
+    int32_t (*generation_read)(syn_host *host, syn_host_generation *g, char *buf, int32_t cap, syn_error *err);
+    /* Stops it if still running and frees it. */
+    void (*generation_free)(syn_host *host, syn_host_generation *g);
 } syn_host_api;
 
 /* --------------------------------------------------------------- router (1.5) */

@@ -1,9 +1,11 @@
 /* Test double of the router (kind router, ABI 1.5): it sends every query to
  * the last specialist, in the domain "double", so a test can tell it from
  * the real router; an outcome is written through the host's pathway calls
- * as +1/-1 counts. Built again with -D knobs that each break one rule the
+ * as +1/-1 counts; a query "generate: TEXT" has the host's model answer
+ * TEXT (4 tokens) and gives the answer as the reason. Built again with -D knobs that each break one rule the
  * loader checks (see core/plugin/plugin.am). Links libc alone. */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,13 +61,35 @@ static int double_set(void *p, const syn_route_specialist *sp, int32_t n, syn_er
     return 0;
 }
 
+/* The host's model's answer to text, read in small pieces, as the reason. */
+static int generated(struct double_router *r, const char *text, syn_route_decision *out, syn_error *err)
+{
+    const syn_host_api *h = r->host;
+    if (h->struct_size < offsetof(syn_host_api, generation_free) + sizeof h->generation_free) {
+        err->code = SYN_ERR_UNSUPPORTED;
+        snprintf(err->msg, sizeof err->msg, "the host cannot generate");
+        return -1;
+    }
+    syn_host_generation *g = h->generate(h->host, NULL, text, 4, err);
+    if (!g)
+        return -1;
+    size_t len = (size_t)snprintf(out->reason, sizeof out->reason, "generated: ");
+    char piece[3]; /* two bytes at a time: the reads must add up */
+    int32_t n;
+    while ((n = h->generation_read(h->host, g, piece, sizeof piece, err)) > 0)
+        if (len + (size_t)n < sizeof out->reason) {
+            memcpy(out->reason + len, piece, (size_t)n);
+            out->reason[len += (size_t)n] = '\0';
+        }
+    h->generation_free(h->host, g);
+    return n < 0 ? -1 : 0;
+}
+
 static int double_route(void *p, const char *query, const float *emb, int32_t dim, syn_route_decision *out,
                         syn_error *err)
 {
-    (void)query;
     (void)emb;
     (void)dim;
-    (void)err;
     struct double_router *r = p;
     pthread_mutex_lock(&r->mu);
     int32_t n = r->n < out->n_scores ? r->n : out->n_scores;
@@ -78,6 +102,8 @@ static int double_route(void *p, const char *query, const float *emb, int32_t di
         out->chosen[0] = n - 1;
     }
     snprintf(out->domain, sizeof out->domain, "double");
+    if (query && !strncmp(query, "generate: ", 10))
+        return generated(r, query + 10, out, err);
     snprintf(out->reason, sizeof out->reason, "the test double takes the last of %d", (int)n);
     return 0;
 }
