@@ -101,6 +101,25 @@ static const char answer_sql[] =
     "   AND u.position < m.position ORDER BY u.position DESC LIMIT 1) "
     "FROM messages m WHERE m.response_id = ? AND m.choice = ?";
 
+/* In a transaction: the answer's row (answer_sql) in *a, or an error
+ * (SYN_ERR_NOT_FOUND for an unknown response or choice). */
+static int find_answer(syn_store *st, const char *response_id, int choice, sqlite3_stmt **a, syn_error *err)
+{
+    if (!(*a = syn_store_prepare(st, answer_sql, err)))
+        return err->code;
+    sqlite3_bind_text(*a, 1, response_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(*a, 2, choice);
+    int step = sqlite3_step(*a);
+    if (step == SQLITE_ROW)
+        return 0;
+    int rc = step == SQLITE_DONE ? syn_fail(err, SYN_ERR_NOT_FOUND, "no answer has response id '%s'%s", response_id,
+                                            choice ? " and that choice" : "")
+                                 : syn_store_fail(st, err, "finding the answer");
+    sqlite3_finalize(*a);
+    *a = NULL;
+    return rc;
+}
+
 int syn_store_feedback(syn_store *st, const char *response_id, int choice, int rating, const char *correction,
                        int64_t *feedback_id, int64_t *pair_id, syn_store_rated *rated, syn_error *err)
 {
@@ -108,19 +127,9 @@ int syn_store_feedback(syn_store *st, const char *response_id, int choice, int r
     int rc = syn_store_begin(st, err);
     if (rc)
         return rc;
-    sqlite3_stmt *a = syn_store_prepare(st, answer_sql, err);
-    if (!a)
-        return syn_store_end(st, err->code, err);
-    sqlite3_bind_text(a, 1, response_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(a, 2, choice);
-    int step = sqlite3_step(a);
-    if (step != SQLITE_ROW) {
-        rc = step == SQLITE_DONE ? syn_fail(err, SYN_ERR_NOT_FOUND, "no answer has response id '%s'%s", response_id,
-                                            choice ? " and that choice" : "")
-                                 : syn_store_fail(st, err, "finding the answer");
-        sqlite3_finalize(a);
+    sqlite3_stmt *a;
+    if ((rc = find_answer(st, response_id, choice, &a, err)))
         return syn_store_end(st, rc, err);
-    }
     int64_t msg = sqlite3_column_int64(a, 0);
     const char *domain = (const char *)sqlite3_column_text(a, 3);
     syn_store_rated by = {0};
@@ -192,15 +201,9 @@ int syn_store_add_pair(syn_store *st, const char *response_id, const char *speci
     int rc = syn_store_begin(st, err);
     if (rc)
         return rc;
-    sqlite3_stmt *a = syn_store_prepare(st, answer_sql, err);
-    if (!a)
-        return syn_store_end(st, err->code, err);
-    sqlite3_bind_text(a, 1, response_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(a, 2, 0);
-    int step = sqlite3_step(a);
-    if (step != SQLITE_ROW)
-        rc = step == SQLITE_DONE ? syn_fail(err, SYN_ERR_NOT_FOUND, "no answer has response id '%s'", response_id)
-                                 : syn_store_fail(st, err, "finding the answer");
+    sqlite3_stmt *a;
+    if ((rc = find_answer(st, response_id, 0, &a, err)))
+        return syn_store_end(st, rc, err);
     sqlite3_stmt *p = rc ? NULL
                          : syn_store_prepare(st,
                                              "INSERT INTO preferences (specialist, prompt, chosen, rejected, source, "
@@ -226,32 +229,26 @@ int syn_store_add_pair(syn_store *st, const char *response_id, const char *speci
     return syn_store_end(st, rc, err);
 }
 
+static json_object *pair_row(sqlite3_stmt *q)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_int64(sqlite3_column_int64(q, 0)));
+    static const char *const keys[] = {"specialist", "prompt", "chosen", "rejected", "source"};
+    for (int k = 0; k < 5; k++)
+        json_object_object_add(o, keys[k], column_json(q, k + 1));
+    return o;
+}
+
 int syn_store_preferences(syn_store *st, int limit, json_object **out, syn_error *err)
 {
     *out = NULL;
     pthread_mutex_lock(&st->mu);
     sqlite3_stmt *q = syn_store_prepare(
         st, "SELECT id, specialist, prompt, chosen, rejected, source FROM preferences ORDER BY id DESC LIMIT ?", err);
-    int rc = q ? 0 : err->code;
-    json_object *data = json_object_new_array();
-    if (q)
-        sqlite3_bind_int(q, 1, limit);
-    int step = SQLITE_DONE;
-    while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "id", json_object_new_int64(sqlite3_column_int64(q, 0)));
-        static const char *const keys[] = {"specialist", "prompt", "chosen", "rejected", "source"};
-        for (int k = 0; k < 5; k++)
-            json_object_object_add(o, keys[k], column_json(q, k + 1));
-        json_object_array_add(data, o);
+    if (!q) {
+        pthread_mutex_unlock(&st->mu);
+        return err->code;
     }
-    if (!rc && step != SQLITE_DONE)
-        rc = syn_store_fail(st, err, "listing preference pairs");
-    sqlite3_finalize(q);
-    pthread_mutex_unlock(&st->mu);
-    if (rc)
-        json_object_put(data);
-    else
-        *out = data;
-    return rc;
+    sqlite3_bind_int(q, 1, limit);
+    return syn_store_list(st, q, "listing preference pairs", pair_row, out, err);
 }

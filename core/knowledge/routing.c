@@ -91,9 +91,8 @@ int syn_store_stats_get(syn_store *st, const char *specialist, const char *domai
     return rc;
 }
 
-/* Runs q (bound already) and gives each row to add; the lock is held. */
-static int list(syn_store *st, sqlite3_stmt *q, const char *what, json_object *(*row)(sqlite3_stmt *),
-                json_object **out, syn_error *err)
+int syn_store_list(syn_store *st, sqlite3_stmt *q, const char *what, json_object *(*row)(sqlite3_stmt *),
+                   json_object **out, syn_error *err)
 {
     json_object *data = json_object_new_array();
     int step, rc = 0;
@@ -141,7 +140,7 @@ int syn_store_confidence(syn_store *st, json_object **out, syn_error *err)
         pthread_mutex_unlock(&st->mu);
         return err->code;
     }
-    return list(st, q, "listing specialists' records", confidence_row, out, err);
+    return syn_store_list(st, q, "listing specialists' records", confidence_row, out, err);
 }
 
 static json_object *route_row(sqlite3_stmt *q)
@@ -167,7 +166,7 @@ int syn_store_routes(syn_store *st, int limit, json_object **out, syn_error *err
         return err->code;
     }
     sqlite3_bind_int(q, 1, limit);
-    return list(st, q, "listing routes", route_row, out, err);
+    return syn_store_list(st, q, "listing routes", route_row, out, err);
 }
 
 int syn_store_pathway_get(syn_store *st, const char *domain, const char *key, syn_pathway *out, syn_error *err)

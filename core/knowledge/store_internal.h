@@ -25,6 +25,10 @@ int syn_store_fail(syn_store *st, syn_error *err, const char *what);
 /* A statement prepared on the connection, or NULL with err set. */
 sqlite3_stmt *syn_store_prepare(syn_store *st, const char *sql, syn_error *err);
 
+/* With the lock held: each row of q (bound already) made an object by row
+ * (NULL: skipped) into the array *out; finalizes q and lets the lock go. */
+int syn_store_list(syn_store *st, sqlite3_stmt *q, const char *what, json_object *(*row)(sqlite3_stmt *),
+                   json_object **out, syn_error *err);
 /* Steps a statement that returns no row, then finalizes it. */
 int syn_store_run(syn_store *st, sqlite3_stmt *q, const char *what, syn_error *err);
 double syn_store_now(void); /* Unix seconds */
