@@ -193,6 +193,20 @@ expect 200 DELETE /api/specialists/sommelier
 routes "Which wine goes with fish?" none
 stop $last rt
 
+# a confident answer strengthens its pathway: a model of sharp distributions
+tools="${SYN_TESTDATA:-$src/../shared/testdata}/../tools"
+vocab="${SYN_TESTDATA:-$src/../shared/testdata}/vocab/ggml-vocab-qwen2.gguf"
+py=/usr/bin/python3; [ -x "$py" ] || py=python3   # the Debian one has numpy (scripts/install-deps)
+MKMODEL_STD=10 "$py" "$tools/mkmodel.py" "$vocab" "$work/sharp.gguf" tiny >/dev/null || bad "mkmodel.py failed"
+printf 'specialists:\n  - name: coder\n    capabilities: [debug]\n' >"$work/sharp.yaml"
+start sharp --config "$work/sharp.yaml" --model "$work/sharp.gguf" --chat-template chatml --threads 1
+chat synapse "debug this"
+js "$work/body" 'o.synapse.confidence >= 0.8' | grep -q true || bad "the sharp model is not confident: $(cat "$work/body")"
+chat synapse "debug this"
+expect 200 GET "/api/routes?limit=1"
+js "$work/body" 'o.data[0].scores[0].pathway > 0' | grep -q true || bad "a confident answer did not strengthen its pathway: $(cat "$work/body")"
+stop $last sharp
+
 # `synapse plugins` lists the router, found beside the program
 "$synapse" plugins | grep -Eq '^router +router +1\.0\.0 +1\.5 +loaded' || bad "synapse plugins does not list the router: $("$synapse" plugins)"
 

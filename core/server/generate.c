@@ -228,12 +228,35 @@ void syn_gen_record(const gen_ctx *g, const char *const *texts, const size_t *le
     syn_server_record_chat(g->s, g->id, g->r->model, &ar, g->r->msgs, g->r->n_msgs, texts, lens, n, conf);
 }
 
+/* An answer this sure of itself counts as a success of who gave it, a
+ * quarter of a thumbs-up. (Until the verifier checks answers against the
+ * store's facts, "not contradicted" is not known; a rating or a fallback
+ * later corrects it.) */
+#define CONFIDENT 0.8
+#define CONFIDENT_REWARD 0.25f
+
+static void learn_from_confidence(const gen_ctx *g, double confidence)
+{
+    if (confidence < CONFIDENT || !g->s->router || strcmp(g->r->model, "synapse"))
+        return;
+    const char *names[SYN_ROUTE_MAX_CHOSEN];
+    int n = 0;
+    if (g->specialist)
+        names[n++] = g->specialist;
+    for (int i = 0; i < g->route->n_members; i++)
+        names[n++] = g->route->members[i]->def.name;
+    syn_error err = {0};
+    if (n && syn_router_outcome(g->s->router, g->route->domain, names, n, CONFIDENT_REWARD, &err))
+        syn_log(SYN_LOG_ERROR, "the router did not learn from a confident answer: %s", err.msg);
+}
+
 /* A chat answer goes into the store before its last bytes go out: every
- * choice of the job, whole. */
+ * choice of the job, whole; a confident one teaches the router. */
 static void record(const gen_ctx *g, const double *conf)
 {
     if (g->r->kind != SYN_REQ_CHAT)
         return;
+    learn_from_confidence(g, conf[0]);
     int n = syn_job_n_choices(g->job), read = 0;
     syn_choice_delta d[SYN_MAX_N];
     const char *texts[SYN_MAX_N];
