@@ -173,9 +173,10 @@ int main(void)
 
     SIZE(syn_fact, 32);
     FIELD(syn_fact, subject, 0, 8);
-    FIELD(syn_fact, relation, 8, 8);
+    FIELD(syn_fact, predicate, 8, 8);
     FIELD(syn_fact, object, 16, 8);
     FIELD(syn_fact, confidence, 24, 4);
+    FIELD(syn_fact, negated, 28, 4);
 
     SIZE(syn_extractor_ops, 32);
     FIELD(syn_extractor_ops, struct_size, 0, 4);

@@ -44,12 +44,13 @@ expect "test-probe_zero       capability  1.2.3    1.5  unsupported on this mach
 expect "test-missing_op       backend     0.1.0    1.5  refused: missing_op.so: backend ops table has no matmul() (required since ABI 1.0)"
 expect "test-init_fail        capability  1.2.3    1.5  refused: init_fail.so: init() failed: echo device /dev/echo0 is missing second line"
 expect "test-good_capability  capability  1.2.3    1.5  refused: shadow_dup.so: shadowed by $real/good_capability.so (both are plugin 'test-good_capability'; the first one found wins)"
+expect "test-fact_double      extractor   0.1      1.5  loaded (probe 1)"
 expect "test-router_double    router      0.1      1.5  loaded (probe 1)"
 expect "test-router_partial   router      0.1      1.5  refused: router_partial.so: router ops table has no outcome() (required since ABI 1.5)"
 expect "bad_name.so           capability  1.2.3    1.5  refused: bad_name.so: descriptor has no plugin name, or one that is not 1-63 of [A-Za-z0-9._-] (required since ABI 1.0)"
 lines=$(wc -l <"$out")
-if [ "$lines" -ne 21 ]; then
-    echo "want a header and 20 plugin lines, got $lines lines" >&2
+if [ "$lines" -ne 22 ]; then
+    echo "want a header and 21 plugin lines, got $lines lines" >&2
     fail=1
 fi
 

@@ -30,6 +30,7 @@ static const struct expect expected[] = {
     {"bad_major.so", SYN_PLUGIN_REFUSED, "test-bad_major", "bad_major.so: built for plugin ABI 2.0, this synapse speaks " ABI},
     {"bad_name.so", SYN_PLUGIN_REFUSED, NULL,
      "bad_name.so: descriptor has no plugin name, or one that is not 1-63 of [A-Za-z0-9._-] (required since ABI 1.0)"},
+    {"extractor_double.so", SYN_PLUGIN_LOADED, "test-fact_double", ""},
     {"good_backend.so", SYN_PLUGIN_LOADED, "test-good_backend", ""},
     {"good_capability.so", SYN_PLUGIN_LOADED, "test-good_capability", ""},
     {"init_fail.so", SYN_PLUGIN_REFUSED, "test-init_fail",

@@ -72,6 +72,7 @@ void syn_config_free(syn_config *c)
     free(c->chat_template);
     free(c->cors);
     free(c->router_plugin);
+    free(c->extractor_plugin);
     free(c->cloud.api_base);
     free(c->cloud.api_key);
     free(c->cloud.model);
@@ -439,12 +440,12 @@ static int load_plugins(struct loader *l, syn_config *c, yaml_node_t *m)
         if (!key)
             return bad(l, k, "%s: keys must be plain names", "plugins");
         int rc;
-        if (!strcmp(key, "router")) {
-            if ((rc = get_str(l, v, key, &c->router_plugin)))
+        if (!strcmp(key, "router") || !strcmp(key, "extractor")) {
+            if ((rc = get_str(l, v, key, key[0] == 'r' ? &c->router_plugin : &c->extractor_plugin)))
                 return rc;
-        } else if (!strcmp(key, "extractor") || !strcmp(key, "verifier") || !strcmp(key, "spawner") ||
-                   !strcmp(key, "specialist"))
-            return bad(l, k, "'plugins.%s': this server does not use that kind of plugin yet (only router)", key);
+        } else if (!strcmp(key, "verifier") || !strcmp(key, "spawner") || !strcmp(key, "specialist"))
+            return bad(l, k, "'plugins.%s': this server does not use that kind of plugin yet (only router and extractor)",
+                       key);
         else
             return bad(l, k, "unknown key 'plugins.%s' (the kinds are router, extractor, verifier, spawner, specialist)",
                        key);

@@ -34,7 +34,8 @@ typedef struct syn_config {
     int request_timeout_s; /* a connection stalled this long on a read or write is dropped */
     size_t adapter_bytes; /* loaded adapters beyond this are evicted, least recently used first; 0 = no limit */
     int prefix_cache_tokens; /* KV positions beyond the slots' for cached prefixes */
-    char *router_plugin; /* plugins.router: the router's .so; NULL: found on the plugin path */
+    char *router_plugin;    /* plugins.router: the router's .so; NULL: found on the plugin path */
+    char *extractor_plugin; /* plugins.extractor, the same */
     syn_specialist_def *specialists; /* `specialists:`, n_specialists of them */
     int n_specialists;
     char *path; /* the file last loaded (where runtime changes are written); NULL: none */

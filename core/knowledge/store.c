@@ -67,6 +67,28 @@ static const char *const migrations[SYN_STORE_VERSION] = {
     "  rating_sum INTEGER NOT NULL DEFAULT 0,"
     "  rated_confidence_sum REAL NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (specialist, domain));",
+    /* 3: facts, normalised, with their full-text index kept by triggers */
+    "CREATE TABLE facts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  subject TEXT NOT NULL,"
+    "  predicate TEXT NOT NULL,"
+    "  object TEXT NOT NULL,"
+    "  negated INTEGER NOT NULL CHECK (negated IN (0, 1)),"
+    "  confidence REAL NOT NULL,"
+    "  source TEXT NOT NULL CHECK (source IN ('user', 'upstream', 'api', 'import')),"
+    "  first_seen REAL NOT NULL,"
+    "  last_seen REAL NOT NULL,"
+    "  times_seen INTEGER NOT NULL,"
+    "  UNIQUE (subject, predicate, object, negated));"
+    "CREATE INDEX facts_subject ON facts(subject, predicate);"
+    "CREATE VIRTUAL TABLE facts_fts USING fts5(subject, predicate, object, content='facts', content_rowid='id');"
+    "CREATE TRIGGER facts_ai AFTER INSERT ON facts BEGIN"
+    "  INSERT INTO facts_fts(rowid, subject, predicate, object) VALUES (new.id, new.subject, new.predicate, new.object);"
+    "END;"
+    "CREATE TRIGGER facts_ad AFTER DELETE ON facts BEGIN"
+    "  INSERT INTO facts_fts(facts_fts, rowid, subject, predicate, object)"
+    "  VALUES ('delete', old.id, old.subject, old.predicate, old.object);"
+    "END;",
 };
 
 int syn_store_fail(syn_store *st, syn_error *err, const char *what)

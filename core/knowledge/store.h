@@ -28,7 +28,7 @@
 typedef struct syn_store syn_store;
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define SYN_STORE_VERSION 2
+#define SYN_STORE_VERSION 3
 
 /* Opens (creating) the database at path and brings its schema up to
  * SYN_STORE_VERSION; a file from a newer version is refused. */
@@ -111,5 +111,41 @@ int syn_store_routes(syn_store *st, int limit, json_object **out, syn_error *err
 /* 1 and *out when (domain, key) has a pathway, 0 when not, < 0 on error. */
 int syn_store_pathway_get(syn_store *st, const char *domain, const char *key, syn_pathway *out, syn_error *err);
 int syn_store_pathway_put(syn_store *st, const char *domain, const char *key, const syn_pathway *p, syn_error *err);
+
+/* ---- facts (facts.c) */
+
+typedef enum syn_fact_source {
+    SYN_SOURCE_UPSTREAM = 0, /* a trusted upstream's answer: the least trusted */
+    SYN_SOURCE_IMPORT,
+    SYN_SOURCE_USER,         /* a user's own statement */
+    SYN_SOURCE_API,          /* POST /api/knowledge/facts: the most trusted */
+} syn_fact_source;
+
+/* Normalises an entity in place: lowercase (ASCII), leading articles
+ * (a, an, the) gone, runs of whitespace one space, no leading or trailing
+ * space or final punctuation. */
+void syn_fact_normalise(char *s);
+
+/* Adds a fact (normalised here), or reinforces the same one seen before
+ * (times_seen, last_seen, confidence up, the more trusted source kept).
+ * The opposite claim (the same triple negated the other way; for a
+ * predicate of one value, such as "born in", another object), when this
+ * source is at least as trusted, loses half its confidence. *id: the
+ * fact's; *is_new whether it was added. SYN_ERR_INVALID for an empty
+ * part. */
+int syn_store_fact_add(syn_store *st, const syn_fact *f, syn_fact_source source, int64_t *id, int *is_new,
+                       syn_error *err);
+/* SYN_ERR_NOT_FOUND when there is no such fact. */
+int syn_store_fact_delete(syn_store *st, int64_t id, syn_error *err);
+/* Facts, most confident first: of subject (normalised; NULL: any), matching
+ * the words of q (full text; NULL: any), limit from offset. An array of
+ * {"id", "subject", "predicate", "object", "negated", "confidence",
+ * "source", "first_seen", "last_seen", "times_seen"}. */
+int syn_store_facts(syn_store *st, const char *subject, const char *q, int limit, int offset, json_object **out,
+                    syn_error *err);
+/* {"facts", "subjects", "by_source": {...}, "by_predicate": {...}} */
+int syn_store_fact_stats(syn_store *st, json_object **out, syn_error *err);
+/* One fact by id as above; SYN_ERR_NOT_FOUND when none. */
+int syn_store_fact_get(syn_store *st, int64_t id, json_object **out, syn_error *err);
 
 #endif

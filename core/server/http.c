@@ -34,7 +34,8 @@ typedef enum {
     R_STATUS,
     R_SPECIALISTS,
     R_STORE,
-    R_ROUTING
+    R_ROUTING,
+    R_KNOWLEDGE
 } route_id;
 
 static const struct route {
@@ -58,6 +59,10 @@ static const struct route {
     {"/api/preferences", "GET", R_STORE, 0, 1, 0},
     {"/api/routes", "GET", R_ROUTING, 0, 1, 0},
     {"/api/confidence", "GET", R_ROUTING, 0, 1, 0},
+    {"/api/knowledge/facts", "GET, POST", R_KNOWLEDGE, 0, 1, 0},
+    {"/api/knowledge/facts/", "DELETE", R_KNOWLEDGE, 0, 1, 1},
+    {"/api/knowledge/stats", "GET", R_KNOWLEDGE, 0, 1, 0},
+    {"/api/knowledge/extract", "POST", R_KNOWLEDGE, 0, 1, 0},
 };
 
 static int route_matches(const struct route *r, const char *uri)
@@ -328,6 +333,7 @@ static int handle(struct mg_connection *c, void *data)
         case R_SPECIALISTS: status = syn_route_specialists(c, s, body, len); break;
         case R_STORE: status = syn_route_store(c, s, body, len); break;
         case R_ROUTING: status = syn_route_routing(c, s); break;
+        case R_KNOWLEDGE: status = syn_route_knowledge(c, s, body, len); break;
         default: status = route_status(c, s); break;
         }
     }
@@ -501,6 +507,21 @@ static int start_swarm(syn_server *s, const syn_config *cfg, syn_error *err)
     return rc;
 }
 
+/* The extractor plugin: one named by the config must load; a search that
+ * finds none leaves POST /api/knowledge/extract answering 503. */
+static int start_extractor(syn_server *s, syn_error *err)
+{
+    int rc = syn_extractor_open(s->cfg.extractor_plugin, s->store, NULL, &s->extractor, err);
+    if (rc == SYN_ERR_NOT_FOUND && !s->cfg.extractor_plugin) {
+        syn_log(SYN_LOG_WARN, "%s: no facts are extracted", err->msg);
+        memset(err, 0, sizeof *err);
+        return 0;
+    }
+    if (!rc)
+        syn_log(SYN_LOG_INFO, "extractor: %s", syn_extractor_describe(s->extractor));
+    return rc;
+}
+
 /* The router plugin, fed the specialists. A router named by the config
  * must load; without one named, a search that finds none leaves "synapse"
  * meaning the base model, said once here and in every route's reason. */
@@ -528,7 +549,7 @@ static int copy_config(syn_config *dst, const syn_config *src, syn_error *err)
 {
     *dst = *src;
     dst->host = dst->data_dir = dst->models_dir = dst->model = dst->chat_template = dst->cors = NULL;
-    dst->router_plugin = NULL;
+    dst->router_plugin = dst->extractor_plugin = NULL;
     dst->cloud.api_base = dst->cloud.api_key = dst->cloud.model = NULL;
     dst->n_api_keys = 0;
     memset(dst->api_keys, 0, sizeof dst->api_keys);
@@ -542,6 +563,7 @@ static int copy_config(syn_config *dst, const syn_config *src, syn_error *err)
     rc = rc ? rc : syn_config_set_str(&dst->chat_template, src->chat_template, err);
     rc = rc ? rc : syn_config_set_str(&dst->cors, src->cors, err);
     rc = rc ? rc : syn_config_set_str(&dst->router_plugin, src->router_plugin, err);
+    rc = rc ? rc : syn_config_set_str(&dst->extractor_plugin, src->extractor_plugin, err);
     rc = rc ? rc : syn_config_set_str(&dst->cloud.api_base, src->cloud.api_base, err);
     rc = rc ? rc : syn_config_set_str(&dst->cloud.api_key, src->cloud.api_key, err);
     rc = rc ? rc : syn_config_set_str(&dst->cloud.model, src->cloud.model, err);
@@ -603,6 +625,9 @@ int syn_server_start(const syn_config *cfg, const char *model_path, syn_server *
         s->curl_ready = 1;
     if (!rc)
         rc = open_store(s, err);
+    /* the extractor needs no model: facts come from text */
+    if (!rc)
+        rc = start_extractor(s, err);
     if (!rc && model_path) {
         char real[PATH_MAX];
         if (!realpath(model_path, real) || !(s->main.path = strdup(real)))
@@ -722,6 +747,7 @@ void syn_server_reload(syn_server *s, const syn_config *fresh)
         {"chat_template", !same_str(c->chat_template, f->chat_template)},
         {"cors", !same_str(c->cors, f->cors)},
         {"plugins.router", !same_str(c->router_plugin, f->router_plugin)},
+        {"plugins.extractor", !same_str(c->extractor_plugin, f->extractor_plugin)},
         {"threads", c->threads != f->threads},
         {"context_size", c->ctx_size != f->ctx_size},
         {"parallel", c->parallel != f->parallel},
@@ -778,6 +804,7 @@ void syn_server_stop(syn_server *s)
     for (int i = 0; i < s->n_bases; i++)
         syn_sched_free(s->bases[i]->sched);
     syn_router_close(s->router); /* after civetweb: no handler routes any more */
+    syn_extractor_close(s->extractor);
     syn_swarm_free(s->swarm); /* after the schedulers: their jobs held adapters */
     for (int i = 0; i < s->n_bases; i++) {
         close_base(s->bases[i]); /* after the swarm: its adapters are on these models */

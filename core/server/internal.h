@@ -16,6 +16,7 @@
 #include "core/server/metrics.h"
 #include "core/server/request.h"
 #include "core/server/server.h"
+#include "core/knowledge/extractor.h"
 #include "core/knowledge/store.h"
 #include "core/swarm/router.h"
 #include "core/swarm/swarm.h"
@@ -49,6 +50,7 @@ struct syn_server {
     syn_store *store; /* data_dir/synapse.db */
     syn_router *router; /* NULL: none found; "synapse" is then the base model */
     int curl_ready;     /* libcurl's global init done: stop owes a cleanup */
+    syn_extractor *extractor; /* NULL: none found */
     syn_metrics metrics;
     struct mg_context *mg;
     struct syn_gate *gate; /* the public socket, in front of civetweb */
@@ -176,6 +178,9 @@ typedef struct syn_swarm_scratch {
 int syn_server_swarm(struct mg_connection *c, syn_server *s, const syn_gen_request *r, const syn_chat_route *route,
                      int32_t max_tokens, syn_gen_request *synth, syn_swarm_scratch *scratch, json_object **answers);
 void syn_swarm_scratch_free(syn_swarm_scratch *x);
+
+/* ---- /api/knowledge/... (knowledge.c) */
+int syn_route_knowledge(struct mg_connection *c, syn_server *s, const char *body, size_t len);
 
 /* GET /api/routes, GET /api/confidence */
 int syn_route_routing(struct mg_connection *c, syn_server *s);

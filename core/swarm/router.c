@@ -9,6 +9,7 @@
 
 #include <synapse/loader.h>
 
+#include "core/swarm/capability.h"
 #include "core/swarm/router.h"
 
 struct syn_router {
@@ -31,17 +32,7 @@ int syn_router_open(const char *path, syn_store *store, const syn_host_model *mo
     if (!r)
         return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
     pthread_rwlock_init(&r->lock, NULL);
-    int rc = syn_plugins_scan(path, &r->set, err);
-    if (!rc && !(r->entry = syn_plugins_find_kind(&r->set, SYN_PLUGIN_ROUTER))) {
-        if (path && r->set.n == 1 && r->set.items[0].status != SYN_PLUGIN_LOADED)
-            rc = syn_fail(err, SYN_ERR_INVALID, "plugins.router: %s", r->set.items[0].reason);
-        else if (path)
-            rc = syn_fail(err, SYN_ERR_INVALID, "plugins.router: %s is a %s plugin, not a router", path,
-                          r->set.n ? syn_plugin_kind_name(r->set.items[0].desc.kind) : "missing");
-        else
-            rc = syn_fail(err, SYN_ERR_NOT_FOUND, "no router plugin in %s",
-                          r->set.searched ? r->set.searched : "the plugin search path");
-    }
+    int rc = syn_capability_find(path, SYN_PLUGIN_ROUTER, &r->set, &r->entry, err);
     if (!rc) {
         r->ops = r->entry->router;
         syn_host_init(&r->host, r->entry->desc.name, store, model);
@@ -55,8 +46,7 @@ int syn_router_open(const char *path, syn_store *store, const syn_host_model *mo
         syn_router_close(r);
         return rc;
     }
-    snprintf(r->describe, sizeof r->describe, "%s %s (%s)", r->entry->desc.name,
-             r->entry->desc.version ? r->entry->desc.version : "-", r->entry->path);
+    syn_capability_describe(r->entry, r->describe, sizeof r->describe);
     *out = r;
     return 0;
 }

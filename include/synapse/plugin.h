@@ -322,12 +322,15 @@ typedef struct syn_router_ops {
 
 /* ------------------------------------------------------------ extractor (1.5) */
 
-/* A fact: (subject, relation, object) with the extractor's confidence. */
+/* A fact: (subject, predicate, object), perhaps negated ("X does not
+ * run on Y"), with the extractor's confidence. Subjects and objects as
+ * written; the host normalises them (case, leading articles, spaces). */
 typedef struct syn_fact {
     const char *subject;
-    const char *relation;
+    const char *predicate;
     const char *object;
     float confidence; /* 0..1 */
+    int32_t negated;  /* 1: the statement denies it */
 } syn_fact;
 
 /* Receives one fact (valid during the call); nonzero stops the producer. */

@@ -1,0 +1,146 @@
+#!/bin/sh
+# Facts through the server: POST /api/knowledge/facts normalises and
+# reinforces (a repeat is not a duplicate), a contradiction from a source as
+# trusted halves the old fact's confidence, GET searches by subject and full
+# text with limit and offset, DELETE removes, GET /api/knowledge/stats
+# counts, POST /api/knowledge/extract shows what the extractor finds and
+# stores nothing; every bad request is refused with the reason; facts
+# survive a restart, 16 concurrent writers and kill -9; and the extractor
+# is a plugin a test double replaces.
+top=${top_builddir:-.}
+src=${top_srcdir:-.}
+synapse="$top/synapse"
+command -v node >/dev/null 2>&1 || { echo "node not found: skipped"; exit 77; }
+command -v curl >/dev/null 2>&1 || { echo "curl not found"; exit 1; }
+. "$src/tests/server/lib.sh"
+
+js() { node -e 'const o=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));process.stdout.write(String(eval(process.argv[2])))' "$1" "$2"; }
+ok() { js "$work/body" "$1" | grep -q true || bad "$2: $(cat "$work/body")"; }
+
+start kn
+expect 201 POST /api/knowledge/facts '{"subject":"The  Zorblax","predicate":"invented by","object":"Quentin Marsh."}'
+ok 'o.id > 0 && o.subject === "zorblax" && o.object === "quentin marsh" && o.times_seen === 1 && o.source === "api" &&
+    o.negated === false' "a new fact"
+id=$(js "$work/body" o.id)
+c1=$(js "$work/body" o.confidence)
+expect 200 POST /api/knowledge/facts '{"subject":"zorblax","predicate":"invented by","object":"QUENTIN MARSH"}'
+ok "o.id === $id && o.times_seen === 2 && o.confidence > $c1" "a repeated fact is reinforced"
+# contradictions: another year, and the same claim denied
+expect 201 POST /api/knowledge/facts '{"subject":"Python","predicate":"released in","object":"1991"}'
+py=$(js "$work/body" o.id)
+expect 201 POST /api/knowledge/facts '{"subject":"Python","predicate":"released in","object":"1989"}'
+expect 200 GET "/api/knowledge/facts?subject=python"
+ok "o.data.length === 2 && o.data.find(f => f.id === $py).confidence === 0.4" "the contradicted year"
+expect 201 POST /api/knowledge/facts '{"subject":"SQLite","predicate":"requires","object":"a server","negated":true}'
+expect 201 POST /api/knowledge/facts '{"subject":"SQLite","predicate":"requires","object":"a server"}'
+expect 200 GET "/api/knowledge/facts?subject=sqlite"
+ok 'o.data.find(f => f.negated).confidence === 0.4 && o.data.find(f => !f.negated).confidence === 0.8' "the denied claim"
+# search: full text, subject, limit and offset
+for k in 1 2 3 4 5; do
+    expect 201 POST /api/knowledge/facts "{\"subject\":\"planet $k\",\"predicate\":\"orbits\",\"object\":\"the star Vega\"}"
+done
+expect 200 GET "/api/knowledge/facts?q=vega"
+ok 'o.data.length === 5 && o.data.every(f => f.object === "star vega")' "full-text search"
+expect 200 GET "/api/knowledge/facts?q=vega&limit=2&offset=4"
+ok 'o.data.length === 1' "limit and offset"
+expect 200 GET "/api/knowledge/facts?q=%22%29%28*%20OR"
+ok 'o.data.length === 0' "FTS syntax in q is text"
+expect 200 GET "/api/knowledge/facts?q=quentin%20marsh"
+ok "o.data.length === 1 && o.data[0].id === $id" "two words"
+expect 200 GET /api/knowledge/stats
+ok 'o.facts === 10 && o.subjects === 8 && o.by_source.api === 10 && o.by_predicate.orbits === 5' "stats"
+# extract: what the extractor finds, nothing stored
+expect 200 POST /api/knowledge/extract '{"text":"Linux runs on x86 and ARM. Is it fast? It is."}'
+ok 'o.facts.length === 2 && o.facts[1].subject === "linux" && o.facts[1].predicate === "runs on" &&
+    o.facts[1].object === "arm" && o.facts[0].negated === false' "extract"
+expect 200 POST /api/knowledge/extract '{"text":"Rust does not use a garbage collector."}'
+ok 'o.facts.length === 1 && o.facts[0].negated === true && o.facts[0].object === "garbage collector"' "extract, negated"
+expect 200 GET /api/knowledge/stats
+ok 'o.facts === 10' "extract stored something"
+# every bad request, with its reason
+expect 400 POST /api/knowledge/facts '{"subject":"a"'
+expect 400 POST /api/knowledge/facts '{"subject":"x","predicate":"is"}'
+grep -q "needs 'subject', 'predicate' and 'object'" "$work/body" || bad "missing object: $(cat "$work/body")"
+expect 400 POST /api/knowledge/facts '{"subject":"x","predicate":"is","object":"y","weight":2}'
+grep -q "unknown field 'weight'" "$work/body" || bad "unknown field: $(cat "$work/body")"
+expect 400 POST /api/knowledge/facts '{"subject":"","predicate":"is","object":"y"}'
+expect 400 POST /api/knowledge/facts '{"subject":"  .","predicate":"is","object":"y"}'
+expect 400 POST /api/knowledge/facts '{"subject":"x","predicate":"is","object":"y","negated":"no"}'
+expect 400 POST /api/knowledge/extract '{"txt":"a"}'
+expect 400 POST /api/knowledge/extract '{"text":5}'
+expect 400 GET "/api/knowledge/facts?limit=0"
+expect 400 GET "/api/knowledge/facts?offset=-1"
+expect 404 DELETE /api/knowledge/facts/999 fact_not_found
+expect 404 DELETE /api/knowledge/facts/abc fact_not_found
+[ "$(req GET /api/knowledge/extract)" = 405 ] || bad "GET /api/knowledge/extract is not 405"
+expect 200 DELETE "/api/knowledge/facts/$py"
+expect 404 DELETE "/api/knowledge/facts/$py" fact_not_found
+
+# 16 writers at once: every fact acknowledged is there
+i=0
+writers=""
+while [ $i -lt 16 ]; do
+    (
+        k=0
+        while [ $k -lt 10 ]; do
+            curl -s -m 60 -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
+                "http://127.0.0.1:$port/api/knowledge/facts" \
+                --data-binary "{\"subject\":\"writer $i\",\"predicate\":\"wrote\",\"object\":\"item $k\"}"
+            k=$((k + 1))
+        done >"$work/w$i"
+    ) &
+    writers="$writers $!"
+    i=$((i + 1))
+done
+wait $writers  # not the server
+[ "$(cat "$work"/w* | grep -c '^201$')" = 160 ] || bad "16 writers: $(cat "$work"/w* | sort | uniq -c)"
+expect 200 GET /api/knowledge/stats
+ok 'o.by_predicate.wrote === 160' "16 writers' facts"
+
+# kill -9 while facts are written: every acknowledged one is there after
+pid=$last
+: >"$work/acked"
+(
+    k=0
+    while [ $k -lt 100000 ] && [ ! -f "$work/stop" ]; do
+        curl -s -m 10 -H 'Content-Type: application/json' "http://127.0.0.1:$port/api/knowledge/facts" \
+            --data-binary "{\"subject\":\"killed $k\",\"predicate\":\"is\",\"object\":\"durable\"}" >"$work/k" || break
+        a=$(sed -n 's/^{"id":\([0-9]*\),.*/\1/p' "$work/k")
+        [ -n "$a" ] && echo "$a" >>"$work/acked"
+        k=$((k + 1))
+    done
+) &
+loop=$!
+i=0
+while [ "$(wc -l <"$work/acked")" -lt 20 ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i + 1)); done
+pkill -9 -P $pid
+touch "$work/stop"
+wait $loop
+n=$(wc -l <"$work/acked")
+[ "$n" -ge 20 ] || bad "only $n facts before the kill"
+mv "$work/kn.log" "$work/kn-killed.log"
+start kn
+lost=0
+while read -r a; do
+    [ "$(req GET "/api/knowledge/facts?subject=killed%20$(($(grep -n "^$a\$" "$work/acked" | cut -d: -f1) - 1))")" = 200 ] &&
+        js "$work/body" "o.data.length === 1 && o.data[0].id === $a" | grep -q true || lost=$((lost + 1))
+done <"$work/acked"
+[ $lost -eq 0 ] || bad "$lost of $n acknowledged facts lost to kill -9"
+echo "kill -9 after $n acknowledged facts: $lost lost"
+# and what came before, after the restart
+expect 200 GET "/api/knowledge/facts?subject=zorblax"
+ok "o.data.length === 1 && o.data[0].times_seen === 2" "a fact after the restart"
+stop $last kn
+
+# the extractor replaced by a test double
+double=$(cd "$top/tests/plugins/.libs" && pwd)/extractor_double.so
+printf 'plugins:\n  extractor: %s\n' "$double" >"$work/double.yaml"
+start dbl --config "$work/double.yaml"
+expect 200 POST /api/knowledge/extract '{"text":"Linux runs on ARM."}'
+ok 'o.facts.length === 1 && o.facts[0].predicate === "says" && o.facts[0].object === "double"' "the double"
+stop $last dbl
+printf 'plugins:\n  extractor: %s\n' "$(dirname "$double")/router_double.so" >"$work/bad.yaml"
+SYNAPSE_HOME="$work/home-bad" timeout 60 "$synapse" serve --port 0 --config "$work/bad.yaml" >"$work/bad.log" 2>&1 &&
+    bad "a router as plugins.extractor started"
+grep -q "is a router plugin, not an extractor" "$work/bad.log" || bad "plugins.extractor: $(cat "$work/bad.log")"
+finish test_knowledge
