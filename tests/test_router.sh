@@ -250,6 +250,6 @@ capability=$(cd "$top/tests/plugins/.libs" && pwd)/good_capability.so
 bad_start "plugins: {router: $capability}" "is a capability plugin, not a router"
 bad_start "plugins: {router: $(dirname "$double")/router_partial.so}" "router ops table has no outcome()"
 bad_start "plugins: {router: /nonexistent/r.so}" "/nonexistent/r.so"
-bad_start "plugins: {extractor: $double}" "plugins.extractor.*only router"
+bad_start "plugins: {verifier: $double}" "plugins.verifier.*only router and extractor"
 bad_start "plugins: {routr: $double}" "unknown key 'plugins.routr'"
 finish test_router
