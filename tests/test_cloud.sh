@@ -98,6 +98,15 @@ js "$work/body" 'o.data[0].scores[0].pathway < 0' | grep -q true || bad "a neede
 expect 200 GET /api/confidence
 js "$work/body" 'o.data.find(x => x.specialist === "coder").answers === 3' | grep -q true ||
     bad "the local answers' record: $(cat "$work/body")"
+# a rating of the upstream's answer is no local specialist's
+expect 201 POST /api/feedback "{\"response_id\":\"$(js "$work/ans" o.id)\",\"rating\":1}"
+expect 200 GET /api/confidence
+js "$work/body" 'o.data.find(x => x.specialist === "coder").rated === 0' | grep -q true ||
+    bad "a rating of an upstream answer went to coder: $(cat "$work/body")"
+# an answer held to a schema stays local: the upstream would not keep it
+curl -s -m 60 -o "$work/ans" -H 'Content-Type: application/json' "http://127.0.0.1:$port/v1/chat/completions" \
+    --data-binary '{"model":"synapse","messages":[{"role":"user","content":"debug this"}],"max_tokens":5,"temperature":0,"response_format":{"type":"json_object"}}'
+[ "$(mode)" = single ] || bad "a json_object answer went upstream: $(cat "$work/ans")"
 stop $last auto
 
 # a threshold of 0 and mode never keep everything local
@@ -142,6 +151,22 @@ js "$work/last" 'o.synapse.route.mode === "single" && /timed out/.test(o.synapse
 [ -n "$(stream_text)" ] || bad "a slow upstream, streamed: no local answer"
 stop $last slow
 kill $slow 2>/dev/null
+# an upstream that answers a stream with no stream: the local answer
+node -e 'const s=require("http").createServer((q,r)=>{r.writeHead(200,{"Content-Type":"application/json"});r.end("{\"choices\":[]}")}).listen(0,"127.0.0.1",()=>{console.log(s.address().port)})' >"$work/odd.port" &
+odd=$!
+pids="$pids $odd"
+i=0; while [ ! -s "$work/odd.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+local_server odd "  api_base: http://127.0.0.1:$(cat "$work/odd.port")/v1
+  model: synapse
+  mode: always"
+ask $port "debug this" 1
+stream_last
+js "$work/last" 'o.synapse.route.mode === "single" && /held no answer/.test(o.synapse.route.reason)' | grep -q true ||
+    bad "a stream with no answer: $(cat "$work/last")"
+ask $port "debug this"
+[ "$(mode)" = single ] && reason | grep -q "no choices\[0\].message.content" || bad "an answer without content: $(cat "$work/ans")"
+stop $last odd
+kill $odd 2>/dev/null
 stop_up_port=$up
 stop $(echo $pids | cut -d' ' -f1) up
 local_server down "  api_base: http://127.0.0.1:$stop_up_port/v1

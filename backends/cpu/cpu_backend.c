@@ -25,7 +25,9 @@ static const syn_kernel_set *pick_kernels(void)
     /* SYNAPSE_CPU_ISA=avx2, avx-vnni or avx512 caps the choice at that set */
     int cap_avx2 = isa && !strcmp(isa, "avx2"), cap_vnni = cap_avx2 || (isa && !strcmp(isa, "avx-vnni")),
         cap_avx512 = cap_vnni || (isa && !strcmp(isa, "avx512"));
-    if (!cap_avx512 && syn_kernels_amx() && syn_cpu_has_amx())
+    /* the CPU first: a set's table is built by code compiled for its ISA
+     * (a compiler may vectorise even that), so it is not touched elsewhere */
+    if (!cap_avx512 && syn_cpu_has_amx() && syn_kernels_amx())
         return syn_kernels_amx();
     if (!cap_vnni && syn_cpu_has_avx512_vnni() && syn_kernels_avx512())
         return syn_kernels_avx512();

@@ -41,6 +41,7 @@ typedef struct call {
     buf body;   /* non-streamed: the whole body; streamed: the line being read */
     buf answer; /* streamed: the text so far */
     int stopped; /* the piece callback said stop */
+    int done;    /* streamed: "data: [DONE]" came */
     int bad;     /* out of memory or too long */
     long status;
 } call;
@@ -53,8 +54,10 @@ static void stream_line(call *k, const char *line)
     line += 5;
     while (*line == ' ')
         line++;
-    if (!strcmp(line, "[DONE]"))
+    if (!strcmp(line, "[DONE]")) {
+        k->done = 1;
         return;
+    }
     json_object *o = json_tokener_parse(line);
     json_object *ch = json_object_array_get_idx(json_object_object_get(o, "choices"), 0);
     json_object *content = json_object_object_get(json_object_object_get(ch, "delta"), "content");
@@ -117,6 +120,12 @@ static char *request_json(const syn_cloud_config *c, const syn_cloud_request *q)
         json_object_object_add(o, "max_tokens", json_object_new_int(q->max_tokens));
     if (q->temperature >= 0)
         json_object_object_add(o, "temperature", json_object_new_double(q->temperature));
+    if (q->n_stops) {
+        json_object *stop = json_object_new_array();
+        for (size_t i = 0; i < q->n_stops; i++)
+            json_object_array_add(stop, json_object_new_string(q->stops[i]));
+        json_object_object_add(o, "stop", stop);
+    }
     if (q->on_piece)
         json_object_object_add(o, "stream", json_object_new_boolean(1));
     char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -136,6 +145,10 @@ static void upstream_error(const call *k, syn_error *err)
 
 static int take_answer(call *k, char **text, size_t *len, syn_error *err)
 {
+    if (k->q->on_piece && k->body.len) /* a last line without its newline */
+        stream_line(k, k->body.p);
+    if (k->q->on_piece && !k->done && !k->answer.len)
+        return syn_fail(err, SYN_ERR_FORMAT, "the upstream's stream held no answer (no content and no [DONE])");
     if (k->q->on_piece) {
         *text = k->answer.p ? k->answer.p : strdup("");
         *len = k->answer.len;

@@ -29,6 +29,8 @@ typedef struct syn_cloud_request {
     size_t n_msgs;
     int max_tokens;    /* <= 0: not sent */
     double temperature; /* < 0: not sent */
+    const char *const *stops; /* n_stops stop strings, sent as "stop" */
+    size_t n_stops;
     syn_cloud_piece_fn on_piece; /* NULL: not streamed */
     void *user;
 } syn_cloud_request;

@@ -96,7 +96,7 @@ int syn_store_record(syn_store *st, const syn_store_exchange *x, syn_error *err)
  * conversation's last user message before it. */
 static const char answer_sql[] =
     "SELECT m.id, m.content, CASE json_array_length(m.specialists) WHEN 1 THEN json_extract(m.specialists, '$[0]') END, "
-    "  coalesce(m.domain, 'general'), coalesce(m.confidence, 0), m.specialists, "
+    "  coalesce(m.domain, 'general'), m.confidence, m.specialists, "
     "  (SELECT u.content FROM messages u WHERE u.conversation_id = m.conversation_id AND u.role = 'user' "
     "   AND u.position < m.position ORDER BY u.position DESC LIMIT 1) "
     "FROM messages m WHERE m.response_id = ? AND m.choice = ?";
@@ -149,7 +149,9 @@ int syn_store_feedback(syn_store *st, const char *response_id, int choice, int r
     who_key(list, by.n_names, who, sizeof who);
     if (rated)
         *rated = by;
-    rc = syn_store_count_rating(st, who, domain, rating, sqlite3_column_double(a, 4), err);
+    /* an answer without a confidence (the upstream's) is no one's record */
+    if (sqlite3_column_type(a, 4) != SQLITE_NULL)
+        rc = syn_store_count_rating(st, who, domain, rating, sqlite3_column_double(a, 4), err);
     sqlite3_stmt *f = syn_store_prepare(
         st, "INSERT INTO feedback (message_id, rating, correction, created_at) VALUES (?, ?, ?, ?)", err);
     if (!f)

@@ -15,6 +15,8 @@ typedef struct gen_ctx {
     const char *specialist;      /* the one answering, NULL: the base model */
     syn_chat_route *route;       /* chat only */
     json_object *swarm;          /* a swarm's answers, [{"name", "content"}], else NULL */
+    int constrained;             /* response_format: the answer follows a schema */
+    int upstream;                /* the answer served is the upstream's: no one's here */
     char id[48];
     long created;
 } gen_ctx;

@@ -25,7 +25,7 @@ static int cloud_on(const gen_ctx *g)
     const syn_gen_request *r = g->r;
     /* n > 1, a schema: the upstream's one free answer would not do */
     return g->s->cfg.cloud.mode != SYN_CLOUD_NEVER && r->kind == SYN_REQ_CHAT && !strcmp(r->model, "synapse") &&
-           r->n == 1 && !r->schema;
+           r->n == 1 && !r->schema && !g->constrained;
 }
 
 int syn_fallback_first(const gen_ctx *g, char *why, size_t n)
@@ -85,8 +85,9 @@ static void weaken(const gen_ctx *g)
         syn_log(SYN_LOG_ERROR, "the router did not learn from a fallback: %s", err.msg);
 }
 
-void syn_fallback_keep(const gen_ctx *g, const char *answer, size_t len, const char *local, double local_conf)
+void syn_fallback_keep(gen_ctx *g, const char *answer, size_t len, const char *local, double local_conf)
 {
+    g->upstream = 1;
     /* the local answer, though not served, is who would have answered's record */
     char key[3 * (SYN_SPECIALIST_MAX_NAME + 1)];
     const char *who = syn_gen_who(g, '+', key, sizeof key);
@@ -98,14 +99,21 @@ void syn_fallback_keep(const gen_ctx *g, const char *answer, size_t len, const c
     int64_t pair;
     if (syn_store_add_pair(g->s->store, g->id, g->specialist, answer, local, "cloud", &pair, &err))
         syn_log(SYN_LOG_ERROR, "the upstream's answer to %s is not kept as a pair: %s", g->id, err.msg);
-    weaken(g);
+    if (local) /* a local answer below the threshold: evidence; a prediction is not new evidence */
+        weaken(g);
 }
 
+/* The client's request as the upstream gets it: within this server's
+ * token cap, with its stop strings. */
 static syn_cloud_request request_of(const gen_ctx *g)
 {
     const syn_gen_request *r = g->r;
-    return (syn_cloud_request){.msgs = r->msgs, .n_msgs = r->n_msgs, .max_tokens = r->max_tokens,
-                               .temperature = r->sp.temperature};
+    int max = r->max_tokens, cap = __atomic_load_n(&g->s->cfg.max_tokens, __ATOMIC_RELAXED);
+    if (cap > 0 && (max <= 0 || max > cap))
+        max = cap;
+    return (syn_cloud_request){.msgs = r->msgs, .n_msgs = r->n_msgs, .max_tokens = max,
+                               .temperature = r->sp.temperature, .stops = (const char *const *)r->stops,
+                               .n_stops = r->n_stops};
 }
 
 int syn_fallback_call(const gen_ctx *g, char **text, size_t *len, syn_error *err)
@@ -162,7 +170,7 @@ int syn_fallback_stream(struct mg_connection *c, gen_ctx *g, int *handled)
     if (rc && !x.started) {
         char why[640];
         snprintf(why, sizeof why, "%s: the local model answers", err.msg);
-        syn_chat_route_set(g->route, "single", why, 1);
+        syn_chat_route_set(g->route, g->route->n_members > 1 ? "swarm" : "single", why, 1);
         return 0;
     }
     *handled = 1;

@@ -17,7 +17,7 @@ int syn_fallback_stream(struct mg_connection *c, gen_ctx *g, int *handled);
 /* The upstream's answer as served: recorded, kept as a pair over local
  * (NULL: none; else counted, with local_conf, in who would have answered's
  * record), and a failure of theirs (mode auto). */
-void syn_fallback_keep(const gen_ctx *g, const char *answer, size_t len, const char *local, double local_conf);
+void syn_fallback_keep(gen_ctx *g, const char *answer, size_t len, const char *local, double local_conf);
 
 /* Sends the upstream's answer as the response (not streamed) and keeps it. */
 int syn_fallback_send(struct mg_connection *c, gen_ctx *g, const char *text, size_t len, const char *local,

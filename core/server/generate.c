@@ -223,8 +223,11 @@ void syn_gen_record(const gen_ctx *g, const char *const *texts, const size_t *le
     const char *members[SYN_ROUTE_MAX_CHOSEN];
     for (int i = 0; i < g->route->n_members; i++)
         members[i] = g->route->members[i]->def.name;
-    syn_answer_route ar = {.specialist = g->specialist, .members = members, .n_members = g->route->n_members,
-                           .domain = g->route->domain, .mode = g->route->mode, .full = g->route->full};
+    /* an upstream's answer is recorded as no specialist's: rating it
+     * teaches neither a pathway nor a record here */
+    syn_answer_route ar = {.specialist = g->upstream ? NULL : g->specialist, .members = members,
+                           .n_members = g->upstream ? 0 : g->route->n_members, .domain = g->route->domain,
+                           .mode = g->route->mode, .full = g->route->full};
     syn_server_record_chat(g->s, g->id, g->r->model, &ar, g->r->msgs, g->r->n_msgs, texts, lens, n, conf);
 }
 
@@ -595,7 +598,7 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
             }
             char more[640];
             snprintf(more, sizeof more, "%s: the local model answers", err.msg);
-            syn_chat_route_set(&route, "single", more, 1);
+            syn_chat_route_set(&route, route.n_members > 1 ? "swarm" : "single", more, 1);
         }
     }
     /* a swarm: the members answer first; what is served is their merge */
@@ -615,6 +618,7 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     jr.gen = (syn_gen_params){.sp = r.sp, .stops = (const char *const *)r.stops, .n_stops = r.n_stops,
                               .logprobs = r.logprobs, .top_logprobs = r.top_logprobs,
                               .confidence = kind == SYN_REQ_CHAT};
+    g.constrained = r.schema != NULL;
     if (r.schema)
         syn_jschema_constraint(r.schema, "response_format", &jr.constraint);
     r.schema = NULL; /* the job owns it now */

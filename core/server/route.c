@@ -321,6 +321,8 @@ int syn_server_route_chat(syn_server *s, const syn_gen_request *r, syn_specialis
             json_object_object_add(out->full, "embedding_ms", ms_json(t1 - t0));
             json_object_object_add(out->full, "decision_ms", ms_json(t2 - t1));
             out->mode = res.mode == SYN_ROUTE_SWARM ? "swarm" : res.mode == SYN_ROUTE_CLOUD ? "cloud" : "single";
+            if (res.mode == SYN_ROUTE_SWARM && out->n_members < 2)
+                syn_chat_route_set(out, "single", "a swarm's member was removed meanwhile: one answers", 1);
         }
     }
     if (!out->full) {

@@ -65,11 +65,12 @@ int syn_server_swarm(struct mg_connection *c, syn_server *s, const syn_gen_reque
             status = syn_send_error_msg(c, s, 500, "server_error", NULL, "out of memory");
         if (status)
             break;
-        json_object *a = json_object_new_object();
+        json_object *a = json_object_new_object(), *content = syn_json_string_utf8(d.text ? d.text : "", d.len);
         json_object_object_add(a, "name", json_object_new_string(route->members[i]->def.name));
-        json_object_object_add(a, "content", syn_json_string_utf8(d.text ? d.text : "", d.len));
+        /* the text as it will be written: bad UTF-8 became U+FFFD, 3 bytes */
+        total += (size_t)json_object_get_string_len(content) + strlen(route->members[i]->def.name) + 32;
+        json_object_object_add(a, "content", content);
         json_object_array_add(list, a);
-        total += d.len + 64;
         syn_choice_delta_free(&d);
     }
     for (int i = 0; i < queued; i++) {
@@ -94,7 +95,7 @@ int syn_server_swarm(struct mg_connection *c, syn_server *s, const syn_gen_reque
         return syn_send_error_msg(c, s, 500, "server_error", NULL, "out of memory");
     }
     len += (size_t)snprintf(scratch->user + len, cap - len, "Request: %s", question);
-    for (size_t i = 0; i < json_object_array_length(list); i++) {
+    for (size_t i = 0; i < json_object_array_length(list) && len < cap; i++) {
         json_object *a = json_object_array_get_idx(list, i);
         len += (size_t)snprintf(scratch->user + len, cap - len, "\n\nAnswer from %s:\n%s",
                                 json_object_get_string(json_object_object_get(a, "name")),

@@ -76,9 +76,14 @@ int syn_router_update(syn_router *r, syn_swarm *w, syn_error *err)
 {
     syn_specialist **list = NULL;
     int n = 0;
+    /* the snapshot under the lock too: two updates at once install in the
+     * order they saw the swarm, so the newest list is the one that stays */
+    pthread_rwlock_wrlock(&r->lock);
     int rc = syn_swarm_list(w, &list, &n, err);
-    if (rc)
+    if (rc) {
+        pthread_rwlock_unlock(&r->lock);
         return rc;
+    }
     syn_route_specialist *sp = calloc(n ? (size_t)n : 1, sizeof *sp);
     char **names = calloc(n ? (size_t)n : 1, sizeof *names);
     int n_names = n;
@@ -97,7 +102,6 @@ int syn_router_update(syn_router *r, syn_swarm *w, syn_error *err)
     }
     if (!rc) {
         /* the plugin embeds new texts here; routes wait for the new list */
-        pthread_rwlock_wrlock(&r->lock);
         if (r->ops.set_specialists(r->inst, sp, n, err))
             rc = err->code ? err->code : SYN_ERR_INVALID;
         else {
@@ -108,8 +112,8 @@ int syn_router_update(syn_router *r, syn_swarm *w, syn_error *err)
             names = old;
             n_names = n_old;
         }
-        pthread_rwlock_unlock(&r->lock);
     }
+    pthread_rwlock_unlock(&r->lock);
     free_names(names, names ? n_names : 0);
     free(sp);
     syn_swarm_list_free(list, n);

@@ -127,14 +127,24 @@ static int add_word(sentence *s, const char *w, size_t n, int comma)
     size_t stem = apos ? (size_t)(apos - w) : n;
     if (s->n + (apos ? 2 : 1) > MAX_WORDS)
         return 0; /* a sentence this long keeps its first words */
-    if (!(s->word[s->n] = lower_dup(w, stem)) || !(s->lower[s->n] = lower_dup(w, stem)))
+    s->word[s->n] = lower_dup(w, stem);
+    s->lower[s->n] = lower_dup(w, stem);
+    if (!s->word[s->n] || !s->lower[s->n]) {
+        free(s->word[s->n]);
+        free(s->lower[s->n]);
         return -1;
+    }
     memcpy(s->word[s->n], w, stem); /* the written case */
     s->comma_after[s->n] = apos ? 0 : comma;
     s->n++;
     if (apos) {
-        if (!(s->word[s->n] = lower_dup("not", 3)) || !(s->lower[s->n] = lower_dup("not", 3)))
+        s->word[s->n] = lower_dup("not", 3);
+        s->lower[s->n] = lower_dup("not", 3);
+        if (!s->word[s->n] || !s->lower[s->n]) {
+            free(s->word[s->n]);
+            free(s->lower[s->n]);
             return -1;
+        }
         s->comma_after[s->n] = comma;
         s->n++;
     }
