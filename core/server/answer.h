@@ -33,6 +33,9 @@ json_object *syn_gen_synapse(const gen_ctx *g, double confidence);
 void syn_gen_header(const gen_ctx *g, char *buf, size_t n);
 /* Who answered: a name, a swarm's names joined by sep, NULL: the base. */
 const char *syn_gen_who(const gen_ctx *g, char sep, char *buf, size_t n);
+/* An outcome for the router: of who answered (nothing for the base
+ * model); what names it in a log line if the router fails. */
+void syn_gen_outcome(const gen_ctx *g, float reward, const char *what);
 /* The answers as served, into the store. */
 void syn_gen_record(const gen_ctx *g, const char *const *texts, const size_t *lens, int n, const double *conf);
 

@@ -72,17 +72,8 @@ int syn_fallback_after(const gen_ctx *g, double confidence, char *why, size_t n)
  * where the upstream teaches every answer). */
 static void weaken(const gen_ctx *g)
 {
-    if (g->s->cfg.cloud.mode != SYN_CLOUD_AUTO || !g->s->router)
-        return;
-    const char *names[SYN_ROUTE_MAX_CHOSEN];
-    int n = 0;
-    if (g->specialist)
-        names[n++] = g->specialist;
-    for (int i = 0; i < g->route->n_members; i++)
-        names[n++] = g->route->members[i]->def.name;
-    syn_error err = {0};
-    if (n && syn_router_outcome(g->s->router, g->route->domain, names, n, -0.5f, &err))
-        syn_log(SYN_LOG_ERROR, "the router did not learn from a fallback: %s", err.msg);
+    if (g->s->cfg.cloud.mode == SYN_CLOUD_AUTO)
+        syn_gen_outcome(g, -0.5f, "a fallback");
 }
 
 void syn_fallback_keep(gen_ctx *g, const char *answer, size_t len, const char *local, double local_conf)

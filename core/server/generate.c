@@ -238,9 +238,9 @@ void syn_gen_record(const gen_ctx *g, const char *const *texts, const size_t *le
 #define CONFIDENT 0.8
 #define CONFIDENT_REWARD 0.25f
 
-static void learn_from_confidence(const gen_ctx *g, double confidence)
+void syn_gen_outcome(const gen_ctx *g, float reward, const char *what)
 {
-    if (confidence < CONFIDENT || !g->s->router || strcmp(g->r->model, "synapse"))
+    if (!g->s->router)
         return;
     const char *names[SYN_ROUTE_MAX_CHOSEN];
     int n = 0;
@@ -249,8 +249,14 @@ static void learn_from_confidence(const gen_ctx *g, double confidence)
     for (int i = 0; i < g->route->n_members; i++)
         names[n++] = g->route->members[i]->def.name;
     syn_error err = {0};
-    if (n && syn_router_outcome(g->s->router, g->route->domain, names, n, CONFIDENT_REWARD, &err))
-        syn_log(SYN_LOG_ERROR, "the router did not learn from a confident answer: %s", err.msg);
+    if (n && syn_router_outcome(g->s->router, g->route->domain, names, n, reward, &err))
+        syn_log(SYN_LOG_ERROR, "the router did not learn from %s: %s", what, err.msg);
+}
+
+static void learn_from_confidence(const gen_ctx *g, double confidence)
+{
+    if (confidence >= CONFIDENT && !strcmp(g->r->model, "synapse"))
+        syn_gen_outcome(g, CONFIDENT_REWARD, "a confident answer");
 }
 
 /* A chat answer goes into the store before its last bytes go out: every
