@@ -184,12 +184,18 @@ int main(void)
     FIELD(syn_extractor_ops, destroy, 16, 8);
     FIELD(syn_extractor_ops, extract, 24, 8);
 
-    SIZE(syn_claim, 24);
+    SIZE(syn_claim, 32);
     FIELD(syn_claim, start, 0, 4);
     FIELD(syn_claim, end, 4, 4);
     FIELD(syn_claim, label, 8, 4);
     FIELD(syn_claim, score, 12, 4);
     FIELD(syn_claim, fact, 16, 8);
+    FIELD(syn_claim, fact_id, 24, 8);
+
+    SIZE(syn_host_facts_v1, 24);
+    FIELD(syn_host_facts_v1, struct_size, 0, 4);
+    FIELD(syn_host_facts_v1, lookup, 8, 8);
+    FIELD(syn_host_facts_v1, normalise, 16, 8);
 
     SIZE(syn_verifier_ops, 32);
     FIELD(syn_verifier_ops, struct_size, 0, 4);

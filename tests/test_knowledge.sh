@@ -57,6 +57,16 @@ expect 200 POST /api/knowledge/extract '{"text":"Rust does not use a garbage col
 ok 'o.facts.length === 1 && o.facts[0].negated === true && o.facts[0].object === "garbage collector"' "extract, negated"
 expect 200 GET /api/knowledge/stats
 ok 'o.facts === 10' "extract stored something"
+# verify: an answer's claims against the facts
+expect 201 POST /api/knowledge/facts '{"subject":"Go","predicate":"created by","object":"Google"}'
+go=$(js "$work/body" o.id)
+expect 200 POST /api/verify '{"text":"Zorblax was invented by Quentin Marsh. Go was not created by Google. Go runs on Plan 9. Is it?"}'
+ok "const c = o.claims; c.length === 3 && c[0].label === 'supported' && c[0].fact_id === $id &&
+    c[0].claim === 'Zorblax was invented by Quentin Marsh.' && c[1].label === 'contradicted' && c[1].fact_id === $go &&
+    c[2].label === 'unknown' && c[2].fact_id === null" "verify"
+expect 400 POST /api/verify '{"text":1}'
+expect 400 POST /api/verify '{"txt":"a"}'
+expect 200 DELETE "/api/knowledge/facts/$go"
 # every bad request, with its reason
 expect 400 POST /api/knowledge/facts '{"subject":"a"'
 expect 400 POST /api/knowledge/facts '{"subject":"x","predicate":"is"}'

@@ -69,6 +69,7 @@ js "$work/body" 'o.synapse.route.domain' | grep -qx general || bad "no match is 
 routes "the debutante ball" none   # whole words only
 chat synapse "Help me with debugging this"
 js "$work/body" 'o.synapse.route.reason' | grep -q "capability 'debug'" || bad "the reason does not name the capability: $(cat "$work/body")"
+js "$work/body" 'Array.isArray(o.synapse.verification)' | grep -q true || bad "no synapse.verification: $(cat "$work/body")"
 [ "$(js "$work/body" o.synapse.route.domain)" = debug ] || bad "domain: $(cat "$work/body")"
 
 # a specialist named by the request: no router choice, but a route all the same
@@ -250,6 +251,7 @@ capability=$(cd "$top/tests/plugins/.libs" && pwd)/good_capability.so
 bad_start "plugins: {router: $capability}" "is a capability plugin, not a router"
 bad_start "plugins: {router: $(dirname "$double")/router_partial.so}" "router ops table has no outcome()"
 bad_start "plugins: {router: /nonexistent/r.so}" "/nonexistent/r.so"
-bad_start "plugins: {verifier: $double}" "plugins.verifier.*only router and extractor"
+bad_start "plugins: {spawner: $double}" "plugins.spawner.*only router, extractor and verifier"
+bad_start "plugins: {verifier: $double}" "is a router plugin, not a verifier"
 bad_start "plugins: {routr: $double}" "unknown key 'plugins.routr'"
 finish test_router

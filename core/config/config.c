@@ -73,6 +73,7 @@ void syn_config_free(syn_config *c)
     free(c->cors);
     free(c->router_plugin);
     free(c->extractor_plugin);
+    free(c->verifier_plugin);
     free(c->cloud.api_base);
     free(c->cloud.api_key);
     free(c->cloud.model);
@@ -440,11 +441,14 @@ static int load_plugins(struct loader *l, syn_config *c, yaml_node_t *m)
         if (!key)
             return bad(l, k, "%s: keys must be plain names", "plugins");
         int rc;
-        if (!strcmp(key, "router") || !strcmp(key, "extractor")) {
-            if ((rc = get_str(l, v, key, key[0] == 'r' ? &c->router_plugin : &c->extractor_plugin)))
+        if (!strcmp(key, "router") || !strcmp(key, "extractor") || !strcmp(key, "verifier")) {
+            char **field = key[0] == 'r' ? &c->router_plugin : key[0] == 'e' ? &c->extractor_plugin : &c->verifier_plugin;
+            if ((rc = get_str(l, v, key, field)))
                 return rc;
-        } else if (!strcmp(key, "verifier") || !strcmp(key, "spawner") || !strcmp(key, "specialist"))
-            return bad(l, k, "'plugins.%s': this server does not use that kind of plugin yet (only router and extractor)",
+        } else if (!strcmp(key, "spawner") || !strcmp(key, "specialist"))
+            return bad(l, k,
+                       "'plugins.%s': this server does not use that kind of plugin yet (only router, extractor and "
+                       "verifier)",
                        key);
         else
             return bad(l, k, "unknown key 'plugins.%s' (the kinds are router, extractor, verifier, spawner, specialist)",

@@ -36,6 +36,7 @@ typedef struct syn_config {
     int prefix_cache_tokens; /* KV positions beyond the slots' for cached prefixes */
     char *router_plugin;    /* plugins.router: the router's .so; NULL: found on the plugin path */
     char *extractor_plugin; /* plugins.extractor, the same */
+    char *verifier_plugin;  /* plugins.verifier, the same */
     syn_specialist_def *specialists; /* `specialists:`, n_specialists of them */
     int n_specialists;
     char *path; /* the file last loaded (where runtime changes are written); NULL: none */

@@ -1,21 +1,18 @@
-/* The extractor glue: the extractor plugin (plugins/extractor, or the .so
- * config plugins.extractor names) loaded through the ABI, asked for the
- * facts of a text. Any thread (the plugin is stateless or locks). */
+/* The extractor and verifier glue: their plugins (plugins/extractor and
+ * plugins/verifier, or the .so config plugins.KIND names) loaded through
+ * the ABI (core/swarm/capability.c). Any thread: both plugins are
+ * stateless. */
 #ifndef SYN_CORE_KNOWLEDGE_EXTRACTOR_H
 #define SYN_CORE_KNOWLEDGE_EXTRACTOR_H
 
 #include <synapse/plugin.h>
 
-#include "core/swarm/host.h"
+#include "core/swarm/capability.h"
 
-typedef struct syn_extractor syn_extractor;
-
-/* As syn_router_open: path NULL searches; SYN_ERR_NOT_FOUND when none. */
-int syn_extractor_open(const char *path, syn_store *store, const syn_host_model *model, syn_extractor **out,
-                       syn_error *err);
-void syn_extractor_close(syn_extractor *x);
-const char *syn_extractor_describe(const syn_extractor *x);
 /* The facts text states, each through emit (as written: normalise them). */
-int syn_extractor_run(syn_extractor *x, const char *text, syn_fact_fn emit, void *user, syn_error *err);
+int syn_extractor_run(syn_capability *x, const char *text, syn_fact_fn emit, void *user, syn_error *err);
+/* The claims of answer (to question), each labelled, through emit. */
+int syn_verifier_run(syn_capability *v, const char *question, const char *answer, syn_claim_fn emit, void *user,
+                     syn_error *err);
 
 #endif

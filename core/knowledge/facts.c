@@ -325,3 +325,37 @@ int syn_store_fact_stats(syn_store *st, json_object **out, syn_error *err)
         *out = o;
     return rc;
 }
+
+int syn_store_fact_lookup(syn_store *st, const char *subject, const char *predicate, syn_known_fact_fn emit,
+                          void *user, syn_error *err)
+{
+    char s[FACT_MAX], p[FACT_MAX];
+    int rc = copy_part(s, subject, "subject", err);
+    if (!rc)
+        rc = copy_part(p, predicate, "predicate", err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *q = syn_store_prepare(st,
+                                        "SELECT id, object, negated, confidence FROM facts WHERE subject = ? AND "
+                                        "predicate = ? ORDER BY confidence DESC, id",
+                                        err);
+    if (!q) {
+        pthread_mutex_unlock(&st->mu);
+        return err->code;
+    }
+    sqlite3_bind_text(q, 1, s, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, p, -1, SQLITE_STATIC);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        syn_fact f = {.subject = s, .predicate = p, .object = (const char *)sqlite3_column_text(q, 1),
+                      .negated = sqlite3_column_int(q, 2), .confidence = (float)sqlite3_column_double(q, 3)};
+        if (emit(user, sqlite3_column_int64(q, 0), &f))
+            break;
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = syn_store_fail(st, err, "looking facts up");
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}

@@ -143,6 +143,10 @@ int syn_store_fact_delete(syn_store *st, int64_t id, syn_error *err);
  * "source", "first_seen", "last_seen", "times_seen"}. */
 int syn_store_facts(syn_store *st, const char *subject, const char *q, int limit, int offset, json_object **out,
                     syn_error *err);
+/* The facts of subject and predicate (both normalised here), each with its
+ * id through emit, most confident first. */
+int syn_store_fact_lookup(syn_store *st, const char *subject, const char *predicate, syn_known_fact_fn emit,
+                          void *user, syn_error *err);
 /* {"facts", "subjects", "by_source": {...}, "by_predicate": {...}} */
 int syn_store_fact_stats(syn_store *st, json_object **out, syn_error *err);
 /* One fact by id as above; SYN_ERR_NOT_FOUND when none. */

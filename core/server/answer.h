@@ -17,6 +17,7 @@ typedef struct gen_ctx {
     json_object *swarm;          /* a swarm's answers, [{"name", "content"}], else NULL */
     int constrained;             /* response_format: the answer follows a schema */
     int upstream;                /* the answer served is the upstream's: no one's here */
+    json_object *verification;   /* choice 0's claims, labelled; NULL: not verified */
     char id[48];
     long created;
 } gen_ctx;

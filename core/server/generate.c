@@ -215,7 +215,42 @@ json_object *syn_gen_synapse(const gen_ctx *g, double confidence)
     json_object *o = syn_chat_route_public(g->route, confidence);
     if (g->swarm)
         json_object_object_add(o, "swarm", json_object_get(g->swarm));
+    if (g->verification)
+        json_object_object_add(o, "verification", json_object_get(g->verification));
     return o;
+}
+
+/* Choice 0's claims against the known facts; a contradiction is a failure
+ * of who answered. */
+static void verify(gen_ctx *g, const char *answer)
+{
+    const char *question = NULL;
+    for (size_t i = g->r->n_msgs; i-- > 0 && !question;)
+        if (!strcmp(g->r->msgs[i].role, "user"))
+            question = g->r->msgs[i].content;
+    int contradicted;
+    json_object_put(g->verification);
+    g->verification = syn_server_verify(g->s, question, answer, &contradicted);
+    if (contradicted)
+        syn_gen_outcome(g, -1.0f, "a contradiction");
+}
+
+/* The same for a streamed answer, read back from the job. */
+static void verify_job(gen_ctx *g)
+{
+    syn_choice_cursor cur = {0};
+    syn_choice_delta d;
+    if (!g->s->verifier || syn_job_read(g->job, 0, &cur, &d))
+        return;
+    char *text = malloc(d.len + 1);
+    if (text) {
+        if (d.len)
+            memcpy(text, d.text, d.len);
+        text[d.len] = '\0';
+        verify(g, text);
+        free(text);
+    }
+    syn_choice_delta_free(&d);
 }
 
 void syn_gen_record(const gen_ctx *g, const char *const *texts, const size_t *lens, int n, const double *conf)
@@ -403,6 +438,8 @@ static int answer_once(struct mg_connection *c, gen_ctx *g)
             snprintf(more, sizeof more, "%s, but %s: the local answer", why, err.msg);
             syn_chat_route_set(g->route, NULL, more, 1);
         }
+        json_object *ch = json_object_array_get_idx(choices, 0);
+        verify(g, json_object_get_string(json_object_object_get(json_object_object_get(ch, "message"), "content")));
         json_object_object_add(o, "synapse", syn_gen_synapse(g, conf[0]));
         record(g, conf);
     }
@@ -530,6 +567,7 @@ static int answer_stream(struct mg_connection *c, gen_ctx *g)
             for (int i = 0; i < n; i++)
                 stats[i] = sc[i].stats;
             confidences(g, stats, n, conf);
+            verify_job(g);
             record(g, conf);
         }
         if (g->r->include_usage || chat) {
@@ -565,6 +603,7 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     syn_gen_request synth;
     syn_swarm_scratch scratch = {0};
     json_object *swarm_answers = NULL;
+    gen_ctx g = {.s = s, .r = &r, .route = &route};
     if (syn_request_parse_json(body, len, &root, &e) || syn_request_parse_gen(root, kind, &r, &e) ||
         (kind == SYN_REQ_CHAT ? syn_server_route_chat(s, &r, &sp, &base, &route, &e)
                               : syn_server_resolve_model(s, r.model, &sp, &base, &e))) {
@@ -581,8 +620,9 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     int cap = __atomic_load_n(&s->cfg.max_tokens, __ATOMIC_RELAXED); /* SIGHUP may change it */
     if (cap > 0 && (max_tokens <= 0 || max_tokens > cap))
         max_tokens = cap;
-    gen_ctx g = {.s = s, .base = base, .r = &r, .specialist = sp ? sp->def.name : NULL, .route = &route,
-                 .created = (long)time(NULL)};
+    g.base = base;
+    g.specialist = sp ? sp->def.name : NULL;
+    g.created = (long)time(NULL);
     syn_random_id(kind == SYN_REQ_CHAT ? "chatcmpl-" : "cmpl-", g.id, sizeof g.id);
     /* the upstream may answer before anything runs here */
     char why[512];
@@ -656,6 +696,7 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
                                (uint64_t)syn_job_n_cached(j));
     syn_job_release(j);
 done:
+    json_object_put(g.verification);
     json_object_put(swarm_answers);
     syn_swarm_scratch_free(&scratch);
     syn_chat_route_free(&route);

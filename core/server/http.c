@@ -63,6 +63,7 @@ static const struct route {
     {"/api/knowledge/facts/", "DELETE", R_KNOWLEDGE, 0, 1, 1},
     {"/api/knowledge/stats", "GET", R_KNOWLEDGE, 0, 1, 0},
     {"/api/knowledge/extract", "POST", R_KNOWLEDGE, 0, 1, 0},
+    {"/api/verify", "POST", R_KNOWLEDGE, 0, 1, 0},
 };
 
 static int route_matches(const struct route *r, const char *uri)
@@ -509,17 +510,27 @@ static int start_swarm(syn_server *s, const syn_config *cfg, syn_error *err)
 
 /* The extractor plugin: one named by the config must load; a search that
  * finds none leaves POST /api/knowledge/extract answering 503. */
-static int start_extractor(syn_server *s, syn_error *err)
+static int start_capability(syn_server *s, uint32_t kind, const char *path, syn_capability **out, const char *without,
+                            syn_error *err)
 {
-    int rc = syn_extractor_open(s->cfg.extractor_plugin, s->store, NULL, &s->extractor, err);
-    if (rc == SYN_ERR_NOT_FOUND && !s->cfg.extractor_plugin) {
-        syn_log(SYN_LOG_WARN, "%s: no facts are extracted", err->msg);
+    int rc = syn_capability_open(path, kind, s->store, NULL, out, err);
+    if (rc == SYN_ERR_NOT_FOUND && !path) {
+        syn_log(SYN_LOG_WARN, "%s: %s", err->msg, without);
         memset(err, 0, sizeof *err);
         return 0;
     }
     if (!rc)
-        syn_log(SYN_LOG_INFO, "extractor: %s", syn_extractor_describe(s->extractor));
+        syn_log(SYN_LOG_INFO, "%s: %s", syn_plugin_kind_name(kind), (*out)->describe);
     return rc;
+}
+
+static int start_extractor(syn_server *s, syn_error *err)
+{
+    int rc = start_capability(s, SYN_PLUGIN_EXTRACTOR, s->cfg.extractor_plugin, &s->extractor,
+                              "no facts are extracted", err);
+    return rc ? rc
+              : start_capability(s, SYN_PLUGIN_VERIFIER, s->cfg.verifier_plugin, &s->verifier,
+                                 "answers are not verified", err);
 }
 
 /* The router plugin, fed the specialists. A router named by the config
@@ -549,7 +560,7 @@ static int copy_config(syn_config *dst, const syn_config *src, syn_error *err)
 {
     *dst = *src;
     dst->host = dst->data_dir = dst->models_dir = dst->model = dst->chat_template = dst->cors = NULL;
-    dst->router_plugin = dst->extractor_plugin = NULL;
+    dst->router_plugin = dst->extractor_plugin = dst->verifier_plugin = NULL;
     dst->cloud.api_base = dst->cloud.api_key = dst->cloud.model = NULL;
     dst->n_api_keys = 0;
     memset(dst->api_keys, 0, sizeof dst->api_keys);
@@ -564,6 +575,7 @@ static int copy_config(syn_config *dst, const syn_config *src, syn_error *err)
     rc = rc ? rc : syn_config_set_str(&dst->cors, src->cors, err);
     rc = rc ? rc : syn_config_set_str(&dst->router_plugin, src->router_plugin, err);
     rc = rc ? rc : syn_config_set_str(&dst->extractor_plugin, src->extractor_plugin, err);
+    rc = rc ? rc : syn_config_set_str(&dst->verifier_plugin, src->verifier_plugin, err);
     rc = rc ? rc : syn_config_set_str(&dst->cloud.api_base, src->cloud.api_base, err);
     rc = rc ? rc : syn_config_set_str(&dst->cloud.api_key, src->cloud.api_key, err);
     rc = rc ? rc : syn_config_set_str(&dst->cloud.model, src->cloud.model, err);
@@ -748,6 +760,7 @@ void syn_server_reload(syn_server *s, const syn_config *fresh)
         {"cors", !same_str(c->cors, f->cors)},
         {"plugins.router", !same_str(c->router_plugin, f->router_plugin)},
         {"plugins.extractor", !same_str(c->extractor_plugin, f->extractor_plugin)},
+        {"plugins.verifier", !same_str(c->verifier_plugin, f->verifier_plugin)},
         {"threads", c->threads != f->threads},
         {"context_size", c->ctx_size != f->ctx_size},
         {"parallel", c->parallel != f->parallel},
@@ -804,7 +817,8 @@ void syn_server_stop(syn_server *s)
     for (int i = 0; i < s->n_bases; i++)
         syn_sched_free(s->bases[i]->sched);
     syn_router_close(s->router); /* after civetweb: no handler routes any more */
-    syn_extractor_close(s->extractor);
+    syn_capability_close(s->extractor);
+    syn_capability_close(s->verifier);
     syn_swarm_free(s->swarm); /* after the schedulers: their jobs held adapters */
     for (int i = 0; i < s->n_bases; i++) {
         close_base(s->bases[i]); /* after the swarm: its adapters are on these models */

@@ -50,7 +50,8 @@ struct syn_server {
     syn_store *store; /* data_dir/synapse.db */
     syn_router *router; /* NULL: none found; "synapse" is then the base model */
     int curl_ready;     /* libcurl's global init done: stop owes a cleanup */
-    syn_extractor *extractor; /* NULL: none found */
+    syn_capability *extractor; /* NULL: none found */
+    syn_capability *verifier;  /* NULL: none found; answers carry no verification */
     syn_metrics metrics;
     struct mg_context *mg;
     struct syn_gate *gate; /* the public socket, in front of civetweb */
@@ -181,6 +182,10 @@ void syn_swarm_scratch_free(syn_swarm_scratch *x);
 
 /* ---- /api/knowledge/... (knowledge.c) */
 int syn_route_knowledge(struct mg_connection *c, syn_server *s, const char *body, size_t len);
+/* An answer's claims, labelled by the verifier: [{"claim", "label",
+ * "fact_id"}], NULL without a verifier (or when it failed, logged);
+ * *contradicted when one is. */
+json_object *syn_server_verify(syn_server *s, const char *question, const char *answer, int *contradicted);
 
 /* GET /api/routes, GET /api/confidence */
 int syn_route_routing(struct mg_connection *c, syn_server *s);

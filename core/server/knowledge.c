@@ -1,7 +1,8 @@
 /* The knowledge routes: GET and POST /api/knowledge/facts, DELETE
- * /api/knowledge/facts/{id}, GET /api/knowledge/stats and POST
+ * /api/knowledge/facts/{id}, GET /api/knowledge/stats, POST
  * /api/knowledge/extract (what the extractor finds in a text, stored
- * nowhere). */
+ * nowhere) and POST /api/verify (a text's claims labelled by the
+ * verifier); and the verification of an answer. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,18 +148,18 @@ static int add_extracted(void *user, const syn_fact *f)
     return 0;
 }
 
-static int extract(struct mg_connection *c, syn_server *s, const char *body, size_t len)
+/* A body of one field, "text": 0 with *root (to put) and *text, or the
+ * status of the error sent. */
+static int text_body(struct mg_connection *c, syn_server *s, const char *body, size_t len, json_object **root,
+                     const char **text)
 {
-    if (!s->extractor)
-        return syn_send_error_msg(c, s, 503, "server_error", "no_extractor",
-                                  "no extractor plugin is loaded (see synapse plugins, config plugins.extractor)");
     syn_http_error e = {0};
-    json_object *root = NULL;
-    if (syn_request_parse_json(body, len, &root, &e))
+    *root = NULL;
+    *text = NULL;
+    if (syn_request_parse_json(body, len, root, &e))
         return syn_send_error(c, s, &e);
-    const char *text = NULL;
     int status = 0;
-    json_object_object_foreach(root, key, v)
+    json_object_object_foreach(*root, key, v)
     {
         if (strcmp(key, "text"))
             status = syn_send_error_msg(c, s, 400, "invalid_request_error", NULL, "unknown field '%.64s'", key);
@@ -166,26 +167,105 @@ static int extract(struct mg_connection *c, syn_server *s, const char *body, siz
             status = syn_send_error_msg(c, s, 400, "invalid_request_error", NULL,
                                         "'text' must be a string of at most %d bytes", TEXT_MAX);
         else
-            text = json_object_get_string(v);
+            *text = json_object_get_string(v);
         if (status)
             break;
     }
-    if (!status && !text)
+    if (!status && !*text)
         status = syn_send_error_msg(c, s, 400, "invalid_request_error", NULL, "'text' is required");
-    if (!status) {
-        json_object *facts = json_object_new_array();
-        syn_error err = {0};
-        if (syn_extractor_run(s->extractor, text, add_extracted, facts, &err)) {
-            json_object_put(facts);
-            status = syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", err.msg);
-        } else {
-            json_object *o = json_object_new_object();
-            json_object_object_add(o, "facts", facts);
-            status = syn_send_json_obj(c, s, 200, o);
-        }
+    if (status) {
+        json_object_put(*root);
+        *root = NULL;
+    }
+    return status;
+}
+
+static int extract(struct mg_connection *c, syn_server *s, const char *body, size_t len)
+{
+    if (!s->extractor)
+        return syn_send_error_msg(c, s, 503, "server_error", "no_extractor",
+                                  "no extractor plugin is loaded (see synapse plugins, config plugins.extractor)");
+    const char *text;
+    json_object *root;
+    int status = text_body(c, s, body, len, &root, &text);
+    if (status)
+        return status;
+    json_object *facts = json_object_new_array();
+    syn_error err = {0};
+    if (syn_extractor_run(s->extractor, text, add_extracted, facts, &err)) {
+        json_object_put(facts);
+        status = syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", err.msg);
+    } else {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "facts", facts);
+        status = syn_send_json_obj(c, s, 200, o);
     }
     json_object_put(root);
     return status;
+}
+
+typedef struct claims {
+    const char *text;
+    json_object *list;
+    int contradicted;
+} claims;
+
+static int add_claim(void *user, const syn_claim *c)
+{
+    claims *k = user;
+    static const char *const labels[] = {"unknown", "supported", "contradicted"};
+    size_t n = strlen(k->text);
+    size_t a = c->start < 0 ? 0 : (size_t)c->start > n ? n : (size_t)c->start;
+    size_t b = c->end < (int32_t)a ? a : (size_t)c->end > n ? n : (size_t)c->end;
+    while (a < b && (k->text[a] == ' ' || k->text[a] == '\n'))
+        a++;
+    while (b > a && (k->text[b - 1] == ' ' || k->text[b - 1] == '\n'))
+        b--;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "claim", syn_json_string_utf8(k->text + a, b - a));
+    json_object_object_add(o, "label", json_object_new_string(labels[c->label >= 0 && c->label <= 2 ? c->label : 0]));
+    json_object_object_add(o, "fact_id", c->fact_id ? json_object_new_int64(c->fact_id) : NULL);
+    json_object_array_add(k->list, o);
+    k->contradicted |= c->label == SYN_CLAIM_CONTRADICTED;
+    return 0;
+}
+
+json_object *syn_server_verify(syn_server *s, const char *question, const char *answer, int *contradicted)
+{
+    *contradicted = 0;
+    if (!s->verifier)
+        return NULL;
+    claims k = {.text = answer, .list = json_object_new_array()};
+    syn_error err = {0};
+    if (syn_verifier_run(s->verifier, question, answer, add_claim, &k, &err)) {
+        syn_log(SYN_LOG_ERROR, "the answer is not verified: %s", err.msg);
+        json_object_put(k.list);
+        return NULL;
+    }
+    *contradicted = k.contradicted;
+    return k.list;
+}
+
+/* POST /api/verify {"text"}: any text's claims, labelled. */
+static int verify(struct mg_connection *c, syn_server *s, const char *body, size_t len)
+{
+    if (!s->verifier)
+        return syn_send_error_msg(c, s, 503, "server_error", "no_verifier",
+                                  "no verifier plugin is loaded (see synapse plugins, config plugins.verifier)");
+    const char *text;
+    json_object *root;
+    int status = text_body(c, s, body, len, &root, &text);
+    if (status)
+        return status;
+    int contradicted;
+    json_object *list = syn_server_verify(s, NULL, text, &contradicted), *o = json_object_new_object();
+    json_object_put(root);
+    if (!list) {
+        json_object_put(o);
+        return syn_send_error_msg(c, s, 500, "server_error", NULL, "the verifier failed (see the log)");
+    }
+    json_object_object_add(o, "claims", list);
+    return syn_send_json_obj(c, s, 200, o);
 }
 
 int syn_route_knowledge(struct mg_connection *c, syn_server *s, const char *body, size_t len)
@@ -196,6 +276,8 @@ int syn_route_knowledge(struct mg_connection *c, syn_server *s, const char *body
         return stats(c, s);
     if (!strcmp(uri, "/api/knowledge/extract"))
         return extract(c, s, body, len);
+    if (!strcmp(uri, "/api/verify"))
+        return verify(c, s, body, len);
     if (!strncmp(uri, "/api/knowledge/facts/", 21))
         return delete_fact(c, s, uri + 21);
     return !strcmp(ri->request_method, "POST") ? add_fact(c, s, body, len) : list_facts(c, s);

@@ -1,5 +1,6 @@
 /* Finding a capability plugin (see capability.h). */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "core/swarm/capability.h"
 
@@ -24,4 +25,47 @@ int syn_capability_find(const char *path, uint32_t kind, syn_plugin_set *set, co
 void syn_capability_describe(const syn_plugin_entry *e, char *buf, size_t n)
 {
     snprintf(buf, n, "%s %s (%s)", e->desc.name, e->desc.version ? e->desc.version : "-", e->path);
+}
+
+int syn_capability_open(const char *path, uint32_t kind, syn_store *store, const syn_host_model *model,
+                        syn_capability **out, syn_error *err)
+{
+    *out = NULL;
+    syn_capability *c = calloc(1, sizeof *c);
+    if (!c)
+        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    int rc = syn_capability_find(path, kind, &c->set, &c->entry, err);
+    if (!rc) {
+        void *(*create)(const syn_host_api *, syn_error *) =
+            kind == SYN_PLUGIN_EXTRACTOR ? c->entry->extractor.create
+            : kind == SYN_PLUGIN_VERIFIER ? c->entry->verifier.create
+                                          : NULL;
+        syn_host_init(&c->host, c->entry->desc.name, store, model);
+        if (!create)
+            rc = syn_fail(err, SYN_ERR_INVALID, "no glue for plugin kind %u", kind);
+        else if (!(c->inst = create(&c->host.api, err)))
+            rc = err->code ? err->code
+                           : syn_fail(err, SYN_ERR_INVALID, "the %s plugin's create() failed", syn_plugin_kind_name(kind));
+    }
+    if (rc) {
+        syn_capability_close(c);
+        return rc;
+    }
+    syn_capability_describe(c->entry, c->describe, sizeof c->describe);
+    *out = c;
+    return 0;
+}
+
+void syn_capability_close(syn_capability *c)
+{
+    if (!c)
+        return;
+    if (c->inst) {
+        if (c->entry->desc.kind == SYN_PLUGIN_EXTRACTOR)
+            c->entry->extractor.destroy(c->inst);
+        else if (c->entry->desc.kind == SYN_PLUGIN_VERIFIER)
+            c->entry->verifier.destroy(c->inst);
+    }
+    syn_plugins_free(&c->set);
+    free(c);
 }

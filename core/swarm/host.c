@@ -5,11 +5,33 @@
 
 #include "core/swarm/host.h"
 
-static const void *host_get_api(syn_host *h, const char *name)
+static int facts_lookup(syn_host *h, const char *subject, const char *predicate, syn_known_fact_fn emit, void *user,
+                        syn_error *err)
+{
+    if (!subject || !predicate || !emit)
+        return syn_fail(err, SYN_ERR_INVALID, "lookup needs a subject, a predicate and a receiver");
+    return syn_store_fact_lookup(h->store, subject, predicate, emit, user, err);
+}
+
+static void facts_normalise(syn_host *h, char *text)
 {
     (void)h;
-    (void)name;
-    return NULL; /* no optional extras yet */
+    if (text)
+        syn_fact_normalise(text);
+}
+
+static const syn_host_facts_v1 facts_v1 = {
+    .struct_size = sizeof(syn_host_facts_v1),
+    .lookup = facts_lookup,
+    .normalise = facts_normalise,
+};
+
+/* The extras by name: "facts.v1" where there is a store. */
+static const void *host_get_api(syn_host *h, const char *name)
+{
+    if (name && !strcmp(name, SYN_HOST_FACTS_V1) && h->store)
+        return &facts_v1;
+    return NULL;
 }
 
 static void host_log(syn_host *h, int level, const char *msg)

@@ -353,12 +353,13 @@ typedef enum syn_claim_label {
 } syn_claim_label;
 
 /* A claim of an answer: bytes [start, end) of it, its label, and the fact
- * the label rests on (NULL for unknown). */
+ * the label rests on (NULL and 0 for unknown). */
 typedef struct syn_claim {
     int32_t start, end;
     int32_t label; /* syn_claim_label */
     float score;   /* 0..1, how sure the verifier is of the label */
     const syn_fact *fact;
+    int64_t fact_id; /* the store's id of that fact */
 } syn_claim;
 
 typedef int (*syn_claim_fn)(void *user, const syn_claim *claim);
@@ -394,6 +395,25 @@ typedef struct syn_spawner_ops {
     int (*propose)(void *spawner, const char *const *queries, int32_t n, syn_spawn_fn emit, void *user,
                    syn_error *err);
 } syn_spawner_ops;
+
+/* ------------------------------------------- host extra "facts.v1" (1.5) */
+
+/* What get_api("facts.v1") returns: the store's facts, for a verifier. */
+#define SYN_HOST_FACTS_V1 "facts.v1"
+
+/* Receives a known fact and its id (valid during the call); nonzero stops. */
+typedef int (*syn_known_fact_fn)(void *user, int64_t id, const syn_fact *fact);
+
+typedef struct syn_host_facts_v1 {
+    uint32_t struct_size;
+    /* The known facts of this subject and predicate (normalised by the host
+     * as it normalises facts), each through emit. */
+    int (*lookup)(syn_host *host, const char *subject, const char *predicate, syn_known_fact_fn emit, void *user,
+                  syn_error *err);
+    /* An entity normalised in place, as the host stores them (lowercase, no
+     * leading article, single spaces, no final punctuation). */
+    void (*normalise)(syn_host *host, char *text);
+} syn_host_facts_v1;
 
 /* ----------------------------------------------------------- specialist (1.5) */
 

@@ -294,8 +294,8 @@ static int plain_verbs(sentence *s)
     return negated;
 }
 
-/* One statement's facts. */
-static int sentence_facts(sentence *s, grammar_fact_fn emit, void *user)
+/* One statement's facts, from bytes [start, end) of the text. */
+static int sentence_facts(sentence *s, size_t start, size_t end, grammar_fact_fn emit, void *user)
 {
     if (s->n >= 1 && !strcmp(s->lower[0], "never"))
         return 0; /* "Never use eval": an order */
@@ -348,7 +348,7 @@ static int sentence_facts(sentence *s, grammar_fact_fn emit, void *user)
         for (int j = 0; j < no; j++) {
             if (is_pronoun_side(s, sa[i], sb[i]))
                 continue;
-            grammar_fact f = {.predicate = predicate, .negated = best->negated || never};
+            grammar_fact f = {.predicate = predicate, .negated = best->negated || never, .start = start, .end = end};
             char *left = join(s, sa[i], sb[i]), *right = join(s, oa[j], ob[j]);
             if (!left || !right) {
                 free(left);
@@ -404,7 +404,7 @@ int grammar_extract(const char *text, grammar_fact_fn emit, void *user)
         sentence s = {0};
         int rc = split_words(text + i, end - i, &s);
         if (!rc && !question)
-            rc = sentence_facts(&s, emit, user);
+            rc = sentence_facts(&s, i, end, emit, user);
         sentence_free(&s);
         if (rc)
             return -1;

@@ -13,6 +13,7 @@ typedef struct grammar_fact {
     const char *predicate; /* canonical: "is a", "uses", "created by", ... */
     char *object;
     int negated;
+    size_t start, end; /* the sentence it came from: bytes [start, end) of the text */
 } grammar_fact;
 
 /* Called for each fact found; nonzero stops. */
