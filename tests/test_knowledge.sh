@@ -142,6 +142,40 @@ expect 200 GET "/api/knowledge/facts?subject=zorblax"
 ok "o.data.length === 1 && o.data[0].times_seen === 2" "a fact after the restart"
 stop $last kn
 
+# known facts go into the prompt the model sees: the answer is the one
+# `synapse run` gives with them as the system message
+model="${SYN_TESTDATA:-$src/../shared/testdata}/models/qwen2-f16.gguf"
+printf 'knowledge:\n  prompt_tokens: 64\n' >"$work/know.yaml"
+start know --config "$work/know.yaml" --model "$model" --chat-template chatml --threads 1
+expect 201 POST /api/knowledge/facts '{"subject":"Zorblax","predicate":"invented by","object":"Quentin Marsh"}'
+zid=$(js "$work/body" o.id)
+expect 201 POST /api/knowledge/facts '{"subject":"Zorblax","predicate":"is a","object":"blue gadget","negated":true}'
+zneg=$(js "$work/body" o.id)
+expect 201 POST /api/knowledge/facts '{"subject":"Paris","predicate":"located in","object":"France"}'
+ask_chat() {
+    curl -s -m 60 -o "$work/body" -H 'Content-Type: application/json' "http://127.0.0.1:$port/v1/chat/completions" \
+        --data-binary "{\"model\":\"synapse\",\"messages\":[{\"role\":\"user\",\"content\":\"$1\"}],\"max_tokens\":8,\"temperature\":0}"
+}
+ask_chat "Who invented Zorblax?"
+ok "o.synapse.knowledge.length === 2 && o.synapse.knowledge.includes($zid) && o.synapse.knowledge.includes($zneg)" \
+    "the facts in the prompt"
+got=$(js "$work/body" o.choices[0].message.content)
+facts=$(printf 'Facts known to be true:\n- %s\n- %s\n' "$(js "$work/body" "o.synapse.knowledge[0] === $zid ? 'zorblax invented by quentin marsh' : 'not: zorblax is a blue gadget'")" \
+    "$(js "$work/body" "o.synapse.knowledge[0] === $zid ? 'not: zorblax is a blue gadget' : 'zorblax invented by quentin marsh'")")
+want=$("$synapse" run -m "$model" --chat-template chatml --threads 1 --temperature 0 -n 8 --system "$facts" \
+    -p "Who invented Zorblax?" 2>/dev/null)
+[ "$got" = "$want" ] || bad "the answer with facts '$got' is not synapse run's with them as the system message '$want'"
+ask_chat "Tell me about the weather"
+ok '!("knowledge" in o.synapse)' "unrelated words brought facts"
+stop $last know
+# a budget too small for one fact puts none
+printf 'knowledge:\n  prompt_tokens: 3\n' >"$work/tiny.yaml"
+cp -r "$work/home-know" "$work/home-tiny"
+start tiny --config "$work/tiny.yaml" --model "$model" --chat-template chatml --threads 1
+ask_chat "Who invented Zorblax?"
+ok '!("knowledge" in o.synapse)' "a budget of 3 tokens"
+stop $last tiny
+
 # the extractor replaced by a test double
 double=$(cd "$top/tests/plugins/.libs" && pwd)/extractor_double.so
 printf 'plugins:\n  extractor: %s\n' "$double" >"$work/double.yaml"

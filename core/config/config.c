@@ -202,6 +202,27 @@ static int get_str(struct loader *l, yaml_node_t *v, const char *key, char **out
     return syn_config_set_str(out, s, l->err);
 }
 
+/* knowledge: {prompt_tokens} */
+static int load_knowledge(struct loader *l, syn_config *c, yaml_node_t *m)
+{
+    if (m->type != YAML_MAPPING_NODE)
+        return bad(l, m, "'%s' must be a mapping (prompt_tokens:)", "knowledge");
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(l->doc, p->key), *v = yaml_document_get_node(l->doc, p->value);
+        const char *key = scalar(k);
+        long x;
+        int rc;
+        if (!key)
+            return bad(l, k, "%s: keys must be plain names", "knowledge");
+        if (strcmp(key, "prompt_tokens"))
+            return bad(l, k, "unknown key 'knowledge.%s'", key);
+        if ((rc = get_int(l, v, key, 0, 65536, &x)))
+            return rc;
+        c->knowledge_prompt_tokens = (int)x;
+    }
+    return 0;
+}
+
 static int load_limits(struct loader *l, syn_config *c, yaml_node_t *m)
 {
     if (m->type != YAML_MAPPING_NODE)
@@ -518,6 +539,8 @@ static int load_root(struct loader *l, syn_config *c, yaml_node_t *root)
             rc = load_specialists(l, c, v);
         else if (!strcmp(key, "plugins"))
             rc = load_plugins(l, c, v);
+        else if (!strcmp(key, "knowledge"))
+            rc = load_knowledge(l, c, v);
         else
             rc = bad(l, k, "unknown key '%s'", key);
         if (rc)

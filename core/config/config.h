@@ -34,6 +34,7 @@ typedef struct syn_config {
     int request_timeout_s; /* a connection stalled this long on a read or write is dropped */
     size_t adapter_bytes; /* loaded adapters beyond this are evicted, least recently used first; 0 = no limit */
     int prefix_cache_tokens; /* KV positions beyond the slots' for cached prefixes */
+    int knowledge_prompt_tokens; /* knowledge.prompt_tokens: known facts put in a chat prompt; 0 = none */
     char *router_plugin;    /* plugins.router: the router's .so; NULL: found on the plugin path */
     char *extractor_plugin; /* plugins.extractor, the same */
     char *verifier_plugin;  /* plugins.verifier, the same */

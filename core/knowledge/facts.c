@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/knowledge/store_internal.h"
 
@@ -358,4 +359,57 @@ int syn_store_fact_lookup(syn_store *st, const char *subject, const char *predic
     sqlite3_finalize(q);
     pthread_mutex_unlock(&st->mu);
     return rc;
+}
+
+/* Words a question is made of that say nothing of its topic. */
+static int stopword(const char *w, size_t n)
+{
+    static const char *const stop[] = {"the", "and", "for", "are", "was", "were", "who", "what", "when", "where",
+                                       "why", "how", "which", "does", "did", "has", "have", "had", "with", "that",
+                                       "this", "from", "into", "about", "you", "your", "can", "could", "would",
+                                       "tell", "please", "there", "their", "its", "not", "any", NULL};
+    for (const char *const *s = stop; *s; s++)
+        if (strlen(*s) == n && !strncasecmp(*s, w, n))
+            return 1;
+    return 0;
+}
+
+int syn_store_facts_related(syn_store *st, const char *text, int limit, json_object **out, syn_error *err)
+{
+    *out = NULL;
+    size_t cap = strlen(text) * 2 + 16, len = 0;
+    char *match = malloc(cap);
+    if (!match)
+        return syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    /* "w1" OR "w2" ...: any word, quoted so no FTS syntax gets through */
+    for (const char *p = text; *p;) {
+        while (*p && !isalnum((unsigned char)*p) && (unsigned char)*p < 0x80)
+            p++;
+        const char *w = p;
+        while (*p && (isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80))
+            p++;
+        size_t n = (size_t)(p - w);
+        if (n < 3 || stopword(w, n) || len + n + 8 > cap)
+            continue;
+        len += (size_t)snprintf(match + len, cap - len, "%s\"%.*s\"", len ? " OR " : "", (int)n, w);
+    }
+    if (!len) {
+        free(match);
+        *out = json_object_new_array();
+        return 0;
+    }
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *q = syn_store_prepare(st,
+                                        "SELECT " FACT_COLUMNS " FROM facts f JOIN facts_fts t ON t.rowid = f.id "
+                                        "WHERE facts_fts MATCH ?1 ORDER BY bm25(facts_fts), f.confidence DESC LIMIT ?2",
+                                        err);
+    if (!q) {
+        pthread_mutex_unlock(&st->mu);
+        free(match);
+        return err->code;
+    }
+    sqlite3_bind_text(q, 1, match, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(q, 2, limit);
+    free(match);
+    return syn_store_list(st, q, "finding related facts", fact_row, out, err);
 }

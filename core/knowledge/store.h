@@ -147,6 +147,9 @@ int syn_store_facts(syn_store *st, const char *subject, const char *q, int limit
  * id through emit, most confident first. */
 int syn_store_fact_lookup(syn_store *st, const char *subject, const char *predicate, syn_known_fact_fn emit,
                           void *user, syn_error *err);
+/* The facts any word of text (of 3 letters or more) matches, best match
+ * first, at most limit: as syn_store_facts. */
+int syn_store_facts_related(syn_store *st, const char *text, int limit, json_object **out, syn_error *err);
 /* {"facts", "subjects", "by_source": {...}, "by_predicate": {...}} */
 int syn_store_fact_stats(syn_store *st, json_object **out, syn_error *err);
 /* One fact by id as above; SYN_ERR_NOT_FOUND when none. */

@@ -18,6 +18,7 @@ typedef struct gen_ctx {
     int constrained;             /* response_format: the answer follows a schema */
     int upstream;                /* the answer served is the upstream's: no one's here */
     json_object *verification;   /* choice 0's claims, labelled; NULL: not verified */
+    json_object *knowledge;      /* the ids of the facts in the prompt; NULL: none */
     char id[48];
     long created;
 } gen_ctx;

@@ -73,15 +73,20 @@ int syn_server_build_prompt(const syn_server *s, const syn_base *b, const syn_ge
             /* a specialist's system prompt goes first, before the request's
              * own system message if it has one */
             const char *sys = sp && sp->def.system_prompt && *sp->def.system_prompt ? sp->def.system_prompt : NULL;
+            /* then the known facts the request's words match */
+            size_t extra = (sys != NULL) + (r->known_facts != NULL), k = 0;
             syn_chat_msg *msgs = r->msgs;
-            if (sys) {
-                if (!(msgs = malloc(sizeof *msgs * (r->n_msgs + 1))))
+            if (extra) {
+                if (!(msgs = malloc(sizeof *msgs * (r->n_msgs + extra))))
                     return syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
-                msgs[0] = (syn_chat_msg){.role = "system", .content = sys};
-                memcpy(msgs + 1, r->msgs, sizeof *msgs * r->n_msgs);
+                if (sys)
+                    msgs[k++] = (syn_chat_msg){.role = "system", .content = sys};
+                if (r->known_facts)
+                    msgs[k++] = (syn_chat_msg){.role = "system", .content = r->known_facts};
+                memcpy(msgs + k, r->msgs, sizeof *msgs * r->n_msgs);
             }
-            int rc = syn_chat_render_masked(b->tmpl, msgs, r->n_msgs + (sys != NULL), 1, &text, &content, &err);
-            if (sys)
+            int rc = syn_chat_render_masked(b->tmpl, msgs, r->n_msgs + extra, 1, &text, &content, &err);
+            if (extra)
                 free(msgs);
             if (rc)
                 return syn_http_fail(e, 400, "invalid_request_error", NULL, "messages", "%s", err.msg);
@@ -217,6 +222,8 @@ json_object *syn_gen_synapse(const gen_ctx *g, double confidence)
         json_object_object_add(o, "swarm", json_object_get(g->swarm));
     if (g->verification)
         json_object_object_add(o, "verification", json_object_get(g->verification));
+    if (g->knowledge)
+        json_object_object_add(o, "knowledge", json_object_get(g->knowledge));
     return o;
 }
 
@@ -604,6 +611,7 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     syn_swarm_scratch scratch = {0};
     json_object *swarm_answers = NULL;
     gen_ctx g = {.s = s, .r = &r, .route = &route};
+    char *known_facts = NULL;
     if (syn_request_parse_json(body, len, &root, &e) || syn_request_parse_gen(root, kind, &r, &e) ||
         (kind == SYN_REQ_CHAT ? syn_server_route_chat(s, &r, &sp, &base, &route, &e)
                               : syn_server_resolve_model(s, r.model, &sp, &base, &e))) {
@@ -623,6 +631,13 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     g.base = base;
     g.specialist = sp ? sp->def.name : NULL;
     g.created = (long)time(NULL);
+    if (kind == SYN_REQ_CHAT) {
+        const char *query = NULL;
+        for (size_t i = r.n_msgs; i-- > 0 && !query;)
+            if (!strcmp(r.msgs[i].role, "user"))
+                query = r.msgs[i].content;
+        r.known_facts = known_facts = syn_server_known_facts(s, base, query, &g.knowledge);
+    }
     syn_random_id(kind == SYN_REQ_CHAT ? "chatcmpl-" : "cmpl-", g.id, sizeof g.id);
     /* the upstream may answer before anything runs here */
     char why[512];
@@ -696,6 +711,8 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
                                (uint64_t)syn_job_n_cached(j));
     syn_job_release(j);
 done:
+    free(known_facts);
+    json_object_put(g.knowledge);
     json_object_put(g.verification);
     json_object_put(swarm_answers);
     syn_swarm_scratch_free(&scratch);

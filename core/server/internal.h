@@ -182,6 +182,11 @@ void syn_swarm_scratch_free(syn_swarm_scratch *x);
 
 /* ---- /api/knowledge/... (knowledge.c) */
 int syn_route_knowledge(struct mg_connection *c, syn_server *s, const char *body, size_t len);
+/* The known facts related to query, as a system message within
+ * knowledge.prompt_tokens tokens of b's tokenizer ("Facts known to be
+ * true:" then "- subject predicate object" lines, "- not: ..." for a
+ * negated one), malloc'ed, and the ids of those in it (*ids); NULL: none. */
+char *syn_server_known_facts(syn_server *s, const syn_base *b, const char *query, json_object **ids);
 /* An answer's claims, labelled by the verifier: [{"claim", "label",
  * "fact_id"}], NULL without a verifier (or when it failed, logged);
  * *contradicted when one is. */

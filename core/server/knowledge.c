@@ -268,6 +268,67 @@ static int verify(struct mg_connection *c, syn_server *s, const char *body, size
     return syn_send_json_obj(c, s, 200, o);
 }
 
+#define KNOWN_HEADER "Facts known to be true:\n"
+#define RELATED_MAX 32
+
+char *syn_server_known_facts(syn_server *s, const syn_base *b, const char *query, json_object **ids)
+{
+    *ids = NULL;
+    int budget = s->cfg.knowledge_prompt_tokens;
+    json_object *related = NULL;
+    syn_error err = {0};
+    if (budget <= 0 || !query || !b->tok)
+        return NULL;
+    if (syn_store_facts_related(s->store, query, RELATED_MAX, &related, &err)) {
+        syn_log(SYN_LOG_ERROR, "no facts for the prompt: %s", err.msg);
+        return NULL;
+    }
+    size_t n = json_object_array_length(related), cap = strlen(KNOWN_HEADER) + 1, len = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *f = json_object_array_get_idx(related, i);
+        cap += 16 + strlen(json_object_get_string(json_object_object_get(f, "subject"))) +
+               strlen(json_object_get_string(json_object_object_get(f, "predicate"))) +
+               strlen(json_object_get_string(json_object_object_get(f, "object")));
+    }
+    char *block = n ? malloc(cap) : NULL;
+    if (!block) {
+        json_object_put(related);
+        return NULL;
+    }
+    len = (size_t)snprintf(block, cap, KNOWN_HEADER);
+    json_object *used = json_object_new_array();
+    /* each fact a line, as many as the budget holds */
+    for (size_t i = 0; i < n; i++) {
+        json_object *f = json_object_array_get_idx(related, i);
+        size_t before = len;
+        len += (size_t)snprintf(block + len, cap - len, "- %s%s %s %s\n",
+                                json_object_get_boolean(json_object_object_get(f, "negated")) ? "not: " : "",
+                                json_object_get_string(json_object_object_get(f, "subject")),
+                                json_object_get_string(json_object_object_get(f, "predicate")),
+                                json_object_get_string(json_object_object_get(f, "object")));
+        int32_t *tokens = NULL;
+        size_t n_tokens = 0;
+        if (syn_tokenize(b->tok, block, len, 0, 0, &tokens, &n_tokens, &err) || n_tokens > (size_t)budget) {
+            free(tokens);
+            len = before;
+            block[len] = '\0';
+            break;
+        }
+        free(tokens);
+        json_object_array_add(used, json_object_get(json_object_object_get(f, "id")));
+    }
+    json_object_put(related);
+    if (len && block[len - 1] == '\n')
+        block[--len] = '\0'; /* lines between, not after */
+    if (!json_object_array_length(used)) {
+        json_object_put(used);
+        free(block);
+        return NULL;
+    }
+    *ids = used;
+    return block;
+}
+
 int syn_route_knowledge(struct mg_connection *c, syn_server *s, const char *body, size_t len)
 {
     const struct mg_request_info *ri = mg_get_request_info(c);

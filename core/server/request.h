@@ -34,6 +34,7 @@ typedef struct syn_gen_request {
     syn_chat_msg *msgs; /* chat: borrowed from the json tree */
     size_t n_msgs;
     const char *prompt;       /* completion: a text prompt, borrowed */
+    const char *known_facts;  /* chat: facts for the prompt, a system message (the server's, not parsed) */
     int32_t *prompt_ids;      /* completion: a prompt given as token ids (malloc'ed) */
     size_t n_prompt_ids;
     int n;
