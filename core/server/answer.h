@@ -24,6 +24,9 @@ typedef struct gen_ctx {
 } gen_ctx;
 
 json_object *syn_gen_envelope(const gen_ctx *g, int chunk);
+/* A stream's error event: {"error": {message, type server_error, param
+ * null, code}} (code NULL: null). */
+json_object *syn_gen_error_event(const char *msg, const char *code);
 /* One SSE event of o (taken); -1 when the client is gone. */
 int syn_gen_sse(struct mg_connection *c, json_object *o);
 json_object *syn_gen_chunk(const gen_ctx *g, int index, const char *text, size_t len, int role, json_object *lp,

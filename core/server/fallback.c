@@ -99,10 +99,7 @@ void syn_fallback_keep(gen_ctx *g, const char *answer, size_t len, const char *l
 static syn_cloud_request request_of(const gen_ctx *g)
 {
     const syn_gen_request *r = g->r;
-    int max = r->max_tokens, cap = __atomic_load_n(&g->s->cfg.max_tokens, __ATOMIC_RELAXED);
-    if (cap > 0 && (max <= 0 || max > cap))
-        max = cap;
-    return (syn_cloud_request){.msgs = r->msgs, .n_msgs = r->n_msgs, .max_tokens = max,
+    return (syn_cloud_request){.msgs = r->msgs, .n_msgs = r->n_msgs, .max_tokens = syn_server_token_cap(g->s, r->max_tokens),
                                .temperature = r->sp.temperature, .stops = (const char *const *)r->stops,
                                .n_stops = r->n_stops};
 }
@@ -171,13 +168,7 @@ int syn_fallback_stream(struct mg_connection *c, gen_ctx *g, int *handled)
     }
     int gone = 0;
     if (rc) { /* it failed half way: what came is all there is */
-        json_object *o = json_object_new_object(), *e = json_object_new_object();
-        json_object_object_add(e, "message", json_object_new_string(err.msg));
-        json_object_object_add(e, "type", json_object_new_string("server_error"));
-        json_object_object_add(e, "param", NULL);
-        json_object_object_add(e, "code", json_object_new_string("upstream_failed"));
-        json_object_object_add(o, "error", e);
-        gone = syn_gen_sse(c, o) != 0;
+        gone = syn_gen_sse(c, syn_gen_error_event(err.msg, "upstream_failed")) != 0;
     } else {
         syn_fallback_keep(g, text, len, NULL, 0);
         json_object *o = syn_gen_chunk(g, 0, NULL, 0, 0, NULL, "stop");

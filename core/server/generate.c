@@ -31,6 +31,12 @@ int syn_server_resolve_model(syn_server *s, const char *name, syn_specialist **s
                          name, s->main.name);
 }
 
+int32_t syn_server_token_cap(const syn_server *s, int32_t asked)
+{
+    int cap = __atomic_load_n(&s->cfg.max_tokens, __ATOMIC_RELAXED);
+    return cap > 0 && (asked <= 0 || asked > cap) ? cap : asked;
+}
+
 int syn_server_job_adapter(const syn_server *s, syn_job *j, syn_specialist *sp, syn_http_error *e)
 {
     syn_error err = {0};
@@ -191,8 +197,6 @@ json_object *syn_gen_usage(int64_t prompt, int64_t gen)
     return u;
 }
 
-
-/* Each choice's confidence, from its stats as read at its end. */
 /* Who answered, as the stats key it: a name, a swarm's names joined by
  * sep, NULL for the base model. */
 const char *syn_gen_who(const gen_ctx *g, char sep, char *buf, size_t n)
@@ -207,6 +211,7 @@ const char *syn_gen_who(const gen_ctx *g, char sep, char *buf, size_t n)
     return buf;
 }
 
+/* Each choice's confidence, from its stats as read at its end. */
 static void confidences(const gen_ctx *g, const syn_gen_stats *stats, int n, double *out)
 {
     char key[3 * (SYN_SPECIALIST_MAX_NAME + 1)];
@@ -231,13 +236,9 @@ json_object *syn_gen_synapse(const gen_ctx *g, double confidence)
  * of who answered. */
 static void verify(gen_ctx *g, const char *answer)
 {
-    const char *question = NULL;
-    for (size_t i = g->r->n_msgs; i-- > 0 && !question;)
-        if (!strcmp(g->r->msgs[i].role, "user"))
-            question = g->r->msgs[i].content;
     int contradicted;
     json_object_put(g->verification);
-    g->verification = syn_server_verify(g->s, question, answer, &contradicted);
+    g->verification = syn_server_verify(g->s, syn_gen_request_query(g->r), answer, &contradicted);
     if (contradicted)
         syn_gen_outcome(g, -1.0f, "a contradiction");
 }
@@ -426,6 +427,9 @@ static int answer_once(struct mg_connection *c, gen_ctx *g)
     if (g->r->kind == SYN_REQ_CHAT) {
         double conf[SYN_MAX_N];
         confidences(g, stats, syn_job_n_choices(j), conf);
+        json_object *first = json_object_array_get_idx(choices, 0);
+        const char *local = json_object_get_string(
+            json_object_object_get(json_object_object_get(first, "message"), "content"));
         char why[512];
         if (syn_fallback_after(g, conf[0], why, sizeof why)) {
             char *text;
@@ -433,9 +437,6 @@ static int answer_once(struct mg_connection *c, gen_ctx *g)
             syn_error err = {0};
             if (!syn_fallback_call(g, &text, &len, &err)) {
                 syn_chat_route_set(g->route, "cloud", why, 1);
-                json_object *ch = json_object_array_get_idx(choices, 0);
-                const char *local = json_object_get_string(
-                    json_object_object_get(json_object_object_get(ch, "message"), "content"));
                 int status = syn_fallback_send(c, g, text, len, local, conf[0]);
                 free(text);
                 json_object_put(o);
@@ -445,12 +446,22 @@ static int answer_once(struct mg_connection *c, gen_ctx *g)
             snprintf(more, sizeof more, "%s, but %s: the local answer", why, err.msg);
             syn_chat_route_set(g->route, NULL, more, 1);
         }
-        json_object *ch = json_object_array_get_idx(choices, 0);
-        verify(g, json_object_get_string(json_object_object_get(json_object_object_get(ch, "message"), "content")));
+        verify(g, local);
         json_object_object_add(o, "synapse", syn_gen_synapse(g, conf[0]));
         record(g, conf);
     }
     return syn_send_json_obj_headers(c, g->s, 200, o, header);
+}
+
+json_object *syn_gen_error_event(const char *msg, const char *code)
+{
+    json_object *o = json_object_new_object(), *e = json_object_new_object();
+    json_object_object_add(e, "message", json_object_new_string(msg));
+    json_object_object_add(e, "type", json_object_new_string("server_error"));
+    json_object_object_add(e, "param", NULL);
+    json_object_object_add(e, "code", code ? json_object_new_string(code) : NULL);
+    json_object_object_add(o, "error", e);
+    return o;
 }
 
 /* Writes one SSE event; -1 when the client is gone. */
@@ -557,13 +568,7 @@ static int answer_stream(struct mg_connection *c, gen_ctx *g)
     if (!gone && (st == SYN_JOB_FAILED || st == SYN_JOB_STOPPED)) {
         char msg[256];
         syn_job_status(j, msg, sizeof msg);
-        json_object *o = json_object_new_object(), *e = json_object_new_object();
-        json_object_object_add(e, "message", json_object_new_string(msg));
-        json_object_object_add(e, "type", json_object_new_string("server_error"));
-        json_object_object_add(e, "param", NULL);
-        json_object_object_add(e, "code", NULL);
-        json_object_object_add(o, "error", e);
-        gone = syn_gen_sse(c, o) != 0;
+        gone = syn_gen_sse(c, syn_gen_error_event(msg, NULL)) != 0;
     } else if (!gone) {
         /* every choice finished: recorded, then one last chunk with the
          * usage (when asked for) and the route and confidence (chat) */
@@ -624,20 +629,12 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
         status = syn_send_error(c, s, &e);
         goto done;
     }
-    int32_t max_tokens = r.max_tokens;
-    int cap = __atomic_load_n(&s->cfg.max_tokens, __ATOMIC_RELAXED); /* SIGHUP may change it */
-    if (cap > 0 && (max_tokens <= 0 || max_tokens > cap))
-        max_tokens = cap;
+    int32_t max_tokens = syn_server_token_cap(s, r.max_tokens);
     g.base = base;
     g.specialist = sp ? sp->def.name : NULL;
     g.created = (long)time(NULL);
-    if (kind == SYN_REQ_CHAT) {
-        const char *query = NULL;
-        for (size_t i = r.n_msgs; i-- > 0 && !query;)
-            if (!strcmp(r.msgs[i].role, "user"))
-                query = r.msgs[i].content;
-        r.known_facts = known_facts = syn_server_known_facts(s, base, query, &g.knowledge);
-    }
+    if (kind == SYN_REQ_CHAT)
+        r.known_facts = known_facts = syn_server_known_facts(s, base, syn_gen_request_query(&r), &g.knowledge);
     syn_random_id(kind == SYN_REQ_CHAT ? "chatcmpl-" : "cmpl-", g.id, sizeof g.id);
     /* the upstream may answer before anything runs here */
     char why[512];

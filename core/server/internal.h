@@ -109,6 +109,9 @@ const syn_base *syn_server_base_named(syn_server *s, const char *name);
  * first (sp NULL: none); it must leave room for one generated token. */
 int syn_server_build_prompt(const syn_server *s, const syn_base *b, const syn_gen_request *r, const syn_specialist *sp,
                             int32_t **ids, size_t *n, syn_http_error *e);
+/* The tokens a choice may generate: asked (<= 0: up to the context), within
+ * limits.max_tokens, which SIGHUP may change. */
+int32_t syn_server_token_cap(const syn_server *s, int32_t asked);
 /* Runs job j under sp's adapter (none: the base model); 0, or e filled. */
 int syn_server_job_adapter(const syn_server *s, syn_job *j, syn_specialist *sp, syn_http_error *e);
 

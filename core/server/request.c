@@ -458,3 +458,11 @@ void syn_embed_request_free(syn_embed_request *r)
     free(r->texts);
     memset(r, 0, sizeof *r);
 }
+
+const char *syn_gen_request_query(const syn_gen_request *r)
+{
+    for (size_t i = r->n_msgs; i-- > 0;)
+        if (!strcmp(r->msgs[i].role, "user") && r->msgs[i].content)
+            return r->msgs[i].content;
+    return "";
+}

@@ -52,6 +52,9 @@ typedef struct syn_gen_request {
 int syn_request_parse_json(const char *body, size_t len, json_object **root, syn_http_error *e);
 int syn_request_parse_gen(json_object *root, syn_route_kind kind, syn_gen_request *r, syn_http_error *e);
 void syn_gen_request_free(syn_gen_request *r);
+/* A chat request's last user message, "" when it has none: what the
+ * router, the knowledge store and a swarm's synthesis read as its query. */
+const char *syn_gen_request_query(const syn_gen_request *r);
 
 typedef struct syn_embed_request {
     char model[256];

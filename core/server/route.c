@@ -83,10 +83,8 @@ syn_host_generation *syn_server_generate_start(void *server, const char *system,
     syn_http_error e = {0};
     if (syn_server_build_prompt(s, &s->main, &q, NULL, &ids, &n_ids, &e))
         return syn_fail(err, SYN_ERR_INVALID, "%s", e.message), NULL;
-    int cap = __atomic_load_n(&s->cfg.max_tokens, __ATOMIC_RELAXED);
-    if (cap > 0 && (max_tokens <= 0 || max_tokens > cap))
-        max_tokens = cap;
-    syn_job_request jr = {.prompt = ids, .n_prompt = (int32_t)n_ids, .n_choices = 1, .max_tokens = max_tokens,
+    syn_job_request jr = {.prompt = ids, .n_prompt = (int32_t)n_ids, .n_choices = 1,
+                          .max_tokens = syn_server_token_cap(s, max_tokens),
                           .gen = {.sp = q.sp}};
     syn_host_generation *g = calloc(1, sizeof *g);
     int rc = g ? syn_job_generate(&jr, &g->job, err) : syn_fail(err, SYN_ERR_NOMEM, "out of memory");
@@ -249,14 +247,6 @@ static json_object *ms_json(double ms)
     return json_object_new_double_s(ms, buf);
 }
 
-static const char *last_user_message(const syn_gen_request *r)
-{
-    for (size_t i = r->n_msgs; i-- > 0;)
-        if (!strcmp(r->msgs[i].role, "user") && r->msgs[i].content)
-            return r->msgs[i].content;
-    return "";
-}
-
 int syn_server_route_chat(syn_server *s, const syn_gen_request *r, syn_specialist **sp, const syn_base **base,
                           syn_chat_route *out, syn_http_error *e)
 {
@@ -266,7 +256,7 @@ int syn_server_route_chat(syn_server *s, const syn_gen_request *r, syn_specialis
     int rc = syn_server_resolve_model(s, r->model, sp, base, e);
     if (rc)
         return rc;
-    const char *query = last_user_message(r);
+    const char *query = syn_gen_request_query(r);
     syn_specialist **all = NULL;
     int n = 0;
     syn_error err = {0};

@@ -83,12 +83,7 @@ int syn_server_swarm(struct mg_connection *c, syn_server *s, const syn_gen_reque
         return status;
     }
     /* the request, then each answer under its specialist's name */
-    const char *question = "";
-    for (size_t i = r->n_msgs; i-- > 0;)
-        if (!strcmp(r->msgs[i].role, "user") && r->msgs[i].content) {
-            question = r->msgs[i].content;
-            break;
-        }
+    const char *question = syn_gen_request_query(r);
     size_t cap = strlen(question) + total + 64, len = 0;
     if (!(scratch->user = malloc(cap))) {
         json_object_put(list);
