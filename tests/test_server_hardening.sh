@@ -130,7 +130,7 @@ grep -q 'ignoring signal' "$work/main.log" || bad "no log line for the ignored s
 
 # SIGHUP: new keys and the per-request limits take effect, a changed queue
 # limit needs a restart, a broken file changes nothing
-printf 'limits:\n  batch_rows: 20\n  max_queue: 7\n  max_tokens: 3\n  max_body_bytes: 2048\napi_keys: [second-key]\ncontext_size: 512\n' \
+printf 'limits:\n  batch_rows: 20\n  max_queue: 7\n  max_tokens: 3\n  max_body_bytes: 2048\napi_keys: [second-key]\ncontext_size: 512\nknowledge:\n  prompt_tokens: 0\n' \
     >"$work/cfg/serve.yaml"
 kill -HUP "$srv"
 i=0
@@ -142,6 +142,7 @@ grep -q "'limits.batch_rows' changed" "$work/main.log" && bad "an unchanged sett
     grep -q '"completion_tokens":3' "$work/body" || bad "limits.max_tokens 3 after SIGHUP: $(cat "$work/body")"
 big=$(python3 -c "print('{\"model\":\"synapse\",\"prompt\":\"' + 'x' * 3000 + '\"}')")
 [ "$(key second-key /v1/completions "$big")" = 413 ] || bad "limits.max_body_bytes 2048 after SIGHUP: $(cat "$work/body")"
+grep -q "reload: knowledge.prompt_tokens is 0" "$work/main.log" || bad "knowledge.prompt_tokens was not reloaded"
 grep -q "reload: 'limits.max_queue' changed; it takes effect at the next restart" "$work/main.log" ||
     bad "a changed queue limit was not reported: $(cat "$work/main.log")"
 # --ctx-size on the command line still wins over the file

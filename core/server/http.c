@@ -741,6 +741,11 @@ void syn_server_reload(syn_server *s, const syn_config *fresh)
         syn_log(SYN_LOG_WARN, "reload: limits.max_body_bytes is %zu", fresh->max_body);
     }
 
+    if (s->cfg.knowledge_prompt_tokens != fresh->knowledge_prompt_tokens) {
+        __atomic_store_n(&s->cfg.knowledge_prompt_tokens, fresh->knowledge_prompt_tokens, __ATOMIC_RELAXED);
+        syn_log(SYN_LOG_WARN, "reload: knowledge.prompt_tokens is %d", fresh->knowledge_prompt_tokens);
+    }
+
     if (s->cfg.adapter_bytes != fresh->adapter_bytes && s->swarm) {
         s->cfg.adapter_bytes = fresh->adapter_bytes;
         syn_swarm_set_adapter_budget(s->swarm, fresh->adapter_bytes);

@@ -274,7 +274,7 @@ static int verify(struct mg_connection *c, syn_server *s, const char *body, size
 char *syn_server_known_facts(syn_server *s, const syn_base *b, const char *query, json_object **ids)
 {
     *ids = NULL;
-    int budget = s->cfg.knowledge_prompt_tokens;
+    int budget = __atomic_load_n(&s->cfg.knowledge_prompt_tokens, __ATOMIC_RELAXED); /* SIGHUP may change it */
     json_object *related = NULL;
     syn_error err = {0};
     if (budget <= 0 || !query || !b->tok)
