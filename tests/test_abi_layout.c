@@ -26,7 +26,7 @@ int main(void)
     return 77;
 #endif
     CHECK(SYN_ABI_MAJOR == 1);
-    CHECK(SYN_ABI_MINOR == 5);
+    CHECK(SYN_ABI_MINOR == 6);
     CHECK(SYN_PLUGIN_MAGIC == 0x504e5953u);
     CHECK(SYN_PLUGIN_BACKEND == 1);
     CHECK(SYN_PLUGIN_CAPABILITY == 2);
@@ -217,12 +217,13 @@ int main(void)
     FIELD(syn_spawner_ops, destroy, 16, 8);
     FIELD(syn_spawner_ops, propose, 24, 8);
 
-    SIZE(syn_specialist_ops, 40);
+    SIZE(syn_specialist_ops, 48);
     FIELD(syn_specialist_ops, struct_size, 0, 4);
     FIELD(syn_specialist_ops, create, 8, 8);
     FIELD(syn_specialist_ops, destroy, 16, 8);
     FIELD(syn_specialist_ops, describe, 24, 8);
     FIELD(syn_specialist_ops, answer, 32, 8);
+    FIELD(syn_specialist_ops, claim, 40, 8); /* 1.6 */
 
     /* The smallest tables the loader accepts stay the 1.0 sizes forever
      * (a kind's first version, for the kinds of 1.5). */

@@ -5,8 +5,9 @@
 # text with limit and offset, DELETE removes, GET /api/knowledge/stats
 # counts, POST /api/knowledge/extract shows what the extractor finds and
 # stores nothing; every bad request is refused with the reason; facts
-# survive a restart, 16 concurrent writers and kill -9; and the extractor
-# is a plugin a test double replaces.
+# survive a restart, 16 concurrent writers and kill -9; with learning on,
+# what the user states in a chat is taught; and the extractor is a plugin
+# a test double replaces.
 top=${top_builddir:-.}
 src=${top_srcdir:-.}
 synapse="$top/synapse"
@@ -175,6 +176,39 @@ start tiny --config "$work/tiny.yaml" --model "$model" --chat-template chatml --
 ask_chat "Who invented Zorblax?"
 ok '!("knowledge" in o.synapse)' "a budget of 3 tokens"
 stop $last tiny
+
+# teaching in conversation: with learning on, the user's own statements
+# become facts (source user), before the answer, so the prompt has them;
+# questions teach nothing; with learning off nothing is stored
+printf 'learning: true\n' >"$work/teach.yaml"
+start teach --config "$work/teach.yaml" --model "$model" --chat-template chatml --threads 1
+ask_chat "Remember this: Vornik was invented by Ada Quell."
+ok 'o.synapse.learned.length === 1 && o.synapse.knowledge.includes(o.synapse.learned[0])' "a fact taught, in its own prompt"
+tid=$(js "$work/body" o.synapse.learned[0])
+expect 200 GET "/api/knowledge/facts?subject=vornik"
+ok "o.data.length === 1 && o.data[0].id === $tid && o.data[0].source === 'user' && o.data[0].predicate === 'invented by' &&
+    o.data[0].object === 'ada quell'" "the taught fact"
+ask_chat "Who invented Vornik?"
+ok "!('learned' in o.synapse) && o.synapse.knowledge.includes($tid)" "a question teaches nothing, and is told the fact"
+ask_chat "Please remember that Vornik is written in Rust. Vornik runs on Linux, BSD and Plan 9."
+ok 'o.synapse.learned.length === 4' "four facts in two sentences"
+ask_chat "I think maybe Vornik uses Python."
+ok '!("learned" in o.synapse)' "a hedge taught"
+# the same through a stream: the last chunk says what was learned
+curl -s -N -m 60 -H 'Content-Type: application/json' "http://127.0.0.1:$port/v1/chat/completions" \
+    --data-binary '{"model":"synapse","stream":true,"max_tokens":4,"messages":[{"role":"user","content":"Remember: Kelda is located in Norway."}]}' \
+    >"$work/teach.sse"
+grep '"learned":\[' "$work/teach.sse" >/dev/null || bad "a stream's last chunk has no learned: $(tail -c 400 "$work/teach.sse")"
+expect 200 GET "/api/knowledge/facts?subject=kelda"
+ok 'o.data.length === 1 && o.data[0].object === "norway"' "a fact taught in a stream"
+stop $last teach
+cp -r "$work/home-teach" "$work/home-quiet"
+start quiet --model "$model" --chat-template chatml --threads 1
+ask_chat "Remember this: Zentor was invented by Bo Lin."
+ok '!("learned" in o.synapse)' "learning off taught"
+expect 200 GET "/api/knowledge/facts?subject=zentor"
+ok 'o.data.length === 0' "learning off stored a fact"
+stop $last quiet
 
 # the extractor replaced by a test double
 double=$(cd "$top/tests/plugins/.libs" && pwd)/extractor_double.so

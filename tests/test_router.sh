@@ -209,7 +209,7 @@ js "$work/body" 'o.data[0].scores[0].pathway > 0' | grep -q true || bad "a confi
 stop $last sharp
 
 # `synapse plugins` lists the router, found beside the program
-"$synapse" plugins | grep -Eq '^router +router +1\.0\.0 +1\.5 +loaded' || bad "synapse plugins does not list the router: $("$synapse" plugins)"
+"$synapse" plugins | grep -Eq '^router +router +1\.0\.0 +1\.6 +loaded' || bad "synapse plugins does not list the router: $("$synapse" plugins)"
 
 # the router replaced by a test double: it takes the last specialist
 double=$(cd "$top/tests/plugins/.libs" && pwd)/router_double.so
@@ -251,7 +251,7 @@ capability=$(cd "$top/tests/plugins/.libs" && pwd)/good_capability.so
 bad_start "plugins: {router: $capability}" "is a capability plugin, not a router"
 bad_start "plugins: {router: $(dirname "$double")/router_partial.so}" "router ops table has no outcome()"
 bad_start "plugins: {router: /nonexistent/r.so}" "/nonexistent/r.so"
-bad_start "plugins: {spawner: $double}" "plugins.spawner.*only router, extractor and verifier"
+bad_start "plugins: {spawner: $double}" "plugins.spawner: .* is a router plugin, not a spawner"
 bad_start "plugins: {verifier: $double}" "is a router plugin, not a verifier"
 bad_start "plugins: {routr: $double}" "unknown key 'plugins.routr'"
 finish test_router

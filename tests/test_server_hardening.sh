@@ -36,10 +36,12 @@ SYNAPSE_HOME="$work/home-cfg" "$synapse" serve --port 0 --config "$work/cfg/keys
     bad "a 17th API key was accepted"
 grep -q "at most 16 in all" "$work/err" || bad "17 keys: wrong message: $(cat "$work/err")"
 
-# keys for features not built yet are refused when they ask for them (and
-# specialists without a model to serve them)
-printf 'learning: true\n' >"$work/cfg/later.yaml"
-refused "$work/cfg/later.yaml" "later.yaml:1: 'learning: true' is not supported yet" "learning: true"
+# values that say nothing usable are refused (and specialists without a
+# model to serve them, and plugin kinds a config cannot name)
+printf 'learning: sometimes\n' >"$work/cfg/later.yaml"
+refused "$work/cfg/later.yaml" "later.yaml:1:" "learning: sometimes"
+printf 'plugins:\n  specialist: /x.so\n' >"$work/cfg/later.yaml"
+refused "$work/cfg/later.yaml" "name it as 'plugin:' in its 'specialists' entry" "plugins.specialist"
 printf 'cloud: yes\n' >"$work/cfg/later.yaml"
 refused "$work/cfg/later.yaml" "later.yaml:1: 'cloud: true' says nothing of the upstream" "cloud: yes"
 printf 'specialists:\n  - name: coder\n' >"$work/cfg/later.yaml"

@@ -13,6 +13,7 @@ int syn_cmd_run(int argc, char **argv);
 int syn_cmd_bench(int argc, char **argv);
 int syn_cmd_serve(int argc, char **argv);
 int syn_cmd_up(int argc, char **argv);
+int syn_cmd_spawner(int argc, char **argv);
 
 /* Prints "synapse: <cmd>: <message>" to stderr; returns 1 (usage errors: 2). */
 int syn_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

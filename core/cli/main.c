@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"tokenize", syn_cmd_tokenize, "print the token ids of a text"},
     {"logits", syn_cmd_logits, "teacher-forced top-8 logits as JSONL (golden-file protocol)"},
     {"plugins", syn_cmd_plugins, "list plugins and whether they load"},
+    {"spawner", syn_cmd_spawner, "list the specialists the spawner proposed; accept one"},
 };
 
 int syn_cli_error(const char *cmd, const char *fmt, ...)

@@ -73,6 +73,7 @@ void syn_config_free(syn_config *c)
     free(c->cors);
     free(c->router_plugin);
     free(c->extractor_plugin);
+    free(c->spawner_plugin);
     free(c->verifier_plugin);
     free(c->cloud.api_base);
     free(c->cloud.api_key);
@@ -328,12 +329,14 @@ static int load_specialist(struct loader *l, yaml_node_t *m, syn_specialist_def 
             rc = get_list(l, v, key, d->examples, &d->n_examples);
         else if (!strcmp(key, "base_model"))
             rc = get_str(l, v, key, &d->base_model);
+        else if (!strcmp(key, "plugin"))
+            rc = get_str(l, v, key, &d->plugin);
         else
             rc = bad(l, k, "unknown key 'specialists.%s'", key);
         if (rc)
             return rc;
     }
-    if (syn_specialist_check_name(d->name, l->err))
+    if (syn_specialist_check_name(d->name, l->err) || syn_specialist_check_plugin(d, l->err))
         return bad(l, m, "%s", l->err->msg);
     return 0;
 }
@@ -462,18 +465,19 @@ static int load_plugins(struct loader *l, syn_config *c, yaml_node_t *m)
         if (!key)
             return bad(l, k, "%s: keys must be plain names", "plugins");
         int rc;
-        if (!strcmp(key, "router") || !strcmp(key, "extractor") || !strcmp(key, "verifier")) {
-            char **field = key[0] == 'r' ? &c->router_plugin : key[0] == 'e' ? &c->extractor_plugin : &c->verifier_plugin;
+        char **field = !strcmp(key, "router")      ? &c->router_plugin
+                       : !strcmp(key, "extractor") ? &c->extractor_plugin
+                       : !strcmp(key, "verifier")  ? &c->verifier_plugin
+                       : !strcmp(key, "spawner")   ? &c->spawner_plugin
+                                                   : NULL;
+        if (field) {
             if ((rc = get_str(l, v, key, field)))
                 return rc;
-        } else if (!strcmp(key, "spawner") || !strcmp(key, "specialist"))
-            return bad(l, k,
-                       "'plugins.%s': this server does not use that kind of plugin yet (only router, extractor and "
-                       "verifier)",
-                       key);
+        } else if (!strcmp(key, "specialist"))
+            return bad(l, k, "'plugins.%s': a specialist plugin is a specialist's own: name it as 'plugin:' in its "
+                             "'specialists' entry", key);
         else
-            return bad(l, k, "unknown key 'plugins.%s' (the kinds are router, extractor, verifier, spawner, specialist)",
-                       key);
+            return bad(l, k, "unknown key 'plugins.%s' (the kinds are router, extractor, verifier, spawner)", key);
     }
     return 0;
 }
@@ -522,11 +526,7 @@ static int load_root(struct loader *l, syn_config *c, yaml_node_t *root)
             if (!(rc = get_int(l, v, key, 1, 256, &x)))
                 c->parallel = (int)x;
         } else if (!strcmp(key, "learning")) {
-            /* the learning loop is not built yet: false is what the server
-             * does, true would be ignored */
-            if (!(rc = get_bool(l, v, key, &c->learning)) && c->learning)
-                rc = bad(l, v, "'%s: true' is not supported yet (this server has no such feature); set it to false",
-                         key);
+            rc = get_bool(l, v, key, &c->learning);
         } else if (!strcmp(key, "cloud")) {
             rc = load_cloud(l, c, v);
         } else if (!strcmp(key, "cors"))

@@ -22,7 +22,7 @@ typedef struct syn_config {
     int threads;         /* 0 = all cores */
     int ctx_size;        /* positions per slot */
     int parallel;        /* sequence slots served together */
-    int learning;        /* only false is accepted until the learning loop exists */
+    int learning;        /* facts taught in conversation and by the upstream are stored (SIGHUP: at once) */
     syn_cloud_config cloud; /* cloud: (mode never unless set) */
     char *api_keys[SYN_CONFIG_MAX_KEYS];
     int n_api_keys;
@@ -38,6 +38,7 @@ typedef struct syn_config {
     char *router_plugin;    /* plugins.router: the router's .so; NULL: found on the plugin path */
     char *extractor_plugin; /* plugins.extractor, the same */
     char *verifier_plugin;  /* plugins.verifier, the same */
+    char *spawner_plugin;   /* plugins.spawner, the same */
     syn_specialist_def *specialists; /* `specialists:`, n_specialists of them */
     int n_specialists;
     char *path; /* the file last loaded (where runtime changes are written); NULL: none */

@@ -94,6 +94,7 @@ static void put_specialists(text *t, const syn_specialist_def *defs, int n)
         put_field(t, "system_prompt", d->system_prompt);
         put_field(t, "adapter", d->adapter);
         put_field(t, "base_model", d->base_model);
+        put_field(t, "plugin", d->plugin);
         snprintf(num, sizeof num, "    adapter_scale: %.17g\n    priority: %d\n", d->adapter_scale, d->priority);
         puts_(t, num);
         put_list(t, "capabilities", d->capabilities, d->n_capabilities);

@@ -17,6 +17,7 @@ void syn_specialist_def_free(syn_specialist_def *d)
     free(d->system_prompt);
     free(d->adapter);
     free(d->base_model);
+    free(d->plugin);
     for (int i = 0; i < d->n_capabilities; i++)
         free(d->capabilities[i]);
     for (int i = 0; i < d->n_examples; i++)
@@ -37,7 +38,7 @@ int syn_specialist_def_copy(syn_specialist_def *dst, const syn_specialist_def *s
     dst->priority = src->priority;
     int bad = dup_or_null(&dst->name, src->name) || dup_or_null(&dst->description, src->description) ||
               dup_or_null(&dst->system_prompt, src->system_prompt) || dup_or_null(&dst->adapter, src->adapter) ||
-              dup_or_null(&dst->base_model, src->base_model);
+              dup_or_null(&dst->base_model, src->base_model) || dup_or_null(&dst->plugin, src->plugin);
     for (int i = 0; !bad && i < src->n_capabilities; i++)
         bad = syn_specialist_list_add(dst->capabilities, &dst->n_capabilities, "capabilities", src->capabilities[i],
                                       err);
@@ -61,6 +62,18 @@ int syn_specialist_check_name(const char *name, syn_error *err)
         return 0;
     return syn_fail(err, SYN_ERR_INVALID, "specialist name '%.80s' must be 1 to %d of a-z, 0-9, '_' and '-'",
                     name ? name : "", SYN_SPECIALIST_MAX_NAME);
+}
+
+int syn_specialist_check_plugin(const syn_specialist_def *d, syn_error *err)
+{
+    if (!d->plugin)
+        return 0;
+    const char *model_only = d->system_prompt ? "system_prompt" : d->adapter ? "adapter" : d->base_model ? "base_model" : NULL;
+    if (!model_only)
+        return 0;
+    return syn_fail(err, SYN_ERR_INVALID,
+                    "specialist '%.64s': 'plugin' and '%s' cannot both be set (a plugin answers without the model)",
+                    d->name ? d->name : "", model_only);
 }
 
 int syn_specialist_list_add(char **list, int *n, const char *what, const char *s, syn_error *err)
@@ -89,7 +102,7 @@ int syn_specialist_def_equal(const syn_specialist_def *a, const syn_specialist_d
 {
     return same_str(a->name, b->name) && same_str(a->description, b->description) &&
            same_str(a->system_prompt, b->system_prompt) && same_str(a->adapter, b->adapter) &&
-           same_str(a->base_model, b->base_model) &&
+           same_str(a->base_model, b->base_model) && same_str(a->plugin, b->plugin) &&
            a->adapter_scale == b->adapter_scale && a->priority == b->priority &&
            same_list(a->capabilities, a->n_capabilities, b->capabilities, b->n_capabilities) &&
            same_list(a->examples, a->n_examples, b->examples, b->n_examples);

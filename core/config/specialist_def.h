@@ -15,6 +15,7 @@ typedef struct syn_specialist_def {
     char *system_prompt; /* NULL: none */
     char *adapter;       /* a path, or a name under data_dir/adapters; NULL: none */
     char *base_model;    /* another GGUF: a path, or a name under models_dir; NULL: the server's */
+    char *plugin;        /* a specialist plugin (.so) that answers instead of a model; NULL: none */
     double adapter_scale;
     int priority;
     char *capabilities[SYN_SPECIALIST_MAX_LIST];
@@ -31,6 +32,9 @@ int syn_specialist_def_copy(syn_specialist_def *dst, const syn_specialist_def *s
 int syn_specialist_def_equal(const syn_specialist_def *a, const syn_specialist_def *b);
 /* 0 when name is 1 to 64 of [a-z0-9_-]; else a message naming it. */
 int syn_specialist_check_name(const char *name, syn_error *err);
+/* 0 unless d names a plugin and also what only a model uses (system
+ * prompt, adapter, base model); else a message naming them. */
+int syn_specialist_check_plugin(const syn_specialist_def *d, syn_error *err);
 /* Appends s to a capabilities/examples list (strdup). */
 int syn_specialist_list_add(char **list, int *n, const char *what, const char *s, syn_error *err);
 

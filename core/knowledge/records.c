@@ -134,6 +134,8 @@ int syn_store_feedback(syn_store *st, const char *response_id, int choice, int r
     const char *domain = (const char *)sqlite3_column_text(a, 3);
     syn_store_rated by = {0};
     snprintf(by.domain, sizeof by.domain, "%s", domain);
+    const unsigned char *asked = sqlite3_column_text(a, 6);
+    snprintf(by.query, sizeof by.query, "%s", asked ? (const char *)asked : "");
     json_object *names = json_tokener_parse((const char *)sqlite3_column_text(a, 5));
     const char *list[SYN_STORE_MAX_MEMBERS];
     for (size_t i = 0; json_object_is_type(names, json_type_array) && i < json_object_array_length(names) &&

@@ -89,6 +89,25 @@ static const char *const migrations[SYN_STORE_VERSION] = {
     "  INSERT INTO facts_fts(facts_fts, rowid, subject, predicate, object)"
     "  VALUES ('delete', old.id, old.subject, old.predicate, old.object);"
     "END;",
+    /* 4: the spawner's input (queries no specialist served well) and its
+     * proposals */
+    "CREATE TABLE unserved ("
+    "  id INTEGER PRIMARY KEY,"
+    "  query TEXT NOT NULL,"
+    "  domain TEXT NOT NULL,"
+    "  specialist TEXT," /* who answered; NULL: the base model */
+    "  reason TEXT NOT NULL,"
+    "  created_at REAL NOT NULL);"
+    "CREATE TABLE proposals ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  description TEXT,"
+    "  system_prompt TEXT NOT NULL,"
+    "  capabilities TEXT NOT NULL," /* a JSON array of strings */
+    "  reason TEXT NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('pending', 'accepted')),"
+    "  created_at REAL NOT NULL,"
+    "  updated_at REAL NOT NULL);",
 };
 
 int syn_store_fail(syn_store *st, syn_error *err, const char *what)

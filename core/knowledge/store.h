@@ -28,7 +28,7 @@
 typedef struct syn_store syn_store;
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define SYN_STORE_VERSION 3
+#define SYN_STORE_VERSION 4
 
 /* Opens (creating) the database at path and brings its schema up to
  * SYN_STORE_VERSION; a file from a newer version is refused. */
@@ -66,6 +66,7 @@ typedef struct syn_store_rated {
     char names[SYN_STORE_MAX_MEMBERS][SYN_SPECIALIST_MAX_NAME + 1]; /* who answered */
     int n_names; /* 0: the base model */
     char domain[64];
+    char query[1024]; /* the request's last user message, cut at 1023 bytes */
 } syn_store_rated;
 
 /* ...and what was rated, for the router's outcome (may be NULL). The
@@ -154,5 +155,35 @@ int syn_store_facts_related(syn_store *st, const char *text, int limit, json_obj
 int syn_store_fact_stats(syn_store *st, json_object **out, syn_error *err);
 /* One fact by id as above; SYN_ERR_NOT_FOUND when none. */
 int syn_store_fact_get(syn_store *st, int64_t id, json_object **out, syn_error *err);
+
+/* ---- the spawner's input and proposals (spawns.c) */
+
+/* A query no specialist served well: answered by specialist (NULL: the
+ * base model) in domain, and why ("low confidence", "contradicted",
+ * "rated down", "fallback"). */
+int syn_store_unserved_add(syn_store *st, const char *query, const char *domain, const char *specialist,
+                           const char *reason, syn_error *err);
+/* The newest limit of them, newest first: *queries malloc'ed strings
+ * (free with syn_store_strings_free). */
+int syn_store_unserved_recent(syn_store *st, int limit, char ***queries, int *n, syn_error *err);
+void syn_store_strings_free(char **s, int n);
+
+/* A proposal as stored. */
+typedef struct syn_store_proposal {
+    const char *name, *description, *system_prompt, *reason;
+    const char *const *capabilities;
+    int n_capabilities;
+} syn_store_proposal;
+
+/* A proposal added, or the pending one of its name brought up to date;
+ * one of an accepted name is left as it is (*id 0). */
+int syn_store_proposal_put(syn_store *st, const syn_store_proposal *p, int64_t *id, syn_error *err);
+/* [{"id", "name", "description", "system_prompt", "capabilities",
+ *   "reason", "status", "created_at", "updated_at"}], newest first. */
+int syn_store_proposals(syn_store *st, json_object **out, syn_error *err);
+/* One, as above; SYN_ERR_NOT_FOUND when there is none. */
+int syn_store_proposal_get(syn_store *st, int64_t id, json_object **out, syn_error *err);
+/* Marks it accepted; SYN_ERR_NOT_FOUND when there is none. */
+int syn_store_proposal_accepted(syn_store *st, int64_t id, syn_error *err);
 
 #endif

@@ -19,6 +19,7 @@ typedef struct gen_ctx {
     int upstream;                /* the answer served is the upstream's: no one's here */
     json_object *verification;   /* choice 0's claims, labelled; NULL: not verified */
     json_object *knowledge;      /* the ids of the facts in the prompt; NULL: none */
+    json_object *learned;        /* the ids of the facts this exchange taught (learning: true); NULL: none */
     char id[48];
     long created;
 } gen_ctx;
@@ -43,5 +44,33 @@ const char *syn_gen_who(const gen_ctx *g, char sep, char *buf, size_t n);
 void syn_gen_outcome(const gen_ctx *g, float reward, const char *what);
 /* The answers as served, into the store. */
 void syn_gen_record(const gen_ctx *g, const char *const *texts, const size_t *lens, int n, const double *conf);
+
+/* Choice 0's claims against the known facts, into g->verification; a
+ * contradiction is a failure of who answered. */
+void syn_gen_verify(gen_ctx *g, const char *answer);
+
+/* ---- a specialist in code's answer (code_answer.c) */
+/* Serves sp's answer to g's request; *handled 0 when nothing was sent and
+ * the base model answers instead (the reason is in the route): the plugin
+ * could not answer, or "synapse" chose it for a request that asks what
+ * only a model does (n > 1, logprobs, a schema, stop strings; a request
+ * that names it so is refused, 400 naming the field). Returns the status. */
+int syn_code_answer(struct mg_connection *c, gen_ctx *g, const syn_specialist *sp, int *handled);
+
+/* ---- answers made as text, outside the scheduler (text_answer.c) */
+/* A stream of one: pieces go out as chunks, the head with the first. */
+typedef struct syn_text_stream {
+    struct mg_connection *c;
+    const gen_ctx *g;
+    int started, gone;
+} syn_text_stream;
+/* One piece (a syn_text_fn); nonzero when the client is gone. */
+int syn_text_stream_piece(void *user, const char *text, size_t len);
+/* The end: the finish chunk, the "synapse" chunk and [DONE], or, with
+ * error, its event (code: the error's code) instead. 200, or 499 when the
+ * client left. Starts the stream if no piece did (an empty answer). */
+int syn_text_stream_end(syn_text_stream *x, const char *error, const char *code);
+/* The whole answer as a response (not streamed). */
+int syn_text_answer_send(struct mg_connection *c, const gen_ctx *g, const char *text, size_t len);
 
 #endif

@@ -72,8 +72,12 @@ int syn_fallback_after(const gen_ctx *g, double confidence, char *why, size_t n)
  * where the upstream teaches every answer). */
 static void weaken(const gen_ctx *g)
 {
-    if (g->s->cfg.cloud.mode == SYN_CLOUD_AUTO)
-        syn_gen_outcome(g, -0.5f, "a fallback");
+    if (g->s->cfg.cloud.mode != SYN_CLOUD_AUTO)
+        return;
+    syn_gen_outcome(g, -0.5f, "a fallback");
+    char key[3 * (SYN_SPECIALIST_MAX_NAME + 1)];
+    syn_server_unserved(g->s, syn_gen_request_query(g->r), g->route->domain, syn_gen_who(g, '+', key, sizeof key),
+                        "fallback");
 }
 
 void syn_fallback_keep(gen_ctx *g, const char *answer, size_t len, const char *local, double local_conf)
@@ -87,6 +91,14 @@ void syn_fallback_keep(gen_ctx *g, const char *answer, size_t len, const char *l
         syn_log(SYN_LOG_ERROR, "a local answer is not counted: %s", err.msg);
     const char *texts[1] = {answer};
     syn_gen_record(g, texts, &len, 1, NULL);
+    json_object *taught = syn_server_learn(g->s, answer, SYN_SOURCE_UPSTREAM); /* a trusted answer teaches */
+    if (taught && !g->learned)
+        g->learned = taught;
+    else if (taught) {
+        for (size_t i = 0; i < json_object_array_length(taught); i++)
+            json_object_array_add(g->learned, json_object_get(json_object_array_get_idx(taught, i)));
+        json_object_put(taught);
+    }
     int64_t pair;
     if (syn_store_add_pair(g->s->store, g->id, g->specialist, answer, local, "cloud", &pair, &err))
         syn_log(SYN_LOG_ERROR, "the upstream's answer to %s is not kept as a pair: %s", g->id, err.msg);
@@ -110,104 +122,34 @@ int syn_fallback_call(const gen_ctx *g, char **text, size_t *len, syn_error *err
     return syn_cloud_chat(&g->s->cfg.cloud, &q, text, len, err);
 }
 
-/* A streamed upstream answer: the head and the role chunk wait for the
- * first piece, so an upstream that fails before it leaves the stream to
- * the local model. */
-typedef struct relay {
-    struct mg_connection *c;
-    const gen_ctx *g;
-    int started, gone;
-} relay;
-
-static int start_stream(relay *x)
-{
-    char cors[512], header[256];
-    syn_gen_header(x->g, header, sizeof header);
-    mg_printf(x->c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                    "%s%sConnection: close\r\n\r\n",
-              syn_cors_headers(x->g->s, cors, sizeof cors), header);
-    x->started = 1;
-    return syn_gen_sse(x->c, syn_gen_chunk(x->g, 0, "", 0, 1, NULL, NULL));
-}
-
-static int relay_piece(void *user, const char *text, size_t len)
-{
-    relay *x = user;
-    if (!x->started && start_stream(x))
-        return x->gone = 1;
-    if (syn_gen_sse(x->c, syn_gen_chunk(x->g, 0, text, len, 0, NULL, NULL)))
-        return x->gone = 1;
-    return 0;
-}
-
 int syn_fallback_stream(struct mg_connection *c, gen_ctx *g, int *handled)
 {
-    relay x = {.c = c, .g = g};
+    syn_text_stream x = {.c = c, .g = g};
     syn_cloud_request q = request_of(g);
-    q.on_piece = relay_piece;
+    q.on_piece = syn_text_stream_piece;
     q.user = &x;
     char *text = NULL;
     size_t len = 0;
     syn_error err = {0};
     int rc = syn_cloud_chat(&g->s->cfg.cloud, &q, &text, &len, &err);
     *handled = x.started || x.gone;
-    if (x.gone) {
-        free(text);
-        return 499;
-    }
-    if (rc && !x.started) {
+    if (rc && !*handled) {
         char why[640];
         snprintf(why, sizeof why, "%s: the local model answers", err.msg);
         syn_chat_route_set(g->route, g->route->n_members > 1 ? "swarm" : "single", why, 1);
+        free(text);
         return 0;
     }
     *handled = 1;
-    if (!x.started && start_stream(&x)) { /* an empty answer */
-        free(text);
-        return 499;
-    }
-    int gone = 0;
-    if (rc) { /* it failed half way: what came is all there is */
-        gone = syn_gen_sse(c, syn_gen_error_event(err.msg, "upstream_failed")) != 0;
-    } else {
+    if (!rc && !x.gone)
         syn_fallback_keep(g, text, len, NULL, 0);
-        json_object *o = syn_gen_chunk(g, 0, NULL, 0, 0, NULL, "stop");
-        json_object_object_add(json_object_array_get_idx(json_object_object_get(o, "choices"), 0), "delta",
-                               json_object_new_object());
-        gone = syn_gen_sse(c, o) != 0;
-        if (!gone) {
-            o = syn_gen_envelope(g, 1);
-            json_object_object_add(o, "choices", json_object_new_array());
-            if (g->r->include_usage)
-                json_object_object_add(o, "usage", NULL); /* the upstream's own count is not relayed */
-            json_object_object_add(o, "synapse", syn_gen_synapse(g, -1));
-            gone = syn_gen_sse(c, o) != 0;
-        }
-    }
-    if (!gone)
-        gone = mg_write(c, "data: [DONE]\n\n", 14) != 14;
     free(text);
-    return gone ? 499 : 200;
+    return syn_text_stream_end(&x, rc ? err.msg : NULL, "upstream_failed");
 }
 
 int syn_fallback_send(struct mg_connection *c, gen_ctx *g, const char *text, size_t len, const char *local,
                       double local_conf)
 {
-    json_object *o = syn_gen_envelope(g, 0), *choices = json_object_new_array(), *ch = json_object_new_object(),
-                *msg = json_object_new_object();
-    json_object_object_add(msg, "role", json_object_new_string("assistant"));
-    json_object_object_add(msg, "content", syn_json_string_utf8(text, len));
-    json_object_object_add(msg, "refusal", NULL);
-    json_object_object_add(ch, "index", json_object_new_int(0));
-    json_object_object_add(ch, "message", msg);
-    json_object_object_add(ch, "logprobs", NULL);
-    json_object_object_add(ch, "finish_reason", json_object_new_string("stop"));
-    json_object_array_add(choices, ch);
-    json_object_object_add(o, "choices", choices);
-    json_object_object_add(o, "usage", NULL); /* the upstream's own count is not relayed */
-    json_object_object_add(o, "synapse", syn_gen_synapse(g, -1));
-    syn_fallback_keep(g, text, len, local, local_conf);
-    char header[256];
-    syn_gen_header(g, header, sizeof header);
-    return syn_send_json_obj_headers(c, g->s, 200, o, header);
+    syn_fallback_keep(g, text, len, local, local_conf); /* in the store before the client has it */
+    return syn_text_answer_send(c, g, text, len);
 }

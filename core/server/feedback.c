@@ -75,6 +75,8 @@ static int feedback(struct mg_connection *c, syn_server *s, const char *body, si
     if (!rc && s->router && rated.n_names &&
         syn_router_outcome(s->router, rated.domain, names, rated.n_names, (float)rating, &err))
         syn_log(SYN_LOG_ERROR, "feedback on %s: the router did not learn from it: %s", id, err.msg);
+    if (!rc && rating < 0) /* a thumbs-down: a query not served well */
+        syn_server_unserved(s, rated.query, rated.domain, rated.n_names ? rated.names[0] : NULL, "rated down");
     if (rc == SYN_ERR_NOT_FOUND)
         return syn_send_error_msg(c, s, 404, "invalid_request_error", "response_not_found", "%s", err.msg);
     if (rc)

@@ -229,18 +229,22 @@ json_object *syn_gen_synapse(const gen_ctx *g, double confidence)
         json_object_object_add(o, "verification", json_object_get(g->verification));
     if (g->knowledge)
         json_object_object_add(o, "knowledge", json_object_get(g->knowledge));
+    if (g->learned)
+        json_object_object_add(o, "learned", json_object_get(g->learned));
     return o;
 }
 
-/* Choice 0's claims against the known facts; a contradiction is a failure
- * of who answered. */
-static void verify(gen_ctx *g, const char *answer)
+void syn_gen_verify(gen_ctx *g, const char *answer)
 {
     int contradicted;
     json_object_put(g->verification);
     g->verification = syn_server_verify(g->s, syn_gen_request_query(g->r), answer, &contradicted);
-    if (contradicted)
+    if (contradicted) {
         syn_gen_outcome(g, -1.0f, "a contradiction");
+        char key[3 * (SYN_SPECIALIST_MAX_NAME + 1)];
+        syn_server_unserved(g->s, syn_gen_request_query(g->r), g->route->domain, syn_gen_who(g, '+', key, sizeof key),
+                            "contradicted");
+    }
 }
 
 /* The same for a streamed answer, read back from the job. */
@@ -255,7 +259,7 @@ static void verify_job(gen_ctx *g)
         if (d.len)
             memcpy(text, d.text, d.len);
         text[d.len] = '\0';
-        verify(g, text);
+        syn_gen_verify(g, text);
         free(text);
     }
     syn_choice_delta_free(&d);
@@ -296,10 +300,16 @@ void syn_gen_outcome(const gen_ctx *g, float reward, const char *what)
         syn_log(SYN_LOG_ERROR, "the router did not learn from %s: %s", what, err.msg);
 }
 
+/* A confident answer teaches the router; an unsure one of the generalist
+ * (the base model, for want of a specialist) is a query the spawner reads. */
 static void learn_from_confidence(const gen_ctx *g, double confidence)
 {
-    if (confidence >= CONFIDENT && !strcmp(g->r->model, "synapse"))
+    if (strcmp(g->r->model, "synapse"))
+        return;
+    if (confidence >= CONFIDENT)
         syn_gen_outcome(g, CONFIDENT_REWARD, "a confident answer");
+    else if (confidence < g->s->cfg.cloud.threshold && !g->specialist && !g->route->n_members)
+        syn_server_unserved(g->s, syn_gen_request_query(g->r), g->route->domain, NULL, "low confidence");
 }
 
 /* A chat answer goes into the store before its last bytes go out: every
@@ -446,7 +456,7 @@ static int answer_once(struct mg_connection *c, gen_ctx *g)
             snprintf(more, sizeof more, "%s, but %s: the local answer", why, err.msg);
             syn_chat_route_set(g->route, NULL, more, 1);
         }
-        verify(g, local);
+        syn_gen_verify(g, local);
         json_object_object_add(o, "synapse", syn_gen_synapse(g, conf[0]));
         record(g, conf);
     }
@@ -633,9 +643,21 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     g.base = base;
     g.specialist = sp ? sp->def.name : NULL;
     g.created = (long)time(NULL);
+    syn_random_id(kind == SYN_REQ_CHAT ? "chatcmpl-" : "cmpl-", g.id, sizeof g.id);
+    if (kind == SYN_REQ_CHAT) /* what the user teaches is known before the answer, to it too */
+        g.learned = syn_server_learn(s, syn_gen_request_query(&r), SYN_SOURCE_USER);
+    if (sp && sp->code) { /* a specialist in code answers, or the base model does */
+        int handled;
+        status = syn_code_answer(c, &g, sp, &handled);
+        if (handled)
+            goto done;
+        syn_specialist_release(sp);
+        sp = NULL;
+        g.specialist = NULL;
+        g.base = base = &s->main;
+    }
     if (kind == SYN_REQ_CHAT)
         r.known_facts = known_facts = syn_server_known_facts(s, base, syn_gen_request_query(&r), &g.knowledge);
-    syn_random_id(kind == SYN_REQ_CHAT ? "chatcmpl-" : "cmpl-", g.id, sizeof g.id);
     /* the upstream may answer before anything runs here */
     char why[512];
     if (kind == SYN_REQ_CHAT && syn_fallback_first(&g, why, sizeof why)) {
@@ -710,6 +732,7 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
 done:
     free(known_facts);
     json_object_put(g.knowledge);
+    json_object_put(g.learned);
     json_object_put(g.verification);
     json_object_put(swarm_answers);
     syn_swarm_scratch_free(&scratch);

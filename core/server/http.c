@@ -35,7 +35,8 @@ typedef enum {
     R_SPECIALISTS,
     R_STORE,
     R_ROUTING,
-    R_KNOWLEDGE
+    R_KNOWLEDGE,
+    R_SPAWNER
 } route_id;
 
 static const struct route {
@@ -64,6 +65,8 @@ static const struct route {
     {"/api/knowledge/stats", "GET", R_KNOWLEDGE, 0, 1, 0},
     {"/api/knowledge/extract", "POST", R_KNOWLEDGE, 0, 1, 0},
     {"/api/verify", "POST", R_KNOWLEDGE, 0, 1, 0},
+    {"/api/spawner/proposals", "GET", R_SPAWNER, 0, 1, 0},
+    {"/api/spawner/proposals/", "POST", R_SPAWNER, 1, 1, 1},
 };
 
 static int route_matches(const struct route *r, const char *uri)
@@ -335,6 +338,7 @@ static int handle(struct mg_connection *c, void *data)
         case R_STORE: status = syn_route_store(c, s, body, len); break;
         case R_ROUTING: status = syn_route_routing(c, s); break;
         case R_KNOWLEDGE: status = syn_route_knowledge(c, s, body, len); break;
+        case R_SPAWNER: status = syn_route_spawner(c, s); break;
         default: status = route_status(c, s); break;
         }
     }
@@ -493,13 +497,26 @@ const syn_base *syn_server_base_named(syn_server *s, const char *name)
     return b;
 }
 
-/* The configured specialists, each with its adapter loaded; one that
- * cannot be served stops the start, naming it. */
+/* What plugins may ask of the server's model (the host API's calls). */
+static syn_host_model host_model(syn_server *s)
+{
+    return (syn_host_model){.user = s,
+                            .embed = syn_server_embed_text,
+                            .generate = syn_server_generate_start,
+                            .read = syn_server_generate_read,
+                            .free = syn_server_generate_free};
+}
+
+/* The configured specialists, each with its adapter (or plugin) loaded;
+ * one that cannot be served stops the start, naming it. */
 static int start_swarm(syn_server *s, const syn_config *cfg, syn_error *err)
 {
     int rc = syn_swarm_new(s->main.model, cfg->data_dir, cfg->path, resolve_base, s, &s->swarm, err);
-    if (!rc)
+    if (!rc) {
+        syn_host_model model = host_model(s);
+        syn_swarm_set_plugin_host(s->swarm, s->store, &model);
         syn_swarm_set_adapter_budget(s->swarm, cfg->adapter_bytes);
+    }
     for (int i = 0; !rc && i < cfg->n_specialists; i++)
         rc = syn_swarm_put(s->swarm, &cfg->specialists[i], 0, NULL, err);
     if (!rc && cfg->n_specialists)
@@ -528,9 +545,12 @@ static int start_extractor(syn_server *s, syn_error *err)
 {
     int rc = start_capability(s, SYN_PLUGIN_EXTRACTOR, s->cfg.extractor_plugin, &s->extractor,
                               "no facts are extracted", err);
+    rc = rc ? rc
+            : start_capability(s, SYN_PLUGIN_VERIFIER, s->cfg.verifier_plugin, &s->verifier,
+                               "answers are not verified", err);
     return rc ? rc
-              : start_capability(s, SYN_PLUGIN_VERIFIER, s->cfg.verifier_plugin, &s->verifier,
-                                 "answers are not verified", err);
+              : start_capability(s, SYN_PLUGIN_SPAWNER, s->cfg.spawner_plugin, &s->spawner,
+                                 "no specialists are proposed", err);
 }
 
 /* The router plugin, fed the specialists. A router named by the config
@@ -538,11 +558,7 @@ static int start_extractor(syn_server *s, syn_error *err)
  * meaning the base model, said once here and in every route's reason. */
 static int start_router(syn_server *s, syn_error *err)
 {
-    syn_host_model model = {.user = s,
-                            .embed = syn_server_embed_text,
-                            .generate = syn_server_generate_start,
-                            .read = syn_server_generate_read,
-                            .free = syn_server_generate_free};
+    syn_host_model model = host_model(s);
     int rc = syn_router_open(s->cfg.router_plugin, s->store, &model, &s->router, err);
     if (rc == SYN_ERR_NOT_FOUND && !s->cfg.router_plugin) {
         syn_log(SYN_LOG_WARN, "%s: \"model\": \"synapse\" is the base model", err->msg);
@@ -560,7 +576,7 @@ static int copy_config(syn_config *dst, const syn_config *src, syn_error *err)
 {
     *dst = *src;
     dst->host = dst->data_dir = dst->models_dir = dst->model = dst->chat_template = dst->cors = NULL;
-    dst->router_plugin = dst->extractor_plugin = dst->verifier_plugin = NULL;
+    dst->router_plugin = dst->extractor_plugin = dst->verifier_plugin = dst->spawner_plugin = NULL;
     dst->cloud.api_base = dst->cloud.api_key = dst->cloud.model = NULL;
     dst->n_api_keys = 0;
     memset(dst->api_keys, 0, sizeof dst->api_keys);
@@ -575,6 +591,7 @@ static int copy_config(syn_config *dst, const syn_config *src, syn_error *err)
     rc = rc ? rc : syn_config_set_str(&dst->cors, src->cors, err);
     rc = rc ? rc : syn_config_set_str(&dst->router_plugin, src->router_plugin, err);
     rc = rc ? rc : syn_config_set_str(&dst->extractor_plugin, src->extractor_plugin, err);
+    rc = rc ? rc : syn_config_set_str(&dst->spawner_plugin, src->spawner_plugin, err);
     rc = rc ? rc : syn_config_set_str(&dst->verifier_plugin, src->verifier_plugin, err);
     rc = rc ? rc : syn_config_set_str(&dst->cloud.api_base, src->cloud.api_base, err);
     rc = rc ? rc : syn_config_set_str(&dst->cloud.api_key, src->cloud.api_key, err);
@@ -631,6 +648,7 @@ int syn_server_start(const syn_config *cfg, const char *model_path, syn_server *
     syn_metrics_init(&s->metrics);
     pthread_rwlock_init(&s->keys_lock, NULL);
     pthread_mutex_init(&s->bases_mu, NULL);
+    pthread_mutex_init(&s->spawn_mu, NULL);
     s->t_start = now_s();
     int rc = copy_config(&s->cfg, cfg, err);
     if (!rc && !(rc = syn_cloud_global_init(err)))
@@ -741,6 +759,10 @@ void syn_server_reload(syn_server *s, const syn_config *fresh)
         syn_log(SYN_LOG_WARN, "reload: limits.max_body_bytes is %zu", fresh->max_body);
     }
 
+    if (s->cfg.learning != fresh->learning) {
+        __atomic_store_n(&s->cfg.learning, fresh->learning, __ATOMIC_RELAXED);
+        syn_log(SYN_LOG_WARN, "reload: learning is %s", fresh->learning ? "true" : "false");
+    }
     if (s->cfg.knowledge_prompt_tokens != fresh->knowledge_prompt_tokens) {
         __atomic_store_n(&s->cfg.knowledge_prompt_tokens, fresh->knowledge_prompt_tokens, __ATOMIC_RELAXED);
         syn_log(SYN_LOG_WARN, "reload: knowledge.prompt_tokens is %d", fresh->knowledge_prompt_tokens);
@@ -765,11 +787,11 @@ void syn_server_reload(syn_server *s, const syn_config *fresh)
         {"cors", !same_str(c->cors, f->cors)},
         {"plugins.router", !same_str(c->router_plugin, f->router_plugin)},
         {"plugins.extractor", !same_str(c->extractor_plugin, f->extractor_plugin)},
+        {"plugins.spawner", !same_str(c->spawner_plugin, f->spawner_plugin)},
         {"plugins.verifier", !same_str(c->verifier_plugin, f->verifier_plugin)},
         {"threads", c->threads != f->threads},
         {"context_size", c->ctx_size != f->ctx_size},
         {"parallel", c->parallel != f->parallel},
-        {"learning", c->learning != f->learning},
         {"cloud", c->cloud.mode != f->cloud.mode || !same_str(c->cloud.api_base, f->cloud.api_base) ||
                       !same_str(c->cloud.api_key, f->cloud.api_key) || !same_str(c->cloud.model, f->cloud.model) ||
                       c->cloud.threshold != f->cloud.threshold || c->cloud.timeout_s != f->cloud.timeout_s},
@@ -824,6 +846,7 @@ void syn_server_stop(syn_server *s)
     syn_router_close(s->router); /* after civetweb: no handler routes any more */
     syn_capability_close(s->extractor);
     syn_capability_close(s->verifier);
+    syn_capability_close(s->spawner);
     syn_swarm_free(s->swarm); /* after the schedulers: their jobs held adapters */
     for (int i = 0; i < s->n_bases; i++) {
         close_base(s->bases[i]); /* after the swarm: its adapters are on these models */
@@ -834,6 +857,7 @@ void syn_server_stop(syn_server *s)
     if (s->curl_ready)
         syn_cloud_global_cleanup();
     pthread_mutex_destroy(&s->bases_mu);
+    pthread_mutex_destroy(&s->spawn_mu);
     syn_config_free(&s->cfg);
     syn_metrics_destroy(&s->metrics);
     pthread_rwlock_destroy(&s->keys_lock);

@@ -52,6 +52,8 @@ struct syn_server {
     int curl_ready;     /* libcurl's global init done: stop owes a cleanup */
     syn_capability *extractor; /* NULL: none found */
     syn_capability *verifier;  /* NULL: none found; answers carry no verification */
+    syn_capability *spawner;   /* NULL: none found; nothing is proposed */
+    pthread_mutex_t spawn_mu;  /* one proposal run at a time */
     syn_metrics metrics;
     struct mg_context *mg;
     struct syn_gate *gate; /* the public socket, in front of civetweb */
@@ -117,6 +119,9 @@ int syn_server_job_adapter(const syn_server *s, syn_job *j, syn_specialist *sp, 
 
 /* ---- /api/specialists (server_specialists.c) */
 int syn_route_specialists(struct mg_connection *c, syn_server *s, const char *body, size_t len);
+/* The router sees the swarm as it is now (a failure is logged: the
+ * change itself stands). */
+void syn_server_tell_router(syn_server *s);
 
 /* ---- the store's routes and the record of answers (feedback.c) */
 /* POST /api/feedback, GET /api/preferences */
@@ -194,6 +199,19 @@ char *syn_server_known_facts(syn_server *s, const syn_base *b, const char *query
  * "fact_id"}], NULL without a verifier (or when it failed, logged);
  * *contradicted when one is. */
 json_object *syn_server_verify(syn_server *s, const char *question, const char *answer, int *contradicted);
+
+/* ---- learning from conversation (teach.c) */
+/* With learning on and an extractor loaded: the facts in text stored as
+ * source's; the ids of those stored (new or reinforced), NULL: none. */
+json_object *syn_server_learn(syn_server *s, const char *text, syn_fact_source source);
+
+/* ---- the spawner (spawner.c) */
+/* A query no specialist served well (who: the answerer, NULL the base
+ * model; why: "low confidence", ...): kept for the spawner, which then
+ * reads the recent ones. */
+void syn_server_unserved(syn_server *s, const char *query, const char *domain, const char *who, const char *why);
+/* GET /api/spawner/proposals, POST /api/spawner/proposals/{id}/accept */
+int syn_route_spawner(struct mg_connection *c, syn_server *s);
 
 /* GET /api/routes, GET /api/confidence */
 int syn_route_routing(struct mg_connection *c, syn_server *s);

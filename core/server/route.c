@@ -257,6 +257,21 @@ int syn_server_route_chat(syn_server *s, const syn_gen_request *r, syn_specialis
     if (rc)
         return rc;
     const char *query = syn_gen_request_query(r);
+    /* a specialist in code that claims the query surely takes it: the
+     * router is not asked (an exact answer needs no weighing) */
+    float claim = 0;
+    syn_specialist *claimed = !*sp && !strcmp(r->model, "synapse") && s->swarm && query
+                                  ? syn_swarm_claim(s->swarm, query, &claim)
+                                  : NULL;
+    if (claimed) {
+        *sp = claimed;
+        *base = syn_server_base_of(s, claimed);
+        snprintf(out->domain, sizeof out->domain, "%s", claimed->def.name);
+        char why[160];
+        snprintf(why, sizeof why, "specialist in code '%s' claims the query (%.2f)", claimed->def.name, claim);
+        out->full = fixed_route(out->domain, claimed->def.name, why, NULL);
+        return 0;
+    }
     syn_specialist **all = NULL;
     int n = 0;
     syn_error err = {0};
@@ -293,9 +308,12 @@ int syn_server_route_chat(syn_server *s, const syn_gen_request *r, syn_specialis
         if (choose && res.mode == SYN_ROUTE_SWARM && res.n_chosen > 1) {
             for (int i = 0; i < res.n_chosen; i++)
                 out->members[out->n_members++] = syn_swarm_get(s->swarm, res.chosen[i]->def.name);
-            int k = 0; /* any removed meanwhile is gone from the swarm */
+            int k = 0; /* any removed meanwhile is gone from the swarm; one in code
+                        * answers alone, not as a part to merge */
             for (int i = 0; i < out->n_members; i++)
-                if (out->members[i])
+                if (out->members[i] && out->members[i]->code)
+                    syn_specialist_release(out->members[i]);
+                else if (out->members[i])
                     out->members[k++] = out->members[i];
             out->n_members = k;
         }

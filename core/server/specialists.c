@@ -38,7 +38,7 @@ static int list(struct mg_connection *c, syn_server *s)
 /* The router sees every change before the answer goes out. A router that
  * cannot take the new list keeps routing by the old one: said in the log,
  * the change itself stands (it is in the config file already). */
-static void tell_router(syn_server *s)
+void syn_server_tell_router(syn_server *s)
 {
     syn_error err = {0};
     if (s->router && syn_router_update(s->router, s->swarm, &err))
@@ -57,7 +57,7 @@ static int put(struct mg_connection *c, syn_server *s, const char *body, size_t 
     if (syn_specialist_def_from_json(root, &d, &err) || syn_swarm_put(s->swarm, &d, 1, &replaced, &err)) {
         status = send_specialist_error(c, s, &err, 0);
     } else {
-        tell_router(s);
+        syn_server_tell_router(s);
         syn_specialist *sp = syn_swarm_get(s->swarm, d.name);
         status = sp ? syn_send_json_obj(c, s, replaced ? 200 : 201, syn_specialist_json(sp))
                     : syn_send_error_msg(c, s, 409, "invalid_request_error", NULL,
@@ -82,7 +82,7 @@ int syn_route_specialists(struct mg_connection *c, syn_server *s, const char *bo
     if (!strcmp(ri->request_method, "DELETE")) {
         if (syn_swarm_remove(s->swarm, name, &err))
             return send_specialist_error(c, s, &err, 1);
-        tell_router(s);
+        syn_server_tell_router(s);
         json_object *o = json_object_new_object();
         json_object_object_add(o, "name", json_object_new_string(name));
         json_object_object_add(o, "deleted", json_object_new_boolean(1));

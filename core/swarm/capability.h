@@ -18,7 +18,8 @@ int syn_capability_find(const char *path, uint32_t kind, syn_plugin_set *set, co
 void syn_capability_describe(const syn_plugin_entry *e, char *buf, size_t n);
 
 /* One instance of a 1.5 kind that needs no more glue than its ops table
- * (extractor, verifier): found as above, created with its host. */
+ * (extractor, verifier, spawner, specialist): found as above, created with
+ * its host. */
 typedef struct syn_capability {
     syn_plugin_set set;
     const syn_plugin_entry *entry;

@@ -97,6 +97,18 @@ int syn_router_update(syn_router *r, syn_swarm *w, syn_error *err)
                                        .n_capabilities = d->n_capabilities,
                                        .examples = (const char *const *)d->examples,
                                        .n_examples = d->n_examples};
+        /* a specialist in code says what the config leaves out */
+        const syn_route_specialist *c = list[i]->code ? &list[i]->code_desc : NULL;
+        if (c && !sp[i].description)
+            sp[i].description = c->description;
+        if (c && !sp[i].n_capabilities) {
+            sp[i].capabilities = c->capabilities;
+            sp[i].n_capabilities = c->n_capabilities;
+        }
+        if (c && !sp[i].n_examples) {
+            sp[i].examples = c->examples;
+            sp[i].n_examples = c->n_examples;
+        }
         if (!(names[i] = strdup(d->name)))
             rc = syn_fail(err, SYN_ERR_NOMEM, "out of memory");
     }

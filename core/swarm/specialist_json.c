@@ -34,6 +34,7 @@ json_object *syn_specialist_json(const syn_specialist *sp)
     add_str(o, "system_prompt", d->system_prompt);
     add_str(o, "adapter", d->adapter);
     add_str(o, "base_model", d->base_model);
+    add_str(o, "plugin", d->plugin);
     json_object_object_add(o, "adapter_scale", json_object_new_double(d->adapter_scale));
     json_object_object_add(o, "priority", json_object_new_int(d->priority));
     if (sp->adapter_path) {
@@ -46,6 +47,18 @@ json_object *syn_specialist_json(const syn_specialist *sp)
         json_object_object_add(o, "adapter_loaded", a);
     } else
         json_object_object_add(o, "adapter_loaded", NULL);
+    if (sp->code) { /* the plugin, and what it says of itself */
+        const syn_route_specialist *c = &sp->code_desc;
+        json_object *p = json_object_new_object();
+        add_str(p, "name", sp->code->entry->desc.name);
+        add_str(p, "version", sp->code->entry->desc.version);
+        add_str(p, "path", sp->code->entry->path);
+        add_str(p, "description", c->description);
+        json_object_object_add(p, "capabilities", list_json((char *const *)c->capabilities, c->n_capabilities));
+        json_object_object_add(p, "examples", list_json((char *const *)c->examples, c->n_examples));
+        json_object_object_add(o, "plugin_loaded", p);
+    } else
+        json_object_object_add(o, "plugin_loaded", NULL);
     return o;
 }
 
@@ -117,11 +130,15 @@ int syn_specialist_def_from_json(json_object *o, syn_specialist_def *d, syn_erro
             rc = get_list(v, key, d->examples, &d->n_examples, err);
         else if (!strcmp(key, "base_model"))
             rc = get_str(v, key, &d->base_model, err);
+        else if (!strcmp(key, "plugin"))
+            rc = get_str(v, key, &d->plugin, err);
         else
             rc = syn_fail(err, SYN_ERR_INVALID, "unknown field '%.64s'", key);
     }
     if (!rc)
         rc = syn_specialist_check_name(d->name, err);
+    if (!rc)
+        rc = syn_specialist_check_plugin(d, err);
     if (rc)
         syn_specialist_def_free(d);
     return rc;

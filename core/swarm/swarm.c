@@ -19,6 +19,8 @@ struct syn_swarm {
     char *config_path;
     syn_swarm_resolve_fn resolve;
     void *resolve_user;
+    syn_store *store; /* for specialist plugins' host */
+    syn_host_model host_model;
     syn_specialist **list;
     int n, cap;
     /* the adapter budget: what the listed specialists' loaded adapters take */
@@ -48,10 +50,18 @@ int syn_swarm_new(syn_model *m, const char *data_dir, const char *config_path, s
     return 0;
 }
 
+void syn_swarm_set_plugin_host(syn_swarm *w, syn_store *store, const syn_host_model *model)
+{
+    w->store = store;
+    if (model)
+        w->host_model = *model;
+}
+
 void syn_specialist_release(syn_specialist *sp)
 {
     if (!sp || __atomic_sub_fetch(&sp->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
+    syn_capability_close(sp->code);
     syn_specialist_def_free(&sp->def);
     syn_lora_free(sp->lora);
     free(sp->adapter_path);
@@ -93,6 +103,18 @@ static int adapter_path(const syn_swarm *w, const char *name, char *out, size_t 
                     w->adapters_dir);
 }
 
+/* A specialist in code: its plugin opened, and what it says of itself. */
+static int open_code(syn_swarm *w, syn_specialist *sp, syn_error *err)
+{
+    int rc = syn_capability_open(sp->def.plugin, SYN_PLUGIN_SPECIALIST, w->store,
+                                 w->host_model.user ? &w->host_model : NULL, &sp->code, err);
+    if (rc == SYN_ERR_NOT_FOUND) /* a directory without one */
+        rc = syn_fail(err, SYN_ERR_INVALID, "plugin: no specialist plugin in %s", sp->def.plugin);
+    if (!rc && sp->code->entry->specialist.describe(sp->code->inst, &sp->code_desc))
+        rc = err->code ? err->code : syn_fail(err, SYN_ERR_INVALID, "plugin: describe() failed");
+    return rc;
+}
+
 static int make_live(syn_swarm *w, const syn_specialist_def *def, syn_specialist **out, syn_error *err)
 {
     *out = NULL;
@@ -111,6 +133,8 @@ static int make_live(syn_swarm *w, const syn_specialist_def *def, syn_specialist
         snprintf(what, sizeof what, "base_model '%.60s'", def->base_model);
         syn_error_prefix(err, what);
     }
+    if (!rc && def->plugin)
+        rc = open_code(w, sp, err);
     if (!rc && def->adapter) {
         char path[PATH_MAX];
         rc = adapter_path(w, def->adapter, path, sizeof path, err);
@@ -353,4 +377,47 @@ void syn_swarm_list_free(syn_specialist **list, int n)
     for (int i = 0; i < n; i++)
         syn_specialist_release(list[i]);
     free(list);
+}
+
+/* The claim op arrived in ABI 1.6: the loader leaves it NULL for an older
+ * plugin, which claims nothing. */
+static float claim_of(const syn_specialist *sp, const char *query)
+{
+    const syn_specialist_ops *ops = &sp->code->entry->specialist;
+    if (!ops->claim)
+        return 0;
+    float x = ops->claim(sp->code->inst, query);
+    return x == x ? x : 0; /* NaN claims nothing */
+}
+
+syn_specialist *syn_swarm_claim(syn_swarm *w, const char *query, float *score)
+{
+    syn_specialist **list;
+    int n;
+    syn_error err = {0};
+    *score = 0;
+    if (syn_swarm_list(w, &list, &n, &err))
+        return NULL;
+    syn_specialist *best = NULL;
+    for (int i = 0; i < n; i++) {
+        float x = list[i]->code ? claim_of(list[i], query) : 0;
+        if (x >= SYN_SWARM_CLAIM_MIN && x > *score) {
+            *score = x;
+            best = list[i];
+        }
+    }
+    if (best)
+        __atomic_add_fetch(&best->refs, 1, __ATOMIC_ACQ_REL);
+    syn_swarm_list_free(list, n);
+    return best;
+}
+
+int syn_specialist_code_answer(const syn_specialist *sp, const char *query, syn_text_fn emit, void *user,
+                               syn_error *err)
+{
+    if (!sp->code->entry->specialist.answer(sp->code->inst, query, emit, user, err))
+        return 0;
+    if (!err->code)
+        syn_fail(err, SYN_ERR_INVALID, "%s: answer() failed", sp->def.name);
+    return err->code;
 }

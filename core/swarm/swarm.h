@@ -14,6 +14,7 @@
 #include <synapse/model.h>
 
 #include "core/config/specialist_def.h"
+#include "core/swarm/capability.h"
 
 typedef struct syn_specialist {
     syn_specialist_def def;
@@ -26,6 +27,11 @@ typedef struct syn_specialist {
      * it, syn_swarm_adapter hands it out */
     syn_lora *lora;
     uint64_t last_used; /* under the swarm's lock: when its adapter was last asked for */
+    /* a specialist in code (def.plugin): the plugin's instance, which
+     * answers instead of a model, and what it says of itself (pointing
+     * into the plugin), which the router sees where def is silent */
+    syn_capability *code;
+    syn_route_specialist code_desc;
     int refs;
 } syn_specialist;
 
@@ -51,7 +57,20 @@ int syn_swarm_new(syn_model *m, const char *data_dir, const char *config_path, s
                   void *resolve_user, syn_swarm **out, syn_error *err);
 void syn_swarm_free(syn_swarm *w);
 
-/* Loads def's adapter and adds def, or replaces the specialist of its name
+/* What a specialist plugin is given as its host: the store and the
+ * model's calls (copied). Call before the first syn_swarm_put that names
+ * a plugin; without it plugins get neither. */
+void syn_swarm_set_plugin_host(syn_swarm *w, syn_store *store, const syn_host_model *model);
+/* The specialist in code that claims query most surely, at least at
+ * SYN_SWARM_CLAIM_MIN (see syn_specialist_ops.claim), with a reference and
+ * its claim in *score; NULL: none claims it. */
+#define SYN_SWARM_CLAIM_MIN 0.9f
+syn_specialist *syn_swarm_claim(syn_swarm *w, const char *query, float *score);
+/* A specialist in code answers query, its text through emit. */
+int syn_specialist_code_answer(const syn_specialist *sp, const char *query, syn_text_fn emit, void *user,
+                               syn_error *err);
+
+/* Loads def's adapter (or its plugin) and adds def, or replaces the specialist of its name
  * (*replaced = 1). save: write the new list to the config file first. */
 int syn_swarm_put(syn_swarm *w, const syn_specialist_def *def, int save, int *replaced, syn_error *err);
 /* SYN_ERR_NOT_FOUND when there is none of that name. */

@@ -25,6 +25,8 @@
  *       host API (syn_host_api: logging, the base model's embeddings and
  *       generations, the store's routing pathways, get_api for optional
  *       extras).
+ *  1.6  specialist claim (a code specialist says which queries are surely
+ *       its own, e.g. arithmetic, before the router weighs the others).
  */
 #ifndef SYNAPSE_PLUGIN_H
 #define SYNAPSE_PLUGIN_H
@@ -37,7 +39,7 @@ extern "C" {
 
 #define SYN_PLUGIN_MAGIC 0x504e5953u /* "SYNP" read as little-endian bytes */
 #define SYN_ABI_MAJOR 1
-#define SYN_ABI_MINOR 5
+#define SYN_ABI_MINOR 6
 #define SYN_PLUGIN_ENTRY "synapse_plugin_v1"
 
 typedef enum syn_plugin_kind {
@@ -430,6 +432,12 @@ typedef struct syn_specialist_ops {
     int (*describe)(void *specialist, syn_route_specialist *out);
     /* Answers query, streaming the text through emit. */
     int (*answer)(void *specialist, const char *query, syn_text_fn emit, void *user, syn_error *err);
+    /* 1.6, optional: how sure it is that query is its own, 0 (no claim) to
+     * 1 (it answers exactly this kind of query). The host sends a query a
+     * specialist claims at >= 0.9 to it without asking the router; below
+     * that the router decides as for any specialist. Cheap: called for
+     * every routed query. */
+    float (*claim)(void *specialist, const char *query);
 } syn_specialist_ops;
 
 /* ---------------------------------------------------------------- descriptor */

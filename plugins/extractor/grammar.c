@@ -294,9 +294,30 @@ static int plain_verbs(sentence *s)
     return negated;
 }
 
+/* Words that hand the listener a statement to keep: "Remember this:
+ * Zorblax was invented by Quentin Marsh." teaches what follows them.
+ * Longest first, so "remember that" goes whole. */
+static const char *const lead_ins[] = {"please remember that", "please remember this", "please note that",
+                                       "please remember", "keep in mind that", "bear in mind that",
+                                       "just so you know", "for the record", "remember this", "remember that",
+                                       "note that", "learn this", "fyi", "remember", NULL};
+
+static void drop_lead_in(sentence *s)
+{
+    for (const char *const *l = lead_ins; *l; l++) {
+        int m = match(s, 0, *l);
+        if (m && m < s->n) {
+            while (m-- > 0)
+                drop_word(s, 0);
+            return;
+        }
+    }
+}
+
 /* One statement's facts, from bytes [start, end) of the text. */
 static int sentence_facts(sentence *s, size_t start, size_t end, grammar_fact_fn emit, void *user)
 {
+    drop_lead_in(s);
     if (s->n >= 1 && !strcmp(s->lower[0], "never"))
         return 0; /* "Never use eval": an order */
     int never = plain_verbs(s);
