@@ -26,6 +26,7 @@ chat() {
 
 # out of tree: the installed-headers build, against this build tree
 mkdir -p "$work/calc"
+top=$(cd "$top" && pwd)
 cflags=$(PKG_CONFIG_PATH="$top" pkg-config --cflags synapse-plugin) || bad "pkg-config knows no synapse-plugin in $top"
 case "$cflags" in *"$src/include"*|*"$(cd "$src" && pwd)/include"*) ;; *) bad "pkg-config --cflags: '$cflags'" ;; esac
 PKG_CONFIG_PATH="$top" make -s -C "$work/calc" -f "$(cd "$src" && pwd)/contrib/calc/Makefile" >"$work/make.log" 2>&1 ||

@@ -108,7 +108,10 @@ static int open_code(syn_swarm *w, syn_specialist *sp, syn_error *err)
 {
     int rc = syn_capability_open(sp->def.plugin, SYN_PLUGIN_SPECIALIST, w->store,
                                  w->host_model.user ? &w->host_model : NULL, &sp->code, err);
-    if (rc == SYN_ERR_NOT_FOUND) /* a directory without one */
+    struct stat st;
+    if (rc == SYN_ERR_NOT_FOUND && stat(sp->def.plugin, &st))
+        rc = syn_fail(err, SYN_ERR_INVALID, "plugin: %s: no such file", sp->def.plugin);
+    else if (rc == SYN_ERR_NOT_FOUND) /* a directory without one */
         rc = syn_fail(err, SYN_ERR_INVALID, "plugin: no specialist plugin in %s", sp->def.plugin);
     if (!rc && sp->code->entry->specialist.describe(sp->code->inst, &sp->code_desc))
         rc = err->code ? err->code : syn_fail(err, SYN_ERR_INVALID, "plugin: describe() failed");
