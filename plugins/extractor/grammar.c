@@ -33,6 +33,14 @@ static const pattern patterns[] = {
     {"BE written in", "written in", 0, 0, 0},     {"BE not written in", "written in", 0, 1, 0},
     {"BE located in", "located in", 0, 0, 0},     {"BE not located in", "located in", 0, 1, 0},
     {"BE in", "located in", 0, 0, 0},             {"BE not in", "located in", 0, 1, 0},
+    /* synonyms read as the predicate they mean, so a claim in other words
+     * meets the fact */
+    {"BE based in", "located in", 0, 0, 0},       {"BE not based in", "located in", 0, 1, 0},
+    {"BE headquartered in", "located in", 0, 0, 0}, {"BE not headquartered in", "located in", 0, 1, 0},
+    {"BE situated in", "located in", 0, 0, 0},    {"BE authored by", "written by", 0, 0, 0},
+    {"BE not authored by", "written by", 0, 1, 0}, {"BE made by", "created by", 0, 0, 0},
+    {"BE not made by", "created by", 0, 1, 0},    {"BE launched in", "released in", 0, 0, 0},
+    {"BE first released in", "released in", 0, 0, 0}, {"BE established in", "founded in", 0, 0, 0},
     {"BE born in", "born in", 0, 0, 0},           {"BE not born in", "born in", 0, 1, 0},
     {"BE released in", "released in", 0, 0, 0},   {"BE not released in", "released in", 0, 1, 0},
     {"BE founded in", "founded in", 0, 0, 0},     {"BE not founded in", "founded in", 0, 1, 0},
