@@ -5,7 +5,7 @@
 # "What is 12345 * 6789?" from "synapse" and answers it exactly, streamed
 # like any answer; a question it cannot answer goes to the base model with
 # the reason in the route; what only a model does is refused by name; a
-# bad plugin stops the start, naming it; POST /api/specialists adds one.
+# bad plugin stops the start, naming it; no client can name a plugin.
 top=${top_builddir:-.}
 src=${top_srcdir:-.}
 synapse="$top/synapse"
@@ -21,7 +21,7 @@ ok() { js "$work/body" "$1" | grep -q true || bad "$2: $(cat "$work/body")"; }
 chat() {
     curl -s -m 60 -D "$work/head" -o "$work/body" -H 'Content-Type: application/json' \
         "http://127.0.0.1:$port/v1/chat/completions" \
-        --data-binary "{\"model\":\"$1\",\"messages\":[{\"role\":\"user\",\"content\":\"$2\"}],\"max_tokens\":4$3}"
+        --data-binary "{\"model\":\"$1\",\"messages\":[{\"role\":\"user\",\"content\":\"$2\"}],\"max_tokens\":64$3}"
 }
 
 # out of tree: the installed-headers build, against this build tree
@@ -51,6 +51,16 @@ ok 'o.choices[0].message.content.includes("83810205") && o.choices[0].finish_rea
 grep -qi '^X-Synapse-Specialist: calc' "$work/head" || bad "no X-Synapse-Specialist: calc header"
 id=$(js "$work/body" o.id)
 expect 201 POST /api/feedback "{\"response_id\":\"$id\",\"rating\":1}"
+# max_tokens holds as for a model: cut after that many tokens, "length"
+curl -s -m 60 -o "$work/body" -H 'Content-Type: application/json' "http://127.0.0.1:$port/v1/chat/completions" \
+    --data-binary '{"model":"synapse","max_tokens":3,"messages":[{"role":"user","content":"What is 12345 * 6789?"}]}'
+ok 'o.choices[0].finish_reason === "length" && o.choices[0].message.content.length > 0 &&
+    !o.choices[0].message.content.includes("83810205")' "calc within max_tokens 3"
+curl -s -N -m 60 -H 'Content-Type: application/json' "http://127.0.0.1:$port/v1/chat/completions" \
+    --data-binary '{"model":"synapse","stream":true,"max_tokens":3,"messages":[{"role":"user","content":"What is 12345 * 6789?"}]}' \
+    >"$work/cut.sse"
+grep -q '"finish_reason":"length"' "$work/cut.sse" && tail -c 20 "$work/cut.sse" | grep -q 'data: \[DONE\]' ||
+    bad "a cut calc stream: $(cat "$work/cut.sse")"
 chat synapse "what's 7 times 8?"
 ok 'o.choices[0].message.content.includes("56") && o.synapse.route.specialists[0].name === "calc"' "words for operators"
 # streamed like any answer: pieces, then the synapse chunk, then [DONE]
@@ -87,15 +97,22 @@ grep -q "answers chat requests only" "$work/body" || bad "a completion to calc: 
 expect 200 GET /api/specialists/calc
 ok 'o.plugin.endsWith("calc.so") && o.plugin_loaded.name === "calc" && o.plugin_loaded.capabilities.length > 0 &&
     o.adapter_loaded === null' "the specialist in code"
-# added at runtime, and written back to the file
-expect 201 POST /api/specialists "{\"name\":\"calc2\",\"plugin\":\"$calc\"}"
-grep -q "plugin: \"$calc\"" "$work/calc.yaml" || bad "calc2's plugin is not in the config file: $(cat "$work/calc.yaml")"
-expect 400 POST /api/specialists "{\"name\":\"calc3\",\"plugin\":\"$calc\",\"system_prompt\":\"x\"}"
-grep -q "'plugin' and 'system_prompt' cannot both be set" "$work/body" || bad "plugin with a prompt: $(cat "$work/body")"
-expect 400 POST /api/specialists "{\"name\":\"calc4\",\"plugin\":\"$work/none.so\"}"
+# a client cannot make the server load code; a change through the API
+# keeps the file's plugin entries
+expect 400 POST /api/specialists "{\"name\":\"calc2\",\"plugin\":\"$calc\"}"
+grep -q "'plugin' can be set only in the config file" "$work/body" || bad "plugin through the API: $(cat "$work/body")"
+expect 201 POST /api/specialists '{"name":"poet","system_prompt":"You write poems."}'
+grep -q "plugin: \"$calc\"" "$work/calc.yaml" || bad "calc's plugin left the config file: $(cat "$work/calc.yaml")"
+chat synapse/calc "What is 6 * 7?"
+ok 'o.choices[0].message.content.includes("42")' "calc after a change through the API"
 stop $last calc
 
-# a plugin that is not a specialist, or no plugin at all, stops the start
+# a plugin that is not a specialist, or no plugin at all, or one with
+# what only a model uses, stops the start
+printf 'specialists:\n  - name: calc\n    plugin: %s\n    system_prompt: x\n' "$calc" >"$work/bad.yaml"
+SYNAPSE_HOME="$work/home-bad" timeout 60 "$synapse" serve --port 0 --config "$work/bad.yaml" --model "$model" \
+    >"$work/bad.log" 2>&1 && bad "plugin with a system prompt started"
+grep -q "'plugin' and 'system_prompt' cannot both be set" "$work/bad.log" || bad "plugin with a prompt: $(cat "$work/bad.log")"
 router=$(cd "$top/tests/plugins/.libs" && pwd)/router_double.so
 for p in "$router" "$work/missing.so"; do
     printf 'specialists:\n  - name: calc\n    plugin: %s\n' "$p" >"$work/bad.yaml"

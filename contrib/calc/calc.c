@@ -6,8 +6,9 @@
  * too large to hold is an error, never a rounded number.
  *
  * claim() and answer() share one reading of the query (analyse()): a
- * query claimed at 0 is one answer() refuses as holding no arithmetic,
- * which lets the host hand it to the base model. Stateless: any thread
+ * query claimed at 0 is one answer() refuses (as holding no arithmetic,
+ * a stray parenthesis or operator, or more than 16 expressions), which
+ * lets the host hand it to the base model. Stateless: any thread
  * may call. Links libc alone; 128-bit division comes from the
  * compiler's static runtime (libgcc.a), not from a shared library. */
 #include <stdarg.h>
@@ -199,12 +200,13 @@ static rat rat_literal(const char *s, size_t n, fault *f)
 /* ------------------------------------------------------------------ tokens */
 
 typedef enum tok_kind {
-    TOK_NUM,    /* s, n: the number as written */
-    TOK_OP,     /* op: + - * / ^ */
-    TOK_OPEN,   /* ( */
-    TOK_CLOSE,  /* ) */
-    TOK_WORD,   /* a word or sign that says something else: "about", "1990s", "$" */
-    TOK_FILLER, /* one that only frames a question: "what is", "please", "?" */
+    TOK_NUM,     /* s, n: the number as written */
+    TOK_OP,      /* op: + - * / ^ */
+    TOK_OPEN,    /* ( */
+    TOK_CLOSE,   /* ) */
+    TOK_POSTFIX, /* op '2' or '3': "squared", "cubed", a power of what it follows */
+    TOK_WORD,    /* a word or sign that says something else: "about", "1990s", "$" */
+    TOK_FILLER,  /* one that only frames a question: "what is", "please", "?" */
 } tok_kind;
 
 typedef struct tok {
@@ -213,6 +215,11 @@ typedef struct tok {
     /* an ASCII sign with no space on either side ("10-3"): how dates,
      * phone numbers, ranges and scores are written */
     int tight;
+    /* TOK_POSTFIX and a ^: where its operand starts when that is more
+     * than one number or group, to print it in parentheses ("(2^3)^2",
+     * "(2^2)^3" for "2 squared ^ 3"); else -1. Set by the parse that
+     * takes the token. */
+    int from;
     const char *s;
     size_t n;
 } tok;
@@ -319,7 +326,7 @@ static size_t word_len(const char *p)
 static tok *push(lexer *lx, tok_kind kind, const char *s, size_t n)
 {
     tok *t = &lx->t[lx->n++];
-    *t = (tok){.kind = kind, .s = s, .n = n};
+    *t = (tok){.kind = kind, .from = -1, .s = s, .n = n};
     return t;
 }
 
@@ -389,11 +396,12 @@ static const struct {
     {"over", '/'},
 };
 
-/* "5 squared" reads as 5^2 */
+/* "5 squared" reads as 5^2: a postfix operator, taken left to right
+ * ("2 squared cubed" is (2^2)^3) */
 static const struct {
     const char *word;
-    const char *exponent;
-} postfix_powers[] = {{"squared", "2"}, {"cubed", "3"}};
+    char exponent;
+} postfix_powers[] = {{"squared", '2'}, {"cubed", '3'}};
 
 /* Words that frame a calculation without changing it ("what is", "please
  * compute"). Any other word makes the query more than arithmetic. */
@@ -447,8 +455,7 @@ static size_t lex_word(lexer *lx, const char *p)
     for (size_t i = 0; i < sizeof postfix_powers / sizeof *postfix_powers; i++) {
         size_t n = match_phrase(p, postfix_powers[i].word);
         if (n) {
-            push(lx, TOK_OP, p, n)->op = '^';
-            push(lx, TOK_NUM, postfix_powers[i].exponent, 1);
+            push(lx, TOK_POSTFIX, p, n)->op = postfix_powers[i].exponent;
             return n;
         }
     }
@@ -565,7 +572,7 @@ static void rewrite_phrases(lexer *lx)
                     memmove(&t[j + 1], &t[j + 2], sizeof *t * (size_t)(lx->n - j - 2));
                     lx->n--;
                 }
-                t[j + 1] = (tok){.kind = TOK_OP, .op = forms[k].op, .s = t[j + 1].s, .n = t[j + 1].n};
+                t[j + 1] = (tok){.kind = TOK_OP, .op = forms[k].op, .from = -1, .s = t[j + 1].s, .n = t[j + 1].n};
                 j += 2;
             }
             if (j == a)
@@ -585,8 +592,7 @@ static void rewrite_phrases(lexer *lx)
 static void lex(lexer *lx)
 {
     const char *p = lx->q;
-    /* room for the two tokens "squared" makes */
-    while (*p && lx->n + 2 <= lx->cap) {
+    while (*p && lx->n < lx->cap) {
         size_t n;
         if (is_space(*p))
             n = 1;
@@ -609,12 +615,17 @@ static void lex(lexer *lx)
  *   sum     = product { ("+" | "-") product }
  *   product = unary { ("*" | "/") unary }
  *   unary   = ("-" | "+") unary | power        -2^2 is -(2^2), as in algebra
- *   power   = primary [ "^" unary ]            right-associative; 2^-1 is 1/2
+ *   power   = primary { postfix | "^" unary' }
+ *   unary'  = a unary whose powers take no postfix
  *   primary = number | "(" sum ")"
+ * A ^ chain is right-associative (2^3^2 is 2^9; 2^-1 is 1/2). A postfix
+ * ("squared", "cubed") applies to all that comes before it in its power,
+ * left to right: "2^3 squared" is (2^3)^2, "2 squared cubed" (2^2)^3.
  * An operator with nothing usable after it ends the expression before it
- * ("3 + ?" is 3), so a parse takes the longest expression at pos. */
+ * ("3 + ?" is 3), so a parse takes the longest expression at pos; the
+ * caller refuses a run of tokens that this leaves a token of. */
 typedef struct parser {
-    const tok *t;
+    tok *t; /* the parse sets `from` of the postfix and ^ tokens it takes */
     int pos, end;
     int depth;
     int binary;    /* binary operators taken */
@@ -653,27 +664,41 @@ static int parse_primary(parser *p, rat *out)
     return 0;
 }
 
-static int parse_unary(parser *p, rat *out);
+static int parse_unary(parser *p, rat *out, int postfix);
 
-static int parse_power(parser *p, rat *out)
+/* postfix: whether this power takes "squared" and "cubed" (not when it
+ * is an exponent: they belong to the whole chain). */
+static int parse_power(parser *p, rat *out, int postfix)
 {
+    int start = p->pos, compound = 0; /* compound: more than the primary so far */
     if (parse_primary(p, out))
         return -1;
-    if (!at_op(p, "^"))
-        return 0;
-    parser saved = *p;
-    rat e;
-    p->pos++;
-    if (parse_unary(p, &e)) {
-        *p = saved;
-        return 0;
+    for (;;) {
+        if (postfix && p->pos < p->end && p->t[p->pos].kind == TOK_POSTFIX) {
+            tok *t = &p->t[p->pos++];
+            t->from = compound ? start : -1;
+            *out = rat_pow(*out, (rat){(u128)(t->op - '0'), 1, 0}, &p->f);
+            p->binary++;
+            compound = 1;
+            continue;
+        }
+        if (!at_op(p, "^"))
+            return 0;
+        parser saved = *p;
+        rat e;
+        p->pos++;
+        if (parse_unary(p, &e, 0)) {
+            *p = saved;
+            return 0;
+        }
+        p->t[saved.pos].from = compound ? start : -1; /* a ^ after a postfix */
+        p->binary++;
+        *out = rat_pow(*out, e, &p->f);
+        compound = 1;
     }
-    p->binary++;
-    *out = rat_pow(*out, e, &p->f);
-    return 0;
 }
 
-static int parse_unary(parser *p, rat *out)
+static int parse_unary(parser *p, rat *out, int postfix)
 {
     if (p->depth >= MAX_DEPTH) {
         *p->too_deep = 1;
@@ -683,11 +708,11 @@ static int parse_unary(parser *p, rat *out)
     int rc;
     if (at_op(p, "+-")) {
         int minus = p->t[p->pos++].op == '-';
-        rc = parse_unary(p, out);
+        rc = parse_unary(p, out, postfix);
         if (!rc && minus)
             *out = rat_neg(*out);
     } else {
-        rc = parse_power(p, out);
+        rc = parse_power(p, out, postfix);
     }
     p->depth--;
     return rc;
@@ -695,13 +720,13 @@ static int parse_unary(parser *p, rat *out)
 
 static int parse_product(parser *p, rat *out)
 {
-    if (parse_unary(p, out))
+    if (parse_unary(p, out, 1))
         return -1;
     while (at_op(p, "*/")) {
         parser saved = *p;
         char op = p->t[p->pos++].op;
         rat r;
-        if (parse_unary(p, &r)) {
+        if (parse_unary(p, &r, 1)) {
             *p = saved;
             break;
         }
@@ -739,19 +764,38 @@ typedef struct found {
     fault f;
 } found;
 
+/* More expressions than this and the query is refused: answering some
+ * of them would drop the rest unsaid. */
 #define MAX_FOUND 16
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* A run of arithmetic tokens with numbers in it that no reading takes
+ * whole: a parenthesis or an operator left over ("2+3)*4", "(1+1",
+ * "2 + * 3"). The first such run of a query, to name in the refusal. */
+typedef struct malformed {
+    int start, end; /* the run's tokens */
+    int stray;      /* the first token left over */
+    int unbalanced; /* its parentheses do not pair */
+} malformed;
 
 /* What a query says: its expressions, and whether anything else is in it. */
 typedef struct analysis {
     lexer lx;
     found ex[MAX_FOUND];
     int n_ex;
+    int too_many; /* more than MAX_FOUND expressions: none is in ex past that */
     int content;  /* words, signs and lone numbers that are not arithmetic */
     int strong;   /* an expression that cannot be a date, a phone number, a range */
     int too_deep; /* parentheses or signs nested past MAX_DEPTH */
+    int bad;      /* a malformed run, described in `malformed` */
+    malformed malformed;
 } analysis;
 
-static int is_arith(tok_kind k) { return k == TOK_NUM || k == TOK_OP || k == TOK_OPEN || k == TOK_CLOSE; }
+static int is_arith(tok_kind k)
+{
+    return k == TOK_NUM || k == TOK_OP || k == TOK_OPEN || k == TOK_CLOSE || k == TOK_POSTFIX;
+}
 
 /* Only tight '-' or '/' between plain numbers ("10-3", "555-1234",
  * "9/11"): arithmetic when the question is only that, else something
@@ -759,7 +803,7 @@ static int is_arith(tok_kind k) { return k == TOK_NUM || k == TOK_OP || k == TOK
 static int is_weak(const tok *t, int start, int end)
 {
     for (int k = start; k < end; k++) {
-        if (t[k].kind == TOK_OPEN || t[k].kind == TOK_CLOSE)
+        if (t[k].kind == TOK_OPEN || t[k].kind == TOK_CLOSE || t[k].kind == TOK_POSTFIX)
             return 0;
         if (t[k].kind == TOK_OP && k > start && t[k - 1].kind == TOK_NUM && !(t[k].tight && strchr("-/", t[k].op)))
             return 0;
@@ -767,12 +811,23 @@ static int is_weak(const tok *t, int start, int end)
     return 1;
 }
 
+/* Whether the parentheses of t[start, end) pair up. */
+static int balanced(const tok *t, int start, int end)
+{
+    int depth = 0;
+    for (int k = start; k < end && depth >= 0; k++)
+        depth += (t[k].kind == TOK_OPEN) - (t[k].kind == TOK_CLOSE);
+    return depth == 0;
+}
+
 /* Each run of arithmetic tokens is read from its start: the longest
  * expression there is taken, and where none starts (a stray ")" or "*")
- * the next token is tried. */
+ * the next token is tried. A run with a number in it and a token that no
+ * expression takes is malformed (a run of signs alone, as "(" in prose,
+ * says nothing about arithmetic). */
 static void find_expressions(analysis *a)
 {
-    const tok *t = a->lx.t;
+    tok *t = a->lx.t;
     int n = a->lx.n;
     for (int i = 0; i < n;) {
         if (!is_arith(t[i].kind)) {
@@ -780,13 +835,15 @@ static void find_expressions(analysis *a)
             i++;
             continue;
         }
-        int end = i;
+        int end = i, stray = -1, numbers = 0;
         while (end < n && is_arith(t[end].kind))
-            end++;
+            numbers += t[end++].kind == TOK_NUM;
         for (int j = i; j < end;) {
             parser p = {.t = t, .pos = j, .end = end, .too_deep = &a->too_deep};
             rat v;
             if (parse_sum(&p, &v)) {
+                if (stray < 0)
+                    stray = j;
                 j++;
                 continue;
             }
@@ -795,8 +852,14 @@ static void find_expressions(analysis *a)
             } else if (a->n_ex < MAX_FOUND) {
                 a->ex[a->n_ex++] = (found){j, p.pos, v, p.f};
                 a->strong |= !is_weak(t, j, p.pos);
+            } else {
+                a->too_many = 1;
             }
             j = p.pos;
+        }
+        if (numbers && stray >= 0 && !a->bad) {
+            a->bad = 1;
+            a->malformed = (malformed){i, end, stray, !balanced(t, i, end)};
         }
         i = end;
     }
@@ -824,7 +887,7 @@ static int analyse(const char *query, analysis *a)
  * or only one written like a date or a phone number among other words. */
 static float claim_level(const analysis *a)
 {
-    if (!a->n_ex || a->too_deep)
+    if (!a->n_ex || a->too_deep || a->bad || a->too_many)
         return 0;
     if (!a->content)
         return 1;
@@ -872,12 +935,25 @@ static void put_u128(text *b, u128 v)
         put(b, &d[--n], 1);
 }
 
-/* The expression as read, spaced evenly: "(2 + 3) * 4", "2^10", "-5 * 3". */
+static int has_operand_mark(const tok *t)
+{
+    return t->kind == TOK_POSTFIX || (t->kind == TOK_OP && t->op == '^');
+}
+
+/* The expression as read, spaced evenly: "(2 + 3) * 4", "2^10", "-5 * 3",
+ * a postfix as a power, its operand in parentheses when that is more
+ * than a number or a group: "5^2", "(2^2)^3". */
 static void put_expression(text *b, const tok *t, int start, int end)
 {
     for (int k = start; k < end; k++) {
         const tok *x = &t[k];
-        if (x->kind == TOK_NUM) {
+        for (int m = k + 1; m < end; m++)
+            if (has_operand_mark(&t[m]) && t[m].from == k)
+                put(b, "(", 1);
+        if (x->kind == TOK_POSTFIX) {
+            char power[3] = {')', '^', x->op};
+            put(b, x->from >= 0 ? power : power + 1, x->from >= 0 ? 3 : 2);
+        } else if (x->kind == TOK_NUM) {
             for (size_t i = 0; i < x->n; i++)
                 if (x->s[i] != ',')
                     put(b, &x->s[i], 1);
@@ -885,8 +961,11 @@ static void put_expression(text *b, const tok *t, int start, int end)
             put_str(b, x->kind == TOK_OPEN ? "(" : ")");
         } else if (x->kind == TOK_OP) {
             /* binary operators spaced; a sign, and ^, tight */
-            int binary = k > start && (t[k - 1].kind == TOK_NUM || t[k - 1].kind == TOK_CLOSE);
+            int binary = k > start && (t[k - 1].kind == TOK_NUM || t[k - 1].kind == TOK_CLOSE ||
+                                       t[k - 1].kind == TOK_POSTFIX);
             char op[3] = {' ', x->op, ' '};
+            if (x->op == '^' && x->from >= 0)
+                put(b, ")", 1);
             if (binary && x->op != '^')
                 put(b, op, 3);
             else
@@ -1069,6 +1148,58 @@ static int refuse(syn_error *err, int code, const char *fmt, ...)
     return -1;
 }
 
+/* The query's text s[0, n) for a message: spaces and line breaks as one
+ * space, and past cap - 4 bytes cut at a character's start, with "...". */
+static void quote(char *out, size_t cap, const char *s, size_t n)
+{
+    size_t k = 0, i = 0;
+    while (i < n) {
+        size_t c = 1;
+        if (is_space(s[i])) {
+            while (i + c < n && is_space(s[i + c]))
+                c++;
+        } else {
+            while (i + c < n && (s[i + c] & 0xc0) == 0x80) /* the rest of this character */
+                c++;
+        }
+        size_t w = is_space(s[i]) ? 1 : c;
+        if (k + w > cap - 4 && i + c < n) {
+            memcpy(out + k, "...", 3);
+            k += 3;
+            break;
+        }
+        if (k + w > cap - 1)
+            break;
+        if (is_space(s[i]))
+            out[k] = ' ';
+        else
+            memcpy(out + k, s + i, c);
+        k += w;
+        i += c;
+    }
+    out[k] = '\0';
+}
+
+/* A malformed run, named as the question wrote it. */
+static int refuse_malformed(const analysis *a, syn_error *err)
+{
+    const malformed *m = &a->malformed;
+    const tok *t = a->lx.t;
+    const char *lo = t[m->start].s, *hi = t[m->start].s + t[m->start].n;
+    for (int k = m->start; k < m->end; k++) { /* "subtract 4 from 10" has its numbers swapped */
+        if (t[k].s < lo)
+            lo = t[k].s;
+        if (t[k].s + t[k].n > hi)
+            hi = t[k].s + t[k].n;
+    }
+    char run[128], stray[40];
+    quote(run, sizeof run, lo, (size_t)(hi - lo));
+    if (m->unbalanced)
+        return refuse(err, SYN_ERR_INVALID, "unbalanced parentheses in \"%s\"", run);
+    quote(stray, sizeof stray, t[m->stray].s, t[m->stray].n);
+    return refuse(err, SYN_ERR_INVALID, "a misplaced '%s' in \"%s\" (nothing for it to apply to)", stray, run);
+}
+
 /* Every expression is evaluated before anything is sent, so a fault in
  * any of them leaves the answer unsent and the host free to pass the
  * query on. One line per expression, each emitted as it is made. */
@@ -1105,10 +1236,19 @@ static int calc_answer(void *c, const char *query, syn_text_fn emit, void *user,
     analysis a;
     if (analyse(query ? query : "", &a))
         return refuse(err, SYN_ERR_NOMEM, "out of memory");
-    int rc = a.lx.truncated       ? refuse(err, SYN_ERR_RANGE, "the question is too long to be a calculation")
-             : a.too_deep          ? refuse(err, SYN_ERR_RANGE, "the expression is nested too deeply")
-             : claim_level(&a) > 0 ? answer_all(&a, emit, user, err)
-                                   : refuse(err, SYN_ERR_INVALID, "no arithmetic expression in the question");
+    int rc;
+    if (a.lx.truncated)
+        rc = refuse(err, SYN_ERR_RANGE, "the question is too long to be a calculation");
+    else if (a.too_deep)
+        rc = refuse(err, SYN_ERR_RANGE, "the expression is nested too deeply");
+    else if (a.bad)
+        rc = refuse_malformed(&a, err);
+    else if (a.too_many)
+        rc = refuse(err, SYN_ERR_RANGE, "more than " STR(MAX_FOUND) " expressions in the question");
+    else if (claim_level(&a) > 0)
+        rc = answer_all(&a, emit, user, err);
+    else
+        rc = refuse(err, SYN_ERR_INVALID, "no arithmetic expression in the question");
     free(a.lx.t);
     return rc;
 }

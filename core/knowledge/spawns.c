@@ -22,7 +22,17 @@ int syn_store_unserved_add(syn_store *st, const char *query, const char *domain,
         sqlite3_bind_text(q, 3, specialist, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 4, reason, -1, SQLITE_STATIC);
     sqlite3_bind_double(q, 5, syn_store_now());
-    return syn_store_end(st, syn_store_run(st, q, "recording an unserved query", err), err);
+    rc = syn_store_run(st, q, "recording an unserved query", err);
+    /* the spawner reads the newest: older ones go, so the table stays small */
+    sqlite3_stmt *trim = rc ? NULL
+                            : syn_store_prepare(st, "DELETE FROM unserved WHERE id <= last_insert_rowid() - ?", err);
+    if (!rc && !trim)
+        rc = err->code;
+    if (trim) {
+        sqlite3_bind_int(trim, 1, SYN_STORE_UNSERVED_KEPT);
+        rc = syn_store_run(st, trim, "trimming unserved queries", err);
+    }
+    return syn_store_end(st, rc, err);
 }
 
 void syn_store_strings_free(char **s, int n)

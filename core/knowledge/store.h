@@ -160,7 +160,8 @@ int syn_store_fact_get(syn_store *st, int64_t id, json_object **out, syn_error *
 
 /* A query no specialist served well: answered by specialist (NULL: the
  * base model) in domain, and why ("low confidence", "contradicted",
- * "rated down", "fallback"). */
+ * "rated down", "fallback"). The newest SYN_STORE_UNSERVED_KEPT are kept. */
+#define SYN_STORE_UNSERVED_KEPT 10000
 int syn_store_unserved_add(syn_store *st, const char *query, const char *domain, const char *specialist,
                            const char *reason, syn_error *err);
 /* The newest limit of them, newest first: *queries malloc'ed strings

@@ -20,6 +20,7 @@ typedef struct gen_ctx {
     json_object *verification;   /* choice 0's claims, labelled; NULL: not verified */
     json_object *knowledge;      /* the ids of the facts in the prompt; NULL: none */
     json_object *learned;        /* the ids of the facts this exchange taught (learning: true); NULL: none */
+    int taught;                  /* the user's message was read for facts (once) */
     char id[48];
     long created;
 } gen_ctx;
@@ -45,6 +46,9 @@ void syn_gen_outcome(const gen_ctx *g, float reward, const char *what);
 /* The answers as served, into the store. */
 void syn_gen_record(const gen_ctx *g, const char *const *texts, const size_t *lens, int n, const double *conf);
 
+/* The facts the user's message states, stored (learning: true) once the
+ * request is taken: before its prompt is built, so the prompt has them. */
+void syn_gen_learn(gen_ctx *g);
 /* Choice 0's claims against the known facts, into g->verification; a
  * contradiction is a failure of who answered. */
 void syn_gen_verify(gen_ctx *g, const char *answer);
@@ -63,14 +67,18 @@ typedef struct syn_text_stream {
     struct mg_connection *c;
     const gen_ctx *g;
     int started, gone;
+    char held[4]; /* the start of a character a piece cut, sent with the next */
+    size_t n_held;
 } syn_text_stream;
 /* One piece (a syn_text_fn); nonzero when the client is gone. */
 int syn_text_stream_piece(void *user, const char *text, size_t len);
-/* The end: the finish chunk, the "synapse" chunk and [DONE], or, with
- * error, its event (code: the error's code) instead. 200, or 499 when the
- * client left. Starts the stream if no piece did (an empty answer). */
-int syn_text_stream_end(syn_text_stream *x, const char *error, const char *code);
+/* The end: the finish chunk (finish: "stop", "length"), the "synapse"
+ * chunk and [DONE], or, with error, its event (code: the error's code)
+ * instead. 200, or 499 when the client left. Starts the stream if no piece
+ * did (an empty answer). */
+int syn_text_stream_end(syn_text_stream *x, const char *finish, const char *error, const char *code);
 /* The whole answer as a response (not streamed). */
-int syn_text_answer_send(struct mg_connection *c, const gen_ctx *g, const char *text, size_t len);
+int syn_text_answer_send(struct mg_connection *c, const gen_ctx *g, const char *text, size_t len,
+                         const char *finish);
 
 #endif

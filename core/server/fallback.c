@@ -144,12 +144,12 @@ int syn_fallback_stream(struct mg_connection *c, gen_ctx *g, int *handled)
     if (!rc && !x.gone)
         syn_fallback_keep(g, text, len, NULL, 0);
     free(text);
-    return syn_text_stream_end(&x, rc ? err.msg : NULL, "upstream_failed");
+    return syn_text_stream_end(&x, "stop", rc ? err.msg : NULL, "upstream_failed");
 }
 
 int syn_fallback_send(struct mg_connection *c, gen_ctx *g, const char *text, size_t len, const char *local,
                       double local_conf)
 {
     syn_fallback_keep(g, text, len, local, local_conf); /* in the store before the client has it */
-    return syn_text_answer_send(c, g, text, len);
+    return syn_text_answer_send(c, g, text, len, "stop");
 }

@@ -234,6 +234,13 @@ json_object *syn_gen_synapse(const gen_ctx *g, double confidence)
     return o;
 }
 
+void syn_gen_learn(gen_ctx *g)
+{
+    if (g->r->kind == SYN_REQ_CHAT && !g->taught)
+        g->learned = syn_server_learn(g->s, syn_gen_request_query(g->r), SYN_SOURCE_USER);
+    g->taught = 1;
+}
+
 void syn_gen_verify(gen_ctx *g, const char *answer)
 {
     int contradicted;
@@ -501,11 +508,11 @@ json_object *syn_gen_chunk(const gen_ctx *g, int index, const char *text, size_t
         json_object *d = json_object_new_object();
         if (role)
             json_object_object_add(d, "role", json_object_new_string("assistant"));
-        if (text)
-            json_object_object_add(d, "content", json_object_new_string_len(text, (int)len));
+        if (text) /* a model's pieces are whole characters; a plugin's or an upstream's are made so */
+            json_object_object_add(d, "content", syn_json_string_utf8(text, len));
         json_object_object_add(ch, "delta", d);
     } else
-        json_object_object_add(ch, "text", json_object_new_string_len(text ? text : "", (int)len));
+        json_object_object_add(ch, "text", syn_json_string_utf8(text ? text : "", len));
     json_object_object_add(ch, "logprobs", lp);
     json_object_object_add(ch, "finish_reason", finish ? json_object_new_string(finish) : NULL);
     json_object_array_add(choices, ch);
@@ -644,8 +651,6 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     g.specialist = sp ? sp->def.name : NULL;
     g.created = (long)time(NULL);
     syn_random_id(kind == SYN_REQ_CHAT ? "chatcmpl-" : "cmpl-", g.id, sizeof g.id);
-    if (kind == SYN_REQ_CHAT) /* what the user teaches is known before the answer, to it too */
-        g.learned = syn_server_learn(s, syn_gen_request_query(&r), SYN_SOURCE_USER);
     if (sp && sp->code) { /* a specialist in code answers, or the base model does */
         int handled;
         status = syn_code_answer(c, &g, sp, &handled);
@@ -656,6 +661,7 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
         g.specialist = NULL;
         g.base = base = &s->main;
     }
+    syn_gen_learn(&g);
     if (kind == SYN_REQ_CHAT)
         r.known_facts = known_facts = syn_server_known_facts(s, base, syn_gen_request_query(&r), &g.knowledge);
     /* the upstream may answer before anything runs here */

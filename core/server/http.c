@@ -649,6 +649,7 @@ int syn_server_start(const syn_config *cfg, const char *model_path, syn_server *
     pthread_rwlock_init(&s->keys_lock, NULL);
     pthread_mutex_init(&s->bases_mu, NULL);
     pthread_mutex_init(&s->spawn_mu, NULL);
+    pthread_mutex_init(&s->accept_mu, NULL);
     s->t_start = now_s();
     int rc = copy_config(&s->cfg, cfg, err);
     if (!rc && !(rc = syn_cloud_global_init(err)))
@@ -858,6 +859,7 @@ void syn_server_stop(syn_server *s)
         syn_cloud_global_cleanup();
     pthread_mutex_destroy(&s->bases_mu);
     pthread_mutex_destroy(&s->spawn_mu);
+    pthread_mutex_destroy(&s->accept_mu);
     syn_config_free(&s->cfg);
     syn_metrics_destroy(&s->metrics);
     pthread_rwlock_destroy(&s->keys_lock);

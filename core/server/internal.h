@@ -54,6 +54,7 @@ struct syn_server {
     syn_capability *verifier;  /* NULL: none found; answers carry no verification */
     syn_capability *spawner;   /* NULL: none found; nothing is proposed */
     pthread_mutex_t spawn_mu;  /* one proposal run at a time */
+    pthread_mutex_t accept_mu; /* one accepted proposal at a time */
     syn_metrics metrics;
     struct mg_context *mg;
     struct syn_gate *gate; /* the public socket, in front of civetweb */

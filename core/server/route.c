@@ -233,6 +233,23 @@ static json_object *fixed_route(const char *domain, const char *name, const char
     return o;
 }
 
+/* The decision's "specialists" cut to those that answer (a swarm's
+ * members, else one), when fewer answer than the router chose. */
+static void keep_served(json_object *full, syn_specialist *const *members, int n, const syn_specialist *one)
+{
+    json_object *chosen = json_object_object_get(full, "specialists"), *kept = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(chosen); i++) {
+        json_object *c = json_object_array_get_idx(chosen, i);
+        const char *name = json_object_get_string(json_object_object_get(c, "name"));
+        int served = one && !strcmp(one->def.name, name);
+        for (int k = 0; !served && k < n; k++)
+            served = !strcmp(members[k]->def.name, name);
+        if (served)
+            json_object_array_add(kept, json_object_get(c));
+    }
+    json_object_object_add(full, "specialists", kept);
+}
+
 static double mono_ms(void)
 {
     struct timespec t;
@@ -305,32 +322,46 @@ int syn_server_route_chat(syn_server *s, const syn_gen_request *r, syn_specialis
         }
         routed = 1;
         snprintf(out->domain, sizeof out->domain, "%s", res.domain);
+        const char *code_left = NULL; /* a specialist in code the router put in a swarm */
         if (choose && res.mode == SYN_ROUTE_SWARM && res.n_chosen > 1) {
             for (int i = 0; i < res.n_chosen; i++)
                 out->members[out->n_members++] = syn_swarm_get(s->swarm, res.chosen[i]->def.name);
             int k = 0; /* any removed meanwhile is gone from the swarm; one in code
                         * answers alone, not as a part to merge */
-            for (int i = 0; i < out->n_members; i++)
-                if (out->members[i] && out->members[i]->code)
-                    syn_specialist_release(out->members[i]);
-                else if (out->members[i])
-                    out->members[k++] = out->members[i];
+            for (int i = 0; i < out->n_members; i++) {
+                syn_specialist *m = out->members[i];
+                if (m && m->code) {
+                    code_left = code_left ? code_left : res.chosen[i]->def.name;
+                    syn_specialist_release(m);
+                } else if (m)
+                    out->members[k++] = m;
+            }
             out->n_members = k;
         }
         if (choose) {
-            if (out->n_members < 2 && res.n_chosen > 0 && (*sp = syn_swarm_get(s->swarm, res.chosen[0]->def.name)))
-                *base = syn_server_base_of(s, *sp);
-            for (int i = 0; out->n_members < 2 && i < out->n_members; i++)
-                syn_specialist_release(out->members[i]);
-            if (out->n_members < 2)
+            /* one answers: what is left of a swarm, else the router's first */
+            if (out->n_members == 1) {
+                *sp = out->members[0]; /* its reference */
                 out->n_members = 0;
+            } else if (out->n_members == 0 && res.n_chosen > 0)
+                *sp = syn_swarm_get(s->swarm, res.chosen[0]->def.name);
+            if (*sp)
+                *base = syn_server_base_of(s, *sp);
             out->full = json_object_get(res.json);
             /* what routing cost this request, for GET /api/routes and bench/route.sh */
             json_object_object_add(out->full, "embedding_ms", ms_json(t1 - t0));
             json_object_object_add(out->full, "decision_ms", ms_json(t2 - t1));
             out->mode = res.mode == SYN_ROUTE_SWARM ? "swarm" : res.mode == SYN_ROUTE_CLOUD ? "cloud" : "single";
-            if (res.mode == SYN_ROUTE_SWARM && out->n_members < 2)
-                syn_chat_route_set(out, "single", "a swarm's member was removed meanwhile: one answers", 1);
+            if (res.mode == SYN_ROUTE_SWARM && (out->n_members < 2 || code_left)) {
+                keep_served(out->full, out->members, out->n_members, *sp);
+                char why[160];
+                if (code_left)
+                    snprintf(why, sizeof why, "specialist in code '%s' answers alone, not as a part of a swarm",
+                             code_left);
+                else
+                    snprintf(why, sizeof why, "a swarm's member was removed meanwhile");
+                syn_chat_route_set(out, out->n_members < 2 ? "single" : NULL, why, 1);
+            }
         }
     }
     if (!out->full) {

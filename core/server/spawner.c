@@ -114,6 +114,36 @@ static int def_of(json_object *p, syn_specialist_def *d, syn_error *err)
     return rc;
 }
 
+/* d served (added, never replacing one of its name, made meanwhile too),
+ * the router told, the proposal marked accepted: the response. */
+static int serve_proposal(struct mg_connection *c, syn_server *s, int64_t id, json_object *p,
+                          const syn_specialist_def *d)
+{
+    syn_error err = {0};
+    int exists;
+    /* into the config file first, then the store: a failed save changes nothing */
+    int rc = syn_swarm_add(s->swarm, d, 1, &exists, &err);
+    if (rc) {
+        int ours = rc == SYN_ERR_NOMEM || rc == SYN_ERR_IO;
+        return syn_send_error_msg(c, s, ours ? 500 : 400, ours ? "server_error" : "invalid_request_error", NULL, "%s",
+                                  err.msg);
+    }
+    if (exists)
+        return syn_send_error_msg(c, s, 409, "invalid_request_error", "specialist_exists",
+                                  "there is a specialist '%s' already (DELETE /api/specialists/%s first)", d->name,
+                                  d->name);
+    syn_server_tell_router(s);
+    if (syn_store_proposal_accepted(s->store, id, &err))
+        syn_log(SYN_LOG_ERROR, "proposal %lld is served but not marked accepted: %s", (long long)id, err.msg);
+    syn_specialist *sp = syn_swarm_get(s->swarm, d->name);
+    json_object *o = json_object_new_object();
+    json_object_object_add(p, "status", json_object_new_string("accepted"));
+    json_object_object_add(o, "proposal", json_object_get(p));
+    json_object_object_add(o, "specialist", sp ? syn_specialist_json(sp) : NULL);
+    syn_specialist_release(sp);
+    return syn_send_json_obj(c, s, 201, o);
+}
+
 static int accept_proposal(struct mg_connection *c, syn_server *s, int64_t id)
 {
     json_object *p;
@@ -123,42 +153,17 @@ static int accept_proposal(struct mg_connection *c, syn_server *s, int64_t id)
         return syn_send_error_msg(c, s, 404, "invalid_request_error", "proposal_not_found", "%s", err.msg);
     if (rc)
         return syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", err.msg);
-    int status = 0;
+    int status;
     syn_specialist_def d;
-    syn_specialist *have = syn_swarm_get(s->swarm, field(p, "name"));
     if (!strcmp(field(p, "status"), "accepted"))
         status = syn_send_error_msg(c, s, 409, "invalid_request_error", "proposal_accepted",
                                     "proposal %lld was accepted already", (long long)id);
-    else if (have)
-        status = syn_send_error_msg(c, s, 409, "invalid_request_error", "specialist_exists",
-                                    "there is a specialist '%s' already (DELETE /api/specialists/%s first)",
-                                    have->def.name, have->def.name);
     else if (def_of(p, &d, &err))
         status = syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", err.msg);
     else {
-        /* into the config file first, then the store: a failed save changes nothing */
-        rc = syn_swarm_put(s->swarm, &d, 1, NULL, &err);
-        if (!rc)
-            syn_server_tell_router(s);
-        if (!rc && syn_store_proposal_accepted(s->store, id, &err))
-            syn_log(SYN_LOG_ERROR, "proposal %lld is served but not marked accepted: %s", (long long)id, err.msg);
-        syn_specialist *sp = rc ? NULL : syn_swarm_get(s->swarm, d.name);
-        if (rc)
-            status = syn_send_error_msg(c, s, rc == SYN_ERR_NOMEM || rc == SYN_ERR_IO ? 500 : 400,
-                                        rc == SYN_ERR_NOMEM || rc == SYN_ERR_IO ? "server_error"
-                                                                               : "invalid_request_error",
-                                        NULL, "%s", err.msg);
-        else {
-            json_object *o = json_object_new_object();
-            json_object_object_add(p, "status", json_object_new_string("accepted"));
-            json_object_object_add(o, "proposal", json_object_get(p));
-            json_object_object_add(o, "specialist", sp ? syn_specialist_json(sp) : NULL);
-            status = syn_send_json_obj(c, s, 201, o);
-        }
-        syn_specialist_release(sp);
+        status = serve_proposal(c, s, id, p, &d);
         syn_specialist_def_free(&d);
     }
-    syn_specialist_release(have);
     json_object_put(p);
     return status;
 }
@@ -174,5 +179,9 @@ int syn_route_spawner(struct mg_connection *c, syn_server *s)
     if (id <= 0 || end == rest + 1 || strcmp(end, "/accept"))
         return syn_send_error_msg(c, s, 404, "invalid_request_error", "not_found",
                                   "no such route: %.200s (POST /api/spawner/proposals/ID/accept)", ri->local_uri);
-    return accept_proposal(c, s, id);
+    /* one accept at a time: a second of the same proposal finds it accepted */
+    pthread_mutex_lock(&s->accept_mu);
+    int status = accept_proposal(c, s, id);
+    pthread_mutex_unlock(&s->accept_mu);
+    return status;
 }

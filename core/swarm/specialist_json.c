@@ -130,15 +130,14 @@ int syn_specialist_def_from_json(json_object *o, syn_specialist_def *d, syn_erro
             rc = get_list(v, key, d->examples, &d->n_examples, err);
         else if (!strcmp(key, "base_model"))
             rc = get_str(v, key, &d->base_model, err);
-        else if (!strcmp(key, "plugin"))
-            rc = get_str(v, key, &d->plugin, err);
+        else if (!strcmp(key, "plugin")) /* loading code is the operator's choice, not a client's */
+            rc = syn_fail(err, SYN_ERR_INVALID,
+                          "'plugin' can be set only in the config file (it loads code into the server)");
         else
             rc = syn_fail(err, SYN_ERR_INVALID, "unknown field '%.64s'", key);
     }
     if (!rc)
         rc = syn_specialist_check_name(d->name, err);
-    if (!rc)
-        rc = syn_specialist_check_plugin(d, err);
     if (rc)
         syn_specialist_def_free(d);
     return rc;

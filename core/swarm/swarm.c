@@ -287,14 +287,25 @@ int syn_swarm_adapter(syn_swarm *w, syn_specialist *sp, syn_lora **out, syn_erro
     return 0;
 }
 
-int syn_swarm_put(syn_swarm *w, const syn_specialist_def *def, int save_it, int *replaced, syn_error *err)
+/* Puts def live: in place of the one of its name (*had 1), or, when
+ * create_only, not at all if there is one (*had 1, nothing changed). */
+static int place(syn_swarm *w, const syn_specialist_def *def, int save_it, int create_only, int *had,
+                 syn_error *err)
 {
     syn_specialist *sp;
     int rc = make_live(w, def, &sp, err); /* loading the adapter: outside the lock */
+    if (had)
+        *had = 0;
     if (rc)
         return rc;
     pthread_mutex_lock(&w->mu);
     int at = find(w, def->name);
+    if (at >= 0 && create_only) {
+        pthread_mutex_unlock(&w->mu);
+        syn_specialist_release(sp);
+        *had = 1;
+        return 0;
+    }
     if (at < 0 && w->n == w->cap) {
         int cap = w->cap ? 2 * w->cap : 8;
         syn_specialist **l = realloc(w->list, sizeof *l * (size_t)cap);
@@ -321,11 +332,21 @@ int syn_swarm_put(syn_swarm *w, const syn_specialist_def *def, int save_it, int 
         sp = NULL;
     }
     pthread_mutex_unlock(&w->mu);
-    if (replaced)
-        *replaced = old != NULL;
+    if (had)
+        *had = old != NULL;
     syn_specialist_release(old); /* requests still using it keep theirs */
     syn_specialist_release(sp);
     return rc;
+}
+
+int syn_swarm_put(syn_swarm *w, const syn_specialist_def *def, int save_it, int *replaced, syn_error *err)
+{
+    return place(w, def, save_it, 0, replaced, err);
+}
+
+int syn_swarm_add(syn_swarm *w, const syn_specialist_def *def, int save_it, int *exists, syn_error *err)
+{
+    return place(w, def, save_it, 1, exists, err);
 }
 
 int syn_swarm_remove(syn_swarm *w, const char *name, syn_error *err)

@@ -73,6 +73,9 @@ int syn_specialist_code_answer(const syn_specialist *sp, const char *query, syn_
 /* Loads def's adapter (or its plugin) and adds def, or replaces the specialist of its name
  * (*replaced = 1). save: write the new list to the config file first. */
 int syn_swarm_put(syn_swarm *w, const syn_specialist_def *def, int save, int *replaced, syn_error *err);
+/* The same, but only when there is none of its name: else *exists = 1
+ * and nothing changes (checked and added under one lock). */
+int syn_swarm_add(syn_swarm *w, const syn_specialist_def *def, int save_it, int *exists, syn_error *err);
 /* SYN_ERR_NOT_FOUND when there is none of that name. */
 int syn_swarm_remove(syn_swarm *w, const char *name, syn_error *err);
 /* Bytes the loaded adapters may take (0: no limit); evicts at once. */

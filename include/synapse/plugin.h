@@ -430,7 +430,9 @@ typedef struct syn_specialist_ops {
     /* What the router needs to know of it (name, description,
      * capabilities, examples), pointing into the plugin's memory. */
     int (*describe)(void *specialist, syn_route_specialist *out);
-    /* Answers query, streaming the text through emit. */
+    /* Answers query, streaming the text through emit; when emit returns
+     * nonzero, stops and fails. answer and claim are called from many
+     * threads at once, on one instance. */
     int (*answer)(void *specialist, const char *query, syn_text_fn emit, void *user, syn_error *err);
     /* 1.6, optional: how sure it is that query is its own, 0 (no claim) to
      * 1 (it answers exactly this kind of query). The host sends a query a
