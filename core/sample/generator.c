@@ -16,6 +16,8 @@ struct syn_generator {
     syn_stop stop;
     const syn_constraint *cons;
     void *cstate;
+    syn_logit_bias *bias;
+    size_t n_bias;
     int logprobs, top_logprobs, confidence;
     syn_gen_stats stats;
     float *lp_scratch; /* the logits as the model gave them */
@@ -37,7 +39,12 @@ int syn_generator_new(const syn_gen_params *p, const syn_tokenizer *tok, const i
     g->top_logprobs = p->top_logprobs < 0 ? 0 : p->top_logprobs > SYN_MAX_TOP_LOGPROBS ? SYN_MAX_TOP_LOGPROBS
                                                                                        : p->top_logprobs;
     int rc = 0;
-    if (!(g->smp = syn_sampler_new(&p->sp, err)))
+    if (p->n_bias && (g->bias = malloc(sizeof *g->bias * p->n_bias))) {
+        memcpy(g->bias, p->bias, sizeof *g->bias * p->n_bias);
+        g->n_bias = p->n_bias;
+    } else if (p->n_bias)
+        rc = syn_fail(err, SYN_ERR_NOMEM, "out of memory");
+    if (!rc && !(g->smp = syn_sampler_new(&p->sp, err)))
         rc = SYN_ERR_INVALID;
     if (!rc && syn_sampler_accept_prompt(g->smp, prompt, n_prompt))
         rc = syn_fail(err, SYN_ERR_NOMEM, "out of memory");
@@ -68,6 +75,7 @@ void syn_generator_free(syn_generator *g)
     if (g->cstate)
         g->cons->ops->end(g->cstate);
     free(g->lp_scratch);
+    free(g->bias);
     free(g->text);
     free(g);
 }
@@ -132,6 +140,10 @@ syn_finish syn_generator_next(syn_generator *g, float *logits, int32_t n_vocab, 
                  g->cons->what ? g->cons->what : "its constraint");
         return SYN_FINISH_ERROR;
     }
+    /* the bias moves what the model and the mask left: a masked token stays out */
+    for (size_t i = 0; i < g->n_bias; i++)
+        if (g->bias[i].token >= 0 && g->bias[i].token < n_vocab)
+            logits[g->bias[i].token] += g->bias[i].bias;
     int32_t t = syn_sampler_sample(g->smp, logits, n_vocab);
     if (t < 0) {
         syn_fail(err, SYN_ERR_INVALID, "sampling failed");

@@ -62,6 +62,8 @@ int syn_job_generate(const syn_job_request *r, syn_job **out, syn_error *err)
     j->gen.stops = NULL;
     j->gen.n_stops = 0;
     j->gen.constraint = NULL;
+    j->gen.bias = NULL; /* the generator copies it, but later: the job keeps its own */
+    j->gen.n_bias = 0;
     j->constraint = constraint;
     constraint.ops = NULL;
     if (j->constraint.ops)
@@ -75,6 +77,13 @@ int syn_job_generate(const syn_job_request *r, syn_job **out, syn_error *err)
             j->gen.n_stops = i + 1;
         }
         j->gen.stops = (const char *const *)j->stops;
+    }
+    if (r->gen.n_bias) {
+        if (!(j->bias = malloc(sizeof *j->bias * r->gen.n_bias)))
+            goto nomem;
+        memcpy(j->bias, r->gen.bias, sizeof *j->bias * r->gen.n_bias);
+        j->gen.bias = j->bias;
+        j->gen.n_bias = r->gen.n_bias;
     }
     *out = j;
     return 0;
@@ -141,6 +150,7 @@ void syn_job_release(syn_job *j)
     for (size_t i = 0; i < j->gen.n_stops; i++)
         free(j->stops[i]);
     free(j->stops);
+    free(j->bias);
     syn_constraint_free(&j->constraint);
     syn_lora_free(j->adapter);
     for (int i = 0; i < j->n_choices; i++) {

@@ -31,6 +31,7 @@ struct syn_job {
     int32_t max_tokens;
     syn_gen_params gen; /* gen.stops points at stops; gen.constraint at constraint */
     char **stops;
+    syn_logit_bias *bias; /* gen.bias points here */
     syn_constraint constraint;
     syn_lora *adapter; /* NULL: the base model; a reference of the job's */
     float adapter_scale;

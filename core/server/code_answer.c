@@ -21,6 +21,7 @@ static int refuses(const syn_gen_request *r, const syn_specialist *sp, syn_http_
                         : r->logprobs           ? "logprobs"
                         : r->schema             ? "response_format"
                         : r->n_stops            ? "stop"
+                        : r->n_bias             ? "logit_bias"
                                                 : NULL;
     if (!field)
         return 0;

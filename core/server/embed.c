@@ -1,6 +1,7 @@
 /* POST /v1/embeddings: each input's hidden states, mean-pooled and
  * L2-normalised, computed by the scheduler thread between batch steps.
  * Runs on civetweb's handler threads. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,24 +89,45 @@ int syn_route_embeddings(struct mg_connection *c, syn_server *s, const char *bod
     }
     int32_t n_out, n_embd;
     const float *embd = syn_job_embeddings(j, &n_out, &n_embd);
+    if (r.dimensions > n_embd) {
+        status = syn_send_error_msg(c, s, 400, "invalid_request_error", NULL,
+                                    "'dimensions' must be at most %d for this model, got %d", n_embd, r.dimensions);
+        goto done;
+    }
+    int32_t dims = r.dimensions ? r.dimensions : n_embd;
+    float *cut = malloc(sizeof(float) * (size_t)dims);
+    if (!cut) {
+        status = syn_send_error_msg(c, s, 500, "server_error", NULL, "out of memory");
+        goto done;
+    }
     json_object *o = json_object_new_object(), *data = json_object_new_array();
     for (int32_t i = 0; i < n_out; i++) {
         json_object *d = json_object_new_object();
         const float *v = embd + (size_t)i * (size_t)n_embd;
+        if (dims < n_embd) { /* as OpenAI does: the first dims, at unit length again */
+            double sq = 0;
+            for (int32_t k = 0; k < dims; k++)
+                sq += (double)v[k] * v[k];
+            float inv = sq > 0 ? (float)(1.0 / sqrt(sq)) : 0.0f;
+            for (int32_t k = 0; k < dims; k++)
+                cut[k] = v[k] * inv;
+            v = cut;
+        }
         json_object_object_add(d, "object", json_object_new_string("embedding"));
         json_object_object_add(d, "index", json_object_new_int(i));
         if (r.base64) {
-            char *b = syn_base64(v, sizeof(float) * (size_t)n_embd);
+            char *b = syn_base64(v, sizeof(float) * (size_t)dims);
             json_object_object_add(d, "embedding", json_object_new_string(b ? b : ""));
             free(b);
         } else {
-            json_object *a = json_object_new_array_ext(n_embd);
-            for (int32_t k = 0; k < n_embd; k++)
+            json_object *a = json_object_new_array_ext(dims);
+            for (int32_t k = 0; k < dims; k++)
                 json_object_array_add(a, json_object_new_double(v[k]));
             json_object_object_add(d, "embedding", a);
         }
         json_object_array_add(data, d);
     }
+    free(cut);
     json_object_object_add(o, "object", json_object_new_string("list"));
     json_object_object_add(o, "data", data);
     json_object_object_add(o, "model", json_object_new_string(r.model));

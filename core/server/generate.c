@@ -640,6 +640,14 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
         status = syn_send_error(c, s, &e);
         goto done;
     }
+    for (size_t i = 0; i < r.n_bias; i++)
+        if (r.bias[i].token >= syn_tokenizer_n_vocab(base->tok)) {
+            syn_http_fail(&e, 400, "invalid_request_error", NULL, "logit_bias",
+                          "'logit_bias': token %d is not in the vocabulary (0 to %d)", (int)r.bias[i].token,
+                          (int)syn_tokenizer_n_vocab(base->tok) - 1);
+            status = syn_send_error(c, s, &e);
+            goto done;
+        }
     if (r.n > s->cfg.parallel) {
         syn_http_fail(&e, 400, "invalid_request_error", NULL, "n", "'n' can be at most %d on this server (parallel)",
                       s->cfg.parallel);
@@ -703,7 +711,7 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     syn_job_request jr = {.prompt = ids, .n_prompt = (int32_t)n_ids, .n_choices = r.n, .max_tokens = max_tokens};
     jr.gen = (syn_gen_params){.sp = r.sp, .stops = (const char *const *)r.stops, .n_stops = r.n_stops,
                               .logprobs = r.logprobs, .top_logprobs = r.top_logprobs,
-                              .confidence = kind == SYN_REQ_CHAT};
+                              .confidence = kind == SYN_REQ_CHAT, .bias = r.bias, .n_bias = r.n_bias};
     g.constrained = r.schema != NULL;
     if (r.schema)
         syn_jschema_constraint(r.schema, "response_format", &jr.constraint);

@@ -51,6 +51,13 @@ static const struct route {
     {"/v1/completions", "POST", R_COMPLETIONS, 1, 1, 0},
     {"/v1/embeddings", "POST", R_EMBEDDINGS, 1, 1, 0},
     {"/v1/models", "GET", R_MODELS, 0, 1, 0},
+    {"/v1/models/", "GET", R_MODELS, 0, 1, 1},
+    /* the same without /v1, as llama.cpp's server and some clients call them */
+    {"/chat/completions", "POST", R_CHAT, 1, 1, 0},
+    {"/completions", "POST", R_COMPLETIONS, 1, 1, 0},
+    {"/embeddings", "POST", R_EMBEDDINGS, 1, 1, 0},
+    {"/models", "GET", R_MODELS, 0, 1, 0},
+    {"/models/", "GET", R_MODELS, 0, 1, 1},
     {"/health", "GET", R_HEALTH, 0, 0, 0},
     {"/metrics", "GET", R_METRICS, 0, 0, 0},
     {"/api/status", "GET", R_STATUS, 0, 1, 0},
@@ -75,9 +82,11 @@ static int route_matches(const struct route *r, const char *uri)
     return r->prefix ? !strncmp(uri, r->path, n) && uri[n] : !strcmp(uri, r->path);
 }
 
-/* method is one of the route's "GET, POST" list */
+/* method is one of the route's "GET, POST" list (HEAD wherever GET is) */
 static int method_allowed(const struct route *r, const char *method)
 {
+    if (!strcmp(method, "HEAD"))
+        method = "GET";
     size_t n = strlen(method);
     for (const char *p = r->method; *p;) {
         const char *e = strchr(p, ',');
@@ -168,9 +177,12 @@ static json_object *model_json(const syn_server *s, const char *id)
 }
 
 /* "synapse", the base model's own name, the other base models specialists
- * run on, then synapse/<name> for each specialist */
+ * run on, then synapse/<name> for each specialist; /v1/models/ID: the one
+ * of that id, or 404 */
 static int route_models(struct mg_connection *c, syn_server *s)
 {
+    const char *uri = mg_get_request_info(c)->local_uri, *want = strstr(uri, "/models/");
+    want = want ? want + strlen("/models/") : NULL;
     syn_specialist **l = NULL;
     int n = 0;
     syn_error err = {0};
@@ -191,6 +203,23 @@ static int route_models(struct mg_connection *c, syn_server *s)
         json_object_array_add(data, model_json(s, id));
     }
     syn_swarm_list_free(l, n);
+    if (want) {
+        json_object *one = NULL;
+        for (size_t i = 0; !one && i < json_object_array_length(data); i++)
+            if (!strcmp(json_object_get_string(json_object_object_get(json_object_array_get_idx(data, i), "id")), want))
+                one = json_object_get(json_object_array_get_idx(data, i));
+        json_object_put(o);
+        json_object_put(data);
+        if (one)
+            return syn_send_json_obj(c, s, 200, one);
+        char shown[80]; /* the id as printable ASCII: it may be any bytes */
+        size_t k = 0;
+        for (const char *p = want; *p && k < sizeof shown - 1; p++)
+            shown[k++] = (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f ? *p : '?';
+        shown[k] = 0;
+        return syn_send_error_msg(c, s, 404, "invalid_request_error", "model_not_found", "there is no model '%s'",
+                                  shown);
+    }
     json_object_object_add(o, "object", json_object_new_string("list"));
     json_object_object_add(o, "data", data);
     return syn_send_json_obj(c, s, 200, o);
@@ -319,7 +348,8 @@ static int handle(struct mg_connection *c, void *data)
         status = syn_send_error_msg(c, s, 503, "server_error", "model_not_loaded",
                                     "No model is loaded: start the server with --model FILE.gguf or set 'model:' "
                                     "in the config file");
-    else if (strcmp(ri->request_method, "GET") && (status = read_body(c, s, &body, &len))) {
+    else if (strcmp(ri->request_method, "GET") && strcmp(ri->request_method, "HEAD") &&
+             (status = read_body(c, s, &body, &len))) {
         if (status == 413)
             syn_send_error_msg(c, s, 413, "invalid_request_error", "request_too_large",
                                "The request body is larger than %zu bytes (limits.max_body_bytes)",

@@ -128,11 +128,15 @@ static int get_bool(json_object *o, const char *key, int *out, syn_http_error *e
     return 0;
 }
 
+/* A request without a model asks for the default, "synapse", as OpenAI
+ * clients and llama.cpp's tests assume a local server does. */
 static int get_model(json_object *o, char *out, size_t n, syn_http_error *e)
 {
     json_object *v = field(o, "model");
-    if (!v)
-        return BAD("model", "'model' is required (use \"synapse\" for the loaded model)");
+    if (!v) {
+        snprintf(out, n, "synapse");
+        return 0;
+    }
     if (!json_object_is_type(v, json_type_string))
         return BAD("model", "'model' must be a string");
     snprintf(out, n, "%s", json_object_get_string(v));
@@ -317,6 +321,95 @@ static int parse_response_format(json_object *root, syn_gen_request *r, syn_http
     return 0;
 }
 
+/* What each route reads. Every other field is refused by name: one this
+ * server does not do yet, or one it does not know; nothing is silently
+ * ignored. "user" (the end user's id, for the caller's own records) is
+ * read and asks for nothing. */
+static const char *const chat_fields[] = {"model", "messages", "temperature", "top_p", "presence_penalty",
+                                          "frequency_penalty", "max_tokens", "max_completion_tokens", "n", "seed",
+                                          "stop", "stream", "stream_options", "logprobs", "top_logprobs",
+                                          "response_format", "logit_bias", "user", "top_k", "min_p",
+                                          "repeat_penalty", "repeat_last_n", NULL};
+static const char *const completion_fields[] = {"model", "prompt", "temperature", "top_p", "presence_penalty",
+                                                "frequency_penalty", "max_tokens", "n", "seed", "stop", "stream",
+                                                "stream_options", "logprobs", "response_format", "logit_bias",
+                                                "user", "top_k", "min_p", "repeat_penalty", "repeat_last_n", NULL};
+static const char *const embed_fields[] = {"model", "input", "encoding_format", "dimensions", "user", NULL};
+/* OpenAI's fields this server does not do (yet): refused with that reason */
+static const char *const not_yet[] = {"tools", "tool_choice", "parallel_tool_calls", "functions", "function_call",
+                                      "echo", "suffix", "best_of", "prediction", "audio", "modalities",
+                                      "web_search_options", "reasoning_effort", "chat_template_kwargs", "store",
+                                      "metadata", "service_tier", NULL};
+
+static int in(const char *s, const char *const *list)
+{
+    for (; *list; list++)
+        if (!strcmp(s, *list))
+            return 1;
+    return 0;
+}
+
+static int known_fields(json_object *root, const char *const *fields, syn_http_error *e)
+{
+    json_object_object_foreach(root, key, v)
+    {
+        (void)v;
+        if (in(key, fields))
+            continue;
+        if (in(key, not_yet))
+            return BAD(key, "'%s' is not supported by this server yet", key);
+        return BAD(key, "unknown field '%.64s'", key);
+    }
+    return 0;
+}
+
+/* logit_bias: {"TOKEN_ID": -100..100, ...} */
+#define MAX_BIAS 1024
+static int parse_logit_bias(json_object *root, syn_gen_request *r, syn_http_error *e)
+{
+    json_object *b = field(root, "logit_bias");
+    if (!b)
+        return 0;
+    if (!json_object_is_type(b, json_type_object))
+        return BAD("logit_bias", "'logit_bias' must be an object of token ids to biases");
+    size_t n = (size_t)json_object_object_length(b);
+    if (n > MAX_BIAS)
+        return BAD("logit_bias", "'logit_bias' holds at most %d tokens", MAX_BIAS);
+    if (n && !(r->bias = calloc(n, sizeof *r->bias)))
+        return syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
+    json_object_object_foreach(b, key, v)
+    {
+        char *end;
+        long id = strtol(key, &end, 10);
+        if (!*key || *end || id < 0 || id > INT32_MAX)
+            return BAD("logit_bias", "'logit_bias' keys must be token ids, got '%.32s'", key);
+        if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+            return BAD("logit_bias", "'logit_bias' values must be numbers");
+        double x = json_object_get_double(v);
+        if (!(x >= -100 && x <= 100))
+            return BAD("logit_bias", "'logit_bias' values must be from -100 to 100, got %g", x);
+        r->bias[r->n_bias++] = (syn_logit_bias){.token = (int32_t)id, .bias = (float)x};
+    }
+    return 0;
+}
+
+/* llama.cpp's sampling extensions, which the sampler has anyway */
+static int parse_sampling_extras(json_object *root, syn_gen_request *r, syn_http_error *e)
+{
+    int64_t x = -2;
+    if (get_int(root, "top_k", 0, 1 << 20, &x, e))
+        return -1;
+    if (x != -2)
+        r->sp.top_k = (int32_t)x;
+    x = -2;
+    if (get_int(root, "repeat_last_n", -1, 1 << 20, &x, e))
+        return -1;
+    if (x != -2)
+        r->sp.repeat_last_n = (int32_t)x;
+    return get_number(root, "min_p", 0, 1, &r->sp.min_p, e) ||
+           get_number(root, "repeat_penalty", 0.01, 10, &r->sp.repeat_penalty, e);
+}
+
 int syn_request_parse_gen(json_object *root, syn_route_kind kind, syn_gen_request *r, syn_http_error *e)
 {
     memset(r, 0, sizeof *r);
@@ -331,9 +424,12 @@ int syn_request_parse_gen(json_object *root, syn_route_kind kind, syn_gen_reques
     r->sp.repeat_penalty = 1.0f;
     r->sp.seed = SYN_SAMPLER_SEED_RANDOM;
     int64_t x;
-    if (get_model(root, r->model, sizeof r->model, e))
+    if (known_fields(root, kind == SYN_REQ_CHAT ? chat_fields : completion_fields, e) ||
+        get_model(root, r->model, sizeof r->model, e))
         return -1;
     if (kind == SYN_REQ_CHAT ? parse_messages(root, r, e) : parse_prompt(root, r, e))
+        return -1;
+    if (parse_logit_bias(root, r, e) || parse_sampling_extras(root, r, e))
         return -1;
     if (get_number(root, "temperature", 0, 2, &r->sp.temperature, e) || get_number(root, "top_p", 0, 1, &r->sp.top_p, e) ||
         get_number(root, "presence_penalty", -2, 2, &r->sp.presence_penalty, e) ||
@@ -378,8 +474,6 @@ int syn_request_parse_gen(json_object *root, syn_route_kind kind, syn_gen_reques
         r->top_logprobs = (int)x;
         if (r->top_logprobs && !r->logprobs)
             return BAD("top_logprobs", "'top_logprobs' needs 'logprobs': true");
-        if (parse_response_format(root, r, e))
-            return -1;
     } else {
         /* the legacy completions API: logprobs is the number of top entries */
         x = -1;
@@ -388,7 +482,8 @@ int syn_request_parse_gen(json_object *root, syn_route_kind kind, syn_gen_reques
         r->logprobs = x >= 0;
         r->top_logprobs = x > 0 ? (int)x : 0;
     }
-    return 0;
+    /* a schema constrains a completion's text as it does a chat answer's */
+    return parse_response_format(root, r, e);
 }
 
 void syn_gen_request_free(syn_gen_request *r)
@@ -397,6 +492,7 @@ void syn_gen_request_free(syn_gen_request *r)
         free((char *)r->msgs[i].content);
     free(r->msgs);
     free(r->prompt_ids);
+    free(r->bias);
     for (size_t i = 0; i < r->n_stops; i++)
         free(r->stops[i]);
     syn_jschema_free(r->schema);
@@ -406,8 +502,12 @@ void syn_gen_request_free(syn_gen_request *r)
 int syn_request_parse_embed(json_object *root, syn_embed_request *r, syn_http_error *e)
 {
     memset(r, 0, sizeof *r);
-    if (get_model(root, r->model, sizeof r->model, e))
+    if (known_fields(root, embed_fields, e) || get_model(root, r->model, sizeof r->model, e))
         return -1;
+    int64_t dims = 0;
+    if (get_int(root, "dimensions", 1, 1 << 20, &dims, e))
+        return -1;
+    r->dimensions = (int32_t)dims;
     json_object *in = field(root, "input"), *fmt = field(root, "encoding_format");
     if (fmt) {
         const char *f = json_object_is_type(fmt, json_type_string) ? json_object_get_string(fmt) : "";

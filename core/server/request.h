@@ -9,6 +9,7 @@
 
 #include <synapse/chat.h>
 #include "core/sample/json_schema.h"
+#include <synapse/generate.h>
 #include <synapse/sampler.h>
 
 #define SYN_MAX_STOPS 16
@@ -45,6 +46,8 @@ typedef struct syn_gen_request {
     int logprobs, top_logprobs;
     int stream, include_usage;
     syn_jschema *schema;      /* owned until handed to a job */
+    syn_logit_bias *bias;     /* logit_bias, malloc'ed; token ids checked against the vocabulary later */
+    size_t n_bias;
 } syn_gen_request;
 
 /* Parses the body into a json tree (*root, caller puts it) and fills r.
@@ -63,6 +66,7 @@ typedef struct syn_embed_request {
     size_t *n_ids;
     size_t n_inputs;
     int base64;
+    int32_t dimensions; /* 0: the model's; else truncated to this many and renormalised */
 } syn_embed_request;
 
 int syn_request_parse_embed(json_object *root, syn_embed_request *r, syn_http_error *e);

@@ -43,7 +43,8 @@ static int send_text(struct mg_connection *c, const syn_server *s, int status, c
     char cors[512];
     mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%sConnection: close\r\n\r\n", status,
               reason(status), ctype, len, syn_cors_headers(s, cors, sizeof cors), extra);
-    if (len)
+    const char *method = mg_get_request_info(c)->request_method;
+    if (len && !(method && !strcmp(method, "HEAD"))) /* HEAD: GET's head, no body */
         mg_write(c, body, len);
     return status;
 }

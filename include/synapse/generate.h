@@ -30,6 +30,12 @@ typedef struct syn_token_lp {
     float top_lp[SYN_MAX_TOP_LOGPROBS];
 } syn_token_lp;
 
+/* A token's logit moved before every draw (OpenAI's logit_bias). */
+typedef struct syn_logit_bias {
+    int32_t token;
+    float bias; /* -100 bans it in effect, +100 all but forces it */
+} syn_logit_bias;
+
 typedef struct syn_gen_params {
     syn_sampler_params sp;
     const char *const *stops; /* copied */
@@ -38,6 +44,8 @@ typedef struct syn_gen_params {
     int top_logprobs; /* 0..SYN_MAX_TOP_LOGPROBS alternatives with it */
     const syn_constraint *constraint; /* NULL: none; borrowed, must outlive the generator */
     int confidence; /* keep syn_gen_stats (one pass over the logits per token more) */
+    const syn_logit_bias *bias; /* n_bias of them, copied; added after the constraint's mask */
+    size_t n_bias;
 } syn_gen_params;
 
 /* What the model thought of its own tokens, over every token drawn that is
