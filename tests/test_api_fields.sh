@@ -1,7 +1,7 @@
 #!/bin/sh
 # Every field of a request works or is refused by name (issue: clients):
 # a missing model means "synapse"; OpenAI's fields this server does not do
-# yet (tools, echo, ...) and unknown ones get 400 naming them; logit_bias
+# yet (functions, echo, ...) and unknown ones get 400 naming them; logit_bias
 # moves tokens (+100 forces one, a token outside the vocabulary is
 # refused); top_k 1 is greedy; response_format constrains completions too;
 # embeddings take dimensions (cut and at unit length again); GET
@@ -26,15 +26,16 @@ expect 200 POST /v1/chat/completions "{$msgs,\"max_tokens\":2}"
 ok 'o.model === "synapse" && o.choices.length === 1' "a request without a model"
 
 # refused by name
-for f in '"tools":[{"type":"function","function":{"name":"f"}}]' '"tool_choice":"required"' '"store":false' \
-    '"frobnicate":1'; do
+for f in '"functions":[{"name":"f"}]' '"tool_choice":"required"' '"store":false' '"frobnicate":1'; do
     expect 400 POST /v1/chat/completions "{$msgs,$f}"
     name=$(echo "$f" | sed 's/^"\([a-z_]*\)".*/\1/')
     param "$name" "$f"
 done
 grep -q "unknown field 'frobnicate'" "$work/body" || bad "an unknown field: $(cat "$work/body")"
+expect 400 POST /v1/chat/completions "{$msgs,\"functions\":[]}"
+grep -q "'functions' is not supported by this server yet" "$work/body" || bad "functions: $(cat "$work/body")"
 expect 400 POST /v1/chat/completions "{$msgs,\"tools\":[]}"
-grep -q "'tools' is not supported by this server yet" "$work/body" || bad "tools: $(cat "$work/body")"
+param tools "an empty tools list"
 expect 400 POST /v1/completions '{"prompt":"Hello","echo":true}'
 param echo "echo on completions"
 expect 400 POST /v1/embeddings '{"input":"hi","user_id":"x"}'

@@ -237,9 +237,11 @@ static void trim(const char *s, size_t *start, size_t *end)
     *end = e;
 }
 
+/* ipython: Llama 3's turn for a tool's result */
 static bool role_ok(const char *role)
 {
-    return role && (!strcmp(role, "system") || !strcmp(role, "user") || !strcmp(role, "assistant"));
+    return role && (!strcmp(role, "system") || !strcmp(role, "user") || !strcmp(role, "assistant") ||
+                    !strcmp(role, "ipython"));
 }
 
 int syn_chat_render(syn_chat_template t, const syn_chat_msg *msgs, size_t n, int add_generation_prompt, char **out,

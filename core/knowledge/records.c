@@ -80,7 +80,9 @@ int syn_store_record(syn_store *st, const syn_store_exchange *x, syn_error *err)
     int64_t conv = sqlite3_last_insert_rowid(st->db);
     int pos = 0;
     for (size_t i = 0; !rc && i < x->n_msgs; i++)
-        rc = add_message(st, conv, pos++, x->msgs[i].role, x->msgs[i].content, -1, x, -1, err);
+        /* a tool's result is kept as what the model is shown it as: a user turn */
+        rc = add_message(st, conv, pos++, strcmp(x->msgs[i].role, "tool") ? x->msgs[i].role : "user",
+                         x->msgs[i].content, -1, x, -1, err);
     for (int c = 0; !rc && c < x->n_answers; c++)
         rc = add_message(st, conv, pos++, "assistant", x->answers[c], (int)x->answer_len[c], x, c, err);
     /* an answer without a confidence (the upstream's) is no one's record */

@@ -22,6 +22,7 @@ static int refuses(const syn_gen_request *r, const syn_specialist *sp, syn_http_
                         : r->schema             ? "response_format"
                         : r->n_stops            ? "stop"
                         : r->n_bias             ? "logit_bias"
+                        : r->tools              ? "tools"
                                                 : NULL;
     if (!field)
         return 0;

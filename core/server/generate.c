@@ -11,6 +11,7 @@
 #include "config.h"
 #include "core/server/answer.h"
 #include "core/server/fallback.h"
+#include "core/server/tools.h"
 
 int syn_server_resolve_model(syn_server *s, const char *name, syn_specialist **sp, const syn_base **base,
                              syn_http_error *e)
@@ -54,6 +55,23 @@ int syn_server_job_adapter(const syn_server *s, syn_job *j, syn_specialist *sp, 
 
 /* Prompt token ids for the request; the prompt must leave room for one
  * generated token. */
+/* Appends template text (its tokens matched as specials) to a render. */
+static int append_template_text(char **text, unsigned char **mask, const char *more)
+{
+    size_t n = strlen(*text), k = strlen(more);
+    char *t = realloc(*text, n + k + 1);
+    if (!t)
+        return -1;
+    *text = t;
+    memcpy(t + n, more, k + 1);
+    unsigned char *m = realloc(*mask, n + k + 1);
+    if (!m)
+        return -1;
+    memset(m + n, 0, k + 1);
+    *mask = m;
+    return 0;
+}
+
 int syn_server_build_prompt(const syn_server *s, const syn_base *b, const syn_gen_request *r, const syn_specialist *sp,
                             int32_t **ids, size_t *n, syn_http_error *e)
 {
@@ -91,11 +109,28 @@ int syn_server_build_prompt(const syn_server *s, const syn_base *b, const syn_ge
                     msgs[k++] = (syn_chat_msg){.role = "system", .content = r->known_facts};
                 memcpy(msgs + k, r->msgs, sizeof *msgs * r->n_msgs);
             }
-            int rc = syn_chat_render_masked(b->tmpl, msgs, r->n_msgs + extra, 1, &text, &content, &err);
+            /* tools, calls and results in the words of the template's family */
+            syn_chat_msg *rendered = msgs;
+            size_t n_rendered = r->n_msgs + extra;
+            syn_tools_scratch scratch = {0};
+            int tooled = r->tools || r->msg_calls;
+            if (tooled && syn_tools_messages(r, b->tmpl.kind, msgs, r->n_msgs + extra, &rendered, &n_rendered,
+                                             &scratch, e)) {
+                if (extra)
+                    free(msgs);
+                return -1;
+            }
+            int rc = syn_chat_render_masked(b->tmpl, rendered, n_rendered, 1, &text, &content, &err);
+            if (tooled)
+                syn_tools_messages_free(rendered, &scratch);
             if (extra)
                 free(msgs);
             if (rc)
                 return syn_http_fail(e, 400, "invalid_request_error", NULL, "messages", "%s", err.msg);
+            /* a required call: the assistant's turn opens with the call's tag */
+            const char *pre = syn_tools_forced(r) ? syn_tools_prefill(b->tmpl.kind) : "";
+            if (*pre && append_template_text(&text, &content, pre))
+                return syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
         } else if (!(text = strdup(r->prompt)))
             return syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
         int rc = syn_tokenize_masked(b->tok, text, strlen(text), 1, content, 1, ids, n, &err);
@@ -397,6 +432,24 @@ int syn_send_job_error(struct mg_connection *c, const syn_server *s, syn_job *j)
     return syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", msg);
 }
 
+/* A choice's message with the calls read out of its text: content the
+ * rest (null when none), tool_calls, finish_reason "tool_calls". */
+static void tool_calls_into(const gen_ctx *g, json_object *choice, const char *answer)
+{
+    char *rest;
+    json_object *calls = syn_tools_parse(g->r, g->base->tmpl.kind, syn_tools_forced(g->r), answer ? answer : "",
+                                         answer ? strlen(answer) : 0, &rest);
+    if (!calls) {
+        free(rest);
+        return;
+    }
+    json_object *msg = json_object_object_get(choice, "message");
+    json_object_object_add(msg, "content", rest ? syn_json_string_utf8(rest, strlen(rest)) : NULL);
+    json_object_object_add(msg, "tool_calls", calls);
+    json_object_object_add(choice, "finish_reason", json_object_new_string("tool_calls"));
+    free(rest);
+}
+
 static int answer_once(struct mg_connection *c, gen_ctx *g)
 {
     syn_job *j = g->job;
@@ -445,8 +498,16 @@ static int answer_once(struct mg_connection *c, gen_ctx *g)
         double conf[SYN_MAX_N];
         confidences(g, stats, syn_job_n_choices(j), conf);
         json_object *first = json_object_array_get_idx(choices, 0);
+        if (syn_gen_request_tools_on(g->r)) {
+            char *raw = strdup(json_object_get_string(
+                json_object_object_get(json_object_object_get(first, "message"), "content")));
+            tool_calls_into(g, first, raw);
+            free(raw);
+        }
         const char *local = json_object_get_string(
             json_object_object_get(json_object_object_get(first, "message"), "content"));
+        if (!local)
+            local = ""; /* only calls */
         char why[512];
         if (syn_fallback_after(g, conf[0], why, sizeof why)) {
             char *text;
@@ -560,6 +621,55 @@ static int stream_choice_send(struct mg_connection *c, gen_ctx *g, syn_job *j, i
     return gone ? -1 : 0;
 }
 
+/* A finished answer with tools, as a stream: its text, then each call
+ * (index, id, type and name first, then the arguments), then the finish
+ * chunk; -1 when the client is gone. */
+static int stream_tool_answer(struct mg_connection *c, gen_ctx *g, syn_job *j, stream_choice *sc)
+{
+    syn_choice_cursor cur = {0};
+    syn_choice_delta d;
+    if (syn_job_read(j, 0, &cur, &d))
+        return syn_gen_sse(c, syn_gen_error_event("out of memory", NULL));
+    sc->stats = d.stats;
+    sc->n_gen = d.n_gen;
+    char *raw = strndup(d.text ? d.text : "", d.len), *rest = NULL;
+    const char *finish = finish_name(d.finish);
+    syn_choice_delta_free(&d);
+    if (!raw)
+        return syn_gen_sse(c, syn_gen_error_event("out of memory", NULL));
+    json_object *calls = syn_tools_parse(g->r, g->base->tmpl.kind, syn_tools_forced(g->r), raw, strlen(raw), &rest);
+    int gone = rest && syn_gen_sse(c, syn_gen_chunk(g, 0, rest, strlen(rest), 0, NULL, NULL));
+    for (size_t i = 0; !gone && calls && i < json_object_array_length(calls); i++) {
+        json_object *call = json_object_array_get_idx(calls, i), *f = json_object_object_get(call, "function");
+        for (int part = 0; !gone && part < 2; part++) {
+            json_object *o = syn_gen_chunk(g, 0, NULL, 0, 0, NULL, NULL), *tc = json_object_new_object(),
+                        *fn = json_object_new_object(), *list = json_object_new_array();
+            json_object_object_add(tc, "index", json_object_new_int((int)i));
+            if (!part) {
+                json_object_object_add(tc, "id", json_object_get(json_object_object_get(call, "id")));
+                json_object_object_add(tc, "type", json_object_new_string("function"));
+                json_object_object_add(fn, "name", json_object_get(json_object_object_get(f, "name")));
+                json_object_object_add(fn, "arguments", json_object_new_string(""));
+            } else
+                json_object_object_add(fn, "arguments", json_object_get(json_object_object_get(f, "arguments")));
+            json_object_object_add(tc, "function", fn);
+            json_object_array_add(list, tc);
+            json_object *delta = json_object_object_get(json_object_array_get_idx(json_object_object_get(o, "choices"), 0),
+                                                        "delta");
+            json_object_object_add(delta, "tool_calls", list);
+            gone = syn_gen_sse(c, o) != 0;
+        }
+    }
+    if (!gone) {
+        json_object *o = syn_gen_chunk(g, 0, NULL, 0, 0, NULL, calls ? "tool_calls" : finish);
+        gone = syn_gen_sse(c, o) != 0;
+    }
+    json_object_put(calls);
+    free(rest);
+    free(raw);
+    return gone ? -1 : 0;
+}
+
 static int answer_stream(struct mg_connection *c, gen_ctx *g)
 {
     syn_job *j = g->job;
@@ -577,6 +687,15 @@ static int answer_stream(struct mg_connection *c, gen_ctx *g)
     uint64_t seen = 0;
     syn_job_state st = SYN_JOB_RUNNING;
     int n_fin = 0;
+    if (!gone && syn_gen_request_tools_on(g->r)) {
+        /* calls are read from the whole answer: it goes out once complete */
+        int w = syn_wait_watching(c, j);
+        gone = w < 0;
+        st = w < 0 ? SYN_JOB_STOPPED : (syn_job_state)w;
+        if (!gone && st == SYN_JOB_DONE)
+            gone = stream_tool_answer(c, g, j, &sc[0]) != 0;
+        n_fin = n;
+    }
     while (!gone && n_fin < n && st != SYN_JOB_FAILED && st != SYN_JOB_STOPPED) {
         st = syn_job_wait(j, &seen, -1);
         for (int i = 0; i < n && !gone; i++)
@@ -648,6 +767,23 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
             status = syn_send_error(c, s, &e);
             goto done;
         }
+    if (syn_gen_request_tools_on(&r) && r.n > 1) {
+        syn_http_fail(&e, 400, "invalid_request_error", NULL, "n", "'n' must be 1 with 'tools'");
+        status = syn_send_error(c, s, &e);
+        goto done;
+    }
+    if (syn_tools_forced(&r)) { /* a required call is decoded under the function's schema */
+        if (r.schema) {
+            syn_http_fail(&e, 400, "invalid_request_error", NULL, "response_format",
+                          "'response_format' and a required tool call cannot both shape the answer");
+            status = syn_send_error(c, s, &e);
+            goto done;
+        }
+        if (syn_tools_schema(&r, base->tmpl.kind, &r.schema, &e)) {
+            status = syn_send_error(c, s, &e);
+            goto done;
+        }
+    }
     if (r.n > s->cfg.parallel) {
         syn_http_fail(&e, 400, "invalid_request_error", NULL, "n", "'n' can be at most %d on this server (parallel)",
                       s->cfg.parallel);

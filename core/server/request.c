@@ -185,6 +185,52 @@ static char *content_text(json_object *c, size_t i, syn_http_error *e)
     return s;
 }
 
+/* The per-message tool arrays, made when the first message needs them. */
+static int tool_arrays(syn_gen_request *r, size_t n, syn_http_error *e)
+{
+    if (!r->msg_calls && (!(r->msg_calls = calloc(n, sizeof *r->msg_calls)) ||
+                          !(r->msg_call_ids = calloc(n, sizeof *r->msg_call_ids))))
+        return syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
+    return 0;
+}
+
+/* An assistant's tool_calls: [{"id", "type": "function", "function":
+ * {"name", "arguments": a JSON text}}] */
+static int parse_tool_calls(syn_gen_request *r, size_t i, size_t n, json_object *calls, syn_http_error *e)
+{
+    char param[64];
+    snprintf(param, sizeof param, "messages[%zu].tool_calls", i);
+    if (!json_object_is_type(calls, json_type_array) || !json_object_array_length(calls))
+        return BAD(param, "'%s' must be a non-empty array", param);
+    for (size_t k = 0; k < json_object_array_length(calls); k++) {
+        json_object *c = json_object_array_get_idx(calls, k), *f = field(c, "function"), *type = field(c, "type"),
+                    *name = field(f, "name"), *args = field(f, "arguments");
+        if (!json_object_is_type(c, json_type_object) || !json_object_is_type(field(c, "id"), json_type_string) ||
+            (type && strcmp(json_object_get_string(type), "function")) || !json_object_is_type(f, json_type_object) ||
+            !json_object_is_type(name, json_type_string) || !json_object_is_type(args, json_type_string))
+            return BAD(param, "'%s' entries must be {\"id\", \"type\": \"function\", \"function\": {\"name\", "
+                              "\"arguments\": a JSON string}}", param);
+    }
+    if (tool_arrays(r, n, e))
+        return -1;
+    r->msg_calls[i] = calls;
+    return 0;
+}
+
+/* A tool's result: content and the tool_call_id it answers */
+static int parse_tool_result(syn_gen_request *r, size_t i, size_t n, json_object *msg, syn_http_error *e)
+{
+    json_object *id = field(msg, "tool_call_id");
+    char param[64];
+    snprintf(param, sizeof param, "messages[%zu].tool_call_id", i);
+    if (!json_object_is_type(id, json_type_string))
+        return BAD(param, "'%s' is required: the id of the call this answers", param);
+    if (tool_arrays(r, n, e))
+        return -1;
+    r->msg_call_ids[i] = json_object_get_string(id);
+    return 0;
+}
+
 static int parse_messages(json_object *root, syn_gen_request *r, syn_http_error *e)
 {
     json_object *m = field(root, "messages");
@@ -206,15 +252,22 @@ static int parse_messages(json_object *root, syn_gen_request *r, syn_http_error 
         const char *rs = json_object_get_string(role);
         if (!strcmp(rs, "developer"))
             rs = "system"; /* OpenAI's newer name for system messages */
-        if (strcmp(rs, "system") && strcmp(rs, "user") && strcmp(rs, "assistant"))
-            return BAD(param, "'%s.role' must be system, user or assistant, got '%s'", param, rs);
+        if (strcmp(rs, "system") && strcmp(rs, "user") && strcmp(rs, "assistant") && strcmp(rs, "tool"))
+            return BAD(param, "'%s.role' must be system, developer, user, assistant or tool, got '%s'", param, rs);
         r->msgs[i].role = rs;
-        if (!(content = field(msg, "content"))) {
+        json_object *calls = !strcmp(rs, "assistant") ? field(msg, "tool_calls") : NULL;
+        if (calls && parse_tool_calls(r, i, n, calls, e))
+            return -1;
+        if (!strcmp(rs, "tool") && parse_tool_result(r, i, n, msg, e))
+            return -1;
+        content = field(msg, "content");
+        if (!content && !calls) {
             snprintf(param, sizeof param, "messages[%zu].content", i);
             return BAD(param, "'%s' is required", param);
         }
-        if (!(r->msgs[i].content = content_text(content, i, e)))
-            return -1;
+        r->msgs[i].content = content ? content_text(content, i, e) : strdup("");
+        if (!r->msgs[i].content)
+            return content ? -1 : syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
         r->n_msgs = i + 1;
     }
     return 0;
@@ -329,14 +382,15 @@ static const char *const chat_fields[] = {"model", "messages", "temperature", "t
                                           "frequency_penalty", "max_tokens", "max_completion_tokens", "n", "seed",
                                           "stop", "stream", "stream_options", "logprobs", "top_logprobs",
                                           "response_format", "logit_bias", "user", "top_k", "min_p",
-                                          "repeat_penalty", "repeat_last_n", NULL};
+                                          "repeat_penalty", "repeat_last_n", "tools", "tool_choice",
+                                          "parallel_tool_calls", NULL};
 static const char *const completion_fields[] = {"model", "prompt", "temperature", "top_p", "presence_penalty",
                                                 "frequency_penalty", "max_tokens", "n", "seed", "stop", "stream",
                                                 "stream_options", "logprobs", "response_format", "logit_bias",
                                                 "user", "top_k", "min_p", "repeat_penalty", "repeat_last_n", NULL};
 static const char *const embed_fields[] = {"model", "input", "encoding_format", "dimensions", "user", NULL};
 /* OpenAI's fields this server does not do (yet): refused with that reason */
-static const char *const not_yet[] = {"tools", "tool_choice", "parallel_tool_calls", "functions", "function_call",
+static const char *const not_yet[] = {"functions", "function_call",
                                       "echo", "suffix", "best_of", "prediction", "audio", "modalities",
                                       "web_search_options", "reasoning_effort", "chat_template_kwargs", "store",
                                       "metadata", "service_tier", NULL};
@@ -393,6 +447,79 @@ static int parse_logit_bias(json_object *root, syn_gen_request *r, syn_http_erro
     return 0;
 }
 
+/* tools: [{"type": "function", "function": {"name", "description",
+ * "parameters": a JSON schema this server can enforce}}] */
+static int parse_tools(json_object *root, syn_gen_request *r, syn_http_error *e)
+{
+    json_object *t = field(root, "tools"), *choice = field(root, "tool_choice");
+    r->parallel_tool_calls = 1;
+    if (get_bool(root, "parallel_tool_calls", &r->parallel_tool_calls, e))
+        return -1;
+    if (t) {
+        if (!json_object_is_type(t, json_type_array) || !json_object_array_length(t) || json_object_array_length(t) > 128)
+            return BAD("tools", "'tools' must be an array of 1 to 128 functions");
+        for (size_t i = 0; i < json_object_array_length(t); i++) {
+            json_object *tool = json_object_array_get_idx(t, i), *f = field(tool, "function"), *name = field(f, "name"),
+                        *params = field(f, "parameters"), *type = field(tool, "type");
+            char param[48];
+            snprintf(param, sizeof param, "tools[%zu]", i);
+            if (!json_object_is_type(tool, json_type_object) || !type || strcmp(json_object_get_string(type), "function") ||
+                !json_object_is_type(f, json_type_object))
+                return BAD(param, "'%s' must be {\"type\": \"function\", \"function\": {\"name\", ...}}", param);
+            const char *nm = json_object_is_type(name, json_type_string) ? json_object_get_string(name) : "";
+            size_t len = strlen(nm), ok = len >= 1 && len <= SYN_TOOL_NAME_MAX;
+            for (size_t k = 0; ok && k < len; k++)
+                ok = (nm[k] >= 'a' && nm[k] <= 'z') || (nm[k] >= 'A' && nm[k] <= 'Z') || (nm[k] >= '0' && nm[k] <= '9') ||
+                     nm[k] == '_' || nm[k] == '-';
+            if (!ok)
+                return BAD(param, "'%s.function.name' must be 1 to %d of a-z, A-Z, 0-9, '_' and '-'", param,
+                           SYN_TOOL_NAME_MAX);
+            for (size_t k = 0; k < i; k++)
+                if (!strcmp(nm, json_object_get_string(field(field(json_object_array_get_idx(t, k), "function"), "name"))))
+                    return BAD(param, "'%s': two tools are called '%s'", param, nm);
+            if (params) { /* what a required call is decoded under must compile */
+                syn_jschema *js;
+                syn_error err = {0};
+                if (!json_object_is_type(params, json_type_object) || syn_jschema_compile(params, &js, &err))
+                    return BAD(param, "'%s.function.parameters': %s", param,
+                               err.msg[0] ? err.msg : "must be a JSON schema object");
+                syn_jschema_free(js);
+            }
+        }
+        r->tools = t;
+    }
+    if (!choice)
+        return 0;
+    const char *c = json_object_is_type(choice, json_type_string) ? json_object_get_string(choice) : NULL;
+    json_object *fn = json_object_is_type(choice, json_type_object) ? field(field(choice, "function"), "name") : NULL;
+    if (c && !strcmp(c, "auto"))
+        r->tool_choice = SYN_TOOLS_AUTO;
+    else if (c && !strcmp(c, "none"))
+        r->tool_choice = SYN_TOOLS_NONE;
+    else if (c && !strcmp(c, "required"))
+        r->tool_choice = SYN_TOOLS_REQUIRED;
+    else if (json_object_is_type(fn, json_type_string)) {
+        r->tool_choice = SYN_TOOLS_NAMED;
+        snprintf(r->tool_name, sizeof r->tool_name, "%s", json_object_get_string(fn));
+        int found = 0;
+        for (size_t i = 0; t && !found && i < json_object_array_length(t); i++)
+            found = !strcmp(r->tool_name,
+                            json_object_get_string(field(field(json_object_array_get_idx(t, i), "function"), "name")));
+        if (!found)
+            return BAD("tool_choice", "'tool_choice' names '%s', which is not one of 'tools'", r->tool_name);
+    } else
+        return BAD("tool_choice", "'tool_choice' must be auto, none, required or {\"type\": \"function\", "
+                                  "\"function\": {\"name\"}}");
+    if (!t && r->tool_choice != SYN_TOOLS_NONE && r->tool_choice != SYN_TOOLS_AUTO)
+        return BAD("tool_choice", "'tool_choice' asks for a call, but there are no 'tools'");
+    return 0;
+}
+
+int syn_gen_request_tools_on(const syn_gen_request *r)
+{
+    return r->tools && r->tool_choice != SYN_TOOLS_NONE;
+}
+
 /* llama.cpp's sampling extensions, which the sampler has anyway */
 static int parse_sampling_extras(json_object *root, syn_gen_request *r, syn_http_error *e)
 {
@@ -429,7 +556,8 @@ int syn_request_parse_gen(json_object *root, syn_route_kind kind, syn_gen_reques
         return -1;
     if (kind == SYN_REQ_CHAT ? parse_messages(root, r, e) : parse_prompt(root, r, e))
         return -1;
-    if (parse_logit_bias(root, r, e) || parse_sampling_extras(root, r, e))
+    if (parse_logit_bias(root, r, e) || parse_sampling_extras(root, r, e) ||
+        (kind == SYN_REQ_CHAT && parse_tools(root, r, e)))
         return -1;
     if (get_number(root, "temperature", 0, 2, &r->sp.temperature, e) || get_number(root, "top_p", 0, 1, &r->sp.top_p, e) ||
         get_number(root, "presence_penalty", -2, 2, &r->sp.presence_penalty, e) ||
@@ -493,6 +621,8 @@ void syn_gen_request_free(syn_gen_request *r)
     free(r->msgs);
     free(r->prompt_ids);
     free(r->bias);
+    free(r->msg_calls);
+    free(r->msg_call_ids);
     for (size_t i = 0; i < r->n_stops; i++)
         free(r->stops[i]);
     syn_jschema_free(r->schema);

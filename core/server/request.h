@@ -29,6 +29,16 @@ int syn_http_fail(syn_http_error *e, int status, const char *type, const char *c
 
 typedef enum syn_route_kind { SYN_REQ_CHAT, SYN_REQ_COMPLETION } syn_route_kind;
 
+/* tool_choice */
+typedef enum syn_tool_choice {
+    SYN_TOOLS_AUTO = 0, /* the model may call one (the default with tools) */
+    SYN_TOOLS_NONE,     /* it answers in text; the tools are not shown to it */
+    SYN_TOOLS_REQUIRED, /* it calls one, by constrained decoding */
+    SYN_TOOLS_NAMED,    /* it calls tool_name, by constrained decoding */
+} syn_tool_choice;
+
+#define SYN_TOOL_NAME_MAX 64
+
 typedef struct syn_gen_request {
     syn_route_kind kind;
     char model[256];
@@ -48,6 +58,13 @@ typedef struct syn_gen_request {
     syn_jschema *schema;      /* owned until handed to a job */
     syn_logit_bias *bias;     /* logit_bias, malloc'ed; token ids checked against the vocabulary later */
     size_t n_bias;
+    /* chat: tool calling */
+    json_object *tools;       /* [{"type": "function", "function": {...}}], borrowed; NULL: none */
+    int tool_choice;          /* syn_tool_choice */
+    char tool_name[SYN_TOOL_NAME_MAX + 1];
+    int parallel_tool_calls;  /* default 1 */
+    json_object **msg_calls;  /* per message: an assistant's tool_calls (borrowed); NULL when no message has any */
+    const char **msg_call_ids; /* per message: a tool message's tool_call_id; NULL likewise */
 } syn_gen_request;
 
 /* Parses the body into a json tree (*root, caller puts it) and fills r.
@@ -58,6 +75,8 @@ void syn_gen_request_free(syn_gen_request *r);
 /* A chat request's last user message, "" when it has none: what the
  * router, the knowledge store and a swarm's synthesis read as its query. */
 const char *syn_gen_request_query(const syn_gen_request *r);
+/* 1 when the model is shown tools (tools given, tool_choice not none). */
+int syn_gen_request_tools_on(const syn_gen_request *r);
 
 typedef struct syn_embed_request {
     char model[256];

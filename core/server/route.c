@@ -323,7 +323,8 @@ int syn_server_route_chat(syn_server *s, const syn_gen_request *r, syn_specialis
         routed = 1;
         snprintf(out->domain, sizeof out->domain, "%s", res.domain);
         const char *code_left = NULL; /* a specialist in code the router put in a swarm */
-        if (choose && res.mode == SYN_ROUTE_SWARM && res.n_chosen > 1) {
+        int tooled = r->tools || r->msg_calls; /* one answers: the calls are its own */
+        if (choose && res.mode == SYN_ROUTE_SWARM && res.n_chosen > 1 && !tooled) {
             for (int i = 0; i < res.n_chosen; i++)
                 out->members[out->n_members++] = syn_swarm_get(s->swarm, res.chosen[i]->def.name);
             int k = 0; /* any removed meanwhile is gone from the swarm; one in code
@@ -358,6 +359,8 @@ int syn_server_route_chat(syn_server *s, const syn_gen_request *r, syn_specialis
                 if (code_left)
                     snprintf(why, sizeof why, "specialist in code '%s' answers alone, not as a part of a swarm",
                              code_left);
+                else if (tooled)
+                    snprintf(why, sizeof why, "a request with tools is answered by one specialist, not a swarm");
                 else
                     snprintf(why, sizeof why, "a swarm's member was removed meanwhile");
                 syn_chat_route_set(out, out->n_members < 2 ? "single" : NULL, why, 1);

@@ -197,6 +197,72 @@ await test('json_schema with an unsupported keyword fails closed (400)', async (
   );
 });
 
+// tools: a call the model must make is decoded under the function's
+// schema (enums, so even this model of noise finishes it); the result goes
+// back as a tool message
+const tools = [
+  { type: 'function', function: { name: 'get_weather', description: 'The weather in a city',
+    parameters: { type: 'object', properties: { city: { enum: ['Oslo', 'Paris'] }, metric: { type: 'boolean' } },
+      required: ['city', 'metric'] } } },
+  { type: 'function', function: { name: 'get_time', parameters: { type: 'object',
+    properties: { zone: { enum: ['UTC', 'CET'] } }, required: ['zone'] } } },
+];
+const weather = { type: 'function', function: { name: 'get_weather' } };
+await test('a named tool call: tool_calls, arguments by its schema, finish tool_calls', async () => {
+  const r = await client.chat.completions.create({ ...greedy, max_tokens: 60, tools, tool_choice: weather });
+  const m = r.choices[0].message;
+  assert.equal(r.choices[0].finish_reason, 'tool_calls');
+  assert.equal(m.content, null);
+  assert.equal(m.tool_calls.length, 1);
+  const call = m.tool_calls[0];
+  assert.equal(call.type, 'function');
+  assert.equal(call.function.name, 'get_weather');
+  assert.match(call.id, /^call_/);
+  const args = JSON.parse(call.function.arguments);
+  assert.ok(['Oslo', 'Paris'].includes(args.city) && typeof args.metric === 'boolean', call.function.arguments);
+});
+
+await test('a named tool call streamed: id, type and name first, then the arguments', async () => {
+  const stream = await client.chat.completions.create({ ...greedy, max_tokens: 60, tools, tool_choice: weather,
+    stream: true });
+  const calls = [];
+  let finish = null, first = null;
+  for await (const ch of stream) {
+    for (const c of ch.choices) {
+      for (const d of c.delta.tool_calls ?? []) {
+        if (!first) first = d;
+        calls[d.index] ??= { id: d.id, name: d.function?.name, arguments: '' };
+        calls[d.index].arguments += d.function?.arguments ?? '';
+      }
+      if (c.finish_reason) finish = c.finish_reason;
+    }
+  }
+  assert.equal(finish, 'tool_calls');
+  assert.ok(first.id && first.type === 'function' && first.function.name === 'get_weather', JSON.stringify(first));
+  assert.equal(calls.length, 1);
+  const args = JSON.parse(calls[0].arguments);
+  assert.ok(['Oslo', 'Paris'].includes(args.city), calls[0].arguments);
+});
+
+await test('a tool round trip: the call and its result go back, the model answers', async () => {
+  const r = await client.chat.completions.create({ ...greedy, max_tokens: 60, tools, tool_choice: weather });
+  const call = r.choices[0].message.tool_calls[0];
+  const again = await client.chat.completions.create({ ...greedy, max_tokens: 4, tools, messages: [...msgs,
+    r.choices[0].message, { role: 'tool', tool_call_id: call.id, content: '12 C and rain' }] });
+  assert.equal(again.choices[0].message.role, 'assistant');
+  assert.ok(again.usage.prompt_tokens > r.usage.prompt_tokens);
+});
+
+await test('tool_choice none: no calls; a bad tool or choice is 400 naming it', async () => {
+  const r = await client.chat.completions.create({ ...greedy, max_tokens: 4, tools, tool_choice: 'none' });
+  assert.ok(!r.choices[0].message.tool_calls);
+  await assert.rejects(client.chat.completions.create({ ...greedy, tools,
+    tool_choice: { type: 'function', function: { name: 'nope' } } }), (e) => e.status === 400 && /nope/.test(e.message));
+  await assert.rejects(client.chat.completions.create({ ...greedy, tools: [{ type: 'function', function: { name: 'bad name' } }] }),
+    (e) => e.status === 400 && e.param === 'tools[0]');
+  await assert.rejects(client.chat.completions.create({ ...greedy, tools, n: 2 }), (e) => e.status === 400 && e.param === 'n');
+});
+
 await test('unknown model is 404', async () => {
   await assert.rejects(client.chat.completions.create({ ...greedy, model: 'gpt-4' }), (e) => e.status === 404);
 });
