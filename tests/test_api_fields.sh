@@ -5,7 +5,8 @@
 # moves tokens (+100 forces one, a token outside the vocabulary is
 # refused); top_k 1 is greedy; response_format constrains completions too;
 # embeddings take dimensions (cut and at unit length again); GET
-# /v1/models/ID; the routes without /v1; HEAD wherever GET is.
+# /v1/models/ID; the routes without /v1; llama.cpp's /tokenize,
+# /detokenize and /props; HEAD wherever GET is.
 top=${top_builddir:-.}
 src=${top_srcdir:-.}
 synapse="$top/synapse"
@@ -89,6 +90,21 @@ ok 'o.object === "list" && o.data.some(m => m.id === "synapse")' "GET /models"
 expect 200 POST /chat/completions "{$msgs,\"max_tokens\":1}"
 expect 200 POST /completions '{"prompt":"Hi","max_tokens":1}'
 expect 200 POST /embeddings '{"input":"hi"}'
+# llama.cpp's own routes: /tokenize and /detokenize round trip, /props
+expect 200 POST /tokenize '{"content":"Hello world, again"}'
+ids=$(js "$work/body" 'JSON.stringify(o.tokens)')
+want=$("$synapse" tokenize -m "$model" -p "Hello world, again" 2>/dev/null | tr ' ' ',')
+[ "$ids" = "[$want]" ] || bad "/tokenize gave $ids, synapse tokenize [$want]"
+expect 200 POST /detokenize "{\"tokens\":$ids}"
+ok 'o.content === "Hello world, again"' "/detokenize"
+expect 200 POST /tokenize '{"content":"Hi","with_pieces":true}'
+ok 'o.tokens.length > 0 && typeof o.tokens[0].id === "number" && o.tokens.map(t => t.piece).join("").trimStart() === "Hi"' "with_pieces"
+expect 400 POST /tokenize '{"content":"Hi","pieces":true}'
+param pieces "an unknown /tokenize field"
+expect 400 POST /detokenize '{"tokens":[-1]}'
+param tokens "a negative token"
+expect 200 GET /props
+ok 'o.total_slots >= 1 && o.default_generation_settings.n_ctx > 0 && o.chat_template === "chatml"' "/props"
 # HEAD: GET's head, no body
 code=$(curl -s -m 10 -I -o "$work/head" -w '%{http_code}' "http://127.0.0.1:$port/health")
 [ "$code" = 200 ] && grep -qi '^content-length: [1-9]' "$work/head" || bad "HEAD /health: $code $(cat "$work/head")"

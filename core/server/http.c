@@ -36,7 +36,8 @@ typedef enum {
     R_STORE,
     R_ROUTING,
     R_KNOWLEDGE,
-    R_SPAWNER
+    R_SPAWNER,
+    R_NATIVE
 } route_id;
 
 static const struct route {
@@ -58,6 +59,10 @@ static const struct route {
     {"/embeddings", "POST", R_EMBEDDINGS, 1, 1, 0},
     {"/models", "GET", R_MODELS, 0, 1, 0},
     {"/models/", "GET", R_MODELS, 0, 1, 1},
+    /* llama.cpp's own */
+    {"/tokenize", "POST", R_NATIVE, 1, 1, 0},
+    {"/detokenize", "POST", R_NATIVE, 1, 1, 0},
+    {"/props", "GET", R_NATIVE, 1, 1, 0},
     {"/health", "GET", R_HEALTH, 0, 0, 0},
     {"/metrics", "GET", R_METRICS, 0, 0, 0},
     {"/api/status", "GET", R_STATUS, 0, 1, 0},
@@ -369,6 +374,7 @@ static int handle(struct mg_connection *c, void *data)
         case R_ROUTING: status = syn_route_routing(c, s); break;
         case R_KNOWLEDGE: status = syn_route_knowledge(c, s, body, len); break;
         case R_SPAWNER: status = syn_route_spawner(c, s); break;
+        case R_NATIVE: status = syn_route_native(c, s, body, len); break;
         default: status = route_status(c, s); break;
         }
     }

@@ -206,6 +206,9 @@ json_object *syn_server_verify(syn_server *s, const char *question, const char *
  * source's; the ids of those stored (new or reinforced), NULL: none. */
 json_object *syn_server_learn(syn_server *s, const char *text, syn_fact_source source);
 
+/* ---- llama.cpp's native routes (native.c): /tokenize, /detokenize, /props */
+int syn_route_native(struct mg_connection *c, syn_server *s, const char *body, size_t len);
+
 /* ---- the spawner (spawner.c) */
 /* A query no specialist served well (who: the answerer, NULL the base
  * model; why: "low confidence", ...): kept for the spawner, which then
