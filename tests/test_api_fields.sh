@@ -43,6 +43,14 @@ expect 400 POST /v1/embeddings '{"input":"hi","user_id":"x"}'
 param user_id "an unknown embeddings field"
 expect 200 POST /v1/chat/completions "{$msgs,\"max_tokens\":1,\"user\":\"someone\"}"
 
+# thinking off is asked two ways; a thinking effort is not a dial here
+expect 200 POST /v1/chat/completions "{$msgs,\"max_tokens\":1,\"reasoning_effort\":\"none\"}"
+expect 200 POST /v1/chat/completions "{$msgs,\"max_tokens\":1,\"chat_template_kwargs\":{\"enable_thinking\":false}}"
+expect 400 POST /v1/chat/completions "{$msgs,\"reasoning_effort\":\"high\"}"
+param reasoning_effort "reasoning_effort high"
+expect 400 POST /v1/chat/completions "{$msgs,\"chat_template_kwargs\":{\"add_vision_id\":true}}"
+param chat_template_kwargs "an unknown chat_template_kwargs key"
+
 # logit_bias: +100 on one token makes every token that one
 greedy() { # BIAS MAX_TOKENS -> the text
     curl -s -m 60 -o "$work/body" -H 'Content-Type: application/json' "http://127.0.0.1:$port/v1/completions" \

@@ -126,6 +126,7 @@ int syn_chat_template_detect(const char *jinja, const char *user_choice, syn_cha
     out->kind = kind;
     if (kind == SYN_CHAT_CHATML && jinja)
         find_default_system(jinja, out);
+    out->thinks = jinja && strstr(jinja, "<think>") != NULL;
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "core/server/answer.h"
 #include "core/server/fallback.h"
+#include "core/server/reasoning.h"
 #include "core/server/tools.h"
 
 int syn_server_resolve_model(syn_server *s, const char *name, syn_specialist **sp, const syn_base **base,
@@ -127,10 +128,15 @@ int syn_server_build_prompt(const syn_server *s, const syn_base *b, const syn_ge
                 free(msgs);
             if (rc)
                 return syn_http_fail(e, 400, "invalid_request_error", NULL, "messages", "%s", err.msg);
-            /* a required call: the assistant's turn opens with the call's tag */
+            /* thinking off: the turn opens with an empty block, as the
+             * model's template writes it; a required call: with the call's tag */
             const char *pre = syn_tools_forced(r) ? syn_tools_prefill(b->tmpl.kind) : "";
-            if (*pre && append_template_text(&text, &content, pre))
+            if ((r->no_thinking && b->tmpl.thinks && append_template_text(&text, &content, "<think>\n\n</think>\n\n")) ||
+                (*pre && append_template_text(&text, &content, pre))) {
+                free(text);
+                free(content);
                 return syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
+            }
         } else if (!(text = strdup(r->prompt)))
             return syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
         int rc = syn_tokenize_masked(b->tok, text, strlen(text), 1, content, 1, ids, n, &err);
@@ -476,6 +482,14 @@ static int answer_once(struct mg_connection *c, gen_ctx *g)
         if (g->r->kind == SYN_REQ_CHAT) {
             json_object *msg = json_object_new_object();
             json_object_object_add(msg, "role", json_object_new_string("assistant"));
+            size_t ro, rl, co;
+            if (syn_reasoning_split(out->text ? out->text : "", out->len, &ro, &rl, &co)) {
+                /* the thinking apart from the answer, under both names clients read */
+                json_object_put(text);
+                text = syn_json_string_utf8(out->text + co, out->len - co);
+                json_object_object_add(msg, "reasoning_content", syn_json_string_utf8(out->text + ro, rl));
+                json_object_object_add(msg, "reasoning", syn_json_string_utf8(out->text + ro, rl));
+            }
             json_object_object_add(msg, "content", text);
             json_object_object_add(msg, "refusal", NULL);
             json_object_object_add(ch, "message", msg);
@@ -586,11 +600,34 @@ json_object *syn_gen_chunk(const gen_ctx *g, int index, const char *text, size_t
 /* What a stream has read of one choice. */
 typedef struct stream_choice {
     syn_choice_cursor cur;
+    syn_reasoning_stream rs; /* chat: thinking apart from the answer */
     size_t lp_off; /* text offset of the next logprob (completions' text_offset) */
     int finished;
     int32_t n_gen;
     syn_gen_stats stats;
 } stream_choice;
+
+/* Where a stream's pieces of chat text go: thinking as
+ * delta.reasoning_content, the answer as delta.content; the piece's
+ * logprobs ride with the first chunk. */
+typedef struct piece_out {
+    struct mg_connection *c;
+    gen_ctx *g;
+    int index;
+    json_object *lp; /* taken by the first chunk */
+} piece_out;
+
+static int send_piece(void *user, int reasoning, const char *text, size_t len)
+{
+    piece_out *p = user;
+    json_object *o = syn_gen_chunk(p->g, p->index, reasoning ? NULL : text, len, 0, p->lp, NULL);
+    p->lp = NULL;
+    if (reasoning)
+        json_object_object_add(json_object_object_get(json_object_array_get_idx(json_object_object_get(o, "choices"), 0),
+                                                      "delta"),
+                               "reasoning_content", syn_json_string_utf8(text, len));
+    return syn_gen_sse(p->c, o);
+}
 
 /* Sends what choice i has produced since the last call: a chunk of text
  * (with its logprobs), then a finish chunk once it is done; -1 when the
@@ -606,7 +643,20 @@ static int stream_choice_send(struct mg_connection *c, gen_ctx *g, syn_job *j, i
     if (d.len || d.n_lps) {
         json_object *lp = g->r->logprobs && d.n_lps ? logprobs_json(g->base->tok, g->r->kind, d.lps, d.n_lps, &sc->lp_off)
                                                     : NULL;
-        gone = syn_gen_sse(c, syn_gen_chunk(g, i, d.text ? d.text : "", d.len, 0, lp, NULL)) != 0;
+        if (g->r->kind == SYN_REQ_CHAT) {
+            piece_out po = {.c = c, .g = g, .index = i, .lp = lp};
+            gone = syn_reasoning_feed(&sc->rs, d.text ? d.text : "", d.len, send_piece, &po) != 0;
+            if (d.finish && !gone)
+                gone = syn_reasoning_flush(&sc->rs, send_piece, &po) != 0;
+            if (!gone && po.lp) /* all of it held: the logprobs go with no text */
+                gone = syn_gen_sse(c, syn_gen_chunk(g, i, "", 0, 0, po.lp, NULL)) != 0;
+            else if (po.lp)
+                json_object_put(po.lp);
+        } else
+            gone = syn_gen_sse(c, syn_gen_chunk(g, i, d.text ? d.text : "", d.len, 0, lp, NULL)) != 0;
+    } else if (d.finish && g->r->kind == SYN_REQ_CHAT) {
+        piece_out po = {.c = c, .g = g, .index = i};
+        gone = syn_reasoning_flush(&sc->rs, send_piece, &po) != 0;
     }
     if (!gone && d.finish && d.finish != SYN_FINISH_ERROR && !sc->finished) {
         sc->finished = 1;
@@ -637,8 +687,16 @@ static int stream_tool_answer(struct mg_connection *c, gen_ctx *g, syn_job *j, s
     syn_choice_delta_free(&d);
     if (!raw)
         return syn_gen_sse(c, syn_gen_error_event("out of memory", NULL));
-    json_object *calls = syn_tools_parse(g->r, g->base->tmpl.kind, syn_tools_forced(g->r), raw, strlen(raw), &rest);
-    int gone = rest && syn_gen_sse(c, syn_gen_chunk(g, 0, rest, strlen(rest), 0, NULL, NULL));
+    /* the thinking first, then the answer's text and calls */
+    size_t ro, rl, co = 0, n_raw = strlen(raw);
+    int gone = 0;
+    if (syn_reasoning_split(raw, n_raw, &ro, &rl, &co)) {
+        piece_out po = {.c = c, .g = g};
+        gone = rl && send_piece(&po, 1, raw + ro, rl);
+    } else
+        co = 0;
+    json_object *calls = syn_tools_parse(g->r, g->base->tmpl.kind, syn_tools_forced(g->r), raw + co, n_raw - co, &rest);
+    gone = gone || (rest && syn_gen_sse(c, syn_gen_chunk(g, 0, rest, strlen(rest), 0, NULL, NULL)));
     for (size_t i = 0; !gone && calls && i < json_object_array_length(calls); i++) {
         json_object *call = json_object_array_get_idx(calls, i), *f = json_object_object_get(call, "function");
         for (int part = 0; !gone && part < 2; part++) {

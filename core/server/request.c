@@ -383,7 +383,7 @@ static const char *const chat_fields[] = {"model", "messages", "temperature", "t
                                           "stop", "stream", "stream_options", "logprobs", "top_logprobs",
                                           "response_format", "logit_bias", "user", "top_k", "min_p",
                                           "repeat_penalty", "repeat_last_n", "tools", "tool_choice",
-                                          "parallel_tool_calls", NULL};
+                                          "parallel_tool_calls", "reasoning_effort", "chat_template_kwargs", NULL};
 static const char *const completion_fields[] = {"model", "prompt", "temperature", "top_p", "presence_penalty",
                                                 "frequency_penalty", "max_tokens", "n", "seed", "stop", "stream",
                                                 "stream_options", "logprobs", "response_format", "logit_bias",
@@ -392,7 +392,7 @@ static const char *const embed_fields[] = {"model", "input", "encoding_format", 
 /* OpenAI's fields this server does not do (yet): refused with that reason */
 static const char *const not_yet[] = {"functions", "function_call",
                                       "echo", "suffix", "best_of", "prediction", "audio", "modalities",
-                                      "web_search_options", "reasoning_effort", "chat_template_kwargs", "store",
+                                      "web_search_options", "store",
                                       "metadata", "service_tier", NULL};
 
 static int in(const char *s, const char *const *list)
@@ -515,6 +515,35 @@ static int parse_tools(json_object *root, syn_gen_request *r, syn_http_error *e)
     return 0;
 }
 
+/* Thinking off: reasoning_effort "none" or chat_template_kwargs
+ * {"enable_thinking": false}. A thinking model's effort is not a dial
+ * here, so the other efforts are refused. */
+static int parse_thinking(json_object *root, syn_gen_request *r, syn_http_error *e)
+{
+    json_object *effort = field(root, "reasoning_effort"), *kw = field(root, "chat_template_kwargs");
+    if (effort) {
+        if (!json_object_is_type(effort, json_type_string) || strcmp(json_object_get_string(effort), "none"))
+            return BAD("reasoning_effort", "'reasoning_effort' can only be \"none\" here (thinking off); a "
+                                           "model's thinking has no effort levels");
+        r->no_thinking = 1;
+    }
+    if (kw) {
+        if (!json_object_is_type(kw, json_type_object))
+            return BAD("chat_template_kwargs", "'chat_template_kwargs' must be an object");
+        json_object_object_foreach(kw, key, v)
+        {
+            if (strcmp(key, "enable_thinking"))
+                return BAD("chat_template_kwargs", "'chat_template_kwargs.%.64s' is not known (only enable_thinking)",
+                           key);
+            if (!json_object_is_type(v, json_type_boolean))
+                return BAD("chat_template_kwargs", "'chat_template_kwargs.enable_thinking' must be true or false");
+            if (!json_object_get_boolean(v))
+                r->no_thinking = 1;
+        }
+    }
+    return 0;
+}
+
 int syn_gen_request_tools_on(const syn_gen_request *r)
 {
     return r->tools && r->tool_choice != SYN_TOOLS_NONE;
@@ -557,7 +586,7 @@ int syn_request_parse_gen(json_object *root, syn_route_kind kind, syn_gen_reques
     if (kind == SYN_REQ_CHAT ? parse_messages(root, r, e) : parse_prompt(root, r, e))
         return -1;
     if (parse_logit_bias(root, r, e) || parse_sampling_extras(root, r, e) ||
-        (kind == SYN_REQ_CHAT && parse_tools(root, r, e)))
+        (kind == SYN_REQ_CHAT && (parse_tools(root, r, e) || parse_thinking(root, r, e))))
         return -1;
     if (get_number(root, "temperature", 0, 2, &r->sp.temperature, e) || get_number(root, "top_p", 0, 1, &r->sp.top_p, e) ||
         get_number(root, "presence_penalty", -2, 2, &r->sp.presence_penalty, e) ||

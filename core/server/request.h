@@ -63,6 +63,7 @@ typedef struct syn_gen_request {
     int tool_choice;          /* syn_tool_choice */
     char tool_name[SYN_TOOL_NAME_MAX + 1];
     int parallel_tool_calls;  /* default 1 */
+    int no_thinking;          /* chat_template_kwargs.enable_thinking false, or reasoning_effort none */
     json_object **msg_calls;  /* per message: an assistant's tool_calls (borrowed); NULL when no message has any */
     const char **msg_call_ids; /* per message: a tool message's tool_call_id; NULL likewise */
 } syn_gen_request;

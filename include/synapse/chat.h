@@ -33,6 +33,9 @@ typedef struct syn_chat_template {
     syn_chat_kind kind;
     /* ChatML only: the template's default system prompt, "" if it has none */
     char default_system[1024];
+    /* the model thinks in a <think> block before it answers (Qwen3): its
+     * template writes one */
+    int thinks;
 } syn_chat_template;
 
 typedef struct syn_chat_msg {
