@@ -15,9 +15,6 @@ command -v node >/dev/null 2>&1 || { echo "node not found: skipped"; exit 77; }
 command -v curl >/dev/null 2>&1 || { echo "curl not found"; exit 1; }
 . "$src/tests/server/lib.sh"
 
-js() { node -e 'const o=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));process.stdout.write(String(eval(process.argv[2])))' "$1" "$2"; }
-ok() { js "$work/body" "$1" | grep -q true || bad "$2: $(cat "$work/body")"; }
-param() { [ "$(js "$work/body" o.error.param)" = "$1" ] || bad "$2: not refused naming '$1': $(cat "$work/body")"; }
 
 start api --model "$model" --chat-template chatml --threads 1
 msgs='"messages":[{"role":"user","content":"Say something"}]'

@@ -15,8 +15,6 @@ command -v curl >/dev/null 2>&1 || { echo "curl not found"; exit 1; }
 command -v pkg-config >/dev/null 2>&1 || { echo "pkg-config not found"; exit 1; }
 . "$src/tests/server/lib.sh"
 
-js() { node -e 'const o=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));process.stdout.write(String(eval(process.argv[2])))' "$1" "$2"; }
-ok() { js "$work/body" "$1" | grep -q true || bad "$2: $(cat "$work/body")"; }
 # chat MODEL PROMPT [EXTRA_JSON]
 chat() {
     curl -s -m 60 -D "$work/head" -o "$work/body" -H 'Content-Type: application/json' \

@@ -16,7 +16,6 @@ command -v node >/dev/null 2>&1 || { echo "node not found: skipped"; exit 77; }
 command -v curl >/dev/null 2>&1 || { echo "curl not found"; exit 1; }
 . "$src/tests/server/lib.sh"
 
-js() { node -e 'const o=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));process.stdout.write(String(eval(process.argv[2])))' "$1" "$2"; }
 body() { # PROMPT [STREAM]
     echo "{\"model\":\"synapse\",\"messages\":[{\"role\":\"user\",\"content\":\"$1\"}],\"max_tokens\":5,\"temperature\":0${2:+,\"stream\":true}}"
 }

@@ -16,7 +16,6 @@ command -v curl >/dev/null 2>&1 || { echo "curl not found"; exit 1; }
 . "$src/tests/server/lib.sh"
 
 # JS over a file: FILE EXPR (o is the parsed JSON)
-js() { node -e 'const o=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));process.stdout.write(String(eval(process.argv[2])))' "$1" "$2"; }
 chat() { # MODEL PROMPT [STREAM] -> the body in $work/body
     req POST /v1/chat/completions "{\"model\":\"$1\",\"messages\":[{\"role\":\"user\",\"content\":\"$2\"}],\"max_tokens\":6,\"temperature\":0${3:+,\"stream\":true}}" >/dev/null
 }

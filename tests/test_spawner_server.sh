@@ -14,8 +14,6 @@ command -v node >/dev/null 2>&1 || { echo "node not found: skipped"; exit 77; }
 command -v curl >/dev/null 2>&1 || { echo "curl not found"; exit 1; }
 . "$src/tests/server/lib.sh"
 
-js() { node -e 'const o=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));process.stdout.write(String(eval(process.argv[2])))' "$1" "$2"; }
-ok() { js "$work/body" "$1" | grep -q true || bad "$2: $(cat "$work/body")"; }
 ask() {
     curl -s -m 60 -o "$work/body" -H 'Content-Type: application/json' "http://127.0.0.1:$port/v1/chat/completions" \
         --data-binary "{\"model\":\"synapse\",\"messages\":[{\"role\":\"user\",\"content\":\"$1\"}],\"max_tokens\":2}"

@@ -60,6 +60,13 @@ expect() { # STATUS METHOD PATH BODY [CODE]
 }
 
 
+# js FILE EXPR: EXPR of the JSON in FILE (as o), printed
+js() { node -e 'const o=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));process.stdout.write(String(eval(process.argv[2])))' "$1" "$2"; }
+# ok EXPR WHAT: EXPR holds of the last response body, else WHAT fails
+ok() { js "$work/body" "$1" | grep -q true || bad "$2: $(cat "$work/body")"; }
+# param NAME WHAT: the last response is an error naming field NAME
+param() { [ "$(js "$work/body" o.error.param)" = "$1" ] || bad "$2: not refused naming '$1': $(cat "$work/body")"; }
+
 # finish: fails on any sanitizer report in the servers' logs, then exits
 finish() {
     if grep -q 'ERROR: \(AddressSanitizer\|LeakSanitizer\)\|runtime error:' "$work"/*.log; then
