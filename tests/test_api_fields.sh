@@ -39,6 +39,13 @@ param echo "echo on completions"
 expect 400 POST /v1/embeddings '{"input":"hi","user_id":"x"}'
 param user_id "an unknown embeddings field"
 expect 200 POST /v1/chat/completions "{$msgs,\"max_tokens\":1,\"user\":\"someone\"}"
+# null is "not given", for any field
+expect 200 POST /v1/chat/completions "{$msgs,\"max_tokens\":1,\"functions\":null,\"whatever\":null}"
+# a message's fields too
+expect 400 POST /v1/chat/completions '{"messages":[{"role":"user","content":"hi","name":"bob"}]}'
+param 'messages[0].name' "a message's name"
+expect 400 POST /v1/chat/completions '{"messages":[{"role":"user","content":"hi","tool_calls":[]}]}'
+param 'messages[0].tool_calls' "tool_calls on a user message"
 
 # thinking off is asked two ways; a thinking effort is not a dial here
 expect 200 POST /v1/chat/completions "{$msgs,\"max_tokens\":1,\"reasoning_effort\":\"none\"}"
@@ -115,5 +122,9 @@ code=$(curl -s -m 10 -I -o "$work/head" -w '%{http_code}' "http://127.0.0.1:$por
 [ "$code" = 200 ] && grep -qi '^content-length: [1-9]' "$work/head" || bad "HEAD /health: $code $(cat "$work/head")"
 code=$(curl -s -m 10 -X HEAD -o "$work/hbody" -w '%{http_code}' "http://127.0.0.1:$port/health" --max-time 5)
 [ ! -s "$work/hbody" ] || bad "HEAD /health sent a body: $(cat "$work/hbody")"
+code=$(curl -s -m 10 -I -o "$work/head" -w '%{http_code}' "http://127.0.0.1:$port/v1/chat/completions")
+[ "$code" = 405 ] || bad "HEAD on a POST route: $code"
+code=$(curl -s -m 10 -o "$work/body" -D "$work/head" -w '%{http_code}' "http://127.0.0.1:$port/v1/models" -X DELETE)
+grep -qi '^allow: GET, HEAD' "$work/head" || bad "a GET route's Allow: $(cat "$work/head")"
 stop $last api
 finish test_api_fields

@@ -27,7 +27,13 @@ int syn_route_embeddings(struct mg_connection *c, syn_server *s, const char *bod
         status = syn_send_error_msg(c, s, 500, "server_error", NULL, "out of memory");
         goto done;
     }
-    int32_t nv = syn_tokenizer_n_vocab(base->tok);
+    int32_t nv = syn_tokenizer_n_vocab(base->tok), model_dims = syn_model_get_config(base->model)->n_embd;
+    if (r.dimensions > model_dims) {
+        syn_http_fail(&e, 400, "invalid_request_error", NULL, "dimensions",
+                      "'dimensions' must be at most %d for this model, got %d", model_dims, r.dimensions);
+        status = syn_send_error(c, s, &e);
+        goto done;
+    }
     for (size_t i = 0; i < r.n_inputs; i++) {
         int32_t *ids = r.ids[i];
         size_t n = r.n_ids[i];
@@ -89,12 +95,7 @@ int syn_route_embeddings(struct mg_connection *c, syn_server *s, const char *bod
     }
     int32_t n_out, n_embd;
     const float *embd = syn_job_embeddings(j, &n_out, &n_embd);
-    if (r.dimensions > n_embd) {
-        status = syn_send_error_msg(c, s, 400, "invalid_request_error", NULL,
-                                    "'dimensions' must be at most %d for this model, got %d", n_embd, r.dimensions);
-        goto done;
-    }
-    int32_t dims = r.dimensions ? r.dimensions : n_embd;
+    int32_t dims = r.dimensions && r.dimensions < n_embd ? r.dimensions : n_embd;
     float *cut = malloc(sizeof(float) * (size_t)dims);
     if (!cut) {
         status = syn_send_error_msg(c, s, 500, "server_error", NULL, "out of memory");

@@ -684,7 +684,12 @@ static int stream_tool_answer(struct mg_connection *c, gen_ctx *g, syn_job *j, s
     sc->n_gen = d.n_gen;
     char *raw = strndup(d.text ? d.text : "", d.len), *rest = NULL;
     const char *finish = finish_name(d.finish);
+    int failed = d.finish == SYN_FINISH_ERROR;
     syn_choice_delta_free(&d);
+    if (failed) {
+        free(raw);
+        return syn_gen_sse(c, syn_gen_error_event("the answer failed", NULL));
+    }
     if (!raw)
         return syn_gen_sse(c, syn_gen_error_event("out of memory", NULL));
     /* the thinking first, then the answer's text and calls */
@@ -825,22 +830,15 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
             status = syn_send_error(c, s, &e);
             goto done;
         }
-    if (syn_gen_request_tools_on(&r) && r.n > 1) {
-        syn_http_fail(&e, 400, "invalid_request_error", NULL, "n", "'n' must be 1 with 'tools'");
+    if (r.tools && r.stream && r.logprobs) { /* a tools stream goes out whole, its logprobs not read */
+        syn_http_fail(&e, 400, "invalid_request_error", NULL, "logprobs", "'logprobs' with 'tools' needs 'stream': false");
         status = syn_send_error(c, s, &e);
         goto done;
     }
-    if (syn_tools_forced(&r)) { /* a required call is decoded under the function's schema */
-        if (r.schema) {
-            syn_http_fail(&e, 400, "invalid_request_error", NULL, "response_format",
-                          "'response_format' and a required tool call cannot both shape the answer");
-            status = syn_send_error(c, s, &e);
-            goto done;
-        }
-        if (syn_tools_schema(&r, base->tmpl.kind, &r.schema, &e)) {
-            status = syn_send_error(c, s, &e);
-            goto done;
-        }
+    if (r.tools && r.n > 1) {
+        syn_http_fail(&e, 400, "invalid_request_error", NULL, "n", "'n' must be 1 with 'tools'");
+        status = syn_send_error(c, s, &e);
+        goto done;
     }
     if (r.n > s->cfg.parallel) {
         syn_http_fail(&e, 400, "invalid_request_error", NULL, "n", "'n' can be at most %d on this server (parallel)",
@@ -862,6 +860,18 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
         sp = NULL;
         g.specialist = NULL;
         g.base = base = &s->main;
+    }
+    if (syn_tools_forced(&r)) { /* a required call is decoded under the function's schema */
+        if (r.schema) {
+            syn_http_fail(&e, 400, "invalid_request_error", NULL, "response_format",
+                          "'response_format' and a required tool call cannot both shape the answer");
+            status = syn_send_error(c, s, &e);
+            goto done;
+        }
+        if (syn_tools_schema(&r, base->tmpl.kind, &r.schema, &e)) {
+            status = syn_send_error(c, s, &e);
+            goto done;
+        }
     }
     syn_gen_learn(&g);
     if (kind == SYN_REQ_CHAT)

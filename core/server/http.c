@@ -341,10 +341,12 @@ static int handle(struct mg_connection *c, void *data)
         for (char *p = msg; *p; p++)
             if (*p == '\\' || (unsigned char)*p < 0x20)
                 *p = '?';
+        int get = strstr(r->method, "GET") != NULL; /* HEAD is served wherever GET is */
         mg_printf(c,
-                  "HTTP/1.1 405 Method Not Allowed\r\nAllow: %s\r\nContent-Type: application/json\r\n"
+                  "HTTP/1.1 405 Method Not Allowed\r\nAllow: %s%s\r\nContent-Type: application/json\r\n"
                   "Content-Length: %d\r\n%sConnection: close\r\n\r\n%s",
-                  r->method, n, syn_cors_headers(s, cors, sizeof cors), msg);
+                  r->method, get ? ", HEAD" : "", n, syn_cors_headers(s, cors, sizeof cors),
+                  strcmp(ri->request_method, "HEAD") ? msg : "");
         status = 405;
     } else if (r->auth && !authorized(s, c))
         status = syn_send_error_msg(c, s, 401, "invalid_request_error", "invalid_api_key",

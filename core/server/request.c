@@ -231,6 +231,26 @@ static int parse_tool_result(syn_gen_request *r, size_t i, size_t n, json_object
     return 0;
 }
 
+/* A message's fields: role and content, tool_calls on an assistant's,
+ * tool_call_id on a tool's; anything else (name, ...) refused by name. */
+static int message_fields(json_object *msg, size_t i, syn_http_error *e)
+{
+    json_object *role = field(msg, "role");
+    const char *rs = json_object_is_type(role, json_type_string) ? json_object_get_string(role) : "";
+    json_object_object_foreach(msg, key, v)
+    {
+        if (!v || !strcmp(key, "role") || !strcmp(key, "content") ||
+            (!strcmp(key, "tool_calls") && !strcmp(rs, "assistant")) || (!strcmp(key, "tool_call_id") && !strcmp(rs, "tool")))
+            continue;
+        char param[96];
+        snprintf(param, sizeof param, "messages[%zu].%.40s", i, key);
+        if (!strcmp(key, "tool_calls") || !strcmp(key, "tool_call_id"))
+            return BAD(param, "'%s' belongs to an %s message", param, key[5] == 'c' ? "assistant" : "tool");
+        return BAD(param, "'%s' is not supported by this server", param);
+    }
+    return 0;
+}
+
 static int parse_messages(json_object *root, syn_gen_request *r, syn_http_error *e)
 {
     json_object *m = field(root, "messages");
@@ -247,6 +267,8 @@ static int parse_messages(json_object *root, syn_gen_request *r, syn_http_error 
         snprintf(param, sizeof param, "messages[%zu]", i);
         if (!json_object_is_type(msg, json_type_object))
             return BAD(param, "'%s' must be an object with 'role' and 'content'", param);
+        if (message_fields(msg, i, e))
+            return -1;
         if (!(role = field(msg, "role")) || !json_object_is_type(role, json_type_string))
             return BAD(param, "'%s.role' must be a string", param);
         const char *rs = json_object_get_string(role);
@@ -407,8 +429,7 @@ static int known_fields(json_object *root, const char *const *fields, syn_http_e
 {
     json_object_object_foreach(root, key, v)
     {
-        (void)v;
-        if (in(key, fields))
+        if (!v || in(key, fields)) /* null is "not given" */
             continue;
         if (in(key, not_yet))
             return BAD(key, "'%s' is not supported by this server yet", key);
@@ -435,7 +456,7 @@ static int parse_logit_bias(json_object *root, syn_gen_request *r, syn_http_erro
     {
         char *end;
         long id = strtol(key, &end, 10);
-        if (!*key || *end || id < 0 || id > INT32_MAX)
+        if (*key < '0' || *key > '9' || *end || id < 0 || id > INT32_MAX)
             return BAD("logit_bias", "'logit_bias' keys must be token ids, got '%.32s'", key);
         if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
             return BAD("logit_bias", "'logit_bias' values must be numbers");
@@ -477,14 +498,9 @@ static int parse_tools(json_object *root, syn_gen_request *r, syn_http_error *e)
             for (size_t k = 0; k < i; k++)
                 if (!strcmp(nm, json_object_get_string(field(field(json_object_array_get_idx(t, k), "function"), "name"))))
                     return BAD(param, "'%s': two tools are called '%s'", param, nm);
-            if (params) { /* what a required call is decoded under must compile */
-                syn_jschema *js;
-                syn_error err = {0};
-                if (!json_object_is_type(params, json_type_object) || syn_jschema_compile(params, &js, &err))
-                    return BAD(param, "'%s.function.parameters': %s", param,
-                               err.msg[0] ? err.msg : "must be a JSON schema object");
-                syn_jschema_free(js);
-            }
+            /* a JSON schema; compiled only for a call it is decoded under */
+            if (params && !json_object_is_type(params, json_type_object))
+                return BAD(param, "'%s.function.parameters' must be a JSON schema object", param);
         }
         r->tools = t;
     }
@@ -500,6 +516,8 @@ static int parse_tools(json_object *root, syn_gen_request *r, syn_http_error *e)
         r->tool_choice = SYN_TOOLS_REQUIRED;
     else if (json_object_is_type(fn, json_type_string)) {
         r->tool_choice = SYN_TOOLS_NAMED;
+        if (strlen(json_object_get_string(fn)) > SYN_TOOL_NAME_MAX)
+            return BAD("tool_choice", "'tool_choice' names a function longer than any tool's (%d)", SYN_TOOL_NAME_MAX);
         snprintf(r->tool_name, sizeof r->tool_name, "%s", json_object_get_string(fn));
         int found = 0;
         for (size_t i = 0; t && !found && i < json_object_array_length(t); i++)

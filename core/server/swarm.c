@@ -101,6 +101,10 @@ int syn_server_swarm(struct mg_connection *c, syn_server *s, const syn_gen_reque
     *synth = *r;
     synth->msgs = scratch->msgs;
     synth->n_msgs = 2;
+    /* the merge is two plain messages: nothing of r's per-message tool state */
+    synth->tools = NULL;
+    synth->msg_calls = NULL;
+    synth->msg_call_ids = NULL;
     *answers = list;
     return 0;
 }

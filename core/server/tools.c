@@ -1,6 +1,7 @@
 /* Tool calling's text (see tools.h). The wording that shows the tools is
  * ours; the tags and JSON shapes are what each model family was trained
  * on, so its calls come back in a form we can read. */
+#define _GNU_SOURCE /* memmem */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,7 +236,10 @@ int syn_tools_schema(const syn_gen_request *r, syn_chat_kind kind, syn_jschema *
     syn_error err = {0};
     int rc = syn_jschema_compile(schema, out, &err);
     json_object_put(schema);
-    return rc ? syn_http_fail(e, 400, "invalid_request_error", NULL, "tools", "%s", err.msg) : 0;
+    return rc ? syn_http_fail(e, 400, "invalid_request_error", NULL, "tools",
+                              "a required call is decoded under its function's parameters, and those cannot be: %s",
+                              err.msg)
+              : 0;
 }
 
 /* A call read from JSON text, if it names one of r's tools. */
@@ -295,8 +299,9 @@ json_object *syn_tools_parse(const syn_gen_request *r, syn_chat_kind kind, int f
         strb rest = {0};
         const char *p = text, *end = text + len;
         while (p < end) {
-            const char *open = strstr(p, "<tool_call>"), *close = open ? strstr(open, "</tool_call>") : NULL;
-            if (!open || open >= end || !close || close >= end) {
+            const char *open = memmem(p, (size_t)(end - p), "<tool_call>", 11);
+            const char *close = open ? memmem(open, (size_t)(end - open), "</tool_call>", 12) : NULL;
+            if (!open || !close) {
                 add(&rest, p, (size_t)(end - p));
                 break;
             }
