@@ -76,6 +76,21 @@ param logit_bias "a bias of 500"
 expect 400 POST /v1/completions '{"prompt":"x","logit_bias":{"abc":1}}'
 param logit_bias "a bias keyed by a word"
 
+# a prompt list: a job each, choice p * n + k, each what its prompt gets alone
+expect 200 POST /v1/completions '{"prompt":["The quick brown fox","Once upon a time"],"n":2,"temperature":0,"max_tokens":3}'
+ok 'o.choices.length === 4 && o.choices.map(c => c.index).join() === "0,1,2,3" && o.usage.prompt_tokens > 4' "a prompt list"
+both=$(js "$work/body" 'JSON.stringify(o.choices.map(c => c.text))')
+second=$(curl -s -m 60 -H 'Content-Type: application/json' "http://127.0.0.1:$port/v1/completions" \
+    --data-binary '{"prompt":"Once upon a time","temperature":0,"max_tokens":3}' | node -e \
+    'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.stringify(JSON.parse(s).choices[0].text)))')
+node -e 'const [b, p, s] = [JSON.parse(process.argv[1]), JSON.parse(process.argv[2]), JSON.parse(process.argv[3])];
+    if (b[0] !== p || b[1] !== p || b[2] !== s || b[3] !== s) process.exit(1)' "$both" "$plain" "$second" ||
+    bad "a prompt list's choices $both are not each prompt's alone ($plain, $second)"
+expect 400 POST /v1/completions '{"prompt":["a","b"],"stream":true}'
+param stream "a streamed prompt list"
+expect 400 POST /v1/completions '{"prompt":["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q"]}'
+param prompt "17 prompts"
+
 # top_k 1 at temperature 1 is the greedy answer
 curl -s -m 60 -o "$work/body" -H 'Content-Type: application/json' "http://127.0.0.1:$port/v1/completions" \
     --data-binary '{"prompt":"The quick brown fox","temperature":1,"top_k":1,"max_tokens":3,"seed":7}'

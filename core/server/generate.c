@@ -456,28 +456,20 @@ static void tool_calls_into(const gen_ctx *g, json_object *choice, const char *a
     free(rest);
 }
 
-static int answer_once(struct mg_connection *c, gen_ctx *g)
+/* A finished job's choices into the array choices, numbered from first;
+ * the tokens generated added to *gen, each choice's stats into stats. -1
+ * when out of memory. */
+static int job_choices(const gen_ctx *g, syn_job *j, int first, json_object *choices, int64_t *gen,
+                       syn_gen_stats *stats)
 {
-    syn_job *j = g->job;
-    int w = syn_wait_watching(c, j);
-    if (w < 0)
-        return 499; /* client closed the request (nginx's convention) */
-    if (w != SYN_JOB_DONE)
-        return syn_send_job_error(c, g->s, j);
-    json_object *o = syn_gen_envelope(g, 0), *choices = json_object_new_array();
-    int64_t gen = 0;
-    syn_gen_stats stats[SYN_MAX_N];
     for (int i = 0; i < syn_job_n_choices(j); i++) {
         syn_choice_cursor cur = {0};
         syn_choice_delta d;
-        if (syn_job_read(j, i, &cur, &d)) {
-            json_object_put(o);
-            json_object_put(choices);
-            return syn_send_error_msg(c, g->s, 500, "server_error", NULL, "out of memory");
-        }
+        if (syn_job_read(j, i, &cur, &d))
+            return -1;
         const syn_choice_delta *out = &d;
         json_object *ch = json_object_new_object();
-        json_object_object_add(ch, "index", json_object_new_int(i));
+        json_object_object_add(ch, "index", json_object_new_int(first + i));
         json_object *text = json_object_new_string_len(out->text ? out->text : "", (int)out->len);
         if (g->r->kind == SYN_REQ_CHAT) {
             json_object *msg = json_object_new_object();
@@ -500,9 +492,29 @@ static int answer_once(struct mg_connection *c, gen_ctx *g)
                                g->r->logprobs ? logprobs_json(g->base->tok, g->r->kind, out->lps, out->n_lps, &off) : NULL);
         json_object_object_add(ch, "finish_reason", json_object_new_string(finish_name(out->finish)));
         json_object_array_add(choices, ch);
-        gen += out->n_gen;
-        stats[i] = out->stats;
+        *gen += out->n_gen;
+        if (stats)
+            stats[i] = out->stats;
         syn_choice_delta_free(&d);
+    }
+    return 0;
+}
+
+static int answer_once(struct mg_connection *c, gen_ctx *g)
+{
+    syn_job *j = g->job;
+    int w = syn_wait_watching(c, j);
+    if (w < 0)
+        return 499; /* client closed the request (nginx's convention) */
+    if (w != SYN_JOB_DONE)
+        return syn_send_job_error(c, g->s, j);
+    json_object *o = syn_gen_envelope(g, 0), *choices = json_object_new_array();
+    int64_t gen = 0;
+    syn_gen_stats stats[SYN_MAX_N];
+    if (job_choices(g, j, 0, choices, &gen, stats)) {
+        json_object_put(o);
+        json_object_put(choices);
+        return syn_send_error_msg(c, g->s, 500, "server_error", NULL, "out of memory");
     }
     json_object_object_add(o, "choices", choices);
     json_object_object_add(o, "usage", syn_gen_usage(syn_job_n_prompt(j), gen));
@@ -801,6 +813,96 @@ static int answer_stream(struct mg_connection *c, gen_ctx *g)
     return gone ? 499 : 200; /* 499: client closed the request (nginx's convention) */
 }
 
+/* One job for request r (its prompt built on g's base, under sp's adapter),
+ * queued; *schema (NULL: none), the request's, is the job's now. 0, or
+ * the status of the error sent. */
+static int queue_job(struct mg_connection *c, const gen_ctx *g, const syn_gen_request *r, syn_jschema **schema,
+                     syn_specialist *sp, int32_t max_tokens, syn_job **out)
+{
+    syn_server *s = g->s;
+    syn_http_error e = {0};
+    int32_t *ids;
+    size_t n_ids;
+    *out = NULL;
+    if (syn_server_build_prompt(s, g->base, r, sp, &ids, &n_ids, &e))
+        return syn_send_error(c, s, &e);
+    syn_job_request jr = {.prompt = ids, .n_prompt = (int32_t)n_ids, .n_choices = r->n, .max_tokens = max_tokens};
+    jr.gen = (syn_gen_params){.sp = r->sp, .stops = (const char *const *)r->stops, .n_stops = r->n_stops,
+                              .logprobs = r->logprobs, .top_logprobs = r->top_logprobs,
+                              .confidence = r->kind == SYN_REQ_CHAT, .bias = r->bias, .n_bias = r->n_bias};
+    if (schema && *schema) {
+        syn_jschema_constraint(*schema, "response_format", &jr.constraint);
+        *schema = NULL; /* the job owns it now */
+    }
+    syn_job *j;
+    syn_error err = {0};
+    int rc = syn_job_generate(&jr, &j, &err);
+    free(ids);
+    if (rc)
+        return syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", err.msg);
+    if (syn_server_job_adapter(s, j, sp, &e)) {
+        syn_job_release(j);
+        return syn_send_error(c, s, &e);
+    }
+    if ((rc = syn_sched_submit(g->base->sched, j, &err))) {
+        syn_job_release(j);
+        return rc == SYN_ERR_RANGE ? syn_send_error_msg(c, s, 429, "rate_limit_error", "queue_full", "%s", err.msg)
+                                   : syn_send_error_msg(c, s, 503, "server_error", NULL, "%s", err.msg);
+    }
+    *out = j;
+    return 0;
+}
+
+/* A completion of several prompts (OpenAI's prompt list): a job each, all
+ * queued at once so they share the scheduler's steps; choice p * n + k is
+ * prompt p's k-th. Whole answers only (a stream of several is refused at
+ * parse time). */
+static int complete_many(struct mg_connection *c, gen_ctx *g, syn_specialist *sp, int32_t max_tokens)
+{
+    const syn_gen_request *r = g->r;
+    syn_job *jobs[SYN_MAX_PROMPTS] = {0};
+    int status = 0, queued = 0;
+    for (int p = 0; !status && p < r->n_prompts; p++) {
+        syn_gen_request one = *r;
+        one.prompt = r->prompts[p];
+        if (!(status = queue_job(c, g, &one, NULL, sp, max_tokens, &jobs[p])))
+            queued++;
+    }
+    json_object *o = NULL, *choices = NULL;
+    int64_t gen = 0, prompt = 0;
+    for (int p = 0; !status && p < queued; p++) {
+        int w = syn_wait_watching(c, jobs[p]);
+        if (w < 0)
+            status = 499;
+        else if (w != SYN_JOB_DONE)
+            status = syn_send_job_error(c, g->s, jobs[p]);
+    }
+    if (!status) {
+        o = syn_gen_envelope(g, 0);
+        choices = json_object_new_array();
+        for (int p = 0; !status && p < queued; p++) {
+            prompt += syn_job_n_prompt(jobs[p]);
+            if (job_choices(g, jobs[p], p * r->n, choices, &gen, NULL))
+                status = -1;
+        }
+        if (status) {
+            json_object_put(o);
+            json_object_put(choices);
+            status = syn_send_error_msg(c, g->s, 500, "server_error", NULL, "out of memory");
+        } else {
+            json_object_object_add(o, "choices", choices);
+            json_object_object_add(o, "usage", syn_gen_usage(prompt, gen));
+            status = syn_send_json_obj(c, g->s, 200, o);
+        }
+    }
+    for (int p = 0; p < queued; p++) {
+        if (status != 200)
+            syn_job_cancel(jobs[p]);
+        syn_job_release(jobs[p]);
+    }
+    return status;
+}
+
 int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind kind, const char *body, size_t len)
 {
     syn_http_error e = {0};
@@ -906,40 +1008,14 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
             goto done;
         pr = &synth;
     }
-    int32_t *ids;
-    size_t n_ids;
-    if (syn_server_build_prompt(s, base, pr, sp, &ids, &n_ids, &e)) {
-        status = syn_send_error(c, s, &e);
+    if (r.n_prompts > 1) { /* several prompts: a job each, answered together */
+        status = complete_many(c, &g, sp, max_tokens);
         goto done;
     }
-    syn_job_request jr = {.prompt = ids, .n_prompt = (int32_t)n_ids, .n_choices = r.n, .max_tokens = max_tokens};
-    jr.gen = (syn_gen_params){.sp = r.sp, .stops = (const char *const *)r.stops, .n_stops = r.n_stops,
-                              .logprobs = r.logprobs, .top_logprobs = r.top_logprobs,
-                              .confidence = kind == SYN_REQ_CHAT, .bias = r.bias, .n_bias = r.n_bias};
     g.constrained = r.schema != NULL;
-    if (r.schema)
-        syn_jschema_constraint(r.schema, "response_format", &jr.constraint);
-    r.schema = NULL; /* the job owns it now */
     syn_job *j;
-    syn_error err = {0};
-    int rc = syn_job_generate(&jr, &j, &err);
-    free(ids);
-    if (rc) {
-        status = syn_send_error_msg(c, s, 500, "server_error", NULL, "%s", err.msg);
+    if ((status = queue_job(c, &g, pr, &r.schema, sp, max_tokens, &j)))
         goto done;
-    }
-    if (syn_server_job_adapter(s, j, sp, &e)) {
-        status = syn_send_error(c, s, &e);
-        syn_job_release(j);
-        goto done;
-    }
-    rc = syn_sched_submit(base->sched, j, &err);
-    if (rc) {
-        status = rc == SYN_ERR_RANGE ? syn_send_error_msg(c, s, 429, "rate_limit_error", "queue_full", "%s", err.msg)
-                                     : syn_send_error_msg(c, s, 503, "server_error", NULL, "%s", err.msg);
-        syn_job_release(j);
-        goto done;
-    }
     g.job = j;
     g.swarm = swarm_answers;
     status = r.stream ? answer_stream(c, &g) : answer_once(c, &g);

@@ -320,6 +320,22 @@ static int parse_prompt(json_object *root, syn_gen_request *r, syn_http_error *e
     json_object *p = field(root, "prompt");
     if (!p)
         return BAD("prompt", "'prompt' is required");
+    if (json_object_is_type(p, json_type_array) && json_object_array_length(p) > 1 &&
+        json_object_is_type(json_object_array_get_idx(p, 0), json_type_string)) {
+        /* a list of prompts, answered together */
+        size_t n = json_object_array_length(p);
+        if (n > SYN_MAX_PROMPTS)
+            return BAD("prompt", "'prompt' holds at most %d prompts", SYN_MAX_PROMPTS);
+        for (size_t i = 0; i < n; i++) {
+            json_object *one = json_object_array_get_idx(p, i);
+            if (!json_object_is_type(one, json_type_string) || !json_object_get_string_len(one))
+                return BAD("prompt", "'prompt' as a list must hold non-empty strings");
+            r->prompts[i] = json_object_get_string(one);
+        }
+        r->n_prompts = (int)n;
+        r->prompt = r->prompts[0];
+        return 0;
+    }
     if (json_object_is_type(p, json_type_array) && json_object_array_length(p) == 1 &&
         json_object_is_type(json_object_array_get_idx(p, 0), json_type_string))
         p = json_object_array_get_idx(p, 0);
@@ -658,7 +674,13 @@ int syn_request_parse_gen(json_object *root, syn_route_kind kind, syn_gen_reques
         r->top_logprobs = x > 0 ? (int)x : 0;
     }
     /* a schema constrains a completion's text as it does a chat answer's */
-    return parse_response_format(root, r, e);
+    if (parse_response_format(root, r, e))
+        return -1;
+    if (r->n_prompts > 1 && r->stream)
+        return BAD("stream", "several prompts are answered whole: 'stream' must be false with a prompt list");
+    if (r->n_prompts > 1 && r->schema)
+        return BAD("response_format", "'response_format' takes one prompt, not a list");
+    return 0;
 }
 
 void syn_gen_request_free(syn_gen_request *r)

@@ -29,6 +29,8 @@ int syn_http_fail(syn_http_error *e, int status, const char *type, const char *c
 
 typedef enum syn_route_kind { SYN_REQ_CHAT, SYN_REQ_COMPLETION } syn_route_kind;
 
+#define SYN_MAX_PROMPTS 16 /* a completion's prompt list */
+
 /* tool_choice */
 typedef enum syn_tool_choice {
     SYN_TOOLS_AUTO = 0, /* the model may call one (the default with tools) */
@@ -44,7 +46,9 @@ typedef struct syn_gen_request {
     char model[256];
     syn_chat_msg *msgs; /* chat: borrowed from the json tree */
     size_t n_msgs;
-    const char *prompt;       /* completion: a text prompt, borrowed */
+    const char *prompt;       /* completion: a text prompt, borrowed (the first, of several) */
+    const char *prompts[SYN_MAX_PROMPTS]; /* completion: a prompt list, borrowed */
+    int n_prompts;            /* 2 or more: a list, answered a job each */
     const char *known_facts;  /* chat: facts for the prompt, a system message (the server's, not parsed) */
     int32_t *prompt_ids;      /* completion: a prompt given as token ids (malloc'ed) */
     size_t n_prompt_ids;
