@@ -49,5 +49,9 @@ int32_t syn_jmatch_mask(syn_jmatch *m, const syn_tokenizer *tok, float *logits, 
 /* The compiled schema as a constraint for a job (takes s); what names the
  * request field for error messages ("response_format"). */
 void syn_jschema_constraint(syn_jschema *s, const char *what, syn_constraint *out);
+/* The same, but free until trigger appears in the output; then the value
+ * after it follows s until complete, and the output is free again (takes
+ * s). -1 when out of memory (s freed). */
+int syn_jschema_lazy_constraint(const char *trigger, syn_jschema *s, const char *what, syn_constraint *out);
 
 #endif

@@ -814,10 +814,11 @@ static int answer_stream(struct mg_connection *c, gen_ctx *g)
 }
 
 /* One job for request r (its prompt built on g's base, under sp's adapter),
- * queued; *schema (NULL: none), the request's, is the job's now. 0, or
- * the status of the error sent. */
+ * queued; *schema (NULL: none), the request's, is the job's now, and so is
+ * *call (NULL: none), the schema a tool call the model starts is held to.
+ * 0, or the status of the error sent. */
 static int queue_job(struct mg_connection *c, const gen_ctx *g, const syn_gen_request *r, syn_jschema **schema,
-                     syn_specialist *sp, int32_t max_tokens, syn_job **out)
+                     syn_jschema **call, syn_specialist *sp, int32_t max_tokens, syn_job **out)
 {
     syn_server *s = g->s;
     syn_http_error e = {0};
@@ -833,6 +834,13 @@ static int queue_job(struct mg_connection *c, const gen_ctx *g, const syn_gen_re
     if (schema && *schema) {
         syn_jschema_constraint(*schema, "response_format", &jr.constraint);
         *schema = NULL; /* the job owns it now */
+    } else if (call && *call) {
+        int bad = syn_jschema_lazy_constraint(syn_tools_prefill(g->base->tmpl.kind), *call, "tools", &jr.constraint);
+        *call = NULL;
+        if (bad) {
+            free(ids);
+            return syn_send_error_msg(c, s, 500, "server_error", NULL, "out of memory");
+        }
     }
     syn_job *j;
     syn_error err = {0};
@@ -865,7 +873,7 @@ static int complete_many(struct mg_connection *c, gen_ctx *g, syn_specialist *sp
     for (int p = 0; !status && p < r->n_prompts; p++) {
         syn_gen_request one = *r;
         one.prompt = r->prompts[p];
-        if (!(status = queue_job(c, g, &one, NULL, sp, max_tokens, &jobs[p])))
+        if (!(status = queue_job(c, g, &one, NULL, NULL, sp, max_tokens, &jobs[p])))
             queued++;
     }
     json_object *o = NULL, *choices = NULL;
@@ -918,6 +926,7 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     json_object *swarm_answers = NULL;
     gen_ctx g = {.s = s, .r = &r, .route = &route};
     char *known_facts = NULL;
+    syn_jschema *call = NULL; /* auto tools: what a call the model starts follows */
     if (syn_request_parse_json(body, len, &root, &e) || syn_request_parse_gen(root, kind, &r, &e) ||
         (kind == SYN_REQ_CHAT ? syn_server_route_chat(s, &r, &sp, &base, &route, &e)
                               : syn_server_resolve_model(s, r.model, &sp, &base, &e))) {
@@ -975,6 +984,13 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
             goto done;
         }
     }
+    /* auto, for a family that opens its calls with a tag: a call the model
+     * starts is held to the calls' schema from the tag on (parameters our
+     * schema engine cannot hold leave the call to be read as written) */
+    syn_http_error unheld = {0};
+    if (syn_gen_request_tools_on(&r) && !syn_tools_forced(&r) && !r.schema && *syn_tools_prefill(base->tmpl.kind) &&
+        syn_tools_schema(&r, base->tmpl.kind, &call, &unheld))
+        call = NULL;
     syn_gen_learn(&g);
     if (kind == SYN_REQ_CHAT)
         r.known_facts = known_facts = syn_server_known_facts(s, base, syn_gen_request_query(&r), &g.knowledge);
@@ -1014,7 +1030,7 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
     }
     g.constrained = r.schema != NULL;
     syn_job *j;
-    if ((status = queue_job(c, &g, pr, &r.schema, sp, max_tokens, &j)))
+    if ((status = queue_job(c, &g, pr, &r.schema, &call, sp, max_tokens, &j)))
         goto done;
     g.job = j;
     g.swarm = swarm_answers;
@@ -1024,6 +1040,7 @@ int syn_route_generate(struct mg_connection *c, syn_server *s, syn_route_kind ki
                                (uint64_t)syn_job_n_cached(j));
     syn_job_release(j);
 done:
+    syn_jschema_free(call);
     free(known_facts);
     json_object_put(g.knowledge);
     json_object_put(g.learned);

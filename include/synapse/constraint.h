@@ -1,5 +1,5 @@
 /* Constrained decoding: a constraint limits, token by token, what a sequence
- * may generate (JSON schema today, tool-call grammars next). The engine only
+ * may generate (a JSON schema, whole or from a tool call's tag on). The engine only
  * sees this interface; an implementation provides a shared, immutable spec
  * and a per-sequence state made from it. Each call on a state comes from the
  * one thread that runs that sequence. */
