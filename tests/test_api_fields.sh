@@ -47,6 +47,11 @@ param 'messages[0].name' "a message's name"
 expect 400 POST /v1/chat/completions '{"messages":[{"role":"user","content":"hi","tool_calls":[]}]}'
 param 'messages[0].tool_calls' "tool_calls on a user message"
 
+# a tool's result needs the id of the call it answers; with it, it is rendered even without tools
+expect 200 POST /v1/chat/completions '{"messages":[{"role":"user","content":"hi"},{"role":"tool","tool_call_id":"c1","content":"42"}],"max_tokens":1}'
+expect 400 POST /v1/chat/completions '{"messages":[{"role":"user","content":"hi"},{"role":"tool","content":"42"}]}'
+param 'messages[1].tool_call_id' "a tool result without its call's id"
+
 # thinking off is asked two ways; a thinking effort is not a dial here
 expect 200 POST /v1/chat/completions "{$msgs,\"max_tokens\":1,\"reasoning_effort\":\"none\"}"
 expect 200 POST /v1/chat/completions "{$msgs,\"max_tokens\":1,\"chat_template_kwargs\":{\"enable_thinking\":false}}"

@@ -93,39 +93,48 @@ static int api_error(long status, json_object *o)
     return syn_cli_error("spawner", "HTTP %ld: %s", status, *msg ? msg : "(no message)");
 }
 
+/* The answer of a route that answers want when it works: *o, or 1 with
+ * the reason printed (and *o NULL). */
+static int fetch(const char *url, const char *key, int post, long want, json_object **o)
+{
+    long status = call(url, key, post, o);
+    if (status < 0)
+        return 1;
+    if (status == want)
+        return 0;
+    api_error(status, *o);
+    json_object_put(*o);
+    *o = NULL;
+    return 1;
+}
+
 static int list(const char *base, const char *key)
 {
     char url[PATH_MAX];
     snprintf(url, sizeof url, "%s/api/spawner/proposals", base);
     json_object *o;
-    long status = call(url, key, 0, &o);
-    if (status < 0)
+    if (fetch(url, key, 0, 200, &o))
         return 1;
-    int rc = 0;
-    if (status != 200)
-        rc = api_error(status, o);
-    else {
-        json_object *data = json_object_object_get(o, "data");
-        size_t n = json_object_array_length(data);
-        if (json_object_object_get(o, "spawner") == NULL)
-            printf("(no spawner plugin is loaded: nothing new is proposed)\n");
-        if (!n)
-            printf("no proposals yet\n");
-        else
-            printf("%-5s %-9s %-24s %-40s %s\n", "ID", "STATUS", "NAME", "CAPABILITIES", "WHY");
-        for (size_t i = 0; i < n; i++) {
-            json_object *p = json_object_array_get_idx(data, i), *caps = json_object_object_get(p, "capabilities");
-            char list_text[41] = "";
-            size_t used = 0;
-            for (size_t k = 0; k < json_object_array_length(caps) && used < sizeof list_text - 1; k++)
-                used += (size_t)snprintf(list_text + used, sizeof list_text - used, "%s%s", k ? "," : "",
-                                         json_object_get_string(json_object_array_get_idx(caps, k)));
-            printf("%-5s %-9s %-24s %-40s %s\n", str(p, "id"), str(p, "status"), str(p, "name"), list_text,
-                   str(p, "reason"));
-        }
+    json_object *data = json_object_object_get(o, "data");
+    size_t n = json_object_array_length(data);
+    if (json_object_object_get(o, "spawner") == NULL)
+        printf("(no spawner plugin is loaded: nothing new is proposed)\n");
+    if (!n)
+        printf("no proposals yet\n");
+    else
+        printf("%-5s %-9s %-24s %-40s %s\n", "ID", "STATUS", "NAME", "CAPABILITIES", "WHY");
+    for (size_t i = 0; i < n; i++) {
+        json_object *p = json_object_array_get_idx(data, i), *caps = json_object_object_get(p, "capabilities");
+        char list_text[41] = "";
+        size_t used = 0;
+        for (size_t k = 0; k < json_object_array_length(caps) && used < sizeof list_text - 1; k++)
+            used += (size_t)snprintf(list_text + used, sizeof list_text - used, "%s%s", k ? "," : "",
+                                     json_object_get_string(json_object_array_get_idx(caps, k)));
+        printf("%-5s %-9s %-24s %-40s %s\n", str(p, "id"), str(p, "status"), str(p, "name"), list_text,
+               str(p, "reason"));
     }
     json_object_put(o);
-    return rc;
+    return 0;
 }
 
 static int accept_proposal(const char *base, const char *key, const char *id)
@@ -136,18 +145,12 @@ static int accept_proposal(const char *base, const char *key, const char *id)
         return 2;
     snprintf(url, sizeof url, "%s/api/spawner/proposals/%ld/accept", base, n);
     json_object *o;
-    long status = call(url, key, 1, &o);
-    if (status < 0)
+    if (fetch(url, key, 1, 201, &o))
         return 1;
-    int rc = 0;
-    if (status != 201)
-        rc = api_error(status, o);
-    else {
-        json_object *p = json_object_object_get(o, "proposal");
-        printf("accepted proposal %ld: specialist '%s' is served as synapse/%s\n", n, str(p, "name"), str(p, "name"));
-    }
+    json_object *p = json_object_object_get(o, "proposal");
+    printf("accepted proposal %ld: specialist '%s' is served as synapse/%s\n", n, str(p, "name"), str(p, "name"));
     json_object_put(o);
-    return rc;
+    return 0;
 }
 
 int syn_cmd_spawner(int argc, char **argv)

@@ -23,7 +23,7 @@ static int refuses(const syn_gen_request *r, const syn_specialist *sp, syn_http_
                         : r->n_stops            ? "stop"
                         : r->n_bias             ? "logit_bias"
                         : r->tools              ? "tools"
-                        : r->msg_calls          ? "messages"
+                        : syn_gen_request_tooled(r) ? "messages"
                                                 : NULL;
     if (!field)
         return 0;

@@ -26,7 +26,7 @@ static int cloud_on(const gen_ctx *g)
     /* n > 1, a schema: the upstream's one free answer would not do */
     /* tools: the upstream is not told them */
     return g->s->cfg.cloud.mode != SYN_CLOUD_NEVER && r->kind == SYN_REQ_CHAT && !strcmp(r->model, "synapse") &&
-           r->n == 1 && !r->schema && !g->constrained && !r->tools && !r->msg_calls;
+           r->n == 1 && !r->schema && !g->constrained && !syn_gen_request_tooled(r);
 }
 
 int syn_fallback_first(const gen_ctx *g, char *why, size_t n)

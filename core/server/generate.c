@@ -114,7 +114,7 @@ int syn_server_build_prompt(const syn_server *s, const syn_base *b, const syn_ge
             syn_chat_msg *rendered = msgs;
             size_t n_rendered = r->n_msgs + extra;
             syn_tools_scratch scratch = {0};
-            int tooled = r->tools || r->msg_calls;
+            int tooled = syn_gen_request_tooled(r);
             if (tooled && syn_tools_messages(r, b->tmpl.kind, msgs, r->n_msgs + extra, &rendered, &n_rendered,
                                              &scratch, e)) {
                 if (extra)

@@ -185,15 +185,6 @@ static char *content_text(json_object *c, size_t i, syn_http_error *e)
     return s;
 }
 
-/* The per-message tool arrays, made when the first message needs them. */
-static int tool_arrays(syn_gen_request *r, size_t n, syn_http_error *e)
-{
-    if (!r->msg_calls && (!(r->msg_calls = calloc(n, sizeof *r->msg_calls)) ||
-                          !(r->msg_call_ids = calloc(n, sizeof *r->msg_call_ids))))
-        return syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
-    return 0;
-}
-
 /* An assistant's tool_calls: [{"id", "type": "function", "function":
  * {"name", "arguments": a JSON text}}] */
 static int parse_tool_calls(syn_gen_request *r, size_t i, size_t n, json_object *calls, syn_http_error *e)
@@ -211,23 +202,20 @@ static int parse_tool_calls(syn_gen_request *r, size_t i, size_t n, json_object 
             return BAD(param, "'%s' entries must be {\"id\", \"type\": \"function\", \"function\": {\"name\", "
                               "\"arguments\": a JSON string}}", param);
     }
-    if (tool_arrays(r, n, e))
-        return -1;
+    if (!r->msg_calls && !(r->msg_calls = calloc(n, sizeof *r->msg_calls)))
+        return syn_http_fail(e, 500, "server_error", NULL, NULL, "out of memory");
     r->msg_calls[i] = calls;
     return 0;
 }
 
-/* A tool's result: content and the tool_call_id it answers */
-static int parse_tool_result(syn_gen_request *r, size_t i, size_t n, json_object *msg, syn_http_error *e)
+/* A tool's result needs the tool_call_id it answers (OpenAI's rule; the
+ * families' formats do not carry it: results follow their calls in order). */
+static int check_tool_result(json_object *msg, size_t i, syn_http_error *e)
 {
-    json_object *id = field(msg, "tool_call_id");
     char param[64];
     snprintf(param, sizeof param, "messages[%zu].tool_call_id", i);
-    if (!json_object_is_type(id, json_type_string))
+    if (!json_object_is_type(field(msg, "tool_call_id"), json_type_string))
         return BAD(param, "'%s' is required: the id of the call this answers", param);
-    if (tool_arrays(r, n, e))
-        return -1;
-    r->msg_call_ids[i] = json_object_get_string(id);
     return 0;
 }
 
@@ -280,8 +268,11 @@ static int parse_messages(json_object *root, syn_gen_request *r, syn_http_error 
         json_object *calls = !strcmp(rs, "assistant") ? field(msg, "tool_calls") : NULL;
         if (calls && parse_tool_calls(r, i, n, calls, e))
             return -1;
-        if (!strcmp(rs, "tool") && parse_tool_result(r, i, n, msg, e))
-            return -1;
+        if (!strcmp(rs, "tool")) {
+            if (check_tool_result(msg, i, e))
+                return -1;
+            r->tool_results = 1;
+        }
         content = field(msg, "content");
         if (!content && !calls) {
             snprintf(param, sizeof param, "messages[%zu].content", i);
@@ -578,6 +569,11 @@ static int parse_thinking(json_object *root, syn_gen_request *r, syn_http_error 
     return 0;
 }
 
+int syn_gen_request_tooled(const syn_gen_request *r)
+{
+    return r->tools || r->msg_calls || r->tool_results;
+}
+
 int syn_gen_request_tools_on(const syn_gen_request *r)
 {
     return r->tools && r->tool_choice != SYN_TOOLS_NONE;
@@ -691,7 +687,6 @@ void syn_gen_request_free(syn_gen_request *r)
     free(r->prompt_ids);
     free(r->bias);
     free(r->msg_calls);
-    free(r->msg_call_ids);
     for (size_t i = 0; i < r->n_stops; i++)
         free(r->stops[i]);
     syn_jschema_free(r->schema);

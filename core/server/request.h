@@ -69,7 +69,7 @@ typedef struct syn_gen_request {
     int parallel_tool_calls;  /* default 1 */
     int no_thinking;          /* chat_template_kwargs.enable_thinking false, or reasoning_effort none */
     json_object **msg_calls;  /* per message: an assistant's tool_calls (borrowed); NULL when no message has any */
-    const char **msg_call_ids; /* per message: a tool message's tool_call_id; NULL likewise */
+    int tool_results;         /* a message is a tool's result */
 } syn_gen_request;
 
 /* Parses the body into a json tree (*root, caller puts it) and fills r.
@@ -80,6 +80,9 @@ void syn_gen_request_free(syn_gen_request *r);
 /* A chat request's last user message, "" when it has none: what the
  * router, the knowledge store and a swarm's synthesis read as its query. */
 const char *syn_gen_request_query(const syn_gen_request *r);
+/* 1 when tools, calls or results are part of the request (its messages
+ * are rendered by tools.c, and only one model answers it). */
+int syn_gen_request_tooled(const syn_gen_request *r);
 /* 1 when the model is shown tools (tools given, tool_choice not none). */
 int syn_gen_request_tools_on(const syn_gen_request *r);
 

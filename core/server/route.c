@@ -323,7 +323,7 @@ int syn_server_route_chat(syn_server *s, const syn_gen_request *r, syn_specialis
         routed = 1;
         snprintf(out->domain, sizeof out->domain, "%s", res.domain);
         const char *code_left = NULL; /* a specialist in code the router put in a swarm */
-        int tooled = r->tools || r->msg_calls; /* one answers: the calls are its own */
+        int tooled = syn_gen_request_tooled(r); /* one answers: the calls are its own */
         if (choose && res.mode == SYN_ROUTE_SWARM && res.n_chosen > 1 && !tooled) {
             for (int i = 0; i < res.n_chosen; i++)
                 out->members[out->n_members++] = syn_swarm_get(s->swarm, res.chosen[i]->def.name);

@@ -104,7 +104,7 @@ int syn_server_swarm(struct mg_connection *c, syn_server *s, const syn_gen_reque
     /* the merge is two plain messages: nothing of r's per-message tool state */
     synth->tools = NULL;
     synth->msg_calls = NULL;
-    synth->msg_call_ids = NULL;
+    synth->tool_results = 0;
     *answers = list;
     return 0;
 }
