@@ -243,11 +243,27 @@ void syn_job_set_stats(syn_job *j, int c, const syn_gen_stats *stats)
     pthread_mutex_unlock(&j->mu);
 }
 
+void syn_job_first_token(syn_job *j, double now)
+{
+    pthread_mutex_lock(&j->mu);
+    j->t_first = now;
+    pthread_mutex_unlock(&j->mu);
+}
+
+void syn_job_timing(syn_job *j, double *to_first, double *generating)
+{
+    pthread_mutex_lock(&j->mu);
+    *to_first = j->t_first > 0 ? j->t_first - j->t_submit : 0;
+    *generating = j->t_end > 0 && j->t_first > 0 ? j->t_end - j->t_first : 0;
+    pthread_mutex_unlock(&j->mu);
+}
+
 void syn_job_choice_done(syn_job *j, int c, syn_finish why)
 {
     pthread_mutex_lock(&j->mu);
     j->out[c].finish = why;
-    j->n_done++;
+    if (++j->n_done == j->n_choices)
+        j->t_end = syn_now_s();
     changed_locked(j);
     pthread_mutex_unlock(&j->mu);
 }

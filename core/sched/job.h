@@ -48,6 +48,7 @@ struct syn_job {
     float *embd;     /* EMBED: n_inputs x n_embd, normalised */
     int32_t n_embd;
     double t_submit;          /* CLOCK_MONOTONIC seconds */
+    double t_first, t_end;    /* under mu: choice 0's first token, the last choice's end (0: not yet) */
     int32_t n_cached;         /* atomic: choice 0's prompt tokens reused, not computed */
     uint64_t version;         /* bumped on every change, for waiters */
 };
@@ -62,6 +63,8 @@ void syn_job_end(syn_job *j, syn_job_state state, const char *msg);
 int syn_job_append(syn_job *j, int c, const char *text, size_t n, const syn_token_lp *lp, int tokens);
 /* Choice c's generator stats now (see syn_gen_stats). */
 void syn_job_set_stats(syn_job *j, int c, const syn_gen_stats *stats);
+/* The first token is out (the scheduler's clock reading now). */
+void syn_job_first_token(syn_job *j, double now);
 /* Choice c finished for why; wakes waiters. */
 void syn_job_choice_done(syn_job *j, int c, syn_finish why);
 /* The job's embeddings are ready (takes embd). */

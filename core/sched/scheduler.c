@@ -176,6 +176,7 @@ static void seq_sample(syn_sched *s, seq *q, float *logits)
     }
     double now = syn_now_s();
     if (q->n_gen == 0 && q->choice == 0) {
+        syn_job_first_token(j, now);
         if (s->obs.first_token)
             s->obs.first_token(s->obs.user, now - j->t_submit);
     } else if (q->t_last > 0 && s->obs.token_gap) {

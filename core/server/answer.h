@@ -29,6 +29,10 @@ json_object *syn_gen_envelope(const gen_ctx *g, int chunk);
 /* A stream's error event: {"error": {message, type server_error, param
  * null, code}} (code NULL: null). */
 json_object *syn_gen_error_event(const char *msg, const char *code);
+/* A stream's head (200, with the X-Synapse-Specialist header), and its
+ * end (OpenAI's [DONE]); -1 when the client is gone. */
+void syn_gen_stream_head(struct mg_connection *c, const gen_ctx *g);
+int syn_gen_stream_done(struct mg_connection *c);
 /* One SSE event of o (taken); -1 when the client is gone. */
 int syn_gen_sse(struct mg_connection *c, json_object *o);
 json_object *syn_gen_chunk(const gen_ctx *g, int index, const char *text, size_t len, int role, json_object *lp,

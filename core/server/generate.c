@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "core/server/answer.h"
+#include "core/server/dialect.h"
 #include "core/server/fallback.h"
 #include "core/server/reasoning.h"
 #include "core/server/tools.h"
@@ -240,6 +241,22 @@ json_object *syn_gen_usage(int64_t prompt, int64_t gen)
 
 /* Who answered, as the stats key it: a name, a swarm's names joined by
  * sep, NULL for the base model. */
+/* llama.cpp's "timings" of job j: from submission to its first token
+ * (queueing and the prompt), then to its end. */
+static json_object *timings_json(syn_job *j, int64_t gen)
+{
+    double first, rest;
+    syn_job_timing(j, &first, &rest);
+    json_object *t = json_object_new_object();
+    int32_t cached = syn_job_n_cached(j);
+    json_object_object_add(t, "cache_n", json_object_new_int(cached));
+    json_object_object_add(t, "prompt_n", json_object_new_int(syn_job_n_prompt(j) - cached));
+    json_object_object_add(t, "prompt_ms", json_object_new_double(first * 1e3));
+    json_object_object_add(t, "predicted_n", json_object_new_int64(gen));
+    json_object_object_add(t, "predicted_ms", json_object_new_double(rest * 1e3));
+    return t;
+}
+
 const char *syn_gen_who(const gen_ctx *g, char sep, char *buf, size_t n)
 {
     if (g->specialist || !g->route || !g->route->n_members)
@@ -518,6 +535,7 @@ static int answer_once(struct mg_connection *c, gen_ctx *g)
     }
     json_object_object_add(o, "choices", choices);
     json_object_object_add(o, "usage", syn_gen_usage(syn_job_n_prompt(j), gen));
+    json_object_object_add(o, "timings", timings_json(j, gen));
     char header[256];
     syn_gen_header(g, header, sizeof header);
     if (g->r->kind == SYN_REQ_CHAT) {
@@ -571,6 +589,9 @@ json_object *syn_gen_error_event(const char *msg, const char *code)
 /* Writes one SSE event; -1 when the client is gone. */
 int syn_gen_sse(struct mg_connection *c, json_object *o)
 {
+    syn_dialect *dl = syn_dialect_of(c);
+    if (dl)
+        return dl->chunk(dl, c, o);
     const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     size_t n = strlen(t);
     char *buf = malloc(n + 9);
@@ -584,6 +605,23 @@ int syn_gen_sse(struct mg_connection *c, json_object *o)
     }
     json_object_put(o);
     return rc;
+}
+
+void syn_gen_stream_head(struct mg_connection *c, const gen_ctx *g)
+{
+    char header[256];
+    syn_gen_header(g, header, sizeof header);
+    syn_dialect *d = syn_dialect_of(c);
+    if (d)
+        d->head(d, c, g->s, header);
+    else
+        syn_send_stream_head(c, g->s, "text/event-stream", header);
+}
+
+int syn_gen_stream_done(struct mg_connection *c)
+{
+    syn_dialect *d = syn_dialect_of(c);
+    return d ? d->end(d, c) : syn_send_bytes(c, "data: [DONE]\n\n", 14);
 }
 
 json_object *syn_gen_chunk(const gen_ctx *g, int index, const char *text, size_t len, int role, json_object *lp,
@@ -749,11 +787,7 @@ static int answer_stream(struct mg_connection *c, gen_ctx *g)
 {
     syn_job *j = g->job;
     int n = syn_job_n_choices(j), gone = 0;
-    char cors[512], header[256];
-    syn_gen_header(g, header, sizeof header);
-    mg_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                 "%s%sConnection: close\r\n\r\n",
-              syn_cors_headers(g->s, cors, sizeof cors), header);
+    syn_gen_stream_head(c, g);
     stream_choice sc[SYN_MAX_N];
     memset(sc, 0, sizeof sc);
     if (g->r->kind == SYN_REQ_CHAT)
@@ -801,13 +835,14 @@ static int answer_stream(struct mg_connection *c, gen_ctx *g)
             json_object_object_add(o, "choices", json_object_new_array());
             if (g->r->include_usage)
                 json_object_object_add(o, "usage", syn_gen_usage(syn_job_n_prompt(j), gen));
+            json_object_object_add(o, "timings", timings_json(j, gen));
             if (chat)
                 json_object_object_add(o, "synapse", syn_gen_synapse(g, conf[0]));
             gone = syn_gen_sse(c, o) != 0;
         }
     }
     if (!gone)
-        gone = mg_write(c, "data: [DONE]\n\n", 14) != 14;
+        gone = syn_gen_stream_done(c) != 0;
     if (gone)
         syn_job_cancel(j);
     return gone ? 499 : 200; /* 499: client closed the request (nginx's convention) */

@@ -14,6 +14,7 @@
 #include "config.h"
 #include <sys/resource.h>
 
+#include "core/server/dialect.h"
 #include "core/server/gate.h"
 #include "core/server/internal.h"
 
@@ -37,7 +38,8 @@ typedef enum {
     R_ROUTING,
     R_KNOWLEDGE,
     R_SPAWNER,
-    R_NATIVE
+    R_NATIVE,
+    R_OLLAMA
 } route_id;
 
 static const struct route {
@@ -59,6 +61,15 @@ static const struct route {
     {"/embeddings", "POST", R_EMBEDDINGS, 1, 1, 0},
     {"/models", "GET", R_MODELS, 0, 1, 0},
     {"/models/", "GET", R_MODELS, 0, 1, 1},
+    /* Ollama's */
+    {"/api/version", "GET", R_OLLAMA, 0, 1, 0},
+    {"/api/tags", "GET", R_OLLAMA, 0, 1, 0},
+    {"/api/ps", "GET", R_OLLAMA, 0, 1, 0},
+    {"/api/show", "POST", R_OLLAMA, 0, 1, 0},
+    {"/api/chat", "POST", R_OLLAMA, 1, 1, 0},
+    {"/api/generate", "POST", R_OLLAMA, 1, 1, 0},
+    {"/api/embed", "POST", R_OLLAMA, 1, 1, 0},
+    {"/api/embeddings", "POST", R_OLLAMA, 1, 1, 0},
     /* llama.cpp's own */
     {"/tokenize", "POST", R_NATIVE, 1, 1, 0},
     {"/detokenize", "POST", R_NATIVE, 1, 1, 0},
@@ -377,6 +388,7 @@ static int handle(struct mg_connection *c, void *data)
         case R_KNOWLEDGE: status = syn_route_knowledge(c, s, body, len); break;
         case R_SPAWNER: status = syn_route_spawner(c, s); break;
         case R_NATIVE: status = syn_route_native(c, s, body, len); break;
+        case R_OLLAMA: status = syn_route_ollama(c, s, body, len); break;
         default: status = route_status(c, s); break;
         }
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "core/server/dialect.h"
 #include "core/server/internal.h"
 
 static const char *reason(int status)
@@ -37,8 +38,8 @@ const char *syn_cors_headers(const syn_server *s, char *buf, size_t n)
     return buf;
 }
 
-static int send_text(struct mg_connection *c, const syn_server *s, int status, const char *ctype, const char *body,
-                     size_t len, const char *extra)
+int syn_send_raw(struct mg_connection *c, const syn_server *s, int status, const char *ctype, const char *body,
+                 size_t len, const char *extra)
 {
     char cors[512];
     mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%sConnection: close\r\n\r\n", status,
@@ -52,14 +53,35 @@ static int send_text(struct mg_connection *c, const syn_server *s, int status, c
 int syn_send_text(struct mg_connection *c, const syn_server *s, int status, const char *ctype, const char *body,
                   size_t len)
 {
-    return send_text(c, s, status, ctype, body, len, "");
+    return syn_send_raw(c, s, status, ctype, body, len, "");
+}
+
+void syn_send_stream_head(struct mg_connection *c, const syn_server *s, const char *ctype, const char *extra)
+{
+    char cors[512];
+    mg_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nCache-Control: no-cache\r\n%s%sConnection: close\r\n\r\n",
+              ctype, syn_cors_headers(s, cors, sizeof cors), extra);
+}
+
+int syn_send_bytes(struct mg_connection *c, const char *bytes, size_t n)
+{
+    return mg_write(c, bytes, n) == (int)n ? 0 : -1;
+}
+
+const char *syn_error_message(json_object *o)
+{
+    const char *m = json_object_get_string(json_object_object_get(json_object_object_get(o, "error"), "message"));
+    return m ? m : "";
 }
 
 int syn_send_json_obj_headers(struct mg_connection *c, const syn_server *s, int status, json_object *o,
                               const char *extra)
 {
+    syn_dialect *d = syn_dialect_of(c);
+    if (d)
+        return d->whole(d, c, s, status, o, extra);
     const char *t = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    int rc = send_text(c, s, status, "application/json", t ? t : "{}", t ? strlen(t) : 2, extra);
+    int rc = syn_send_raw(c, s, status, "application/json", t ? t : "{}", t ? strlen(t) : 2, extra);
     json_object_put(o);
     return rc;
 }

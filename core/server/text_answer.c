@@ -12,11 +12,7 @@
 
 static int start_stream(syn_text_stream *x)
 {
-    char cors[512], header[256];
-    syn_gen_header(x->g, header, sizeof header);
-    mg_printf(x->c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                    "%s%sConnection: close\r\n\r\n",
-              syn_cors_headers(x->g->s, cors, sizeof cors), header);
+    syn_gen_stream_head(x->c, x->g);
     x->started = 1;
     return syn_gen_sse(x->c, syn_gen_chunk(x->g, 0, "", 0, 1, NULL, NULL));
 }
@@ -83,7 +79,7 @@ int syn_text_stream_end(syn_text_stream *x, const char *finish, const char *erro
         }
     }
     if (!gone)
-        gone = mg_write(x->c, "data: [DONE]\n\n", 14) != 14;
+        gone = syn_gen_stream_done(x->c) != 0;
     return gone ? 499 : 200;
 }
 

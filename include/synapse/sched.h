@@ -69,6 +69,10 @@ SYN_API int32_t syn_job_n_prompt(const syn_job *j);
  * or copied from another) rather than computed; final once the job ended. */
 SYN_API int32_t syn_job_n_cached(syn_job *j);
 
+/* Seconds from submit to the first token (queueing and the prompt), and
+ * from it to the end of the last choice; 0 for what has not happened. */
+SYN_API void syn_job_timing(syn_job *j, double *to_first, double *generating);
+
 /* What a choice produced past the reader's cursor (zeroed at first). */
 typedef struct syn_choice_cursor {
     size_t text, lps;
