@@ -1,6 +1,7 @@
 #!/bin/sh
 # `synapse serve` end to end: config handling, every error status in
-# OpenAI's shape (curl), the OpenAI client suite (tests/server/openai.mjs,
+# OpenAI's shape (curl), the OpenAI client suites (tests/server/openai.mjs
+# for chat, completions and embeddings, responses.mjs for the Responses API,
 # with the official `openai` npm package installed into the build tree),
 # and a clean exit on SIGTERM. Skips (77) only without node/npm.
 top=${top_builddir:-.}
@@ -81,6 +82,7 @@ grep -q '^synapse_ttft_seconds_bucket' "$work/body" || bad "metrics lack TTFT"
 expect 200 GET /api/status
 
 timeout 240 node "$src/tests/server/openai.mjs" "http://127.0.0.1:$port" "$mods" || bad "openai client suite"
+timeout 240 node "$src/tests/server/responses.mjs" "http://127.0.0.1:$port" "$mods" || bad "responses client suite"
 expect 200 GET /health
 stop $last main
 

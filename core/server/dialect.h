@@ -1,4 +1,4 @@
-/* Another API in front of the OpenAI path: Ollama's.
+/* Another API in front of the OpenAI path: Ollama's, OpenAI's Responses.
  * Its route reads its own request, writes the OpenAI request that means
  * the same, and runs it through the chat or embedding route with a dialect
  * attached to the connection. Everything that route sends (a whole body,
@@ -44,5 +44,7 @@ const char *syn_error_message(json_object *o);
 /* ---- the dialects' routes */
 /* Ollama's /api/... (ollama.c) */
 int syn_route_ollama(struct mg_connection *c, syn_server *s, const char *body, size_t len);
+/* POST /v1/responses (responses.c) */
+int syn_route_responses(struct mg_connection *c, syn_server *s, const char *body, size_t len);
 
 #endif

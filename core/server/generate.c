@@ -239,8 +239,6 @@ json_object *syn_gen_usage(int64_t prompt, int64_t gen)
     return u;
 }
 
-/* Who answered, as the stats key it: a name, a swarm's names joined by
- * sep, NULL for the base model. */
 /* llama.cpp's "timings" of job j: from submission to its first token
  * (queueing and the prompt), then to its end. */
 static json_object *timings_json(syn_job *j, int64_t gen)
@@ -257,6 +255,8 @@ static json_object *timings_json(syn_job *j, int64_t gen)
     return t;
 }
 
+/* Who answered, as the stats key it: a name, a swarm's names joined by
+ * sep, NULL for the base model. */
 const char *syn_gen_who(const gen_ctx *g, char sep, char *buf, size_t n)
 {
     if (g->specialist || !g->route || !g->route->n_members)

@@ -39,7 +39,8 @@ typedef enum {
     R_KNOWLEDGE,
     R_SPAWNER,
     R_NATIVE,
-    R_OLLAMA
+    R_OLLAMA,
+    R_RESPONSES
 } route_id;
 
 static const struct route {
@@ -55,12 +56,14 @@ static const struct route {
     {"/v1/embeddings", "POST", R_EMBEDDINGS, 1, 1, 0},
     {"/v1/models", "GET", R_MODELS, 0, 1, 0},
     {"/v1/models/", "GET", R_MODELS, 0, 1, 1},
+    {"/v1/responses", "POST", R_RESPONSES, 1, 1, 0},
     /* the same without /v1, as llama.cpp's server and some clients call them */
     {"/chat/completions", "POST", R_CHAT, 1, 1, 0},
     {"/completions", "POST", R_COMPLETIONS, 1, 1, 0},
     {"/embeddings", "POST", R_EMBEDDINGS, 1, 1, 0},
     {"/models", "GET", R_MODELS, 0, 1, 0},
     {"/models/", "GET", R_MODELS, 0, 1, 1},
+    {"/responses", "POST", R_RESPONSES, 1, 1, 0},
     /* Ollama's */
     {"/api/version", "GET", R_OLLAMA, 0, 1, 0},
     {"/api/tags", "GET", R_OLLAMA, 0, 1, 0},
@@ -389,6 +392,7 @@ static int handle(struct mg_connection *c, void *data)
         case R_SPAWNER: status = syn_route_spawner(c, s); break;
         case R_NATIVE: status = syn_route_native(c, s, body, len); break;
         case R_OLLAMA: status = syn_route_ollama(c, s, body, len); break;
+        case R_RESPONSES: status = syn_route_responses(c, s, body, len); break;
         default: status = route_status(c, s); break;
         }
     }
