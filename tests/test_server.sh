@@ -13,13 +13,7 @@ command -v curl >/dev/null 2>&1 || { echo "curl not found"; exit 1; }
 
 . "$src/tests/server/lib.sh"
 
-# node_modules lives in the build tree, installed once
-mods="$(cd "$top" && pwd)/tests/server-node/node_modules"
-if [ ! -d "$mods/openai" ]; then
-    mkdir -p "$top/tests/server-node"
-    (cd "$top/tests/server-node" && timeout 180 npm install --no-save --no-audit --no-fund openai >/dev/null 2>&1) ||
-        { echo "npm install openai failed" >&2; exit 1; }
-fi
+node_packages
 
 # --- configuration
 mkdir -p "$work/cfg"

@@ -13,6 +13,19 @@ trap 'exit 1' INT TERM
 fail=0
 bad() { echo "FAIL: $*" >&2; fail=1; }
 
+# node_packages: the official client packages (openai, ollama), installed
+# once into the build tree under a lock (tests run in parallel); sets $mods
+node_packages() {
+    mods="$(cd "$top" && pwd)/tests/server-node/node_modules"
+    mkdir -p "$top/tests/server-node"
+    (
+        flock 9
+        [ -d "$mods/openai" ] && [ -d "$mods/ollama" ] && exit 0
+        cd "$top/tests/server-node" &&
+            timeout 180 npm install --no-save --no-audit --no-fund 'openai@^6' 'ollama@^0.6' >/dev/null 2>&1
+    ) 9>"$top/tests/server-node/.lock" || { echo "npm install openai ollama failed" >&2; exit 1; }
+}
+
 # start NAME ARGS...: runs the server on a free port, sets $port
 start() {
     name=$1; shift
